@@ -1,0 +1,74 @@
+//! The pipeline's configuration: sources, marts, the report and who receives it.
+
+use crate::flatten::FlattenConfig;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// DynamoDB tables to flatten, each read from an export under `export_prefix`.
+    #[serde(default)]
+    pub dynamodb: Vec<DynamoDbSource>,
+    /// Marts to build, by file name under `sql/marts/` (without `.sql`), in order.
+    pub marts: Vec<String>,
+    pub report: ReportDefinition,
+    pub email: EmailConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DynamoDbSource {
+    #[serde(flatten)]
+    pub flatten: FlattenConfig,
+    /// Folder holding `manifest-files.json`; `{date}` is replaced by the run date.
+    pub export_prefix: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportDefinition {
+    /// Short name used in paths: `reports/<name>/dt=…/`.
+    pub name: String,
+    pub title: String,
+    pub sections: Vec<ReportSection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A query over marts; `{run_date}` becomes the date literal.
+    pub sql: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<ChartSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChartSpec {
+    /// Column holding the bar labels.
+    pub category: String,
+    /// Column holding the bar lengths.
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    pub from: String,
+    pub to: Vec<String>,
+    pub approvers: Vec<String>,
+    /// `{title}` and `{date}` are filled in.
+    #[serde(default = "default_subject")]
+    pub subject: String,
+}
+
+fn default_subject() -> String {
+    "{title} — {date}".into()
+}
+
+/// Fills `{run_date}` with a SQL date literal every engine accepts.
+pub fn bind_run_date(sql: &str, date: chrono::NaiveDate) -> String {
+    sql.replace("{run_date}", &format!("DATE '{date}'"))
+}

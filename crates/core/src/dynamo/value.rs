@@ -1,0 +1,274 @@
+use base64::Engine;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+
+/// One attribute value in DynamoDB JSON. Binary values stay base64 text until a column needs bytes,
+/// so that items which only pass through never pay for decoding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttributeValue {
+    S(String),
+    N(String),
+    B(String),
+    Bool(bool),
+    Null,
+    L(Vec<AttributeValue>),
+    M(Vec<(String, AttributeValue)>),
+    Ss(Vec<String>),
+    Ns(Vec<String>),
+    Bs(Vec<String>),
+}
+
+/// The type tag of a value, for messages and schema discovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttributeKind {
+    S,
+    N,
+    B,
+    Bool,
+    Null,
+    L,
+    M,
+    Ss,
+    Ns,
+    Bs,
+}
+
+impl AttributeKind {
+    pub fn tag(self) -> &'static str {
+        match self {
+            AttributeKind::S => "S",
+            AttributeKind::N => "N",
+            AttributeKind::B => "B",
+            AttributeKind::Bool => "BOOL",
+            AttributeKind::Null => "NULL",
+            AttributeKind::L => "L",
+            AttributeKind::M => "M",
+            AttributeKind::Ss => "SS",
+            AttributeKind::Ns => "NS",
+            AttributeKind::Bs => "BS",
+        }
+    }
+}
+
+impl AttributeValue {
+    pub fn kind(&self) -> AttributeKind {
+        match self {
+            AttributeValue::S(_) => AttributeKind::S,
+            AttributeValue::N(_) => AttributeKind::N,
+            AttributeValue::B(_) => AttributeKind::B,
+            AttributeValue::Bool(_) => AttributeKind::Bool,
+            AttributeValue::Null => AttributeKind::Null,
+            AttributeValue::L(_) => AttributeKind::L,
+            AttributeValue::M(_) => AttributeKind::M,
+            AttributeValue::Ss(_) => AttributeKind::Ss,
+            AttributeValue::Ns(_) => AttributeKind::Ns,
+            AttributeValue::Bs(_) => AttributeKind::Bs,
+        }
+    }
+
+    /// Lists and the three set types: the values that flatten into one row per element.
+    pub fn is_array(&self) -> bool {
+        matches!(
+            self,
+            AttributeValue::L(_) | AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)
+        )
+    }
+
+    /// Elements of a list or set, each as an attribute value, in stored order.
+    pub fn elements(&self) -> Option<Vec<AttributeValue>> {
+        match self {
+            AttributeValue::L(values) => Some(values.clone()),
+            AttributeValue::Ss(values) => Some(values.iter().cloned().map(AttributeValue::S).collect()),
+            AttributeValue::Ns(values) => Some(values.iter().cloned().map(AttributeValue::N).collect()),
+            AttributeValue::Bs(values) => Some(values.iter().cloned().map(AttributeValue::B).collect()),
+            _ => None,
+        }
+    }
+
+    pub fn element_count(&self) -> Option<usize> {
+        match self {
+            AttributeValue::L(v) => Some(v.len()),
+            AttributeValue::Ss(v) | AttributeValue::Ns(v) | AttributeValue::Bs(v) => Some(v.len()),
+            _ => None,
+        }
+    }
+
+    /// Plain JSON, as an analyst expects to read it: numbers as JSON numbers where they are
+    /// representable exactly, otherwise as strings; binary as base64 strings; sets as arrays.
+    pub fn to_plain_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            AttributeValue::S(s) | AttributeValue::B(s) => Value::String(s.clone()),
+            AttributeValue::N(n) => plain_number(n),
+            AttributeValue::Bool(b) => Value::Bool(*b),
+            AttributeValue::Null => Value::Null,
+            AttributeValue::L(values) => Value::Array(values.iter().map(Self::to_plain_json).collect()),
+            AttributeValue::M(entries) => Value::Object(
+                entries.iter().map(|(k, v)| (k.clone(), v.to_plain_json())).collect(),
+            ),
+            AttributeValue::Ss(values) | AttributeValue::Bs(values) => {
+                Value::Array(values.iter().cloned().map(Value::String).collect())
+            }
+            AttributeValue::Ns(values) => Value::Array(values.iter().map(|n| plain_number(n)).collect()),
+        }
+    }
+
+    /// DynamoDB JSON again, for quarantine records that must show the item as it came.
+    pub fn to_dynamodb_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            AttributeValue::S(s) => json!({ "S": s }),
+            AttributeValue::N(n) => json!({ "N": n }),
+            AttributeValue::B(b) => json!({ "B": b }),
+            AttributeValue::Bool(b) => json!({ "BOOL": b }),
+            AttributeValue::Null => json!({ "NULL": true }),
+            AttributeValue::L(values) => {
+                json!({ "L": values.iter().map(Self::to_dynamodb_json).collect::<Vec<_>>() })
+            }
+            AttributeValue::M(entries) => json!({
+                "M": entries.iter().map(|(k, v)| (k.clone(), v.to_dynamodb_json())).collect::<serde_json::Map<_, _>>()
+            }),
+            AttributeValue::Ss(v) => json!({ "SS": v }),
+            AttributeValue::Ns(v) => json!({ "NS": v }),
+            AttributeValue::Bs(v) => json!({ "BS": v }),
+        }
+    }
+
+    /// Decodes a `B` value. DynamoDB JSON carries binary as standard base64.
+    pub fn decode_binary(encoded: &str) -> Result<Vec<u8>, String> {
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|e| format!("binary value is not valid base64 ({e})"))
+    }
+}
+
+fn plain_number(n: &str) -> serde_json::Value {
+    if let Ok(i) = n.parse::<i64>() {
+        return serde_json::Value::from(i);
+    }
+    match n.parse::<f64>() {
+        Ok(f) if f.is_finite() && f.to_string() == n => serde_json::Value::from(f),
+        _ => serde_json::Value::String(n.to_string()),
+    }
+}
+
+impl<'de> Deserialize<'de> for AttributeValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(AttributeValueVisitor)
+    }
+}
+
+struct AttributeValueVisitor;
+
+impl<'de> Visitor<'de> for AttributeValueVisitor {
+    type Value = AttributeValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a DynamoDB attribute value such as {\"S\": \"text\"} or {\"N\": \"1\"}")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttributeValue, A::Error> {
+        let tag: String = map
+            .next_key()?
+            .ok_or_else(|| de::Error::custom("empty attribute value: expected one type tag such as S or N"))?;
+        let value = match tag.as_str() {
+            "S" => AttributeValue::S(map.next_value()?),
+            "N" => AttributeValue::N(map.next_value()?),
+            "B" => AttributeValue::B(map.next_value()?),
+            "BOOL" => AttributeValue::Bool(map.next_value()?),
+            "NULL" => {
+                let _: bool = map.next_value()?;
+                AttributeValue::Null
+            }
+            "L" => AttributeValue::L(map.next_value()?),
+            "M" => AttributeValue::M(map.next_value::<AttributeMap>()?.0),
+            "SS" => AttributeValue::Ss(map.next_value()?),
+            "NS" => AttributeValue::Ns(map.next_value()?),
+            "BS" => AttributeValue::Bs(map.next_value()?),
+            other => {
+                return Err(de::Error::custom(format!(
+                    "unknown DynamoDB type tag {other:?}; expected one of S, N, B, BOOL, NULL, L, M, SS, NS, BS"
+                )));
+            }
+        };
+        if let Some(extra) = map.next_key::<String>()? {
+            return Err(de::Error::custom(format!(
+                "attribute value has two type tags ({tag} and {extra}); DynamoDB JSON allows one"
+            )));
+        }
+        Ok(value)
+    }
+}
+
+/// A map of attribute names to values in the order they were written.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AttributeMap(pub Vec<(String, AttributeValue)>);
+
+impl<'de> Deserialize<'de> for AttributeMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor;
+        impl<'de> Visitor<'de> for MapVisitor {
+            type Value = AttributeMap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of attribute names to DynamoDB attribute values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttributeMap, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((name, value)) = map.next_entry::<String, AttributeValue>()? {
+                    entries.push((name, value));
+                }
+                Ok(AttributeMap(entries))
+            }
+        }
+        deserializer.deserialize_map(MapVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> AttributeValue {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn parses_every_type_tag() {
+        assert_eq!(parse(r#"{"S":"a"}"#), AttributeValue::S("a".into()));
+        assert_eq!(parse(r#"{"N":"1.5"}"#), AttributeValue::N("1.5".into()));
+        assert_eq!(parse(r#"{"B":"AAE="}"#), AttributeValue::B("AAE=".into()));
+        assert_eq!(parse(r#"{"BOOL":true}"#), AttributeValue::Bool(true));
+        assert_eq!(parse(r#"{"NULL":true}"#), AttributeValue::Null);
+        assert_eq!(parse(r#"{"L":[{"S":"x"},{"N":"2"}]}"#).element_count(), Some(2));
+        assert_eq!(
+            parse(r#"{"M":{"k":{"S":"v"}}}"#),
+            AttributeValue::M(vec![("k".into(), AttributeValue::S("v".into()))])
+        );
+        assert_eq!(parse(r#"{"SS":["a","b"]}"#), AttributeValue::Ss(vec!["a".into(), "b".into()]));
+        assert_eq!(parse(r#"{"NS":["1"]}"#), AttributeValue::Ns(vec!["1".into()]));
+        assert_eq!(parse(r#"{"BS":["AA=="]}"#), AttributeValue::Bs(vec!["AA==".into()]));
+    }
+
+    #[test]
+    fn rejects_unknown_and_double_tags_with_a_reason() {
+        let err = serde_json::from_str::<AttributeValue>(r#"{"X":"a"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown DynamoDB type tag"), "{err}");
+        let err = serde_json::from_str::<AttributeValue>(r#"{"S":"a","N":"1"}"#).unwrap_err();
+        assert!(err.to_string().contains("two type tags"), "{err}");
+    }
+
+    #[test]
+    fn plain_json_keeps_numbers_exact() {
+        assert_eq!(AttributeValue::N("42".into()).to_plain_json(), serde_json::json!(42));
+        assert_eq!(AttributeValue::N("0.5".into()).to_plain_json(), serde_json::json!(0.5));
+        let big = "123456789012345678901234567890";
+        assert_eq!(AttributeValue::N(big.into()).to_plain_json(), serde_json::json!(big));
+    }
+
+    #[test]
+    fn binary_decodes_from_base64() {
+        assert_eq!(AttributeValue::decode_binary("AAE=").unwrap(), vec![0, 1]);
+        assert!(AttributeValue::decode_binary("not base64!").is_err());
+    }
+}

@@ -1,0 +1,191 @@
+//! DynamoDB exports to S3 in DYNAMODB_JSON format: `manifest-files.json` plus gzip JSON lines.
+
+use super::outcome::{InputSummary, PartOutcome};
+use super::plan::FlattenPlan;
+use super::tables::TableSet;
+use crate::dynamo::{ExportLine, Item};
+use crate::error::{Error, IoContext, Result};
+use crate::lake::PartitionLayout;
+use crate::quarantine::{QuarantineRecord, QuarantineWriter, excerpt};
+use flate2::read::MultiGzDecoder;
+use serde::Deserialize;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+pub const MANIFEST_FILES: &str = "manifest-files.json";
+
+/// One data file listed in `manifest-files.json`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ExportManifestEntry {
+    #[serde(rename = "dataFileS3Key")]
+    pub data_key: String,
+    #[serde(rename = "itemCount")]
+    pub item_count: Option<u64>,
+}
+
+impl ExportManifestEntry {
+    /// The file's path below the export folder (`data/<name>.json.gz`), whatever bucket prefix
+    /// the export was written under.
+    pub fn relative_path(&self) -> String {
+        match self.data_key.rfind("/data/") {
+            Some(at) => self.data_key[at + 1..].to_string(),
+            None => self.data_key.clone(),
+        }
+    }
+}
+
+/// Parses `manifest-files.json`: one JSON object per line.
+pub fn parse_manifest(text: &str, origin: &str) -> Result<Vec<ExportManifestEntry>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| {
+            serde_json::from_str(line).map_err(|source| Error::Json {
+                context: format!(
+                    "{origin} line {}: not a DynamoDB export manifest entry (expected {{\"dataFileS3Key\": …, \"itemCount\": …}})",
+                    n + 1
+                ),
+                source,
+            })
+        })
+        .collect()
+}
+
+/// A data file on local disk, with the name to report it by and the count the manifest promised.
+#[derive(Debug, Clone)]
+pub struct ExportFile {
+    pub label: String,
+    pub path: PathBuf,
+    pub expected_items: Option<u64>,
+}
+
+fn open_lines(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
+    let file = File::open(path)?;
+    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file)))
+    } else {
+        Box::new(file)
+    };
+    Ok(Box::new(BufReader::with_capacity(1 << 20, reader)))
+}
+
+/// Up to `limit` well-formed items from the start of the files, to discover the schema from.
+pub fn sample_items(files: &[ExportFile], limit: usize) -> Vec<Item> {
+    let mut sample = Vec::new();
+    for file in files {
+        let Ok(mut lines) = open_lines(&file.path) else { continue };
+        let mut line = String::new();
+        while sample.len() < limit {
+            line.clear();
+            match lines.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if let Ok(item) = ExportLine::parse(line.trim_end()) {
+                        sample.push(item);
+                    }
+                }
+            }
+        }
+        if sample.len() >= limit {
+            break;
+        }
+    }
+    sample
+}
+
+/// Flattens one export file into part `part` of every table.
+pub fn flatten_file(
+    plan: &FlattenPlan,
+    file: &ExportFile,
+    part: usize,
+    layout: &PartitionLayout,
+    staging: &Path,
+) -> Result<PartOutcome> {
+    let mut tables =
+        TableSet::create(plan, layout, staging, part).context(|| format!("creating output files for {}", file.label))?;
+    let mut quarantine = QuarantineWriter::new(staging.join(format!(".quarantine/part-{part:05}.jsonl")));
+    let mut summary = InputSummary::new(&file.label, file.expected_items);
+    let reject = |q: &mut QuarantineWriter, record: QuarantineRecord| {
+        q.write(&record).context(|| format!("writing quarantine for {}", file.label))
+    };
+
+    match open_lines(&file.path) {
+        Err(e) => {
+            summary.error = Some(format!("cannot open {}: {e}", file.label));
+            reject(
+                &mut quarantine,
+                QuarantineRecord {
+                    input: file.label.clone(),
+                    line: None,
+                    reason: format!("data file could not be opened: {e}"),
+                    item: None,
+                    raw: None,
+                },
+            )?;
+        }
+        Ok(mut lines) => {
+            let mut line = String::new();
+            let mut number = 0u64;
+            loop {
+                line.clear();
+                match lines.read_line(&mut line) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        let reason = format!(
+                            "data file is truncated or corrupt after line {number} ({e}); the items before it were kept, re-export to recover the rest"
+                        );
+                        summary.error = Some(format!("{}: {reason}", file.label));
+                        reject(
+                            &mut quarantine,
+                            QuarantineRecord { input: file.label.clone(), line: Some(number + 1), reason, item: None, raw: None },
+                        )?;
+                        break;
+                    }
+                }
+                number += 1;
+                let text = line.trim_end_matches(['\n', '\r']);
+                if text.trim().is_empty() {
+                    continue;
+                }
+                summary.lines += 1;
+                let item = match ExportLine::parse(text) {
+                    Ok(item) => item,
+                    Err(e) => {
+                        reject(
+                            &mut quarantine,
+                            QuarantineRecord {
+                                input: file.label.clone(),
+                                line: Some(number),
+                                reason: format!("not a DynamoDB JSON export line: {e}"),
+                                item: None,
+                                raw: Some(excerpt(text)),
+                            },
+                        )?;
+                        continue;
+                    }
+                };
+                summary.items += 1;
+                match tables.check(&item) {
+                    Ok(()) => tables.append(&item).context(|| format!("writing rows from {}", file.label))?,
+                    Err(reason) => reject(
+                        &mut quarantine,
+                        QuarantineRecord {
+                            input: file.label.clone(),
+                            line: Some(number),
+                            reason,
+                            item: Some(item.to_dynamodb_json()),
+                            raw: None,
+                        },
+                    )?,
+                }
+            }
+        }
+    }
+    summary.quarantined = quarantine.count();
+    summary.written = tables.items_written();
+    let parts = tables.finish(layout, part).context(|| format!("closing output files for {}", file.label))?;
+    let quarantine_file = quarantine.finish().context(|| format!("closing quarantine for {}", file.label))?;
+    Ok(PartOutcome { tables: parts, input: summary, quarantine: quarantine_file })
+}

@@ -1,0 +1,112 @@
+//! Flattening DynamoDB items into one table of scalars and one table per array attribute.
+
+mod column_type;
+mod columns;
+mod decimal;
+pub mod export;
+mod outcome;
+mod plan;
+mod tables;
+mod value_ref;
+
+pub use column_type::ColumnType;
+pub use outcome::{FlattenOutcome, InputSummary, OutputFile, PartOutcome, TableOutput};
+pub use plan::{EXTRA_COLUMN, FlattenConfig, FlattenPlan, ITEMS_TABLE, MapMode, PlannedColumn};
+pub use tables::{TableSet, TableShape, table_shapes};
+
+use crate::dynamo::Item;
+use crate::error::{IoContext, Result};
+use crate::lake::PartitionLayout;
+use crate::quarantine::{QuarantineRecord, QuarantineWriter, merge_files};
+use export::ExportFile;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Items read to discover a schema before any row is written.
+pub const SAMPLE_ITEMS: usize = 1000;
+
+/// Flattens export files on `workers` threads, one output part per input file. Returns the
+/// outcome with files in the staging folder, not yet published.
+pub fn flatten_export_files(
+    plan: &FlattenPlan,
+    files: &[ExportFile],
+    layout: &PartitionLayout,
+    staging: &Path,
+    workers: usize,
+) -> Result<FlattenOutcome> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Result<PartOutcome>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, files.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(index) else { break };
+                    let outcome = export::flatten_file(plan, file, index, layout, staging);
+                    results.lock().expect("a worker panicked").push((index, outcome));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("a worker panicked");
+    results.sort_by_key(|(index, _)| *index);
+    let parts = results.into_iter().map(|(_, r)| r).collect::<Result<Vec<_>>>()?;
+    finish_parts(plan, parts, staging, layout)
+}
+
+/// A batch of items from a page, a scan segment or a stream event, named for messages.
+pub struct ItemBatch {
+    pub input: String,
+    pub items: Vec<Item>,
+}
+
+/// Flattens a sequence of batches into part `part` of every table.
+pub fn flatten_batches(
+    plan: &FlattenPlan,
+    part: usize,
+    label: &str,
+    batches: impl IntoIterator<Item = ItemBatch>,
+    layout: &PartitionLayout,
+    staging: &Path,
+) -> Result<PartOutcome> {
+    let mut tables = TableSet::create(plan, layout, staging, part).context(|| format!("creating output files for {label}"))?;
+    let mut quarantine = QuarantineWriter::new(staging.join(format!(".quarantine/part-{part:05}.jsonl")));
+    let mut summary = InputSummary::new(label, None);
+    for batch in batches {
+        for (index, item) in batch.items.iter().enumerate() {
+            summary.lines += 1;
+            summary.items += 1;
+            match tables.check(item) {
+                Ok(()) => tables.append(item).context(|| format!("writing rows from {}", batch.input))?,
+                Err(reason) => quarantine
+                    .write(&QuarantineRecord {
+                        input: batch.input.clone(),
+                        line: Some(index as u64 + 1),
+                        reason,
+                        item: Some(item.to_dynamodb_json()),
+                        raw: None,
+                    })
+                    .context(|| format!("writing quarantine for {}", batch.input))?,
+            }
+        }
+    }
+    summary.quarantined = quarantine.count();
+    summary.written = tables.items_written();
+    let parts = tables.finish(layout, part).context(|| format!("closing output files for {label}"))?;
+    let quarantine = quarantine.finish().context(|| format!("closing quarantine for {label}"))?;
+    Ok(PartOutcome { tables: parts, input: summary, quarantine })
+}
+
+/// Merges the parts' quarantine files and gathers the outcome.
+pub fn finish_parts(plan: &FlattenPlan, parts: Vec<PartOutcome>, staging: &Path, layout: &PartitionLayout) -> Result<FlattenOutcome> {
+    let quarantine_parts: Vec<_> = parts.iter().filter_map(|p| p.quarantine.clone()).collect();
+    let quarantine_file = if quarantine_parts.is_empty() {
+        None
+    } else {
+        let merged = staging.join(crate::lake::quarantine_key(&plan.source, layout.date, &layout.job_id));
+        merge_files(&quarantine_parts, &merged).context(|| format!("merging quarantine files into {}", merged.display()))?;
+        Some(merged)
+    };
+    Ok(FlattenOutcome::from_parts(plan.clone(), parts, quarantine_file))
+}

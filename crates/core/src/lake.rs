@@ -1,0 +1,96 @@
+//! Where things live in the lake and what a committed run says about itself.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+pub const MANIFEST_FILE: &str = "_manifest.json";
+
+/// The partition one run writes: `<root><table>/dt=<date>/run=<job_id>/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionLayout {
+    /// Prefix above the table folders, such as `lake/search_queries/`; empty for a bare output folder.
+    pub root: String,
+    pub date: NaiveDate,
+    pub job_id: String,
+}
+
+impl PartitionLayout {
+    /// The layout of the lake proper, `lake/<source>/<table>/dt=…/run=…/`.
+    pub fn lake(source: &str, date: NaiveDate, job_id: &str) -> Self {
+        Self { root: format!("lake/{source}/"), date, job_id: job_id.to_string() }
+    }
+
+    pub fn run_prefix(&self, table: &str) -> String {
+        format!("{}{table}/dt={}/run={}/", self.root, self.date, self.job_id)
+    }
+
+    pub fn part_key(&self, table: &str, part: usize) -> String {
+        format!("{}part-{part:05}.parquet", self.run_prefix(table))
+    }
+
+    pub fn manifest_key(&self, table: &str) -> String {
+        format!("{}{MANIFEST_FILE}", self.run_prefix(table))
+    }
+}
+
+pub fn quarantine_key(source: &str, date: NaiveDate, job_id: &str) -> String {
+    format!("quarantine/{source}/dt={date}/{job_id}.jsonl")
+}
+
+pub fn job_key(job_id: &str, file: &str) -> String {
+    format!("jobs/{job_id}/{file}")
+}
+
+/// `_manifest.json` of one table's run folder: written last, it is what makes the run complete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableManifest {
+    pub source: String,
+    pub table: String,
+    pub dt: NaiveDate,
+    pub job_id: String,
+    pub rows: u64,
+    pub files: Vec<ManifestFile>,
+    pub schema: Vec<SchemaColumn>,
+    /// Items of the whole source rejected in this run (they are in the quarantine file).
+    pub quarantined_items: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    pub key: String,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaColumn {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub nullable: bool,
+}
+
+impl SchemaColumn {
+    pub fn from_arrow(schema: &arrow::datatypes::Schema) -> Vec<Self> {
+        schema
+            .fields()
+            .iter()
+            .map(|f| SchemaColumn { name: f.name().clone(), ty: f.data_type().to_string(), nullable: f.is_nullable() })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_lake_layout() {
+        let layout = PartitionLayout::lake("search_queries", NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(), "job-1");
+        assert_eq!(
+            layout.part_key("isbn13_list", 3),
+            "lake/search_queries/isbn13_list/dt=2026-11-21/run=job-1/part-00003.parquet"
+        );
+        assert_eq!(layout.manifest_key("_items"), "lake/search_queries/_items/dt=2026-11-21/run=job-1/_manifest.json");
+    }
+}

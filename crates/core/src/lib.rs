@@ -1,0 +1,16 @@
+//! daybook's domain: DynamoDB flattening, the lake layout and manifests, and the ports that
+//! adapters implement. Nothing here knows whether it runs on AWS or on a laptop.
+
+pub mod config;
+pub mod dynamo;
+pub mod error;
+pub mod flatten;
+pub mod lake;
+pub mod marts;
+pub mod parquet_sink;
+pub mod ports;
+pub mod quarantine;
+pub mod steps;
+pub mod store;
+
+pub use error::{Error, Result};

@@ -1,0 +1,21 @@
+//! The mart SQL shipped in `sql/marts/`, compiled in so that every engine and every Lambda runs
+//! exactly the same text.
+
+/// (name, SQL) of every mart, in the order they may be built.
+pub const MARTS: &[(&str, &str)] = &[
+    ("search_top", include_str!("../../../sql/marts/search_top.sql")),
+    ("search_daily_summary", include_str!("../../../sql/marts/search_daily_summary.sql")),
+];
+
+pub fn mart_sql(name: &str) -> Option<&'static str> {
+    MARTS.iter().find(|(n, _)| *n == name).map(|(_, sql)| *sql)
+}
+
+pub fn known_marts() -> Vec<&'static str> {
+    MARTS.iter().map(|(n, _)| *n).collect()
+}
+
+/// The catalog name of a lake table: `<source>_<table>`, with `_items` as `items`.
+pub fn catalog_table_name(source: &str, table: &str) -> String {
+    format!("{source}_{}", table.trim_start_matches('_'))
+}

@@ -1,0 +1,51 @@
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+/// One Snappy Parquet file being written; row groups are flushed as batches arrive, so the
+/// memory held is one row group whatever the file's final size.
+pub struct ParquetSink {
+    writer: ArrowWriter<BufWriter<File>>,
+    path: PathBuf,
+    rows: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct WrittenFile {
+    pub path: PathBuf,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+impl ParquetSink {
+    pub fn create(path: &Path, schema: SchemaRef, row_group_rows: usize) -> std::io::Result<Self> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(row_group_rows))
+            .set_created_by(format!("daybook {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(std::io::Error::other)?;
+        Ok(Self { writer, path: path.to_path_buf(), rows: 0 })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
+        self.rows += batch.num_rows() as u64;
+        self.writer.write(batch).map_err(std::io::Error::other)
+    }
+
+    pub fn finish(self) -> std::io::Result<WrittenFile> {
+        let mut file = self.writer.into_inner().map_err(std::io::Error::other)?;
+        std::io::Write::flush(&mut file)?;
+        let bytes = std::fs::metadata(&self.path)?.len();
+        Ok(WrittenFile { path: self.path, rows: self.rows, bytes })
+    }
+}

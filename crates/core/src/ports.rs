@@ -1,0 +1,64 @@
+//! The ports other than the object store: each has an AWS adapter and an embedded one.
+
+use crate::lake::SchemaColumn;
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// A failure inside an adapter, with enough context for an operator.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PortError(pub String);
+
+impl PortError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// Table definitions and partitions: the Glue Data Catalog on AWS, a JSON file locally.
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// Creates or updates `table` with `schema` and points its partition `dt` at `run_prefix`.
+    async fn register_partition(&self, table: &str, schema: &[SchemaColumn], dt: NaiveDate, run_prefix: &str) -> Result<(), PortError>;
+}
+
+/// Rows of a query, with values as JSON (numbers, strings, booleans, nulls).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// One mart materialised for one date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MartRun {
+    pub mart: String,
+    pub dt: NaiveDate,
+    pub rows: u64,
+    pub location: String,
+}
+
+/// SQL over the lake and the marts: Redshift on AWS, DataFusion locally.
+#[async_trait]
+pub trait Warehouse: Send + Sync {
+    /// Replaces the mart's rows for `dt` with the result of `select` (one transaction).
+    async fn materialize(&self, mart: &str, select: &str, dt: NaiveDate, job_id: &str) -> Result<MartRun, PortError>;
+    async fn query(&self, sql: &str) -> Result<QueryResult, PortError>;
+}
+
+/// Sends a raw MIME message: SESv2 on AWS, `.eml` files in an outbox locally.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Returns the message id the service gave (or the outbox file name).
+    async fn send_raw(&self, from: &str, to: &[String], raw: Vec<u8>) -> Result<String, PortError>;
+}
+
+/// Idempotency records: DynamoDB conditional writes on AWS, files locally.
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// Records `key` with `value` unless it exists; returns the existing value if it does.
+    async fn put_if_absent(&self, key: &str, value: serde_json::Value) -> Result<Option<serde_json::Value>, PortError>;
+    async fn get(&self, key: &str) -> Result<Option<serde_json::Value>, PortError>;
+    async fn put(&self, key: &str, value: serde_json::Value) -> Result<(), PortError>;
+}

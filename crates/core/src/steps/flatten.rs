@@ -1,0 +1,196 @@
+use super::JobContext;
+use crate::dynamo::Item;
+use crate::error::{Error, IoContext, Result};
+use crate::flatten::export::{ExportFile, MANIFEST_FILES, parse_manifest, sample_items};
+use crate::flatten::{FlattenConfig, FlattenOutcome, FlattenPlan, SAMPLE_ITEMS, flatten_export_files};
+use crate::lake::{ManifestFile, PartitionLayout, TableManifest, job_key, quarantine_key};
+use crate::store::ObjectStore;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The flatten step's output: what the load step registers and the report shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlattenReport {
+    pub source: String,
+    pub job_id: String,
+    pub date: chrono::NaiveDate,
+    pub tables: Vec<PublishedTable>,
+    pub items_read: u64,
+    pub items_written: u64,
+    pub quarantined: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine_key: Option<String>,
+    pub warnings: Vec<String>,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishedTable {
+    pub table: String,
+    /// The run folder the catalog partition should point at.
+    pub run_prefix: String,
+    pub manifest_key: String,
+    pub rows: u64,
+    pub files: usize,
+}
+
+/// Where a staging folder for one job lives; removed when the step is done.
+pub struct Staging(PathBuf);
+
+impl Staging {
+    pub fn new(store: &dyn ObjectStore, job_id: &str, step: &str) -> Result<Self> {
+        let path = store.scratch_root().join(format!("{job_id}-{step}-{}", std::process::id()));
+        std::fs::create_dir_all(&path).context(|| format!("creating staging folder {}", path.display()))?;
+        Ok(Self(path))
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Reads a DynamoDB export under `export_prefix` (the folder holding `manifest-files.json`),
+/// flattens it on `workers` threads and publishes the tables.
+pub async fn flatten_export(
+    store: &dyn ObjectStore,
+    config: &FlattenConfig,
+    export_prefix: &str,
+    layout: &PartitionLayout,
+    workers: usize,
+) -> Result<FlattenReport> {
+    let started = Instant::now();
+    let prefix = normalise_prefix(export_prefix);
+    let manifest_key = format!("{prefix}{MANIFEST_FILES}");
+    let manifest = store.get(&manifest_key).await.map_err(|e| {
+        Error::Invalid(format!(
+            "cannot read the export manifest {}: {e}. Point the export location at the folder that holds {MANIFEST_FILES} (AWSDynamoDB/<export-id>/)",
+            store.location(&manifest_key)
+        ))
+    })?;
+    let text = String::from_utf8_lossy(&manifest);
+    let entries = parse_manifest(&text, &store.location(&manifest_key))?;
+    let staging = Staging::new(store, &layout.job_id, &format!("flatten-{}", config.source))?;
+    let downloads = staging.path().join(".input");
+    let mut files = Vec::new();
+    for entry in &entries {
+        let key = format!("{prefix}{}", entry.relative_path());
+        let path = store.fetch_to_local(&key, &downloads).await?;
+        files.push(ExportFile { label: store.location(&key), path, expected_items: entry.item_count });
+    }
+    let staging_path = staging.path().to_path_buf();
+    let config = config.clone();
+    let layout_owned = layout.clone();
+    let outcome = tokio::task::spawn_blocking(move || -> Result<FlattenOutcome> {
+        let sample = sample_items(&files, SAMPLE_ITEMS);
+        let plan = FlattenPlan::resolve(&config, &sample).map_err(Error::Invalid)?;
+        flatten_export_files(&plan, &files, &layout_owned, &staging_path, workers)
+    })
+    .await
+    .map_err(|e| Error::Invalid(format!("flatten worker failed: {e}")))??;
+    let mut report = publish(store, &outcome, layout).await?;
+    if entries.is_empty() {
+        report.warnings.push(format!("{} lists no data files: the export is empty", store.location(&manifest_key)));
+    }
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    write_step_output(store, &report).await?;
+    Ok(report)
+}
+
+/// Flattens items already in memory (a stream batch, pages read by an adapter) as one part.
+pub async fn flatten_items(
+    store: &dyn ObjectStore,
+    config: &FlattenConfig,
+    batches: Vec<crate::flatten::ItemBatch>,
+    layout: &PartitionLayout,
+) -> Result<FlattenReport> {
+    let started = Instant::now();
+    let staging = Staging::new(store, &layout.job_id, &format!("flatten-{}", config.source))?;
+    let sample: Vec<Item> = batches.iter().flat_map(|b| b.items.iter()).take(SAMPLE_ITEMS).cloned().collect();
+    let plan = FlattenPlan::resolve(config, &sample).map_err(Error::Invalid)?;
+    let label = batches.first().map(|b| b.input.clone()).unwrap_or_else(|| config.source.clone());
+    let part = crate::flatten::flatten_batches(&plan, 0, &label, batches, layout, staging.path())?;
+    let outcome = crate::flatten::finish_parts(&plan, vec![part], staging.path(), layout)?;
+    let mut report = publish(store, &outcome, layout).await?;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    write_step_output(store, &report).await?;
+    Ok(report)
+}
+
+fn normalise_prefix(prefix: &str) -> String {
+    let trimmed = prefix.trim_matches('/');
+    if trimmed.is_empty() { String::new() } else { format!("{trimmed}/") }
+}
+
+/// Publishes data files, then the quarantine, then each table's manifest: a run folder with a
+/// manifest is complete, and the load step only points the catalog at complete folders.
+pub async fn publish(store: &dyn ObjectStore, outcome: &FlattenOutcome, layout: &PartitionLayout) -> Result<FlattenReport> {
+    let source = &outcome.plan.source;
+    for table in &outcome.tables {
+        for file in &table.files {
+            store.put_file(&file.key, &file.path).await?;
+        }
+    }
+    let quarantine = match &outcome.quarantine_file {
+        Some(path) => {
+            let key = quarantine_key(source, layout.date, &layout.job_id);
+            store.put_file(&key, path).await?;
+            Some(key)
+        }
+        None => None,
+    };
+    let mut tables = Vec::new();
+    for table in &outcome.tables {
+        let manifest = TableManifest {
+            source: source.clone(),
+            table: table.table.clone(),
+            dt: layout.date,
+            job_id: layout.job_id.clone(),
+            rows: table.rows,
+            files: table.files.iter().map(|f| ManifestFile { key: f.key.clone(), rows: f.rows, bytes: f.bytes }).collect(),
+            schema: table.schema.clone(),
+            quarantined_items: outcome.quarantined,
+        };
+        let key = layout.manifest_key(&table.table);
+        store.put(&key, to_json(&manifest)?).await?;
+        tables.push(PublishedTable {
+            table: table.table.clone(),
+            run_prefix: layout.run_prefix(&table.table),
+            manifest_key: key,
+            rows: table.rows,
+            files: table.files.len(),
+        });
+    }
+    Ok(FlattenReport {
+        source: source.clone(),
+        job_id: layout.job_id.clone(),
+        date: layout.date,
+        tables,
+        items_read: outcome.items_read,
+        items_written: outcome.items_written,
+        quarantined: outcome.quarantined,
+        quarantine_key: quarantine,
+        warnings: outcome.warnings.clone(),
+        elapsed_ms: 0,
+    })
+}
+
+async fn write_step_output(store: &dyn ObjectStore, report: &FlattenReport) -> Result<()> {
+    let key = job_key(&report.job_id, &format!("flatten-{}.json", report.source));
+    store.put(&key, to_json(report)?).await?;
+    Ok(())
+}
+
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(value).map_err(|source| Error::Json { context: "serialising a manifest".into(), source })
+}
+
+/// Convenience for callers that only have a job context.
+pub fn lake_layout(config: &FlattenConfig, job: &JobContext) -> PartitionLayout {
+    PartitionLayout::lake(&config.source, job.date, &job.job_id)
+}

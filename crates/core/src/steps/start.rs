@@ -1,0 +1,84 @@
+use super::job::{JobContext, new_job_id};
+use crate::config::PipelineConfig;
+use crate::error::{Error, Result};
+use crate::lake::job_key;
+use crate::store::ObjectStore;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_CONFIG_KEY: &str = "config/daybook.json";
+
+/// What starts a run: the schedule passes nothing, a person or a backfill passes a date.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StartInput {
+    #[serde(default)]
+    pub date: Option<NaiveDate>,
+    #[serde(default)]
+    pub job_id: Option<String>,
+    #[serde(default)]
+    pub started_by: Option<String>,
+    #[serde(default)]
+    pub config_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartOutput {
+    pub job: JobContext,
+    pub config: PipelineConfig,
+}
+
+/// The snapshot written to `jobs/<job_id>/input.json`: everything a rerun needs to repeat this one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobSnapshot {
+    pub job: JobContext,
+    pub started_by: String,
+    pub started_at: DateTime<Utc>,
+    pub config_key: String,
+    pub config: PipelineConfig,
+}
+
+/// Resolves the run's date and id, reads the config, and snapshots both. A rerun with the same
+/// job id reuses the snapshot, so a redrive sees the variables of the first attempt.
+pub async fn start_job(store: &dyn ObjectStore, input: &StartInput, now: DateTime<Utc>, entropy: u32) -> Result<StartOutput> {
+    if let Some(job_id) = &input.job_id {
+        if let Ok(bytes) = store.get(&job_key(job_id, "input.json")).await {
+            let snapshot: JobSnapshot = serde_json::from_slice(&bytes)
+                .map_err(|source| Error::Json { context: format!("reading the snapshot of job {job_id}"), source })?;
+            return Ok(StartOutput { job: snapshot.job, config: snapshot.config });
+        }
+    }
+    let date = input.date.unwrap_or_else(|| now.date_naive().pred_opt().expect("dates before year 0 are not run"));
+    let job_id = input.job_id.clone().unwrap_or_else(|| new_job_id(date, now, entropy));
+    let config_key = input.config_key.clone().unwrap_or_else(|| DEFAULT_CONFIG_KEY.to_string());
+    let bytes = store.get(&config_key).await.map_err(|e| {
+        Error::Invalid(format!("cannot read the pipeline config {}: {e}. Write one there (see README, Configuration)", store.location(&config_key)))
+    })?;
+    let config: PipelineConfig = serde_json::from_slice(&bytes)
+        .map_err(|source| Error::Json { context: format!("parsing the pipeline config {}", store.location(&config_key)), source })?;
+    validate(&config)?;
+    let job = JobContext { job_id, date };
+    let snapshot = JobSnapshot {
+        job: job.clone(),
+        started_by: input.started_by.clone().unwrap_or_else(|| "unknown".into()),
+        started_at: now,
+        config_key,
+        config: config.clone(),
+    };
+    store.put(&job_key(&job.job_id, "input.json"), super::flatten::to_json(&snapshot)?).await?;
+    Ok(StartOutput { job, config })
+}
+
+fn validate(config: &PipelineConfig) -> Result<()> {
+    for mart in &config.marts {
+        if crate::marts::mart_sql(mart).is_none() {
+            return Err(Error::Invalid(format!(
+                "the config names mart {mart:?}, which is not in sql/marts/; known marts: {}",
+                crate::marts::known_marts().join(", ")
+            )));
+        }
+    }
+    if config.email.to.is_empty() {
+        return Err(Error::Invalid("the config's email.to lists no recipients".into()));
+    }
+    Ok(())
+}

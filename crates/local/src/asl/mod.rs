@@ -1,0 +1,14 @@
+//! A local runner for the Amazon States Language subset daybook's definitions use.
+
+mod choice;
+mod definition;
+mod error;
+mod intrinsics;
+mod paths;
+mod runner;
+#[cfg(test)]
+mod tests;
+
+pub use definition::Definition;
+pub use error::Failure;
+pub use runner::{CallbackWaiter, Clock, Observer, RunEvent, Runner, SystemClock, TaskInvoker};

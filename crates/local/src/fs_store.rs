@@ -1,0 +1,121 @@
+use async_trait::async_trait;
+use daybook_core::store::{ObjectStore, StoreError};
+use std::path::{Path, PathBuf};
+
+/// The object store as a directory: key `a/b/c` is the file `<root>/a/b/c`.
+#[derive(Debug, Clone)]
+pub struct FsStore {
+    root: PathBuf,
+}
+
+impl FsStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn path(&self, key: &str) -> PathBuf {
+        self.root.join(key)
+    }
+
+    fn failed(&self, operation: &'static str, key: &str, e: std::io::Error) -> StoreError {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            StoreError::NotFound { location: self.location(key) }
+        } else {
+            StoreError::failed(operation, self.location(key), e)
+        }
+    }
+
+    fn ensure_parent(&self, key: &str) -> Result<PathBuf, StoreError> {
+        let path = self.path(key);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| self.failed("creating the folder for", key, e))?;
+        }
+        Ok(path)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for FsStore {
+    fn location(&self, key: &str) -> String {
+        self.path(key).display().to_string()
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
+        let path = self.ensure_parent(key)?;
+        // Write then rename, so a reader never sees half a file.
+        let temp = path.with_extension("daybook-partial");
+        std::fs::write(&temp, body).map_err(|e| self.failed("writing", key, e))?;
+        std::fs::rename(&temp, &path).map_err(|e| self.failed("writing", key, e))
+    }
+
+    async fn put_file(&self, key: &str, source: &Path) -> Result<(), StoreError> {
+        let path = self.ensure_parent(key)?;
+        if std::fs::rename(source, &path).is_err() {
+            std::fs::copy(source, &path).map_err(|e| self.failed("copying into", key, e))?;
+        }
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        std::fs::read(self.path(key)).map_err(|e| self.failed("reading", key, e))
+    }
+
+    async fn fetch_to_local(&self, key: &str, _scratch: &Path) -> Result<PathBuf, StoreError> {
+        let path = self.path(key);
+        std::fs::metadata(&path).map_err(|e| self.failed("reading", key, e))?;
+        Ok(path)
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let (dir, _) = prefix.rsplit_once('/').unwrap_or(("", prefix));
+        let start = self.root.join(dir);
+        if start.is_dir() {
+            walk(&self.root, &start, &mut keys).map_err(|e| self.failed("listing", prefix, e))?;
+        }
+        keys.retain(|k| k.starts_with(prefix));
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn scratch_root(&self) -> PathBuf {
+        self.root.join(".staging")
+    }
+}
+
+fn walk(root: &Path, dir: &Path, keys: &mut Vec<String>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == ".staging") {
+                continue;
+            }
+            walk(root, &path, keys)?;
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            keys.push(relative.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn round_trips_and_lists_by_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::new(dir.path());
+        store.put("a/b/one.json", b"1".to_vec()).await.unwrap();
+        store.put("a/c/two.json", b"2".to_vec()).await.unwrap();
+        assert_eq!(store.get("a/b/one.json").await.unwrap(), b"1");
+        assert_eq!(store.list("a/").await.unwrap(), vec!["a/b/one.json", "a/c/two.json"]);
+        assert_eq!(store.list("a/b").await.unwrap(), vec!["a/b/one.json"]);
+        let missing = store.get("nope").await.unwrap_err();
+        assert!(matches!(missing, StoreError::NotFound { .. }), "{missing}");
+    }
+}

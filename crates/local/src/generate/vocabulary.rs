@@ -1,0 +1,37 @@
+use rand::Rng;
+
+/// Search terms people type into a library catalogue, most popular first.
+pub const KEYWORDS: &[&str] = &[
+    "harry potter", "python programming", "korean history", "cookbook", "kids picture books", "machine learning",
+    "murakami", "travel guide japan", "self help", "climate change", "graphic novels", "world war ii",
+    "mystery novels", "data science", "poetry", "startup", "meditation", "dinosaurs", "economics", "philosophy",
+    "gardening", "jazz", "photography", "rust programming", "astronomy", "baking bread", "chess", "yoga",
+    "architecture", "sci-fi classics", "personal finance", "learn spanish", "watercolor", "birds", "hiking",
+];
+
+/// Library branch codes.
+pub const LIBRARIES: &[&str] = &[
+    "SEOUL-CENTRAL", "GANGNAM", "MAPO", "JONGNO", "SONGPA", "BUSAN-MAIN", "INCHEON", "DAEGU", "GWANGJU", "DAEJEON",
+    "SUWON", "ULSAN", "JEONJU", "CHEONGJU",
+];
+
+pub const DEVICES: &[&str] = &["mobile", "desktop", "tablet", "kiosk"];
+
+/// An index skewed toward the start, so that a few values are popular and many are rare.
+pub fn skewed(rng: &mut impl Rng, len: usize) -> usize {
+    let u: f64 = rng.random();
+    ((u * u * u) * len as f64) as usize % len
+}
+
+/// A valid ISBN-13 from a catalogue of `catalogue` titles, popular titles more likely.
+pub fn isbn13(rng: &mut impl Rng, catalogue: u64) -> String {
+    let u: f64 = rng.random();
+    let title = ((u * u) * catalogue as f64) as u64;
+    let body = format!("978{:09}", 89_000_000 + title);
+    let sum: u32 = body
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| (b - b'0') as u32 * if i % 2 == 0 { 1 } else { 3 })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
