@@ -1,1 +1,50 @@
-fn main() {}
+//! `daybook`: generate data, flatten DynamoDB exports, run the daily pipeline locally, approve.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "daybook", version, about = "Daily reports from operational data: DynamoDB, RDS and Segment to Parquet, marts, HTML/Excel, email after approval.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate realistic input data.
+    #[command(subcommand)]
+    Generate(commands::generate::Generate),
+    /// Flatten a DynamoDB export (DYNAMODB_JSON) into Parquet tables.
+    Flatten(commands::flatten::FlattenArgs),
+    /// Generate a day of data and run the daily-report state machine locally, end to end.
+    Demo(commands::demo::DemoArgs),
+    /// Approve the report of a run waiting in its approval step.
+    Approve(commands::approve::ApproveArgs),
+    /// Reject the report of a run waiting in its approval step; nothing is sent.
+    Reject(commands::approve::RejectArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DAYBOOK_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match Cli::parse().command {
+        Command::Generate(command) => commands::generate::run(command),
+        Command::Flatten(args) => commands::flatten::run(args).await,
+        Command::Demo(args) => commands::demo::run(args).await,
+        Command::Approve(args) => commands::approve::approve(args).await,
+        Command::Reject(args) => commands::approve::reject(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

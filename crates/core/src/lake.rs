@@ -12,12 +12,29 @@ pub struct PartitionLayout {
     pub root: String,
     pub date: NaiveDate,
     pub job_id: String,
+    /// Prefix of the quarantine files: `quarantine/<source>/` in the lake.
+    pub quarantine_root: String,
 }
 
 impl PartitionLayout {
     /// The layout of the lake proper, `lake/<source>/<table>/dt=…/run=…/`.
     pub fn lake(source: &str, date: NaiveDate, job_id: &str) -> Self {
-        Self { root: format!("lake/{source}/"), date, job_id: job_id.to_string() }
+        Self {
+            root: format!("lake/{source}/"),
+            date,
+            job_id: job_id.to_string(),
+            quarantine_root: format!("quarantine/{source}/"),
+        }
+    }
+
+    /// A bare output folder: tables at the top, rejected records in `_quarantine/`.
+    pub fn folder(date: NaiveDate, job_id: &str) -> Self {
+        Self { root: String::new(), date, job_id: job_id.to_string(), quarantine_root: "_quarantine/".into() }
+    }
+
+    /// `<quarantine root>dt=<date>/<job_id>.jsonl`.
+    pub fn quarantine_key(&self) -> String {
+        format!("{}dt={}/{}.jsonl", self.quarantine_root, self.date, self.job_id)
     }
 
     pub fn run_prefix(&self, table: &str) -> String {
@@ -31,10 +48,6 @@ impl PartitionLayout {
     pub fn manifest_key(&self, table: &str) -> String {
         format!("{}{MANIFEST_FILE}", self.run_prefix(table))
     }
-}
-
-pub fn quarantine_key(source: &str, date: NaiveDate, job_id: &str) -> String {
-    format!("quarantine/{source}/dt={date}/{job_id}.jsonl")
 }
 
 pub fn job_key(job_id: &str, file: &str) -> String {
@@ -92,5 +105,6 @@ mod tests {
             "lake/search_queries/isbn13_list/dt=2026-11-21/run=job-1/part-00003.parquet"
         );
         assert_eq!(layout.manifest_key("_items"), "lake/search_queries/_items/dt=2026-11-21/run=job-1/_manifest.json");
+        assert_eq!(layout.quarantine_key(), "quarantine/search_queries/dt=2026-11-21/job-1.jsonl");
     }
 }

@@ -1,8 +1,16 @@
-//! Embedded adapters for running daybook on one machine: a directory as the object store, the
-//! local state-machine runner, generated data.
+//! Embedded adapters for running daybook on one machine: a directory as the object store, a
+//! JSON catalog, DataFusion as the warehouse, an outbox folder as the mailer, file-based state
+//! and callbacks, the local state-machine runner and generated data.
 
 pub mod asl;
+pub mod callbacks;
+pub mod catalog;
+pub mod demo;
 pub mod fs_store;
 pub mod generate;
+pub mod outbox;
+pub mod pipeline;
+pub mod state;
+pub mod warehouse;
 
 pub use fs_store::FsStore;

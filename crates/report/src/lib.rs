@@ -1,1 +1,26 @@
+//! Reports: the data model, email-safe HTML, plain text, Excel workbooks and MIME messages,
+//! and the steps that build, approve and send them.
 
+pub mod data;
+pub mod html;
+pub mod mime;
+pub mod steps;
+pub mod text;
+pub mod xlsx;
+
+pub use data::{ReportData, SectionData};
+
+/// Every failure of report building and sending, naming the report or section concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("rendering {what}: {message}")]
+    Render { what: String, message: String },
+    #[error(transparent)]
+    Core(#[from] daybook_core::Error),
+    #[error(transparent)]
+    Store(#[from] daybook_core::store::StoreError),
+    #[error("{0}")]
+    Port(#[from] daybook_core::ports::PortError),
+}
+
+pub type Result<T, E = ReportError> = std::result::Result<T, E>;

@@ -8,6 +8,8 @@ mod outcome;
 mod plan;
 mod tables;
 mod value_ref;
+#[cfg(test)]
+mod tests;
 
 pub use column_type::ColumnType;
 pub use outcome::{FlattenOutcome, InputSummary, OutputFile, PartOutcome, TableOutput};
@@ -104,7 +106,7 @@ pub fn finish_parts(plan: &FlattenPlan, parts: Vec<PartOutcome>, staging: &Path,
     let quarantine_file = if quarantine_parts.is_empty() {
         None
     } else {
-        let merged = staging.join(crate::lake::quarantine_key(&plan.source, layout.date, &layout.job_id));
+        let merged = staging.join(layout.quarantine_key());
         merge_files(&quarantine_parts, &merged).context(|| format!("merging quarantine files into {}", merged.display()))?;
         Some(merged)
     };

@@ -3,7 +3,7 @@ use crate::dynamo::Item;
 use crate::error::{Error, IoContext, Result};
 use crate::flatten::export::{ExportFile, MANIFEST_FILES, parse_manifest, sample_items};
 use crate::flatten::{FlattenConfig, FlattenOutcome, FlattenPlan, SAMPLE_ITEMS, flatten_export_files};
-use crate::lake::{ManifestFile, PartitionLayout, TableManifest, job_key, quarantine_key};
+use crate::lake::{ManifestFile, PartitionLayout, TableManifest, job_key};
 use crate::store::ObjectStore;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -55,10 +55,11 @@ impl Drop for Staging {
     }
 }
 
-/// Reads a DynamoDB export under `export_prefix` (the folder holding `manifest-files.json`),
-/// flattens it on `workers` threads and publishes the tables.
+/// Reads a DynamoDB export under `export_prefix` (the folder holding `manifest-files.json`) in
+/// `input`, flattens it on `workers` threads and publishes the tables to `output`.
 pub async fn flatten_export(
-    store: &dyn ObjectStore,
+    input: &dyn ObjectStore,
+    output: &dyn ObjectStore,
     config: &FlattenConfig,
     export_prefix: &str,
     layout: &PartitionLayout,
@@ -67,21 +68,20 @@ pub async fn flatten_export(
     let started = Instant::now();
     let prefix = normalise_prefix(export_prefix);
     let manifest_key = format!("{prefix}{MANIFEST_FILES}");
-    let manifest = store.get(&manifest_key).await.map_err(|e| {
+    let manifest = input.get(&manifest_key).await.map_err(|e| {
         Error::Invalid(format!(
-            "cannot read the export manifest {}: {e}. Point the export location at the folder that holds {MANIFEST_FILES} (AWSDynamoDB/<export-id>/)",
-            store.location(&manifest_key)
+            "cannot read the export manifest: {e}. Point the export location at the folder that holds {MANIFEST_FILES} (AWSDynamoDB/<export-id>/)"
         ))
     })?;
     let text = String::from_utf8_lossy(&manifest);
-    let entries = parse_manifest(&text, &store.location(&manifest_key))?;
-    let staging = Staging::new(store, &layout.job_id, &format!("flatten-{}", config.source))?;
+    let entries = parse_manifest(&text, &input.location(&manifest_key))?;
+    let staging = Staging::new(output, &layout.job_id, &format!("flatten-{}", config.source))?;
     let downloads = staging.path().join(".input");
     let mut files = Vec::new();
     for entry in &entries {
         let key = format!("{prefix}{}", entry.relative_path());
-        let path = store.fetch_to_local(&key, &downloads).await?;
-        files.push(ExportFile { label: store.location(&key), path, expected_items: entry.item_count });
+        let path = input.fetch_to_local(&key, &downloads).await?;
+        files.push(ExportFile { label: input.location(&key), path, expected_items: entry.item_count });
     }
     let staging_path = staging.path().to_path_buf();
     let config = config.clone();
@@ -93,12 +93,11 @@ pub async fn flatten_export(
     })
     .await
     .map_err(|e| Error::Invalid(format!("flatten worker failed: {e}")))??;
-    let mut report = publish(store, &outcome, layout).await?;
+    let mut report = publish(output, &outcome, layout).await?;
     if entries.is_empty() {
-        report.warnings.push(format!("{} lists no data files: the export is empty", store.location(&manifest_key)));
+        report.warnings.push(format!("{} lists no data files: the export is empty", input.location(&manifest_key)));
     }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
-    write_step_output(store, &report).await?;
     Ok(report)
 }
 
@@ -138,7 +137,7 @@ pub async fn publish(store: &dyn ObjectStore, outcome: &FlattenOutcome, layout: 
     }
     let quarantine = match &outcome.quarantine_file {
         Some(path) => {
-            let key = quarantine_key(source, layout.date, &layout.job_id);
+            let key = layout.quarantine_key();
             store.put_file(&key, path).await?;
             Some(key)
         }
@@ -180,7 +179,7 @@ pub async fn publish(store: &dyn ObjectStore, outcome: &FlattenOutcome, layout: 
     })
 }
 
-async fn write_step_output(store: &dyn ObjectStore, report: &FlattenReport) -> Result<()> {
+pub async fn write_step_output(store: &dyn ObjectStore, report: &FlattenReport) -> Result<()> {
     let key = job_key(&report.job_id, &format!("flatten-{}.json", report.source));
     store.put(&key, to_json(report)?).await?;
     Ok(())
@@ -193,4 +192,20 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 /// Convenience for callers that only have a job context.
 pub fn lake_layout(config: &FlattenConfig, job: &JobContext) -> PartitionLayout {
     PartitionLayout::lake(&config.source, job.date, &job.job_id)
+}
+
+/// The flatten step's input from the state machine: the job and one configured source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlattenTask {
+    pub job: JobContext,
+    pub source: crate::config::DynamoDbSource,
+}
+
+/// Flattens the source's export for the job's date into the lake.
+pub async fn run_flatten_task(store: &dyn ObjectStore, task: &FlattenTask, workers: usize) -> Result<FlattenReport> {
+    let prefix = task.source.export_prefix.replace("{date}", &task.job.date.to_string());
+    let layout = lake_layout(&task.source.flatten, &task.job);
+    let report = flatten_export(store, store, &task.source.flatten, &prefix, &layout, workers).await?;
+    write_step_output(store, &report).await?;
+    Ok(report)
 }

@@ -8,13 +8,21 @@ use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_CONFIG_KEY: &str = "config/daybook.json";
 
+/// The start step's input: the execution's name (which becomes the job id, so a redrive keeps
+/// it) and what the execution was started with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StartTask {
+    #[serde(default)]
+    pub job_id: Option<String>,
+    #[serde(default)]
+    pub request: StartInput,
+}
+
 /// What starts a run: the schedule passes nothing, a person or a backfill passes a date.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StartInput {
     #[serde(default)]
     pub date: Option<NaiveDate>,
-    #[serde(default)]
-    pub job_id: Option<String>,
     #[serde(default)]
     pub started_by: Option<String>,
     #[serde(default)]
@@ -39,8 +47,9 @@ pub struct JobSnapshot {
 
 /// Resolves the run's date and id, reads the config, and snapshots both. A rerun with the same
 /// job id reuses the snapshot, so a redrive sees the variables of the first attempt.
-pub async fn start_job(store: &dyn ObjectStore, input: &StartInput, now: DateTime<Utc>, entropy: u32) -> Result<StartOutput> {
-    if let Some(job_id) = &input.job_id {
+pub async fn start_job(store: &dyn ObjectStore, task: &StartTask, now: DateTime<Utc>, entropy: u32) -> Result<StartOutput> {
+    let input = &task.request;
+    if let Some(job_id) = &task.job_id {
         if let Ok(bytes) = store.get(&job_key(job_id, "input.json")).await {
             let snapshot: JobSnapshot = serde_json::from_slice(&bytes)
                 .map_err(|source| Error::Json { context: format!("reading the snapshot of job {job_id}"), source })?;
@@ -48,7 +57,7 @@ pub async fn start_job(store: &dyn ObjectStore, input: &StartInput, now: DateTim
         }
     }
     let date = input.date.unwrap_or_else(|| now.date_naive().pred_opt().expect("dates before year 0 are not run"));
-    let job_id = input.job_id.clone().unwrap_or_else(|| new_job_id(date, now, entropy));
+    let job_id = task.job_id.clone().unwrap_or_else(|| new_job_id(date, now, entropy));
     let config_key = input.config_key.clone().unwrap_or_else(|| DEFAULT_CONFIG_KEY.to_string());
     let bytes = store.get(&config_key).await.map_err(|e| {
         Error::Invalid(format!("cannot read the pipeline config {}: {e}. Write one there (see README, Configuration)", store.location(&config_key)))

@@ -1,0 +1,62 @@
+use anyhow::Context;
+use clap::Args;
+use daybook_local::asl::RunEvent;
+use daybook_local::demo::{DemoOptions, run_demo};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Folder for everything the demo writes: lake, catalog, reports, outbox.
+    #[arg(long, default_value = "daybook-demo")]
+    out: PathBuf,
+    /// Wait for `daybook approve <job-id>` instead of approving automatically.
+    #[arg(long)]
+    manual_approval: bool,
+    /// The day to report on (default: yesterday, UTC).
+    #[arg(long)]
+    date: Option<chrono::NaiveDate>,
+    /// Search-query items to generate for the day.
+    #[arg(long, default_value_t = 20_000)]
+    items: u64,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let date = args.date.unwrap_or_else(super::yesterday);
+    let job_id = daybook_core::steps::job::new_job_id(date, chrono::Utc::now(), rand::random());
+    let options = DemoOptions {
+        root: args.out.clone(),
+        date,
+        items: args.items,
+        files: 4,
+        seed: args.seed,
+        manual_approval: args.manual_approval,
+        job_id: job_id.clone(),
+    };
+    eprintln!("daybook demo: job {job_id}, date {date}, {} items, in {}", args.items, args.out.display());
+    let root = args.out.clone();
+    let waiting_job = job_id.clone();
+    let observer = Arc::new(move |event: &RunEvent| match event {
+        RunEvent::Entered { state, kind } if kind != "Choice" => eprintln!("  → {state}"),
+        RunEvent::Exited { state, elapsed } => eprintln!("  ✓ {state} ({:.2}s)", elapsed.as_secs_f64()),
+        RunEvent::Retrying { state, error, attempt, delay } => {
+            eprintln!("  ↻ {state}: {error}, retry {attempt} in {:.0}s", delay.as_secs_f64())
+        }
+        RunEvent::Caught { state, error, next } => eprintln!("  ✗ {state}: {error} → {next}"),
+        RunEvent::WaitingForCallback { state, .. } => eprintln!(
+            "  … {state}: waiting. Approve with `daybook approve {waiting_job} --root {}` (or reject with `daybook reject`)",
+            root.display()
+        ),
+        RunEvent::Failed { state, failure } => eprintln!("  ✗ {state}: {failure}"),
+        _ => {}
+    });
+    let started = std::time::Instant::now();
+    let outcome = run_demo(&options, observer).await.with_context(|| format!("demo run {job_id}"))?;
+    eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
+    println!("report (browser copy): {}", outcome.report_html.display());
+    println!("report (Excel):        {}", outcome.report_xlsx.display());
+    println!("email sent:            {}", outcome.email.display());
+    Ok(())
+}

@@ -1,0 +1,100 @@
+use anyhow::Context;
+use clap::Args;
+use daybook_core::flatten::{FlattenConfig, MapMode};
+use daybook_core::lake::PartitionLayout;
+use daybook_core::steps::flatten::flatten_export;
+use daybook_local::FsStore;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct FlattenArgs {
+    /// The export folder: the one holding manifest-files.json.
+    #[arg(long)]
+    export: PathBuf,
+    /// Key attribute(s), repeated on every row; give --key once per attribute.
+    #[arg(long = "key", required_unless_present = "config")]
+    keys: Vec<String>,
+    /// Output folder: one folder per table (`_items` for the scalars), partition folders below.
+    #[arg(long)]
+    out: PathBuf,
+    /// A flatten config (JSON) declaring keys, column and array types; overrides --key.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Maps inside lists as JSON text or as struct columns.
+    #[arg(long, value_enum, default_value = "json")]
+    maps: MapsArg,
+    /// Partition date (default: yesterday, UTC).
+    #[arg(long)]
+    date: Option<chrono::NaiveDate>,
+    /// Run id in the `run=` folder (default: a new job id).
+    #[arg(long)]
+    job_id: Option<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Print the full report as JSON instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MapsArg {
+    Json,
+    Struct,
+}
+
+pub async fn run(args: FlattenArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str::<FlattenConfig>(&text).with_context(|| format!("parsing the flatten config {}", path.display()))?
+        }
+        None => FlattenConfig::new("dynamodb", args.keys.clone()),
+    };
+    if args.config.is_none() {
+        config.maps = match args.maps {
+            MapsArg::Json => MapMode::Json,
+            MapsArg::Struct => MapMode::Struct,
+        };
+    }
+    let date = args.date.unwrap_or_else(super::yesterday);
+    let job_id = args
+        .job_id
+        .clone()
+        .unwrap_or_else(|| daybook_core::steps::job::new_job_id(date, chrono::Utc::now(), rand::random()));
+    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let input = FsStore::new(&args.export);
+    let output = FsStore::new(&args.out);
+    let layout = PartitionLayout::folder(date, &job_id);
+    let started = std::time::Instant::now();
+    let report = flatten_export(&input, &output, &config, "", &layout, workers).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let rows: u64 = report.tables.iter().map(|t| t.rows).sum();
+    println!(
+        "flattened {} items into {} rows in {:.2}s ({:.0} items/s, {:.0} rows/s) → {}",
+        report.items_read,
+        rows,
+        seconds,
+        report.items_read as f64 / seconds,
+        rows as f64 / seconds,
+        args.out.display()
+    );
+    for table in &report.tables {
+        println!("  {:<24} {:>12} rows  {}", table.table, table.rows, table.run_prefix);
+    }
+    if report.quarantined > 0 {
+        println!(
+            "  {} records quarantined with their reasons in {}",
+            report.quarantined,
+            report.quarantine_key.as_deref().map(|k| args.out.join(k).display().to_string()).unwrap_or_default()
+        );
+    }
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(())
+}

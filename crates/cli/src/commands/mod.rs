@@ -1,0 +1,9 @@
+pub mod approve;
+pub mod demo;
+pub mod flatten;
+pub mod generate;
+
+/// Yesterday in UTC: the day a daily report is about.
+pub fn yesterday() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive().pred_opt().expect("today has a yesterday")
+}

@@ -1,0 +1,76 @@
+//! The local runner's pending-task store: `.waitForTaskToken` tasks wait for a decision file
+//! that `daybook approve` / `daybook reject` (or any process) writes.
+
+use crate::asl::{CallbackWaiter, Failure};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The local equivalents of SendTaskSuccess and SendTaskFailure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum TaskDecision {
+    Success { output: Value },
+    Failure { error: String, cause: String },
+}
+
+pub struct FileCallbacks {
+    dir: PathBuf,
+    poll: Duration,
+}
+
+impl FileCallbacks {
+    pub fn new(dir: &Path) -> Self {
+        Self { dir: dir.to_path_buf(), poll: Duration::from_millis(200) }
+    }
+
+    fn path(&self, token: &str) -> PathBuf {
+        self.dir.join(format!("{token}.json"))
+    }
+
+    /// Answers a waiting task. Fails if the token was already answered, as Step Functions does.
+    pub fn decide(&self, token: &str, decision: &TaskDecision) -> Result<(), String> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| format!("creating {}: {e}", self.dir.display()))?;
+        let path = self.path(token);
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => format!("task {token} was already answered ({})", path.display()),
+            _ => format!("writing {}: {e}", path.display()),
+        })?;
+        serde_json::to_writer(file, decision).map_err(|e| format!("writing {}: {e}", path.display()))
+    }
+
+    fn read(&self, token: &str) -> Option<TaskDecision> {
+        let bytes = std::fs::read(self.path(token)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+#[async_trait]
+impl CallbackWaiter for FileCallbacks {
+    async fn wait(&self, token: &str, _execution: &str, state: &str, timeout: Option<Duration>) -> Result<Value, Failure> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.read(token) {
+                Some(TaskDecision::Success { output }) => return Ok(output),
+                Some(TaskDecision::Failure { error, cause }) => return Err(Failure::new(error, cause)),
+                None => {}
+            }
+            if timeout.is_some_and(|t| started.elapsed() >= t) {
+                return Err(Failure::timeout(format!("{state} got no answer within {}s", timeout.unwrap_or_default().as_secs())));
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+}
+
+/// Answers every callback at once with the same output: the demo's automatic approval.
+pub struct AutoAnswer(pub Value);
+
+#[async_trait]
+impl CallbackWaiter for AutoAnswer {
+    async fn wait(&self, _token: &str, _execution: &str, _state: &str, _timeout: Option<Duration>) -> Result<Value, Failure> {
+        Ok(self.0.clone())
+    }
+}

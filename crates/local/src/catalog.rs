@@ -1,0 +1,67 @@
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use daybook_core::lake::SchemaColumn;
+use daybook_core::ports::{Catalog, PortError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub const CATALOG_FILE: &str = "catalog/catalog.json";
+
+/// The local stand-in for the Glue Data Catalog: tables, their schema, and for each `dt` the run
+/// folder that is current.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CatalogFile {
+    pub tables: BTreeMap<String, CatalogTable>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CatalogTable {
+    pub schema: Vec<SchemaColumn>,
+    /// dt → run prefix (relative to the lake root).
+    pub partitions: BTreeMap<NaiveDate, String>,
+}
+
+pub struct LocalCatalog {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl LocalCatalog {
+    pub fn new(root: &Path) -> Self {
+        Self { path: root.join(CATALOG_FILE), lock: Mutex::new(()) }
+    }
+
+    pub fn load(&self) -> Result<CatalogFile, PortError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| PortError::new(format!("the local catalog {} is not valid: {e}; delete it and rerun the load step", self.path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(CatalogFile::default()),
+            Err(e) => Err(PortError::new(format!("reading the local catalog {}: {e}", self.path.display()))),
+        }
+    }
+
+    /// Updates one table under the lock and writes the file atomically.
+    pub fn update(&self, table: &str, change: impl FnOnce(&mut CatalogTable)) -> Result<(), PortError> {
+        let _guard = self.lock.lock().expect("catalog lock poisoned");
+        let mut file = self.load()?;
+        change(file.tables.entry(table.to_string()).or_default());
+        let bytes = serde_json::to_vec_pretty(&file).expect("catalog serialises");
+        let fail = |e: std::io::Error| PortError::new(format!("writing the local catalog {}: {e}", self.path.display()));
+        std::fs::create_dir_all(self.path.parent().expect("catalog path has a folder")).map_err(fail)?;
+        let temp = self.path.with_extension("json.partial");
+        std::fs::write(&temp, bytes).map_err(fail)?;
+        std::fs::rename(&temp, &self.path).map_err(fail)
+    }
+}
+
+#[async_trait]
+impl Catalog for LocalCatalog {
+    async fn register_partition(&self, table: &str, schema: &[SchemaColumn], dt: NaiveDate, run_prefix: &str) -> Result<(), PortError> {
+        self.update(table, |entry| {
+            entry.schema = schema.to_vec();
+            entry.partitions.insert(dt, run_prefix.to_string());
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! The pipeline's functions run in-process: what each Lambda does on AWS, done here with the
+//! embedded adapters, behind the runner's `TaskInvoker`.
+
+use crate::asl::{Failure, TaskInvoker};
+use crate::catalog::LocalCatalog;
+use crate::fs_store::FsStore;
+use crate::outbox::OutboxMailer;
+use crate::state::FileStateStore;
+use crate::warehouse::DataFusionWarehouse;
+use async_trait::async_trait;
+use daybook_core::steps::{flatten, load, start};
+use daybook_report::steps as report;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Where each embedded adapter keeps its files below the local root.
+pub struct LocalPaths {
+    pub root: PathBuf,
+}
+
+impl LocalPaths {
+    pub fn new(root: &Path) -> Self {
+        Self { root: root.to_path_buf() }
+    }
+    pub fn outbox(&self) -> PathBuf {
+        self.root.join("outbox")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.root.join(".daybook/state")
+    }
+    pub fn callbacks(&self) -> PathBuf {
+        self.root.join(".daybook/callbacks")
+    }
+}
+
+/// The functions the definition names, by the name that follows `function:` in their ARNs.
+pub const FUNCTIONS: &[(&str, &str)] = &[
+    ("StartJobFunctionArn", "start-job"),
+    ("FlattenDynamoDbFunctionArn", "flatten-dynamodb"),
+    ("LoadWarehouseFunctionArn", "load-warehouse"),
+    ("BuildReportFunctionArn", "build-report"),
+    ("RequestApprovalFunctionArn", "request-approval"),
+    ("SendReportFunctionArn", "send-report"),
+];
+
+/// The definition substitutions that point every function placeholder at a local function.
+pub fn local_substitutions() -> std::collections::BTreeMap<String, String> {
+    FUNCTIONS
+        .iter()
+        .map(|(placeholder, name)| (placeholder.to_string(), format!("arn:aws:lambda:local:000000000000:function:{name}")))
+        .collect()
+}
+
+pub struct LocalFunctions {
+    store: FsStore,
+    catalog: LocalCatalog,
+    warehouse: DataFusionWarehouse,
+    mailer: OutboxMailer,
+    state: FileStateStore,
+    workers: usize,
+}
+
+impl LocalFunctions {
+    pub fn new(paths: &LocalPaths) -> Self {
+        Self {
+            store: FsStore::new(&paths.root),
+            catalog: LocalCatalog::new(&paths.root),
+            warehouse: DataFusionWarehouse::new(&paths.root),
+            mailer: OutboxMailer::new(&paths.outbox()),
+            state: FileStateStore::new(&paths.state()),
+            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        }
+    }
+
+    async fn dispatch(&self, name: &str, input: Value) -> Result<Value, Failure> {
+        let now = chrono::Utc::now();
+        match name {
+            "start-job" => {
+                let task: start::StartTask = parse(name, input)?;
+                output(start::start_job(&self.store, &task, now, rand::random()).await)
+            }
+            "flatten-dynamodb" => {
+                let task: flatten::FlattenTask = parse(name, input)?;
+                output(flatten::run_flatten_task(&self.store, &task, self.workers).await)
+            }
+            "load-warehouse" => {
+                let task: load::LoadInput = parse(name, input)?;
+                output(load::load_warehouse(&self.store, &self.catalog, &self.warehouse, &task).await)
+            }
+            "build-report" => {
+                let task: report::BuildInput = parse(name, input)?;
+                output(report::build_report(&self.store, &self.warehouse, &task, now).await)
+            }
+            "request-approval" => {
+                let task: report::ApprovalRequest = parse(name, input)?;
+                output(report::request_approval(&self.store, &self.mailer, &self.state, &task, now).await)
+            }
+            "send-report" => {
+                let task: report::SendInput = parse(name, input)?;
+                output(report::send_report(&self.store, &self.mailer, &self.state, &task, now).await)
+            }
+            other => Err(Failure::new(
+                "Lambda.ResourceNotFoundException",
+                format!("no local function named {other:?}; known: {}", FUNCTIONS.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")),
+            )),
+        }
+    }
+}
+
+#[async_trait]
+impl TaskInvoker for LocalFunctions {
+    async fn invoke(&self, function: &str, input: Value) -> Result<Value, Failure> {
+        let name = function.rsplit_once("function:").map_or(function, |(_, name)| name);
+        self.dispatch(name, input).await
+    }
+}
+
+fn parse<T: DeserializeOwned>(function: &str, input: Value) -> Result<T, Failure> {
+    serde_json::from_value(input).map_err(|e| Failure::new("Daybook.InvalidInput", format!("{function}: the step input does not match: {e}")))
+}
+
+fn output<T: Serialize, E: std::fmt::Display>(result: Result<T, E>) -> Result<Value, Failure> {
+    match result {
+        Ok(value) => Ok(serde_json::to_value(value).expect("step outputs serialise")),
+        Err(e) => Err(Failure::new("Daybook.StepFailed", e.to_string())),
+    }
+}

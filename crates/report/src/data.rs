@@ -1,0 +1,92 @@
+use chrono::{DateTime, NaiveDate, Utc};
+use daybook_core::config::ChartSpec;
+use daybook_core::ports::QueryResult;
+use serde::{Deserialize, Serialize};
+
+/// Everything a report shows, as queried: rendered to HTML, text and Excel alike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportData {
+    pub name: String,
+    pub title: String,
+    pub date: NaiveDate,
+    pub job_id: String,
+    pub generated_at: DateTime<Utc>,
+    pub sections: Vec<SectionData>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SectionData {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub result: QueryResult,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<ChartSpec>,
+}
+
+impl SectionData {
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.result.columns.iter().position(|c| c.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether every non-null value of a column is a number.
+    pub fn is_numeric(&self, column: usize) -> bool {
+        let mut values = self.result.rows.iter().map(|r| &r[column]).filter(|v| !v.is_null()).peekable();
+        values.peek().is_some() && values.all(|v| v.is_number())
+    }
+
+    /// (label, value) pairs of the chart, in row order, skipping rows without a number.
+    pub fn chart_points(&self) -> Vec<(String, f64)> {
+        let Some(chart) = &self.chart else { return vec![] };
+        let (Some(label), Some(value)) = (self.column_index(&chart.category), self.column_index(&chart.value)) else {
+            return vec![];
+        };
+        self.result
+            .rows
+            .iter()
+            .filter_map(|row| Some((format_cell(&row[label]), row[value].as_f64()?)))
+            .collect()
+    }
+}
+
+/// A cell as people read it: integers with thousands separators, fractions to 3 places.
+pub fn format_cell(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => group_thousands(i),
+            None => {
+                let f = n.as_f64().unwrap_or_default();
+                if f.abs() >= 1000.0 { group_thousands(f.round() as i64) } else { format!("{f:.3}") }
+            }
+        },
+        other => other.to_string(),
+    }
+}
+
+fn group_thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_cell;
+    use serde_json::json;
+
+    #[test]
+    fn formats_numbers_for_people() {
+        assert_eq!(format_cell(&json!(1234567)), "1,234,567");
+        assert_eq!(format_cell(&json!(-1000)), "-1,000");
+        assert_eq!(format_cell(&json!(0.12345)), "0.123");
+        assert_eq!(format_cell(&json!(null)), "");
+    }
+}

@@ -1,0 +1,241 @@
+//! The report steps of the state machine: build the report, ask for approval, send it.
+
+use crate::data::{ReportData, SectionData};
+use crate::mime::{Attachment, Email, XLSX_MIME};
+use crate::{ReportError, Result};
+use chrono::{DateTime, Utc};
+use daybook_core::config::{EmailConfig, ReportDefinition, bind_run_date};
+use daybook_core::lake::job_key;
+use daybook_core::ports::{Mailer, PortError, StateStore, Warehouse};
+use daybook_core::steps::JobContext;
+use daybook_core::store::ObjectStore;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildInput {
+    pub job: JobContext,
+    pub report: ReportDefinition,
+}
+
+/// Where the built report is, and a summary for the approval email and the run record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportArtifacts {
+    pub name: String,
+    pub title: String,
+    pub prefix: String,
+    pub html_key: String,
+    pub text_key: String,
+    pub xlsx_key: String,
+    pub data_key: String,
+    pub sections: Vec<SectionSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SectionSummary {
+    pub title: String,
+    pub rows: usize,
+}
+
+/// Runs each section's query and stores the report as HTML, text, xlsx and JSON.
+pub async fn build_report(
+    store: &dyn ObjectStore,
+    warehouse: &dyn Warehouse,
+    input: &BuildInput,
+    now: DateTime<Utc>,
+) -> Result<ReportArtifacts> {
+    let mut sections = Vec::new();
+    for section in &input.report.sections {
+        let result = warehouse.query(&bind_run_date(&section.sql, input.job.date)).await.map_err(|e| {
+            PortError::new(format!("report {} section {:?}: {e}", input.report.name, section.title))
+        })?;
+        sections.push(SectionData {
+            title: section.title.clone(),
+            description: section.description.clone(),
+            result,
+            chart: section.chart.clone(),
+        });
+    }
+    let data = ReportData {
+        name: input.report.name.clone(),
+        title: input.report.title.clone(),
+        date: input.job.date,
+        job_id: input.job.job_id.clone(),
+        generated_at: now,
+        sections,
+    };
+    let prefix = format!("reports/{}/dt={}/{}/", data.name, data.date, data.job_id);
+    let artifacts = ReportArtifacts {
+        name: data.name.clone(),
+        title: data.title.clone(),
+        html_key: format!("{prefix}report.html"),
+        text_key: format!("{prefix}report.txt"),
+        xlsx_key: format!("{prefix}report.xlsx"),
+        data_key: format!("{prefix}report.json"),
+        prefix,
+        sections: data.sections.iter().map(|s| SectionSummary { title: s.title.clone(), rows: s.result.rows.len() }).collect(),
+    };
+    store.put(&artifacts.html_key, crate::html::render_report(&data, None)?.into_bytes()).await?;
+    store.put(&artifacts.text_key, crate::text::render_text(&data).into_bytes()).await?;
+    store.put(&artifacts.xlsx_key, crate::xlsx::render_workbook(&data)?).await?;
+    store.put(&artifacts.data_key, to_json(&data)?).await?;
+    Ok(artifacts)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRequest {
+    /// The state machine's task token; kept server-side, never put in an email.
+    pub token: String,
+    pub job: JobContext,
+    pub report: ReportArtifacts,
+    pub email: EmailConfig,
+}
+
+/// The record kept per job while its approval is pending.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingApproval {
+    pub token: String,
+    pub job: JobContext,
+    pub report: String,
+    pub approvers: Vec<String>,
+    pub requested_at: DateTime<Utc>,
+}
+
+pub fn approval_key(job_id: &str) -> String {
+    format!("approvals/{job_id}")
+}
+
+/// Records the pending approval and emails the approvers a preview.
+pub async fn request_approval(
+    store: &dyn ObjectStore,
+    mailer: &dyn Mailer,
+    state: &dyn StateStore,
+    request: &ApprovalRequest,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value> {
+    let pending = PendingApproval {
+        token: request.token.clone(),
+        job: request.job.clone(),
+        report: request.report.name.clone(),
+        approvers: request.email.approvers.clone(),
+        requested_at: now,
+    };
+    state.put(&approval_key(&request.job.job_id), serde_json::to_value(&pending).expect("serialisable")).await?;
+    let data: ReportData = read_json(store, &request.report.data_key).await?;
+    let facts: Vec<String> = request
+        .report
+        .sections
+        .iter()
+        .map(|s| format!("{}: {} rows", s.title, s.rows))
+        .collect();
+    let html = crate::html::render_approval(&data, &request.email.to, &facts)?;
+    let text = format!(
+        "{} for {} is ready to go to {}.\n\n{}\n\nApprove:  daybook approve {}\nReject:   daybook reject {} --reason \"…\"\n",
+        data.title,
+        data.date,
+        request.email.to.join(", "),
+        facts.join("\n"),
+        data.job_id,
+        data.job_id
+    );
+    let subject = format!("Approve: {} — {}", data.title, data.date);
+    let raw = crate::mime::build(Email {
+        from: &request.email.from,
+        to: &request.email.approvers,
+        subject: &subject,
+        text: &text,
+        html: &html,
+        attachments: vec![
+            Attachment { name: "report.html".into(), content_type: "text/html".into(), bytes: store.get(&request.report.html_key).await? },
+            Attachment { name: "report.xlsx".into(), content_type: XLSX_MIME.into(), bytes: store.get(&request.report.xlsx_key).await? },
+        ],
+        job_id: &data.job_id,
+    })?;
+    let message_id = mailer.send_raw(&request.email.from, &request.email.approvers, raw).await?;
+    Ok(serde_json::json!({ "requested": true, "approvers": request.email.approvers, "message_id": message_id }))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendInput {
+    pub job: JobContext,
+    pub report: ReportArtifacts,
+    pub email: EmailConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub message_id: String,
+    pub recipients: Vec<String>,
+    pub sent_at: DateTime<Utc>,
+    /// True when a previous attempt of this job had already sent it (a redrive).
+    #[serde(default)]
+    pub already_sent: bool,
+}
+
+/// Sends the report once per (job, report, recipients): a retry or redrive finds the record and
+/// does not send again.
+pub async fn send_report(
+    store: &dyn ObjectStore,
+    mailer: &dyn Mailer,
+    state: &dyn StateStore,
+    input: &SendInput,
+    now: DateTime<Utc>,
+) -> Result<Delivery> {
+    let key = send_key(&input.job.job_id, &input.report.name, &input.email.to);
+    let claim = serde_json::json!({ "status": "sending", "started_at": now });
+    if let Some(existing) = state.put_if_absent(&key, claim).await? {
+        return match serde_json::from_value::<Delivery>(existing.clone()) {
+            Ok(mut delivery) => {
+                delivery.already_sent = true;
+                Ok(delivery)
+            }
+            Err(_) => Err(ReportError::Port(PortError::new(format!(
+                "an earlier attempt of job {} started sending report {} and did not record the result ({existing}); check the mail log before clearing {key} to send again",
+                input.job.job_id, input.report.name
+            )))),
+        };
+    }
+    let data: ReportData = read_json(store, &input.report.data_key).await?;
+    let html = String::from_utf8_lossy(&store.get(&input.report.html_key).await?).into_owned();
+    let text = String::from_utf8_lossy(&store.get(&input.report.text_key).await?).into_owned();
+    let subject = input.email.subject.replace("{title}", &data.title).replace("{date}", &data.date.to_string());
+    let raw = crate::mime::build(Email {
+        from: &input.email.from,
+        to: &input.email.to,
+        subject: &subject,
+        text: &text,
+        html: &html,
+        attachments: vec![Attachment {
+            name: format!("{}-{}.xlsx", data.name, data.date),
+            content_type: XLSX_MIME.into(),
+            bytes: store.get(&input.report.xlsx_key).await?,
+        }],
+        job_id: &data.job_id,
+    })?;
+    let message_id = mailer.send_raw(&input.email.from, &input.email.to, raw).await?;
+    let delivery = Delivery { message_id, recipients: input.email.to.clone(), sent_at: now, already_sent: false };
+    let record = serde_json::to_value(&delivery).expect("serialisable");
+    state.put(&key, record).await?;
+    store.put(&job_key(&input.job.job_id, "send.json"), to_json(&delivery)?).await?;
+    Ok(delivery)
+}
+
+/// `sends/<job>/<report>/<fnv64 of the sorted recipients>`.
+pub fn send_key(job_id: &str, report: &str, recipients: &[String]) -> String {
+    let mut sorted: Vec<String> = recipients.iter().map(|r| r.to_ascii_lowercase()).collect();
+    sorted.sort();
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for byte in sorted.join(",").bytes() {
+        hash ^= byte as u64;
+        hash = hash.wrapping_mul(0x100000001b3);
+    }
+    format!("sends/{job_id}/{report}/{hash:016x}")
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(store: &dyn ObjectStore, key: &str) -> Result<T> {
+    let bytes = store.get(key).await?;
+    serde_json::from_slice(&bytes).map_err(|e| ReportError::Render { what: store.location(key), message: e.to_string() })
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(value).map_err(|e| ReportError::Render { what: "a step record".into(), message: e.to_string() })
+}
