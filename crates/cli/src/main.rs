@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "daybook", version, about = "Daily reports from operational data: DynamoDB, RDS and Segment to Parquet, marts, HTML/Excel, email after approval.")]
+#[command(
+    name = "daybook",
+    version,
+    about = "Daily reports from operational data: DynamoDB, RDS and Segment to Parquet, marts, HTML/Excel, email after approval."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,7 +34,10 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DAYBOOK_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DAYBOOK_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {

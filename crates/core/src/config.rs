@@ -19,8 +19,27 @@ pub struct PipelineConfig {
 pub struct DynamoDbSource {
     #[serde(flatten)]
     pub flatten: FlattenConfig,
-    /// Folder holding `manifest-files.json`; `{date}` is replaced by the run date.
-    pub export_prefix: String,
+    #[serde(flatten)]
+    pub read: DynamoDbRead,
+}
+
+/// How a DynamoDB table's items for the day are read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "read", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DynamoDbRead {
+    /// A DynamoDB export to S3 (DYNAMODB_JSON); `export_prefix` is the folder holding
+    /// `manifest-files.json`, with `{date}` replaced by the run date.
+    Export { export_prefix: String },
+    /// A Query on an index whose partition key holds the day (`date_format`, default `%Y-%m-%d`).
+    Query {
+        table: String,
+        index: String,
+        date_attribute: String,
+        #[serde(default)]
+        date_format: Option<String>,
+    },
+    /// A parallel Scan of the whole table over `segments` workers.
+    Scan { table: String, segments: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

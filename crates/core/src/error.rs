@@ -30,6 +30,9 @@ pub trait IoContext<T> {
 
 impl<T> IoContext<T> for std::result::Result<T, std::io::Error> {
     fn context(self, context: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|source| Error::Io { context: context(), source })
+        self.map_err(|source| Error::Io {
+            context: context(),
+            source,
+        })
     }
 }

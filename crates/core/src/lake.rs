@@ -29,12 +29,20 @@ impl PartitionLayout {
 
     /// A bare output folder: tables at the top, rejected records in `_quarantine/`.
     pub fn folder(date: NaiveDate, job_id: &str) -> Self {
-        Self { root: String::new(), date, job_id: job_id.to_string(), quarantine_root: "_quarantine/".into() }
+        Self {
+            root: String::new(),
+            date,
+            job_id: job_id.to_string(),
+            quarantine_root: "_quarantine/".into(),
+        }
     }
 
     /// `<quarantine root>dt=<date>/<job_id>.jsonl`.
     pub fn quarantine_key(&self) -> String {
-        format!("{}dt={}/{}.jsonl", self.quarantine_root, self.date, self.job_id)
+        format!(
+            "{}dt={}/{}.jsonl",
+            self.quarantine_root, self.date, self.job_id
+        )
     }
 
     pub fn run_prefix(&self, table: &str) -> String {
@@ -88,7 +96,11 @@ impl SchemaColumn {
         schema
             .fields()
             .iter()
-            .map(|f| SchemaColumn { name: f.name().clone(), ty: f.data_type().to_string(), nullable: f.is_nullable() })
+            .map(|f| SchemaColumn {
+                name: f.name().clone(),
+                ty: f.data_type().to_string(),
+                nullable: f.is_nullable(),
+            })
             .collect()
     }
 }
@@ -99,12 +111,22 @@ mod tests {
 
     #[test]
     fn keys_follow_the_lake_layout() {
-        let layout = PartitionLayout::lake("search_queries", NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(), "job-1");
+        let layout = PartitionLayout::lake(
+            "search_queries",
+            NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+            "job-1",
+        );
         assert_eq!(
             layout.part_key("isbn13_list", 3),
             "lake/search_queries/isbn13_list/dt=2026-11-21/run=job-1/part-00003.parquet"
         );
-        assert_eq!(layout.manifest_key("_items"), "lake/search_queries/_items/dt=2026-11-21/run=job-1/_manifest.json");
-        assert_eq!(layout.quarantine_key(), "quarantine/search_queries/dt=2026-11-21/job-1.jsonl");
+        assert_eq!(
+            layout.manifest_key("_items"),
+            "lake/search_queries/_items/dt=2026-11-21/run=job-1/_manifest.json"
+        );
+        assert_eq!(
+            layout.quarantine_key(),
+            "quarantine/search_queries/dt=2026-11-21/job-1.jsonl"
+        );
     }
 }

@@ -3,8 +3,14 @@
 
 /// (name, SQL) of every mart, in the order they may be built.
 pub const MARTS: &[(&str, &str)] = &[
-    ("search_top", include_str!("../../../sql/marts/search_top.sql")),
-    ("search_daily_summary", include_str!("../../../sql/marts/search_daily_summary.sql")),
+    (
+        "search_top",
+        include_str!("../../../sql/marts/search_top.sql"),
+    ),
+    (
+        "search_daily_summary",
+        include_str!("../../../sql/marts/search_daily_summary.sql"),
+    ),
 ];
 
 pub fn mart_sql(name: &str) -> Option<&'static str> {
@@ -14,6 +20,12 @@ pub fn mart_sql(name: &str) -> Option<&'static str> {
 pub fn known_marts() -> Vec<&'static str> {
     MARTS.iter().map(|(n, _)| *n).collect()
 }
+
+/// Schema of the lake's tables in every engine: Glue database via a Redshift external schema,
+/// a PostgreSQL schema in tests, a registered schema in DataFusion.
+pub const LAKE_SCHEMA: &str = "lake";
+/// Schema the marts are built in.
+pub const MARTS_SCHEMA: &str = "marts";
 
 /// The catalog name of a lake table: `<source>_<table>`, with `_items` as `items`.
 pub fn catalog_table_name(source: &str, table: &str) -> String {

@@ -33,8 +33,13 @@ impl ParquetSink {
             .set_max_row_group_row_count(Some(row_group_rows))
             .set_created_by(format!("daybook {}", env!("CARGO_PKG_VERSION")))
             .build();
-        let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(std::io::Error::other)?;
-        Ok(Self { writer, path: path.to_path_buf(), rows: 0 })
+        let writer =
+            ArrowWriter::try_new(file, schema, Some(props)).map_err(std::io::Error::other)?;
+        Ok(Self {
+            writer,
+            path: path.to_path_buf(),
+            rows: 0,
+        })
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
@@ -46,6 +51,10 @@ impl ParquetSink {
         let mut file = self.writer.into_inner().map_err(std::io::Error::other)?;
         std::io::Write::flush(&mut file)?;
         let bytes = std::fs::metadata(&self.path)?.len();
-        Ok(WrittenFile { path: self.path, rows: self.rows, bytes })
+        Ok(WrittenFile {
+            path: self.path,
+            rows: self.rows,
+            bytes,
+        })
     }
 }

@@ -20,7 +20,13 @@ impl PortError {
 #[async_trait]
 pub trait Catalog: Send + Sync {
     /// Creates or updates `table` with `schema` and points its partition `dt` at `run_prefix`.
-    async fn register_partition(&self, table: &str, schema: &[SchemaColumn], dt: NaiveDate, run_prefix: &str) -> Result<(), PortError>;
+    async fn register_partition(
+        &self,
+        table: &str,
+        schema: &[SchemaColumn],
+        dt: NaiveDate,
+        run_prefix: &str,
+    ) -> Result<(), PortError>;
 }
 
 /// Rows of a query, with values as JSON (numbers, strings, booleans, nulls).
@@ -43,7 +49,13 @@ pub struct MartRun {
 #[async_trait]
 pub trait Warehouse: Send + Sync {
     /// Replaces the mart's rows for `dt` with the result of `select` (one transaction).
-    async fn materialize(&self, mart: &str, select: &str, dt: NaiveDate, job_id: &str) -> Result<MartRun, PortError>;
+    async fn materialize(
+        &self,
+        mart: &str,
+        select: &str,
+        dt: NaiveDate,
+        job_id: &str,
+    ) -> Result<MartRun, PortError>;
     async fn query(&self, sql: &str) -> Result<QueryResult, PortError>;
 }
 
@@ -58,7 +70,11 @@ pub trait Mailer: Send + Sync {
 #[async_trait]
 pub trait StateStore: Send + Sync {
     /// Records `key` with `value` unless it exists; returns the existing value if it does.
-    async fn put_if_absent(&self, key: &str, value: serde_json::Value) -> Result<Option<serde_json::Value>, PortError>;
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, PortError>;
     async fn get(&self, key: &str) -> Result<Option<serde_json::Value>, PortError>;
     async fn put(&self, key: &str, value: serde_json::Value) -> Result<(), PortError>;
 }

@@ -38,7 +38,11 @@ pub struct QuarantineWriter {
 
 impl QuarantineWriter {
     pub fn new(path: PathBuf) -> Self {
-        Self { path, file: None, count: 0 }
+        Self {
+            path,
+            file: None,
+            count: 0,
+        }
     }
 
     pub fn write(&mut self, record: &QuarantineRecord) -> std::io::Result<()> {

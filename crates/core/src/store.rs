@@ -8,12 +8,24 @@ pub enum StoreError {
     #[error("{location} does not exist")]
     NotFound { location: String },
     #[error("{operation} {location} failed: {message}")]
-    Failed { operation: &'static str, location: String, message: String },
+    Failed {
+        operation: &'static str,
+        location: String,
+        message: String,
+    },
 }
 
 impl StoreError {
-    pub fn failed(operation: &'static str, location: impl Into<String>, message: impl ToString) -> Self {
-        StoreError::Failed { operation, location: location.into(), message: message.to_string() }
+    pub fn failed(
+        operation: &'static str,
+        location: impl Into<String>,
+        message: impl ToString,
+    ) -> Self {
+        StoreError::Failed {
+            operation,
+            location: location.into(),
+            message: message.to_string(),
+        }
     }
 }
 

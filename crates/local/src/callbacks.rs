@@ -23,7 +23,10 @@ pub struct FileCallbacks {
 
 impl FileCallbacks {
     pub fn new(dir: &Path) -> Self {
-        Self { dir: dir.to_path_buf(), poll: Duration::from_millis(200) }
+        Self {
+            dir: dir.to_path_buf(),
+            poll: Duration::from_millis(200),
+        }
     }
 
     fn path(&self, token: &str) -> PathBuf {
@@ -32,13 +35,21 @@ impl FileCallbacks {
 
     /// Answers a waiting task. Fails if the token was already answered, as Step Functions does.
     pub fn decide(&self, token: &str, decision: &TaskDecision) -> Result<(), String> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| format!("creating {}: {e}", self.dir.display()))?;
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| format!("creating {}: {e}", self.dir.display()))?;
         let path = self.path(token);
-        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => format!("task {token} was already answered ({})", path.display()),
-            _ => format!("writing {}: {e}", path.display()),
-        })?;
-        serde_json::to_writer(file, decision).map_err(|e| format!("writing {}: {e}", path.display()))
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    format!("task {token} was already answered ({})", path.display())
+                }
+                _ => format!("writing {}: {e}", path.display()),
+            })?;
+        serde_json::to_writer(file, decision)
+            .map_err(|e| format!("writing {}: {e}", path.display()))
     }
 
     fn read(&self, token: &str) -> Option<TaskDecision> {
@@ -49,16 +60,27 @@ impl FileCallbacks {
 
 #[async_trait]
 impl CallbackWaiter for FileCallbacks {
-    async fn wait(&self, token: &str, _execution: &str, state: &str, timeout: Option<Duration>) -> Result<Value, Failure> {
+    async fn wait(
+        &self,
+        token: &str,
+        _execution: &str,
+        state: &str,
+        timeout: Option<Duration>,
+    ) -> Result<Value, Failure> {
         let started = std::time::Instant::now();
         loop {
             match self.read(token) {
                 Some(TaskDecision::Success { output }) => return Ok(output),
-                Some(TaskDecision::Failure { error, cause }) => return Err(Failure::new(error, cause)),
+                Some(TaskDecision::Failure { error, cause }) => {
+                    return Err(Failure::new(error, cause));
+                }
                 None => {}
             }
             if timeout.is_some_and(|t| started.elapsed() >= t) {
-                return Err(Failure::timeout(format!("{state} got no answer within {}s", timeout.unwrap_or_default().as_secs())));
+                return Err(Failure::timeout(format!(
+                    "{state} got no answer within {}s",
+                    timeout.unwrap_or_default().as_secs()
+                )));
             }
             tokio::time::sleep(self.poll).await;
         }
@@ -70,7 +92,13 @@ pub struct AutoAnswer(pub Value);
 
 #[async_trait]
 impl CallbackWaiter for AutoAnswer {
-    async fn wait(&self, _token: &str, _execution: &str, _state: &str, _timeout: Option<Duration>) -> Result<Value, Failure> {
+    async fn wait(
+        &self,
+        _token: &str,
+        _execution: &str,
+        _state: &str,
+        _timeout: Option<Duration>,
+    ) -> Result<Value, Failure> {
         Ok(self.0.clone())
     }
 }

@@ -13,7 +13,11 @@ pub const CATALOG_FILE: &str = "catalog/catalog.json";
 /// folder that is current.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CatalogFile {
+    /// Lake tables, queried as `lake.<name>`.
     pub tables: BTreeMap<String, CatalogTable>,
+    /// Marts, queried as `marts.<name>`.
+    #[serde(default)]
+    pub marts: BTreeMap<String, CatalogTable>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -30,26 +34,57 @@ pub struct LocalCatalog {
 
 impl LocalCatalog {
     pub fn new(root: &Path) -> Self {
-        Self { path: root.join(CATALOG_FILE), lock: Mutex::new(()) }
+        Self {
+            path: root.join(CATALOG_FILE),
+            lock: Mutex::new(()),
+        }
     }
 
     pub fn load(&self) -> Result<CatalogFile, PortError> {
         match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| PortError::new(format!("the local catalog {} is not valid: {e}; delete it and rerun the load step", self.path.display()))),
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                PortError::new(format!(
+                    "the local catalog {} is not valid: {e}; delete it and rerun the load step",
+                    self.path.display()
+                ))
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(CatalogFile::default()),
-            Err(e) => Err(PortError::new(format!("reading the local catalog {}: {e}", self.path.display()))),
+            Err(e) => Err(PortError::new(format!(
+                "reading the local catalog {}: {e}",
+                self.path.display()
+            ))),
         }
     }
 
-    /// Updates one table under the lock and writes the file atomically.
-    pub fn update(&self, table: &str, change: impl FnOnce(&mut CatalogTable)) -> Result<(), PortError> {
+    /// Points a lake table's (or, with `mart`, a mart's) partition at a run folder, under the
+    /// lock, writing the file atomically.
+    pub fn set_partition(
+        &self,
+        table: &str,
+        mart: bool,
+        schema: &[SchemaColumn],
+        dt: NaiveDate,
+        run_prefix: &str,
+    ) -> Result<(), PortError> {
         let _guard = self.lock.lock().expect("catalog lock poisoned");
         let mut file = self.load()?;
-        change(file.tables.entry(table.to_string()).or_default());
+        let tables = if mart {
+            &mut file.marts
+        } else {
+            &mut file.tables
+        };
+        let entry = tables.entry(table.to_string()).or_default();
+        entry.schema = schema.to_vec();
+        entry.partitions.insert(dt, run_prefix.to_string());
         let bytes = serde_json::to_vec_pretty(&file).expect("catalog serialises");
-        let fail = |e: std::io::Error| PortError::new(format!("writing the local catalog {}: {e}", self.path.display()));
-        std::fs::create_dir_all(self.path.parent().expect("catalog path has a folder")).map_err(fail)?;
+        let fail = |e: std::io::Error| {
+            PortError::new(format!(
+                "writing the local catalog {}: {e}",
+                self.path.display()
+            ))
+        };
+        std::fs::create_dir_all(self.path.parent().expect("catalog path has a folder"))
+            .map_err(fail)?;
         let temp = self.path.with_extension("json.partial");
         std::fs::write(&temp, bytes).map_err(fail)?;
         std::fs::rename(&temp, &self.path).map_err(fail)
@@ -58,10 +93,13 @@ impl LocalCatalog {
 
 #[async_trait]
 impl Catalog for LocalCatalog {
-    async fn register_partition(&self, table: &str, schema: &[SchemaColumn], dt: NaiveDate, run_prefix: &str) -> Result<(), PortError> {
-        self.update(table, |entry| {
-            entry.schema = schema.to_vec();
-            entry.partitions.insert(dt, run_prefix.to_string());
-        })
+    async fn register_partition(
+        &self,
+        table: &str,
+        schema: &[SchemaColumn],
+        dt: NaiveDate,
+        run_prefix: &str,
+    ) -> Result<(), PortError> {
+        self.set_partition(table, false, schema, dt, run_prefix)
     }
 }

@@ -3,33 +3,43 @@
 
 use crate::asl::{CallbackWaiter, Definition, Failure, Observer, Runner, SystemClock};
 use crate::callbacks::{AutoAnswer, FileCallbacks, TaskDecision};
-use crate::generate::dynamodb::{ExportSpec, write_search_export};
 use crate::pipeline::{LocalFunctions, LocalPaths, local_substitutions};
 use crate::state::FileStateStore;
 use chrono::NaiveDate;
-use daybook_core::config::{ChartSpec, DynamoDbSource, EmailConfig, PipelineConfig, ReportDefinition, ReportSection};
+use daybook_core::config::{
+    ChartSpec, DynamoDbRead, DynamoDbSource, EmailConfig, PipelineConfig, ReportDefinition,
+    ReportSection,
+};
 use daybook_core::flatten::FlattenConfig;
 use daybook_core::ports::StateStore;
 use daybook_core::steps::start::DEFAULT_CONFIG_KEY;
+use daybook_generate::dynamodb::{ExportSpec, write_search_export};
 use daybook_report::steps::{Delivery, PendingApproval, approval_key};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The definition AWS runs, compiled in so the CLI works from any folder.
-pub const DAILY_REPORT_DEFINITION: &str = include_str!("../../../statemachines/daily-report.asl.json");
+pub const DAILY_REPORT_DEFINITION: &str =
+    include_str!("../../../statemachines/daily-report.asl.json");
 
 pub fn demo_config() -> PipelineConfig {
-    let section = |title: &str, description: &str, sql: &str, chart: Option<(&str, &str)>| ReportSection {
-        title: title.into(),
-        description: Some(description.into()),
-        sql: sql.into(),
-        chart: chart.map(|(category, value)| ChartSpec { category: category.into(), value: value.into() }),
-    };
+    let section =
+        |title: &str, description: &str, sql: &str, chart: Option<(&str, &str)>| ReportSection {
+            title: title.into(),
+            description: Some(description.into()),
+            sql: sql.into(),
+            chart: chart.map(|(category, value)| ChartSpec {
+                category: category.into(),
+                value: value.into(),
+            }),
+        };
     PipelineConfig {
         dynamodb: vec![DynamoDbSource {
             flatten: FlattenConfig::new("search_queries", vec!["query_id".into()]),
-            export_prefix: "exports/search_queries/{date}".into(),
+            read: DynamoDbRead::Export {
+                export_prefix: "exports/search_queries/{date}".into(),
+            },
         }],
         marts: vec!["search_daily_summary".into(), "search_top".into()],
         report: ReportDefinition {
@@ -39,25 +49,25 @@ pub fn demo_config() -> PipelineConfig {
                 section(
                     "Headline figures",
                     "Queries, distinct users, the share of queries that found nothing, and the share from mobile.",
-                    "SELECT queries, users, zero_result_rate, avg_results, mobile_share FROM search_daily_summary WHERE dt = {run_date}",
+                    "SELECT queries, users, zero_result_rate, avg_results, mobile_share FROM marts.search_daily_summary WHERE dt = {run_date}",
                     None,
                 ),
                 section(
                     "Top search keywords",
                     "What people typed, lower-cased and trimmed.",
-                    "SELECT item_rank AS place, item AS keyword, hits AS searches, queries FROM search_top WHERE dt = {run_date} AND dimension = 'keyword' ORDER BY item_rank",
+                    "SELECT item_rank AS place, item AS keyword, hits AS searches, queries FROM marts.search_top WHERE dt = {run_date} AND dimension = 'keyword' ORDER BY item_rank",
                     Some(("keyword", "searches")),
                 ),
                 section(
                     "Most selected libraries",
                     "Branches people filtered their search to.",
-                    "SELECT item_rank AS place, item AS library, hits AS selections, queries FROM search_top WHERE dt = {run_date} AND dimension = 'library' ORDER BY item_rank",
+                    "SELECT item_rank AS place, item AS library, hits AS selections, queries FROM marts.search_top WHERE dt = {run_date} AND dimension = 'library' ORDER BY item_rank",
                     Some(("library", "selections")),
                 ),
                 section(
                     "Most listed ISBNs",
                     "Titles that appeared most often in results.",
-                    "SELECT item_rank AS place, item AS isbn13, hits AS listings, queries FROM search_top WHERE dt = {run_date} AND dimension = 'isbn13' ORDER BY item_rank",
+                    "SELECT item_rank AS place, item AS isbn13, hits AS listings, queries FROM marts.search_top WHERE dt = {run_date} AND dimension = 'isbn13' ORDER BY item_rank",
                     None,
                 ),
             ],
@@ -102,15 +112,26 @@ pub enum DemoError {
 
 /// Writes the demo config (unless one is there) and a generated export for the date.
 pub fn prepare(options: &DemoOptions) -> Result<(), DemoError> {
-    let setup = |path: &Path, e: &dyn std::fmt::Display| DemoError::Setup { path: path.display().to_string(), message: e.to_string() };
+    let setup = |path: &Path, e: &dyn std::fmt::Display| DemoError::Setup {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
     let config_path = options.root.join(DEFAULT_CONFIG_KEY);
     if !config_path.exists() {
-        std::fs::create_dir_all(config_path.parent().expect("config has a folder")).map_err(|e| setup(&config_path, &e))?;
+        std::fs::create_dir_all(config_path.parent().expect("config has a folder"))
+            .map_err(|e| setup(&config_path, &e))?;
         let text = serde_json::to_string_pretty(&demo_config()).expect("config serialises");
         std::fs::write(&config_path, text).map_err(|e| setup(&config_path, &e))?;
     }
-    let export = options.root.join(format!("exports/search_queries/{}", options.date));
-    let spec = ExportSpec { items: options.items, files: options.files, date: options.date, seed: options.seed };
+    let export = options
+        .root
+        .join(format!("exports/search_queries/{}", options.date));
+    let spec = ExportSpec {
+        items: options.items,
+        files: options.files,
+        date: options.date,
+        seed: options.seed,
+    };
     write_search_export(&export, &spec).map_err(|e| setup(&export, &e))?;
     Ok(())
 }
@@ -125,7 +146,8 @@ pub async fn run_daily_report(
 ) -> Result<Value, Failure> {
     let definition = Definition::parse(DAILY_REPORT_DEFINITION, &local_substitutions())?;
     let functions = Arc::new(LocalFunctions::new(&LocalPaths::new(root)));
-    let runner = Runner::new(definition, functions, waiter, Arc::new(SystemClock)).with_observer(observer);
+    let runner =
+        Runner::new(definition, functions, waiter, Arc::new(SystemClock)).with_observer(observer);
     runner.execute(job_id, input).await
 }
 
@@ -135,15 +157,26 @@ pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoO
     let waiter: Arc<dyn CallbackWaiter> = if options.manual_approval {
         Arc::new(FileCallbacks::new(&paths.callbacks()))
     } else {
-        Arc::new(AutoAnswer(json!({ "approved": true, "by": "demo (auto-approved)" })))
+        Arc::new(AutoAnswer(
+            json!({ "approved": true, "by": "demo (auto-approved)" }),
+        ))
     };
     let input = json!({ "date": options.date, "started_by": "daybook demo" });
     let output = run_daily_report(&options.root, &options.job_id, input, waiter, observer)
         .await
-        .map_err(|failure| DemoError::Run { job_id: options.job_id.clone(), failure })?;
-    let delivery: Delivery = serde_json::from_value(output.clone())
-        .map_err(|e| DemoError::Setup { path: options.root.display().to_string(), message: format!("unexpected run output: {e}") })?;
-    let prefix = options.root.join(format!("reports/daily-search/dt={}/{}", options.date, options.job_id));
+        .map_err(|failure| DemoError::Run {
+            job_id: options.job_id.clone(),
+            failure,
+        })?;
+    let delivery: Delivery =
+        serde_json::from_value(output.clone()).map_err(|e| DemoError::Setup {
+            path: options.root.display().to_string(),
+            message: format!("unexpected run output: {e}"),
+        })?;
+    let prefix = options.root.join(format!(
+        "reports/daily-search/dt={}/{}",
+        options.date, options.job_id
+    ));
     Ok(DemoOutcome {
         job_id: options.job_id.clone(),
         report_html: prefix.join("report.html"),
@@ -155,7 +188,13 @@ pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoO
 }
 
 /// `daybook approve` / `daybook reject`: answers the pending approval of `job_id`.
-pub async fn decide(root: &Path, job_id: &str, approved: bool, by: &str, reason: Option<&str>) -> Result<PendingApproval, String> {
+pub async fn decide(
+    root: &Path,
+    job_id: &str,
+    approved: bool,
+    by: &str,
+    reason: Option<&str>,
+) -> Result<PendingApproval, String> {
     let paths = LocalPaths::new(root);
     let state = FileStateStore::new(&paths.state());
     let record = state
@@ -163,13 +202,15 @@ pub async fn decide(root: &Path, job_id: &str, approved: bool, by: &str, reason:
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no approval is pending for job {job_id} under {}; is the run waiting, and is --root the demo folder?", root.display()))?;
-    let pending: PendingApproval = serde_json::from_value(record).map_err(|e| format!("the approval record of {job_id} is unreadable: {e}"))?;
+    let pending: PendingApproval = serde_json::from_value(record)
+        .map_err(|e| format!("the approval record of {job_id} is unreadable: {e}"))?;
     let output = json!({
         "approved": approved,
         "by": by,
         "at": chrono::Utc::now(),
         "reason": reason.unwrap_or(if approved { "approved" } else { "rejected" }),
     });
-    FileCallbacks::new(&paths.callbacks()).decide(&pending.token, &TaskDecision::Success { output })?;
+    FileCallbacks::new(&paths.callbacks())
+        .decide(&pending.token, &TaskDecision::Success { output })?;
     Ok(pending)
 }

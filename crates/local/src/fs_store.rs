@@ -23,7 +23,9 @@ impl FsStore {
 
     fn failed(&self, operation: &'static str, key: &str, e: std::io::Error) -> StoreError {
         if e.kind() == std::io::ErrorKind::NotFound {
-            StoreError::NotFound { location: self.location(key) }
+            StoreError::NotFound {
+                location: self.location(key),
+            }
         } else {
             StoreError::failed(operation, self.location(key), e)
         }
@@ -32,7 +34,8 @@ impl FsStore {
     fn ensure_parent(&self, key: &str) -> Result<PathBuf, StoreError> {
         let path = self.path(key);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| self.failed("creating the folder for", key, e))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| self.failed("creating the folder for", key, e))?;
         }
         Ok(path)
     }
@@ -113,7 +116,10 @@ mod tests {
         store.put("a/b/one.json", b"1".to_vec()).await.unwrap();
         store.put("a/c/two.json", b"2".to_vec()).await.unwrap();
         assert_eq!(store.get("a/b/one.json").await.unwrap(), b"1");
-        assert_eq!(store.list("a/").await.unwrap(), vec!["a/b/one.json", "a/c/two.json"]);
+        assert_eq!(
+            store.list("a/").await.unwrap(),
+            vec!["a/b/one.json", "a/c/two.json"]
+        );
         assert_eq!(store.list("a/b").await.unwrap(), vec!["a/b/one.json"]);
         let missing = store.get("nope").await.unwrap_err();
         assert!(matches!(missing, StoreError::NotFound { .. }), "{missing}");

@@ -7,7 +7,6 @@ pub mod callbacks;
 pub mod catalog;
 pub mod demo;
 pub mod fs_store;
-pub mod generate;
 pub mod outbox;
 pub mod pipeline;
 pub mod state;

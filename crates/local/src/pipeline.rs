@@ -22,7 +22,9 @@ pub struct LocalPaths {
 
 impl LocalPaths {
     pub fn new(root: &Path) -> Self {
-        Self { root: root.to_path_buf() }
+        Self {
+            root: root.to_path_buf(),
+        }
     }
     pub fn outbox(&self) -> PathBuf {
         self.root.join("outbox")
@@ -49,7 +51,12 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
 pub fn local_substitutions() -> std::collections::BTreeMap<String, String> {
     FUNCTIONS
         .iter()
-        .map(|(placeholder, name)| (placeholder.to_string(), format!("arn:aws:lambda:local:000000000000:function:{name}")))
+        .map(|(placeholder, name)| {
+            (
+                placeholder.to_string(),
+                format!("arn:aws:lambda:local:000000000000:function:{name}"),
+            )
+        })
         .collect()
 }
 
@@ -70,7 +77,9 @@ impl LocalFunctions {
             warehouse: DataFusionWarehouse::new(&paths.root),
             mailer: OutboxMailer::new(&paths.outbox()),
             state: FileStateStore::new(&paths.state()),
-            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
         }
     }
 
@@ -83,11 +92,21 @@ impl LocalFunctions {
             }
             "flatten-dynamodb" => {
                 let task: flatten::FlattenTask = parse(name, input)?;
-                output(flatten::run_flatten_task(&self.store, &task, self.workers).await)
+                output(
+                    flatten::run_flatten_task(
+                        &self.store,
+                        &flatten::ExportsOnly,
+                        &task,
+                        self.workers,
+                    )
+                    .await,
+                )
             }
             "load-warehouse" => {
                 let task: load::LoadInput = parse(name, input)?;
-                output(load::load_warehouse(&self.store, &self.catalog, &self.warehouse, &task).await)
+                output(
+                    load::load_warehouse(&self.store, &self.catalog, &self.warehouse, &task).await,
+                )
             }
             "build-report" => {
                 let task: report::BuildInput = parse(name, input)?;
@@ -95,15 +114,27 @@ impl LocalFunctions {
             }
             "request-approval" => {
                 let task: report::ApprovalRequest = parse(name, input)?;
-                output(report::request_approval(&self.store, &self.mailer, &self.state, &task, now).await)
+                output(
+                    report::request_approval(&self.store, &self.mailer, &self.state, &task, now)
+                        .await,
+                )
             }
             "send-report" => {
                 let task: report::SendInput = parse(name, input)?;
-                output(report::send_report(&self.store, &self.mailer, &self.state, &task, now).await)
+                output(
+                    report::send_report(&self.store, &self.mailer, &self.state, &task, now).await,
+                )
             }
             other => Err(Failure::new(
                 "Lambda.ResourceNotFoundException",
-                format!("no local function named {other:?}; known: {}", FUNCTIONS.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "no local function named {other:?}; known: {}",
+                    FUNCTIONS
+                        .iter()
+                        .map(|(_, n)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             )),
         }
     }
@@ -112,13 +143,20 @@ impl LocalFunctions {
 #[async_trait]
 impl TaskInvoker for LocalFunctions {
     async fn invoke(&self, function: &str, input: Value) -> Result<Value, Failure> {
-        let name = function.rsplit_once("function:").map_or(function, |(_, name)| name);
+        let name = function
+            .rsplit_once("function:")
+            .map_or(function, |(_, name)| name);
         self.dispatch(name, input).await
     }
 }
 
 fn parse<T: DeserializeOwned>(function: &str, input: Value) -> Result<T, Failure> {
-    serde_json::from_value(input).map_err(|e| Failure::new("Daybook.InvalidInput", format!("{function}: the step input does not match: {e}")))
+    serde_json::from_value(input).map_err(|e| {
+        Failure::new(
+            "Daybook.InvalidInput",
+            format!("{function}: the step input does not match: {e}"),
+        )
+    })
 }
 
 fn output<T: Serialize, E: std::fmt::Display>(result: Result<T, E>) -> Result<Value, Failure> {

@@ -11,7 +11,9 @@ pub struct FileStateStore {
 
 impl FileStateStore {
     pub fn new(dir: &Path) -> Self {
-        Self { dir: dir.to_path_buf() }
+        Self {
+            dir: dir.to_path_buf(),
+        }
     }
 
     fn path(&self, key: &str) -> PathBuf {
@@ -27,10 +29,16 @@ impl FileStateStore {
 impl StateStore for FileStateStore {
     async fn put_if_absent(&self, key: &str, value: Value) -> Result<Option<Value>, PortError> {
         let path = self.path(key);
-        std::fs::create_dir_all(path.parent().expect("state path has a folder")).map_err(|e| self.fail(key, e))?;
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        std::fs::create_dir_all(path.parent().expect("state path has a folder"))
+            .map_err(|e| self.fail(key, e))?;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(mut file) => {
-                file.write_all(value.to_string().as_bytes()).map_err(|e| self.fail(key, e))?;
+                file.write_all(value.to_string().as_bytes())
+                    .map_err(|e| self.fail(key, e))?;
                 Ok(None)
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => self.get(key).await,
@@ -40,7 +48,9 @@ impl StateStore for FileStateStore {
 
     async fn get(&self, key: &str) -> Result<Option<Value>, PortError> {
         match std::fs::read(self.path(key)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| self.fail(key, e)),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| self.fail(key, e)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.fail(key, e)),
         }
@@ -48,7 +58,8 @@ impl StateStore for FileStateStore {
 
     async fn put(&self, key: &str, value: Value) -> Result<(), PortError> {
         let path = self.path(key);
-        std::fs::create_dir_all(path.parent().expect("state path has a folder")).map_err(|e| self.fail(key, e))?;
+        std::fs::create_dir_all(path.parent().expect("state path has a folder"))
+            .map_err(|e| self.fail(key, e))?;
         let temp = path.with_extension("partial");
         std::fs::write(&temp, value.to_string()).map_err(|e| self.fail(key, e))?;
         std::fs::rename(&temp, &path).map_err(|e| self.fail(key, e))

@@ -3,17 +3,23 @@
 
 use crate::catalog::LocalCatalog;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt32Type, UInt64Type};
+use arrow::datatypes::{
+    DataType, Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    UInt32Type, UInt64Type,
+};
 use arrow::util::display::ArrayFormatter;
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use daybook_core::lake::{PartitionLayout, SchemaColumn};
-use daybook_core::parquet_sink::ParquetSink;
-use daybook_core::ports::{Catalog, MartRun, PortError, QueryResult, Warehouse};
+use datafusion::catalog::MemorySchemaProvider;
 use datafusion::common::ScalarValue;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, lit};
+use daybook_core::lake::{PartitionLayout, SchemaColumn};
+use daybook_core::marts::{LAKE_SCHEMA, MARTS_SCHEMA};
+use daybook_core::parquet_sink::ParquetSink;
+use daybook_core::ports::{MartRun, PortError, QueryResult, Warehouse};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Marts live in the lake like any source: `lake/marts/<mart>/dt=…/run=…/`.
 pub const MARTS_SOURCE: &str = "marts";
@@ -25,27 +31,57 @@ pub struct DataFusionWarehouse {
 
 impl DataFusionWarehouse {
     pub fn new(root: &Path) -> Self {
-        Self { root: root.to_path_buf(), catalog: LocalCatalog::new(root) }
+        Self {
+            root: root.to_path_buf(),
+            catalog: LocalCatalog::new(root),
+        }
     }
 
     /// A session with every catalog table registered as the union of its current partitions,
     /// each with its `dt` as a DATE column.
     async fn session(&self) -> Result<SessionContext, PortError> {
         let ctx = SessionContext::new();
-        for (name, table) in self.catalog.load()?.tables {
+        let catalog = self.catalog.load()?;
+        let default_catalog = ctx
+            .catalog("datafusion")
+            .expect("the default catalog exists");
+        for schema in [LAKE_SCHEMA, MARTS_SCHEMA] {
+            default_catalog
+                .register_schema(schema, Arc::new(MemorySchemaProvider::new()))
+                .map_err(|e| PortError::new(format!("creating schema {schema}: {e}")))?;
+        }
+        let tables = catalog
+            .tables
+            .iter()
+            .map(|(n, t)| (format!("{LAKE_SCHEMA}.{n}"), t));
+        let marts = catalog
+            .marts
+            .iter()
+            .map(|(n, t)| (format!("{MARTS_SCHEMA}.{n}"), t));
+        for (name, table) in tables.chain(marts) {
             let mut combined: Option<DataFrame> = None;
             for (dt, prefix) in &table.partitions {
                 let folder = self.root.join(prefix);
                 let frame = ctx
-                    .read_parquet(folder.to_string_lossy().as_ref(), ParquetReadOptions::default().file_extension(".parquet"))
+                    .read_parquet(
+                        folder.to_string_lossy().as_ref(),
+                        ParquetReadOptions::default().file_extension(".parquet"),
+                    )
                     .await
-                    .and_then(|df| df.with_column("dt", lit(ScalarValue::Date32(Some(days_since_epoch(*dt))))))
-                    .map_err(|e| PortError::new(format!("reading table {name} partition dt={dt} at {}: {e}", folder.display())))?;
+                    .and_then(|df| {
+                        df.with_column("dt", lit(ScalarValue::Date32(Some(days_since_epoch(*dt)))))
+                    })
+                    .map_err(|e| {
+                        PortError::new(format!(
+                            "reading table {name} partition dt={dt} at {}: {e}",
+                            folder.display()
+                        ))
+                    })?;
                 combined = Some(match combined {
                     None => frame,
-                    Some(all) => all
-                        .union_by_name(frame)
-                        .map_err(|e| PortError::new(format!("combining the partitions of {name}: {e}")))?,
+                    Some(all) => all.union_by_name(frame).map_err(|e| {
+                        PortError::new(format!("combining the partitions of {name}: {e}"))
+                    })?,
                 });
             }
             if let Some(frame) = combined {
@@ -58,8 +94,14 @@ impl DataFusionWarehouse {
 
     async fn run(&self, sql: &str) -> Result<Vec<RecordBatch>, PortError> {
         let ctx = self.session().await?;
-        let frame = ctx.sql(sql).await.map_err(|e| PortError::new(format!("{e}\nSQL:\n{sql}")))?;
-        frame.collect().await.map_err(|e| PortError::new(format!("{e}\nSQL:\n{sql}")))
+        let frame = ctx
+            .sql(sql)
+            .await
+            .map_err(|e| PortError::new(format!("{e}\nSQL:\n{sql}")))?;
+        frame
+            .collect()
+            .await
+            .map_err(|e| PortError::new(format!("{e}\nSQL:\n{sql}")))
     }
 }
 
@@ -69,23 +111,48 @@ fn days_since_epoch(date: NaiveDate) -> i32 {
 
 #[async_trait]
 impl Warehouse for DataFusionWarehouse {
-    async fn materialize(&self, mart: &str, select: &str, dt: NaiveDate, job_id: &str) -> Result<MartRun, PortError> {
+    async fn materialize(
+        &self,
+        mart: &str,
+        select: &str,
+        dt: NaiveDate,
+        job_id: &str,
+    ) -> Result<MartRun, PortError> {
         let ctx = self.session().await?;
-        let frame = ctx.sql(select).await.map_err(|e| PortError::new(format!("{e}\nSQL:\n{select}")))?;
-        let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
-        let batches = frame.collect().await.map_err(|e| PortError::new(format!("{e}\nSQL:\n{select}")))?;
+        let frame = ctx
+            .sql(select)
+            .await
+            .map_err(|e| PortError::new(format!("{e}\nSQL:\n{select}")))?;
+        let schema = Arc::new(frame.schema().as_arrow().clone());
+        let batches = frame
+            .collect()
+            .await
+            .map_err(|e| PortError::new(format!("{e}\nSQL:\n{select}")))?;
         let layout = PartitionLayout::lake(MARTS_SOURCE, dt, job_id);
         let key = layout.part_key(mart, 0);
         let path = self.root.join(&key);
-        let fail = |e: std::io::Error| PortError::new(format!("writing mart {mart} to {}: {e}", path.display()));
+        let fail = |e: std::io::Error| {
+            PortError::new(format!("writing mart {mart} to {}: {e}", path.display()))
+        };
         let mut sink = ParquetSink::create(&path, schema.clone(), 128 * 1024).map_err(fail)?;
         for batch in &batches {
             sink.write(batch).map_err(fail)?;
         }
         let written = sink.finish().map_err(fail)?;
         let run_prefix = layout.run_prefix(mart);
-        self.catalog.register_partition(mart, &SchemaColumn::from_arrow(&schema), dt, &run_prefix).await?;
-        Ok(MartRun { mart: mart.to_string(), dt, rows: written.rows, location: run_prefix })
+        self.catalog.set_partition(
+            mart,
+            true,
+            &SchemaColumn::from_arrow(&schema),
+            dt,
+            &run_prefix,
+        )?;
+        Ok(MartRun {
+            mart: mart.to_string(),
+            dt,
+            rows: written.rows,
+            location: run_prefix,
+        })
     }
 
     async fn query(&self, sql: &str) -> Result<QueryResult, PortError> {
@@ -96,8 +163,15 @@ impl Warehouse for DataFusionWarehouse {
 
 /// Rows as JSON values: integers and floats as numbers, everything else as display text.
 pub fn to_query_result(batches: &[RecordBatch]) -> QueryResult {
-    let Some(first) = batches.first() else { return QueryResult::default() };
-    let columns = first.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let Some(first) = batches.first() else {
+        return QueryResult::default();
+    };
+    let columns = first
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let mut rows = Vec::new();
     for batch in batches {
         let cells: Vec<Vec<Value>> = batch.columns().iter().map(column_values).collect();
@@ -113,7 +187,15 @@ fn column_values(array: &ArrayRef) -> Vec<Value> {
     macro_rules! numbers {
         ($t:ty) => {{
             let values = array.as_primitive::<$t>();
-            (0..len).map(|i| if values.is_null(i) { Value::Null } else { serde_json::json!(values.value(i)) }).collect()
+            (0..len)
+                .map(|i| {
+                    if values.is_null(i) {
+                        Value::Null
+                    } else {
+                        serde_json::json!(values.value(i))
+                    }
+                })
+                .collect()
         }};
     }
     match array.data_type() {
@@ -127,7 +209,15 @@ fn column_values(array: &ArrayRef) -> Vec<Value> {
         DataType::Float64 => numbers!(Float64Type),
         DataType::Boolean => {
             let values = array.as_boolean();
-            (0..len).map(|i| if values.is_null(i) { Value::Null } else { Value::Bool(values.value(i)) }).collect()
+            (0..len)
+                .map(|i| {
+                    if values.is_null(i) {
+                        Value::Null
+                    } else {
+                        Value::Bool(values.value(i))
+                    }
+                })
+                .collect()
         }
         DataType::Date32 => {
             let values = array.as_primitive::<Date32Type>();
@@ -135,19 +225,24 @@ fn column_values(array: &ArrayRef) -> Vec<Value> {
                 .map(|i| match values.is_null(i) {
                     true => Value::Null,
                     false => Value::String(
-                        (NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Days::new(values.value(i) as u64)).to_string(),
+                        (NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
+                            + chrono::Days::new(values.value(i) as u64))
+                        .to_string(),
                     ),
                 })
                 .collect()
         }
         DataType::Decimal128(_, _) => {
-            let formatter = ArrayFormatter::try_new(array.as_ref(), &Default::default()).expect("decimals format");
+            let formatter = ArrayFormatter::try_new(array.as_ref(), &Default::default())
+                .expect("decimals format");
             (0..len)
                 .map(|i| match array.is_null(i) {
                     true => Value::Null,
                     false => {
                         let text = formatter.value(i).to_string();
-                        text.parse::<f64>().map(|f| serde_json::json!(f)).unwrap_or(Value::String(text))
+                        text.parse::<f64>()
+                            .map(|f| serde_json::json!(f))
+                            .unwrap_or(Value::String(text))
                     }
                 })
                 .collect()

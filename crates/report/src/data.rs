@@ -26,19 +26,33 @@ pub struct SectionData {
 
 impl SectionData {
     pub fn column_index(&self, name: &str) -> Option<usize> {
-        self.result.columns.iter().position(|c| c.eq_ignore_ascii_case(name))
+        self.result
+            .columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
     }
 
     /// Whether every non-null value of a column is a number.
     pub fn is_numeric(&self, column: usize) -> bool {
-        let mut values = self.result.rows.iter().map(|r| &r[column]).filter(|v| !v.is_null()).peekable();
+        let mut values = self
+            .result
+            .rows
+            .iter()
+            .map(|r| &r[column])
+            .filter(|v| !v.is_null())
+            .peekable();
         values.peek().is_some() && values.all(|v| v.is_number())
     }
 
     /// (label, value) pairs of the chart, in row order, skipping rows without a number.
     pub fn chart_points(&self) -> Vec<(String, f64)> {
-        let Some(chart) = &self.chart else { return vec![] };
-        let (Some(label), Some(value)) = (self.column_index(&chart.category), self.column_index(&chart.value)) else {
+        let Some(chart) = &self.chart else {
+            return vec![];
+        };
+        let (Some(label), Some(value)) = (
+            self.column_index(&chart.category),
+            self.column_index(&chart.value),
+        ) else {
             return vec![];
         };
         self.result
@@ -58,7 +72,12 @@ pub fn format_cell(value: &serde_json::Value) -> String {
             Some(i) => group_thousands(i),
             None => {
                 let f = n.as_f64().unwrap_or_default();
-                if f.abs() >= 1000.0 { group_thousands(f.round() as i64) } else { format!("{f:.3}") }
+                let whole = f.fract() == 0.0 && f.abs() < 1e15;
+                if whole || f.abs() >= 1000.0 {
+                    group_thousands(f.round() as i64)
+                } else {
+                    format!("{f:.3}")
+                }
             }
         },
         other => other.to_string(),
@@ -87,6 +106,7 @@ mod tests {
         assert_eq!(format_cell(&json!(1234567)), "1,234,567");
         assert_eq!(format_cell(&json!(-1000)), "-1,000");
         assert_eq!(format_cell(&json!(0.12345)), "0.123");
+        assert_eq!(format_cell(&json!(994.0)), "994");
         assert_eq!(format_cell(&json!(null)), "");
     }
 }

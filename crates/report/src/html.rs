@@ -12,8 +12,10 @@ pub const EMAIL_ROWS: usize = 25;
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
-    env.add_template("report.html", REPORT_TEMPLATE).expect("report.html is a valid template");
-    env.add_template("approval.html", APPROVAL_TEMPLATE).expect("approval.html is a valid template");
+    env.add_template("report.html", REPORT_TEMPLATE)
+        .expect("report.html is a valid template");
+    env.add_template("approval.html", APPROVAL_TEMPLATE)
+        .expect("approval.html is a valid template");
     env
 }
 
@@ -53,7 +55,10 @@ pub fn render_report(report: &ReportData, banner: Option<&str>) -> Result<String
                 .columns
                 .iter()
                 .enumerate()
-                .map(|(i, name)| Column { name: name.clone(), numeric: section.is_numeric(i) })
+                .map(|(i, name)| Column {
+                    name: name.clone(),
+                    numeric: section.is_numeric(i),
+                })
                 .collect();
             let points = section.chart_points();
             let max = points.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
@@ -63,14 +68,24 @@ pub fn render_report(report: &ReportData, banner: Option<&str>) -> Result<String
                 .map(|(label, value)| Bar {
                     label: label.clone(),
                     value: format_cell(&serde_json::json!(value)),
-                    percent: if max > 0.0 { ((value / max) * 100.0).round().max(1.0) as u32 } else { 1 },
+                    percent: if max > 0.0 {
+                        ((value / max) * 100.0).round().max(1.0) as u32
+                    } else {
+                        1
+                    },
                 })
                 .collect();
             Section {
                 title: section.title.clone(),
                 description: section.description.clone(),
                 columns,
-                rows: section.result.rows.iter().take(EMAIL_ROWS).map(|r| r.iter().map(format_cell).collect()).collect(),
+                rows: section
+                    .result
+                    .rows
+                    .iter()
+                    .take(EMAIL_ROWS)
+                    .map(|r| r.iter().map(format_cell).collect())
+                    .collect(),
                 total_rows: section.result.rows.len(),
                 truncated: section.result.rows.len() > EMAIL_ROWS,
                 bars,
@@ -89,11 +104,18 @@ pub fn render_report(report: &ReportData, banner: Option<&str>) -> Result<String
                 sections => sections,
             })
         })
-        .map_err(|e| ReportError::Render { what: format!("report {}", report.name), message: e.to_string() })
+        .map_err(|e| ReportError::Render {
+            what: format!("report {}", report.name),
+            message: e.to_string(),
+        })
 }
 
 /// The email asking approvers to let the report go.
-pub fn render_approval(report: &ReportData, recipients: &[String], facts: &[String]) -> Result<String> {
+pub fn render_approval(
+    report: &ReportData,
+    recipients: &[String],
+    facts: &[String],
+) -> Result<String> {
     environment()
         .get_template("approval.html")
         .and_then(|t| {
@@ -105,5 +127,8 @@ pub fn render_approval(report: &ReportData, recipients: &[String], facts: &[Stri
                 facts => facts,
             })
         })
-        .map_err(|e| ReportError::Render { what: format!("approval email for {}", report.name), message: e.to_string() })
+        .map_err(|e| ReportError::Render {
+            what: format!("approval email for {}", report.name),
+            message: e.to_string(),
+        })
 }

@@ -24,18 +24,26 @@ pub struct Email<'a> {
 }
 
 pub fn build(email: Email<'_>) -> Result<Vec<u8>> {
-    let recipients: Vec<Address<'_>> = email.to.iter().map(|a| Address::new_address(None::<&str>, a.as_str())).collect();
+    let recipients: Vec<Address<'_>> = email
+        .to
+        .iter()
+        .map(|a| Address::new_address(None::<&str>, a.as_str()))
+        .collect();
     let mut message = MessageBuilder::new()
         .from(Address::new_address(Some("daybook"), email.from))
         .to(Address::new_list(recipients))
         .subject(email.subject)
-        .header("X-Daybook-Job", mail_builder::headers::raw::Raw::new(email.job_id))
+        .header(
+            "X-Daybook-Job",
+            mail_builder::headers::raw::Raw::new(email.job_id),
+        )
         .text_body(email.text)
         .html_body(email.html);
     for attachment in email.attachments {
         message = message.attachment(attachment.content_type, attachment.name, attachment.bytes);
     }
-    message
-        .write_to_vec()
-        .map_err(|e| ReportError::Render { what: format!("email {:?}", email.subject), message: e.to_string() })
+    message.write_to_vec().map_err(|e| ReportError::Render {
+        what: format!("email {:?}", email.subject),
+        message: e.to_string(),
+    })
 }

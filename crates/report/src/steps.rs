@@ -45,9 +45,15 @@ pub async fn build_report(
 ) -> Result<ReportArtifacts> {
     let mut sections = Vec::new();
     for section in &input.report.sections {
-        let result = warehouse.query(&bind_run_date(&section.sql, input.job.date)).await.map_err(|e| {
-            PortError::new(format!("report {} section {:?}: {e}", input.report.name, section.title))
-        })?;
+        let result = warehouse
+            .query(&bind_run_date(&section.sql, input.job.date))
+            .await
+            .map_err(|e| {
+                PortError::new(format!(
+                    "report {} section {:?}: {e}",
+                    input.report.name, section.title
+                ))
+            })?;
         sections.push(SectionData {
             title: section.title.clone(),
             description: section.description.clone(),
@@ -72,11 +78,30 @@ pub async fn build_report(
         xlsx_key: format!("{prefix}report.xlsx"),
         data_key: format!("{prefix}report.json"),
         prefix,
-        sections: data.sections.iter().map(|s| SectionSummary { title: s.title.clone(), rows: s.result.rows.len() }).collect(),
+        sections: data
+            .sections
+            .iter()
+            .map(|s| SectionSummary {
+                title: s.title.clone(),
+                rows: s.result.rows.len(),
+            })
+            .collect(),
     };
-    store.put(&artifacts.html_key, crate::html::render_report(&data, None)?.into_bytes()).await?;
-    store.put(&artifacts.text_key, crate::text::render_text(&data).into_bytes()).await?;
-    store.put(&artifacts.xlsx_key, crate::xlsx::render_workbook(&data)?).await?;
+    store
+        .put(
+            &artifacts.html_key,
+            crate::html::render_report(&data, None)?.into_bytes(),
+        )
+        .await?;
+    store
+        .put(
+            &artifacts.text_key,
+            crate::text::render_text(&data).into_bytes(),
+        )
+        .await?;
+    store
+        .put(&artifacts.xlsx_key, crate::xlsx::render_workbook(&data)?)
+        .await?;
     store.put(&artifacts.data_key, to_json(&data)?).await?;
     Ok(artifacts)
 }
@@ -119,7 +144,12 @@ pub async fn request_approval(
         approvers: request.email.approvers.clone(),
         requested_at: now,
     };
-    state.put(&approval_key(&request.job.job_id), serde_json::to_value(&pending).expect("serialisable")).await?;
+    state
+        .put(
+            &approval_key(&request.job.job_id),
+            serde_json::to_value(&pending).expect("serialisable"),
+        )
+        .await?;
     let data: ReportData = read_json(store, &request.report.data_key).await?;
     let facts: Vec<String> = request
         .report
@@ -145,13 +175,25 @@ pub async fn request_approval(
         text: &text,
         html: &html,
         attachments: vec![
-            Attachment { name: "report.html".into(), content_type: "text/html".into(), bytes: store.get(&request.report.html_key).await? },
-            Attachment { name: "report.xlsx".into(), content_type: XLSX_MIME.into(), bytes: store.get(&request.report.xlsx_key).await? },
+            Attachment {
+                name: "report.html".into(),
+                content_type: "text/html".into(),
+                bytes: store.get(&request.report.html_key).await?,
+            },
+            Attachment {
+                name: "report.xlsx".into(),
+                content_type: XLSX_MIME.into(),
+                bytes: store.get(&request.report.xlsx_key).await?,
+            },
         ],
         job_id: &data.job_id,
     })?;
-    let message_id = mailer.send_raw(&request.email.from, &request.email.approvers, raw).await?;
-    Ok(serde_json::json!({ "requested": true, "approvers": request.email.approvers, "message_id": message_id }))
+    let message_id = mailer
+        .send_raw(&request.email.from, &request.email.approvers, raw)
+        .await?;
+    Ok(
+        serde_json::json!({ "requested": true, "approvers": request.email.approvers, "message_id": message_id }),
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -197,7 +239,11 @@ pub async fn send_report(
     let data: ReportData = read_json(store, &input.report.data_key).await?;
     let html = String::from_utf8_lossy(&store.get(&input.report.html_key).await?).into_owned();
     let text = String::from_utf8_lossy(&store.get(&input.report.text_key).await?).into_owned();
-    let subject = input.email.subject.replace("{title}", &data.title).replace("{date}", &data.date.to_string());
+    let subject = input
+        .email
+        .subject
+        .replace("{title}", &data.title)
+        .replace("{date}", &data.date.to_string());
     let raw = crate::mime::build(Email {
         from: &input.email.from,
         to: &input.email.to,
@@ -211,11 +257,23 @@ pub async fn send_report(
         }],
         job_id: &data.job_id,
     })?;
-    let message_id = mailer.send_raw(&input.email.from, &input.email.to, raw).await?;
-    let delivery = Delivery { message_id, recipients: input.email.to.clone(), sent_at: now, already_sent: false };
+    let message_id = mailer
+        .send_raw(&input.email.from, &input.email.to, raw)
+        .await?;
+    let delivery = Delivery {
+        message_id,
+        recipients: input.email.to.clone(),
+        sent_at: now,
+        already_sent: false,
+    };
     let record = serde_json::to_value(&delivery).expect("serialisable");
     state.put(&key, record).await?;
-    store.put(&job_key(&input.job.job_id, "send.json"), to_json(&delivery)?).await?;
+    store
+        .put(
+            &job_key(&input.job.job_id, "send.json"),
+            to_json(&delivery)?,
+        )
+        .await?;
     Ok(delivery)
 }
 
@@ -231,11 +289,20 @@ pub fn send_key(job_id: &str, report: &str, recipients: &[String]) -> String {
     format!("sends/{job_id}/{report}/{hash:016x}")
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(store: &dyn ObjectStore, key: &str) -> Result<T> {
+async fn read_json<T: serde::de::DeserializeOwned>(
+    store: &dyn ObjectStore,
+    key: &str,
+) -> Result<T> {
     let bytes = store.get(key).await?;
-    serde_json::from_slice(&bytes).map_err(|e| ReportError::Render { what: store.location(key), message: e.to_string() })
+    serde_json::from_slice(&bytes).map_err(|e| ReportError::Render {
+        what: store.location(key),
+        message: e.to_string(),
+    })
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec_pretty(value).map_err(|e| ReportError::Render { what: "a step record".into(), message: e.to_string() })
+    serde_json::to_vec_pretty(value).map_err(|e| ReportError::Render {
+        what: "a step record".into(),
+        message: e.to_string(),
+    })
 }

@@ -20,13 +20,26 @@ pub fn render_text(report: &ReportData) -> String {
             .columns
             .iter()
             .enumerate()
-            .map(|(i, c)| cells.iter().map(|r| r[i].chars().count()).chain([c.chars().count()]).max().unwrap_or(0))
+            .map(|(i, c)| {
+                cells
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([c.chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
             .collect();
         let line = |values: Vec<&str>| -> String {
-            let padded: Vec<String> = values.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
+            let padded: Vec<String> = values
+                .iter()
+                .zip(&widths)
+                .map(|(v, w)| format!("{v:<w$}"))
+                .collect();
             format!("{}\n", padded.join("  ").trim_end())
         };
-        out.push_str(&line(section.result.columns.iter().map(String::as_str).collect()));
+        out.push_str(&line(
+            section.result.columns.iter().map(String::as_str).collect(),
+        ));
         for row in &cells {
             out.push_str(&line(row.iter().map(String::as_str).collect()));
         }
@@ -35,6 +48,9 @@ pub fn render_text(report: &ReportData) -> String {
         }
         out.push('\n');
     }
-    out.push_str(&format!("Job {} · the attached workbook has every row.\n", report.job_id));
+    out.push_str(&format!(
+        "Job {} · the attached workbook has every row.\n",
+        report.job_id
+    ));
     out
 }

@@ -10,7 +10,10 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
         message: e.to_string(),
     };
     let mut workbook = Workbook::new();
-    let header = Format::new().set_bold().set_background_color("#DBEAFE").set_border_bottom(rust_xlsxwriter::FormatBorder::Thin);
+    let header = Format::new()
+        .set_bold()
+        .set_background_color("#DBEAFE")
+        .set_border_bottom(rust_xlsxwriter::FormatBorder::Thin);
     let integer = Format::new().set_num_format("#,##0");
     let decimal = Format::new().set_num_format("#,##0.000");
     let mut used_names = Vec::new();
@@ -20,7 +23,9 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
         sheet.set_name(&name).map_err(|e| fail(&name, e))?;
         let columns = &section.result.columns;
         for (c, title) in columns.iter().enumerate() {
-            sheet.write_string_with_format(0, c as u16, title, &header).map_err(|e| fail(&name, e))?;
+            sheet
+                .write_string_with_format(0, c as u16, title, &header)
+                .map_err(|e| fail(&name, e))?;
         }
         let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count() + 4).collect();
         for (r, row) in section.result.rows.iter().enumerate() {
@@ -31,8 +36,17 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
                     serde_json::Value::Null => Ok(()),
                     serde_json::Value::Bool(b) => sheet.write_boolean(r, col, *b).map(drop),
                     serde_json::Value::Number(n) => match n.as_i64() {
-                        Some(i) => sheet.write_number_with_format(r, col, i as f64, &integer).map(drop),
-                        None => sheet.write_number_with_format(r, col, n.as_f64().unwrap_or_default(), &decimal).map(drop),
+                        Some(i) => sheet
+                            .write_number_with_format(r, col, i as f64, &integer)
+                            .map(drop),
+                        None => sheet
+                            .write_number_with_format(
+                                r,
+                                col,
+                                n.as_f64().unwrap_or_default(),
+                                &decimal,
+                            )
+                            .map(drop),
                     },
                     serde_json::Value::String(s) => sheet.write_string(r, col, s).map(drop),
                     other => sheet.write_string(r, col, other.to_string()).map(drop),
@@ -46,17 +60,23 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
             }
         }
         for (c, width) in widths.iter().enumerate() {
-            sheet.set_column_width(c as u16, *width as f64 + 1.0).map_err(|e| fail(&name, e))?;
+            sheet
+                .set_column_width(c as u16, *width as f64 + 1.0)
+                .map_err(|e| fail(&name, e))?;
         }
         sheet.set_freeze_panes(1, 0).map_err(|e| fail(&name, e))?;
         let last_row = section.result.rows.len() as u32;
         if !columns.is_empty() {
-            sheet.autofilter(0, 0, last_row.max(1), columns.len() as u16 - 1).map_err(|e| fail(&name, e))?;
+            sheet
+                .autofilter(0, 0, last_row.max(1), columns.len() as u16 - 1)
+                .map_err(|e| fail(&name, e))?;
         }
         if let Some(chart_spec) = &section.chart {
-            if let (Some(label), Some(value), true) =
-                (section.column_index(&chart_spec.category), section.column_index(&chart_spec.value), last_row > 0)
-            {
+            if let (Some(label), Some(value), true) = (
+                section.column_index(&chart_spec.category),
+                section.column_index(&chart_spec.value),
+                last_row > 0,
+            ) {
                 let mut chart = Chart::new(ChartType::Bar);
                 let rows = last_row.min(30);
                 chart
@@ -74,15 +94,26 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
         }
     }
     if report.sections.is_empty() {
-        workbook.add_worksheet().write_string(0, 0, "This report has no sections.").map_err(|e| fail("empty", e))?;
+        workbook
+            .add_worksheet()
+            .write_string(0, 0, "This report has no sections.")
+            .map_err(|e| fail("empty", e))?;
     }
     workbook.save_to_buffer().map_err(|e| fail("saving", e))
 }
 
 /// Excel sheet names: at most 31 characters, none of `[]:*?/\`, unique in the workbook.
 fn sheet_name(title: &str, used: &mut Vec<String>) -> String {
-    let clean: String = title.chars().filter(|c| !"[]:*?/\\".contains(*c)).take(28).collect();
-    let base = if clean.trim().is_empty() { "Sheet".to_string() } else { clean.trim().to_string() };
+    let clean: String = title
+        .chars()
+        .filter(|c| !"[]:*?/\\".contains(*c))
+        .take(28)
+        .collect();
+    let base = if clean.trim().is_empty() {
+        "Sheet".to_string()
+    } else {
+        clean.trim().to_string()
+    };
     let mut name = base.clone();
     let mut n = 2;
     while used.iter().any(|u| u.eq_ignore_ascii_case(&name)) {

@@ -27,13 +27,29 @@ pub struct RejectArgs {
 }
 
 pub async fn approve(args: ApproveArgs) -> anyhow::Result<()> {
-    let pending = decide(&args.root, &args.job_id, true, &args.by, None).await.map_err(anyhow::Error::msg)?;
-    println!("approved {} ({} for {}); the run will send it now", args.job_id, pending.report, pending.job.date);
+    let pending = decide(&args.root, &args.job_id, true, &args.by, None)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    println!(
+        "approved {} ({} for {}); the run will send it now",
+        args.job_id, pending.report, pending.job.date
+    );
     Ok(())
 }
 
 pub async fn reject(args: RejectArgs) -> anyhow::Result<()> {
-    let pending = decide(&args.root, &args.job_id, false, &args.by, Some(&args.reason)).await.map_err(anyhow::Error::msg)?;
-    println!("rejected {} ({} for {}); nothing will be sent", args.job_id, pending.report, pending.job.date);
+    let pending = decide(
+        &args.root,
+        &args.job_id,
+        false,
+        &args.by,
+        Some(&args.reason),
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
+    println!(
+        "rejected {} ({} for {}); nothing will be sent",
+        args.job_id, pending.report, pending.job.date
+    );
     Ok(())
 }

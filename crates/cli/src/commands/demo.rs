@@ -35,14 +35,28 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         manual_approval: args.manual_approval,
         job_id: job_id.clone(),
     };
-    eprintln!("daybook demo: job {job_id}, date {date}, {} items, in {}", args.items, args.out.display());
+    eprintln!(
+        "daybook demo: job {job_id}, date {date}, {} items, in {}",
+        args.items,
+        args.out.display()
+    );
     let root = args.out.clone();
     let waiting_job = job_id.clone();
     let observer = Arc::new(move |event: &RunEvent| match event {
         RunEvent::Entered { state, kind } if kind != "Choice" => eprintln!("  → {state}"),
-        RunEvent::Exited { state, elapsed } => eprintln!("  ✓ {state} ({:.2}s)", elapsed.as_secs_f64()),
-        RunEvent::Retrying { state, error, attempt, delay } => {
-            eprintln!("  ↻ {state}: {error}, retry {attempt} in {:.0}s", delay.as_secs_f64())
+        RunEvent::Exited { state, elapsed } => {
+            eprintln!("  ✓ {state} ({:.2}s)", elapsed.as_secs_f64())
+        }
+        RunEvent::Retrying {
+            state,
+            error,
+            attempt,
+            delay,
+        } => {
+            eprintln!(
+                "  ↻ {state}: {error}, retry {attempt} in {:.0}s",
+                delay.as_secs_f64()
+            )
         }
         RunEvent::Caught { state, error, next } => eprintln!("  ✗ {state}: {error} → {next}"),
         RunEvent::WaitingForCallback { state, .. } => eprintln!(
@@ -53,7 +67,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         _ => {}
     });
     let started = std::time::Instant::now();
-    let outcome = run_demo(&options, observer).await.with_context(|| format!("demo run {job_id}"))?;
+    let outcome = run_demo(&options, observer)
+        .await
+        .with_context(|| format!("demo run {job_id}"))?;
     eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
     println!("report (browser copy): {}", outcome.report_html.display());
     println!("report (Excel):        {}", outcome.report_xlsx.display());

@@ -46,8 +46,10 @@ enum MapsArg {
 pub async fn run(args: FlattenArgs) -> anyhow::Result<()> {
     let mut config = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str::<FlattenConfig>(&text).with_context(|| format!("parsing the flatten config {}", path.display()))?
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str::<FlattenConfig>(&text)
+                .with_context(|| format!("parsing the flatten config {}", path.display()))?
         }
         None => FlattenConfig::new("dynamodb", args.keys.clone()),
     };
@@ -58,11 +60,14 @@ pub async fn run(args: FlattenArgs) -> anyhow::Result<()> {
         };
     }
     let date = args.date.unwrap_or_else(super::yesterday);
-    let job_id = args
-        .job_id
-        .clone()
-        .unwrap_or_else(|| daybook_core::steps::job::new_job_id(date, chrono::Utc::now(), rand::random()));
-    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let job_id = args.job_id.clone().unwrap_or_else(|| {
+        daybook_core::steps::job::new_job_id(date, chrono::Utc::now(), rand::random())
+    });
+    let workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     let input = FsStore::new(&args.export);
     let output = FsStore::new(&args.out);
     let layout = PartitionLayout::folder(date, &job_id);
@@ -84,13 +89,20 @@ pub async fn run(args: FlattenArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     for table in &report.tables {
-        println!("  {:<24} {:>12} rows  {}", table.table, table.rows, table.run_prefix);
+        println!(
+            "  {:<24} {:>12} rows  {}",
+            table.table, table.rows, table.run_prefix
+        );
     }
     if report.quarantined > 0 {
         println!(
             "  {} records quarantined with their reasons in {}",
             report.quarantined,
-            report.quarantine_key.as_deref().map(|k| args.out.join(k).display().to_string()).unwrap_or_default()
+            report
+                .quarantine_key
+                .as_deref()
+                .map(|k| args.out.join(k).display().to_string())
+                .unwrap_or_default()
         );
     }
     for warning in &report.warnings {

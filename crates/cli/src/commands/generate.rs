@@ -1,6 +1,6 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use daybook_local::generate::dynamodb::{ExportSpec, write_search_export};
+use daybook_generate::dynamodb::{ExportSpec, write_search_export};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -32,7 +32,12 @@ pub fn run(command: Generate) -> anyhow::Result<()> {
     match command {
         Generate::DynamodbExport(args) => {
             let started = std::time::Instant::now();
-            let spec = ExportSpec { items: args.items, files: args.files, date: args.date.unwrap_or_else(super::yesterday), seed: args.seed };
+            let spec = ExportSpec {
+                items: args.items,
+                files: args.files,
+                date: args.date.unwrap_or_else(super::yesterday),
+                seed: args.seed,
+            };
             let export = write_search_export(&args.out, &spec)
                 .with_context(|| format!("writing the export to {}", args.out.display()))?;
             println!(

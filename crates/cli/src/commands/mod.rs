@@ -5,5 +5,8 @@ pub mod generate;
 
 /// Yesterday in UTC: the day a daily report is about.
 pub fn yesterday() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive().pred_opt().expect("today has a yesterday")
+    chrono::Utc::now()
+        .date_naive()
+        .pred_opt()
+        .expect("today has a yesterday")
 }

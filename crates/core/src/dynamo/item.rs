@@ -13,7 +13,10 @@ impl Item {
     }
 
     pub fn get(&self, name: &str) -> Option<&AttributeValue> {
-        self.attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.attributes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 
     /// Parses an item written as a bare DynamoDB JSON map (`{"attr": {"S": "..."}}`).

@@ -71,7 +71,10 @@ impl AttributeValue {
     pub fn is_array(&self) -> bool {
         matches!(
             self,
-            AttributeValue::L(_) | AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)
+            AttributeValue::L(_)
+                | AttributeValue::Ss(_)
+                | AttributeValue::Ns(_)
+                | AttributeValue::Bs(_)
         )
     }
 
@@ -79,9 +82,15 @@ impl AttributeValue {
     pub fn elements(&self) -> Option<Vec<AttributeValue>> {
         match self {
             AttributeValue::L(values) => Some(values.clone()),
-            AttributeValue::Ss(values) => Some(values.iter().cloned().map(AttributeValue::S).collect()),
-            AttributeValue::Ns(values) => Some(values.iter().cloned().map(AttributeValue::N).collect()),
-            AttributeValue::Bs(values) => Some(values.iter().cloned().map(AttributeValue::B).collect()),
+            AttributeValue::Ss(values) => {
+                Some(values.iter().cloned().map(AttributeValue::S).collect())
+            }
+            AttributeValue::Ns(values) => {
+                Some(values.iter().cloned().map(AttributeValue::N).collect())
+            }
+            AttributeValue::Bs(values) => {
+                Some(values.iter().cloned().map(AttributeValue::B).collect())
+            }
             _ => None,
         }
     }
@@ -103,14 +112,21 @@ impl AttributeValue {
             AttributeValue::N(n) => plain_number(n),
             AttributeValue::Bool(b) => Value::Bool(*b),
             AttributeValue::Null => Value::Null,
-            AttributeValue::L(values) => Value::Array(values.iter().map(Self::to_plain_json).collect()),
+            AttributeValue::L(values) => {
+                Value::Array(values.iter().map(Self::to_plain_json).collect())
+            }
             AttributeValue::M(entries) => Value::Object(
-                entries.iter().map(|(k, v)| (k.clone(), v.to_plain_json())).collect(),
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_plain_json()))
+                    .collect(),
             ),
             AttributeValue::Ss(values) | AttributeValue::Bs(values) => {
                 Value::Array(values.iter().cloned().map(Value::String).collect())
             }
-            AttributeValue::Ns(values) => Value::Array(values.iter().map(|n| plain_number(n)).collect()),
+            AttributeValue::Ns(values) => {
+                Value::Array(values.iter().map(|n| plain_number(n)).collect())
+            }
         }
     }
 
@@ -169,9 +185,9 @@ impl<'de> Visitor<'de> for AttributeValueVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttributeValue, A::Error> {
-        let tag: String = map
-            .next_key()?
-            .ok_or_else(|| de::Error::custom("empty attribute value: expected one type tag such as S or N"))?;
+        let tag: String = map.next_key()?.ok_or_else(|| {
+            de::Error::custom("empty attribute value: expected one type tag such as S or N")
+        })?;
         let value = match tag.as_str() {
             "S" => AttributeValue::S(map.next_value()?),
             "N" => AttributeValue::N(map.next_value()?),
@@ -240,30 +256,54 @@ mod tests {
         assert_eq!(parse(r#"{"B":"AAE="}"#), AttributeValue::B("AAE=".into()));
         assert_eq!(parse(r#"{"BOOL":true}"#), AttributeValue::Bool(true));
         assert_eq!(parse(r#"{"NULL":true}"#), AttributeValue::Null);
-        assert_eq!(parse(r#"{"L":[{"S":"x"},{"N":"2"}]}"#).element_count(), Some(2));
+        assert_eq!(
+            parse(r#"{"L":[{"S":"x"},{"N":"2"}]}"#).element_count(),
+            Some(2)
+        );
         assert_eq!(
             parse(r#"{"M":{"k":{"S":"v"}}}"#),
             AttributeValue::M(vec![("k".into(), AttributeValue::S("v".into()))])
         );
-        assert_eq!(parse(r#"{"SS":["a","b"]}"#), AttributeValue::Ss(vec!["a".into(), "b".into()]));
-        assert_eq!(parse(r#"{"NS":["1"]}"#), AttributeValue::Ns(vec!["1".into()]));
-        assert_eq!(parse(r#"{"BS":["AA=="]}"#), AttributeValue::Bs(vec!["AA==".into()]));
+        assert_eq!(
+            parse(r#"{"SS":["a","b"]}"#),
+            AttributeValue::Ss(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            parse(r#"{"NS":["1"]}"#),
+            AttributeValue::Ns(vec!["1".into()])
+        );
+        assert_eq!(
+            parse(r#"{"BS":["AA=="]}"#),
+            AttributeValue::Bs(vec!["AA==".into()])
+        );
     }
 
     #[test]
     fn rejects_unknown_and_double_tags_with_a_reason() {
         let err = serde_json::from_str::<AttributeValue>(r#"{"X":"a"}"#).unwrap_err();
-        assert!(err.to_string().contains("unknown DynamoDB type tag"), "{err}");
+        assert!(
+            err.to_string().contains("unknown DynamoDB type tag"),
+            "{err}"
+        );
         let err = serde_json::from_str::<AttributeValue>(r#"{"S":"a","N":"1"}"#).unwrap_err();
         assert!(err.to_string().contains("two type tags"), "{err}");
     }
 
     #[test]
     fn plain_json_keeps_numbers_exact() {
-        assert_eq!(AttributeValue::N("42".into()).to_plain_json(), serde_json::json!(42));
-        assert_eq!(AttributeValue::N("0.5".into()).to_plain_json(), serde_json::json!(0.5));
+        assert_eq!(
+            AttributeValue::N("42".into()).to_plain_json(),
+            serde_json::json!(42)
+        );
+        assert_eq!(
+            AttributeValue::N("0.5".into()).to_plain_json(),
+            serde_json::json!(0.5)
+        );
         let big = "123456789012345678901234567890";
-        assert_eq!(AttributeValue::N(big.into()).to_plain_json(), serde_json::json!(big));
+        assert_eq!(
+            AttributeValue::N(big.into()).to_plain_json(),
+            serde_json::json!(big)
+        );
     }
 
     #[test]

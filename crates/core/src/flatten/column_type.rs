@@ -13,7 +13,10 @@ pub enum ColumnType {
     Int32,
     Int64,
     Float64,
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
     Bool,
     Binary,
     /// Any value, kept as plain JSON text.
@@ -94,7 +97,10 @@ impl FromStr for ColumnType {
         let mut parser = TypeParser { rest: text.trim() };
         let ty = parser.parse()?;
         if !parser.rest.trim().is_empty() {
-            return Err(format!("unexpected {:?} after column type in {text:?}", parser.rest));
+            return Err(format!(
+                "unexpected {:?} after column type in {text:?}",
+                parser.rest
+            ));
         }
         Ok(ty)
     }
@@ -104,8 +110,7 @@ struct TypeParser<'a> {
     rest: &'a str,
 }
 
-const TYPE_HELP: &str =
-    "expected string, int32, int64, float64, decimal(P,S), bool, binary, json or struct<name:type,...>";
+const TYPE_HELP: &str = "expected string, int32, int64, float64, decimal(P,S), bool, binary, json or struct<name:type,...>";
 
 impl TypeParser<'_> {
     fn take_word(&mut self) -> &str {
@@ -152,7 +157,9 @@ impl TypeParser<'_> {
                     .map_err(|_| format!("decimal scale must be 0..=precision; {TYPE_HELP}"))?;
                 self.expect(')')?;
                 if !(1..=38).contains(&precision) || scale < 0 || scale as u8 > precision {
-                    return Err(format!("decimal({precision},{scale}) is out of range: precision 1..=38, scale 0..=precision"));
+                    return Err(format!(
+                        "decimal({precision},{scale}) is out of range: precision 1..=38, scale 0..=precision"
+                    ));
                 }
                 ColumnType::Decimal { precision, scale }
             }
@@ -184,7 +191,13 @@ mod tests {
 
     #[test]
     fn round_trips_through_text() {
-        for text in ["string", "int64", "decimal(18,2)", "json", "struct<a:string,b:struct<c:float64>>"] {
+        for text in [
+            "string",
+            "int64",
+            "decimal(18,2)",
+            "json",
+            "struct<a:string,b:struct<c:float64>>",
+        ] {
             let ty: ColumnType = text.parse().unwrap();
             assert_eq!(ty.to_string(), text);
         }
@@ -194,6 +207,11 @@ mod tests {
     fn explains_a_bad_type() {
         let err = "varchar2".parse::<ColumnType>().unwrap_err();
         assert!(err.contains("unknown column type \"varchar2\""), "{err}");
-        assert!("decimal(40,2)".parse::<ColumnType>().unwrap_err().contains("out of range"));
+        assert!(
+            "decimal(40,2)"
+                .parse::<ColumnType>()
+                .unwrap_err()
+                .contains("out of range")
+        );
     }
 }

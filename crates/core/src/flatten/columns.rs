@@ -3,8 +3,8 @@ use super::decimal::parse_decimal;
 use super::value_ref::ValueRef;
 use crate::dynamo::AttributeValue;
 use arrow::array::{
-    ArrayRef, BinaryBuilder, BooleanBuilder, Decimal128Builder, Float64Builder, Int32Builder, Int64Builder,
-    StringBuilder, StructArray,
+    ArrayRef, BinaryBuilder, BooleanBuilder, Decimal128Builder, Float64Builder, Int32Builder,
+    Int64Builder, StringBuilder, StructArray,
 };
 use arrow::buffer::NullBuffer;
 use std::sync::Arc;
@@ -17,10 +17,18 @@ pub enum ColumnBuilder {
     Int32(Int32Builder),
     Int64(Int64Builder),
     Float64(Float64Builder),
-    Decimal { builder: Decimal128Builder, precision: u8, scale: i8 },
+    Decimal {
+        builder: Decimal128Builder,
+        precision: u8,
+        scale: i8,
+    },
     Bool(BooleanBuilder),
     Binary(BinaryBuilder),
-    Struct { fields: Vec<(String, ColumnBuilder)>, ty: ColumnType, validity: Vec<bool> },
+    Struct {
+        fields: Vec<(String, ColumnBuilder)>,
+        ty: ColumnType,
+        validity: Vec<bool>,
+    },
 }
 
 impl ColumnBuilder {
@@ -39,7 +47,10 @@ impl ColumnBuilder {
             ColumnType::Bool => ColumnBuilder::Bool(BooleanBuilder::new()),
             ColumnType::Binary => ColumnBuilder::Binary(BinaryBuilder::new()),
             ColumnType::Struct(fields) => ColumnBuilder::Struct {
-                fields: fields.iter().map(|(n, t)| (n.clone(), ColumnBuilder::new(t))).collect(),
+                fields: fields
+                    .iter()
+                    .map(|(n, t)| (n.clone(), ColumnBuilder::new(t)))
+                    .collect(),
                 ty: ty.clone(),
                 validity: Vec::new(),
             },
@@ -54,35 +65,59 @@ impl ColumnBuilder {
         let mismatch = || format!("expected {ty}, found {}", value.kind().tag());
         match ty {
             ColumnType::Json => Ok(()),
-            ColumnType::String => value.as_str().or(value.as_number()).map(|_| ()).ok_or_else(mismatch),
+            ColumnType::String => value
+                .as_str()
+                .or(value.as_number())
+                .map(|_| ())
+                .ok_or_else(mismatch),
             ColumnType::Int32 | ColumnType::Int64 => {
                 let n = value.as_number().ok_or_else(mismatch)?;
-                let fits = if *ty == ColumnType::Int32 { n.parse::<i32>().is_ok() } else { n.parse::<i64>().is_ok() };
-                if fits { Ok(()) } else { Err(format!("number {n} does not fit {ty} (declare the attribute as float64 or decimal(P,S))")) }
+                let fits = if *ty == ColumnType::Int32 {
+                    n.parse::<i32>().is_ok()
+                } else {
+                    n.parse::<i64>().is_ok()
+                };
+                if fits {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "number {n} does not fit {ty} (declare the attribute as float64 or decimal(P,S))"
+                    ))
+                }
             }
             ColumnType::Float64 => {
                 let n = value.as_number().ok_or_else(mismatch)?;
-                n.parse::<f64>().map(|_| ()).map_err(|_| format!("number {n} is not a float64"))
+                n.parse::<f64>()
+                    .map(|_| ())
+                    .map_err(|_| format!("number {n} is not a float64"))
             }
             ColumnType::Decimal { precision, scale } => {
-                parse_decimal(value.as_number().ok_or_else(mismatch)?, *precision, *scale).map(|_| ())
+                parse_decimal(value.as_number().ok_or_else(mismatch)?, *precision, *scale)
+                    .map(|_| ())
             }
             ColumnType::Bool => match value {
                 ValueRef::Attribute(AttributeValue::Bool(_)) => Ok(()),
                 _ => Err(mismatch()),
             },
-            ColumnType::Binary => AttributeValue::decode_binary(value.as_binary().ok_or_else(mismatch)?).map(|_| ()),
+            ColumnType::Binary => {
+                AttributeValue::decode_binary(value.as_binary().ok_or_else(mismatch)?).map(|_| ())
+            }
             ColumnType::Struct(fields) => {
                 let ValueRef::Attribute(AttributeValue::M(entries)) = value else {
                     return Err(mismatch());
                 };
                 for (name, _) in entries {
                     if !fields.iter().any(|(f, _)| f == name) {
-                        return Err(format!("map field {name:?} is not in {ty} (set maps to json to keep any map)"));
+                        return Err(format!(
+                            "map field {name:?} is not in {ty} (set maps to json to keep any map)"
+                        ));
                     }
                 }
                 for (name, field_ty) in fields {
-                    let field = entries.iter().find(|(n, _)| n == name).map(|(_, v)| ValueRef::Attribute(v));
+                    let field = entries
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| ValueRef::Attribute(v));
                     Self::check(field_ty, field).map_err(|e| format!("map field {name:?}: {e}"))?;
                 }
                 Ok(())
@@ -94,31 +129,48 @@ impl ColumnBuilder {
     pub fn append(&mut self, value: Option<ValueRef<'_>>) {
         let value = value.filter(|v| !v.is_null());
         match self {
-            ColumnBuilder::String(b) => b.append_option(value.and_then(|v| v.as_str().or(v.as_number()))),
+            ColumnBuilder::String(b) => {
+                b.append_option(value.and_then(|v| v.as_str().or(v.as_number())))
+            }
             ColumnBuilder::Json(b) => match value {
                 None => b.append_null(),
                 Some(v) => b.append_value(v.to_plain_json().to_string()),
             },
-            ColumnBuilder::Int32(b) => b.append_option(value.and_then(|v| v.as_number()?.parse().ok())),
-            ColumnBuilder::Int64(b) => b.append_option(value.and_then(|v| v.as_number()?.parse().ok())),
-            ColumnBuilder::Float64(b) => b.append_option(value.and_then(|v| v.as_number()?.parse().ok())),
-            ColumnBuilder::Decimal { builder, precision, scale } => builder
-                .append_option(value.and_then(|v| parse_decimal(v.as_number()?, *precision, *scale).ok())),
+            ColumnBuilder::Int32(b) => {
+                b.append_option(value.and_then(|v| v.as_number()?.parse().ok()))
+            }
+            ColumnBuilder::Int64(b) => {
+                b.append_option(value.and_then(|v| v.as_number()?.parse().ok()))
+            }
+            ColumnBuilder::Float64(b) => {
+                b.append_option(value.and_then(|v| v.as_number()?.parse().ok()))
+            }
+            ColumnBuilder::Decimal {
+                builder,
+                precision,
+                scale,
+            } => builder.append_option(
+                value.and_then(|v| parse_decimal(v.as_number()?, *precision, *scale).ok()),
+            ),
             ColumnBuilder::Bool(b) => b.append_option(match value {
                 Some(ValueRef::Attribute(AttributeValue::Bool(x))) => Some(*x),
                 _ => None,
             }),
-            ColumnBuilder::Binary(b) => {
-                b.append_option(value.and_then(|v| AttributeValue::decode_binary(v.as_binary()?).ok()))
-            }
-            ColumnBuilder::Struct { fields, validity, .. } => {
+            ColumnBuilder::Binary(b) => b.append_option(
+                value.and_then(|v| AttributeValue::decode_binary(v.as_binary()?).ok()),
+            ),
+            ColumnBuilder::Struct {
+                fields, validity, ..
+            } => {
                 let entries = match value {
                     Some(ValueRef::Attribute(AttributeValue::M(entries))) => Some(entries),
                     _ => None,
                 };
                 validity.push(entries.is_some());
                 for (name, field) in fields.iter_mut() {
-                    let v = entries.and_then(|e| e.iter().find(|(n, _)| n == name)).map(|(_, v)| ValueRef::Attribute(v));
+                    let v = entries
+                        .and_then(|e| e.iter().find(|(n, _)| n == name))
+                        .map(|(_, v)| ValueRef::Attribute(v));
                     field.append(v);
                 }
             }
@@ -143,7 +195,11 @@ impl ColumnBuilder {
             ColumnBuilder::Int32(b) => Arc::new(b.finish()),
             ColumnBuilder::Int64(b) => Arc::new(b.finish()),
             ColumnBuilder::Float64(b) => Arc::new(b.finish()),
-            ColumnBuilder::Decimal { builder, precision, scale } => Arc::new(
+            ColumnBuilder::Decimal {
+                builder,
+                precision,
+                scale,
+            } => Arc::new(
                 builder
                     .finish()
                     .with_precision_and_scale(*precision, *scale)
@@ -151,11 +207,21 @@ impl ColumnBuilder {
             ),
             ColumnBuilder::Bool(b) => Arc::new(b.finish()),
             ColumnBuilder::Binary(b) => Arc::new(b.finish()),
-            ColumnBuilder::Struct { fields, ty, validity } => {
-                let ColumnType::Struct(field_types) = ty else { unreachable!("struct builder holds a struct type") };
+            ColumnBuilder::Struct {
+                fields,
+                ty,
+                validity,
+            } => {
+                let ColumnType::Struct(field_types) = ty else {
+                    unreachable!("struct builder holds a struct type")
+                };
                 let arrays: Vec<ArrayRef> = fields.iter_mut().map(|(_, f)| f.finish()).collect();
                 let nulls = NullBuffer::from(std::mem::take(validity));
-                Arc::new(StructArray::new(struct_fields(field_types), arrays, Some(nulls)))
+                Arc::new(StructArray::new(
+                    struct_fields(field_types),
+                    arrays,
+                    Some(nulls),
+                ))
             }
         }
     }
@@ -190,7 +256,8 @@ mod tests {
     fn strings_accept_numbers_as_exact_text_but_not_lists() {
         assert!(ColumnBuilder::check(&ColumnType::String, Some(ValueRef::N("1.50"))).is_ok());
         let list = AttributeValue::L(vec![]);
-        let err = ColumnBuilder::check(&ColumnType::String, Some(ValueRef::Attribute(&list))).unwrap_err();
+        let err = ColumnBuilder::check(&ColumnType::String, Some(ValueRef::Attribute(&list)))
+            .unwrap_err();
         assert_eq!(err, "expected string, found L");
     }
 

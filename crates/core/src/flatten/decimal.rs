@@ -16,7 +16,10 @@ pub fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<i128, Strin
     };
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
     if whole.is_empty() && fraction.is_empty()
-        || !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
     {
         return Err(format!("{text:?} is not a number"));
     }
@@ -31,7 +34,9 @@ pub fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<i128, Strin
     if all_digits.len() > kept_len {
         let dropped = &all_digits[kept_len..];
         if dropped.bytes().any(|b| b != b'0') {
-            return Err(format!("{text} has more than {scale} decimal places and would lose digits in decimal({precision},{scale})"));
+            return Err(format!(
+                "{text} has more than {scale} decimal places and would lose digits in decimal({precision},{scale})"
+            ));
         }
         all_digits.truncate(kept_len);
     }
@@ -45,7 +50,9 @@ pub fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<i128, Strin
     let magnitude: i128 = if significant.is_empty() {
         0
     } else {
-        significant.parse().map_err(|_| format!("{text} does not fit decimal({precision},{scale})"))?
+        significant
+            .parse()
+            .map_err(|_| format!("{text} does not fit decimal({precision},{scale})"))?
     };
     Ok(if negative { -magnitude } else { magnitude })
 }
@@ -61,13 +68,28 @@ mod tests {
         assert_eq!(parse_decimal("7", 10, 2), Ok(700));
         assert_eq!(parse_decimal("1.20", 10, 1), Ok(12));
         assert_eq!(parse_decimal("1E+2", 10, 0), Ok(100));
-        assert_eq!(parse_decimal("99999999999999999999999999999999999999", 38, 0), Ok(99999999999999999999999999999999999999));
+        assert_eq!(
+            parse_decimal("99999999999999999999999999999999999999", 38, 0),
+            Ok(99999999999999999999999999999999999999)
+        );
     }
 
     #[test]
     fn refuses_lost_digits_and_overflow() {
-        assert!(parse_decimal("1.234", 10, 2).unwrap_err().contains("would lose digits"));
-        assert!(parse_decimal("123456", 5, 0).unwrap_err().contains("does not fit"));
-        assert!(parse_decimal("abc", 5, 0).unwrap_err().contains("not a number"));
+        assert!(
+            parse_decimal("1.234", 10, 2)
+                .unwrap_err()
+                .contains("would lose digits")
+        );
+        assert!(
+            parse_decimal("123456", 5, 0)
+                .unwrap_err()
+                .contains("does not fit")
+        );
+        assert!(
+            parse_decimal("abc", 5, 0)
+                .unwrap_err()
+                .contains("not a number")
+        );
     }
 }

@@ -74,7 +74,9 @@ fn open_lines(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
 pub fn sample_items(files: &[ExportFile], limit: usize) -> Vec<Item> {
     let mut sample = Vec::new();
     for file in files {
-        let Ok(mut lines) = open_lines(&file.path) else { continue };
+        let Ok(mut lines) = open_lines(&file.path) else {
+            continue;
+        };
         let mut line = String::new();
         while sample.len() < limit {
             line.clear();
@@ -102,12 +104,14 @@ pub fn flatten_file(
     layout: &PartitionLayout,
     staging: &Path,
 ) -> Result<PartOutcome> {
-    let mut tables =
-        TableSet::create(plan, layout, staging, part).context(|| format!("creating output files for {}", file.label))?;
-    let mut quarantine = QuarantineWriter::new(staging.join(format!(".quarantine/part-{part:05}.jsonl")));
+    let mut tables = TableSet::create(plan, layout, staging, part)
+        .context(|| format!("creating output files for {}", file.label))?;
+    let mut quarantine =
+        QuarantineWriter::new(staging.join(format!(".quarantine/part-{part:05}.jsonl")));
     let mut summary = InputSummary::new(&file.label, file.expected_items);
     let reject = |q: &mut QuarantineWriter, record: QuarantineRecord| {
-        q.write(&record).context(|| format!("writing quarantine for {}", file.label))
+        q.write(&record)
+            .context(|| format!("writing quarantine for {}", file.label))
     };
 
     match open_lines(&file.path) {
@@ -139,12 +143,19 @@ pub fn flatten_file(
                         summary.error = Some(format!("{}: {reason}", file.label));
                         reject(
                             &mut quarantine,
-                            QuarantineRecord { input: file.label.clone(), line: Some(number + 1), reason, item: None, raw: None },
+                            QuarantineRecord {
+                                input: file.label.clone(),
+                                line: Some(number + 1),
+                                reason,
+                                item: None,
+                                raw: None,
+                            },
                         )?;
                         break;
                     }
                 }
                 number += 1;
+                summary.bytes += line.len() as u64;
                 let text = line.trim_end_matches(['\n', '\r']);
                 if text.trim().is_empty() {
                     continue;
@@ -168,7 +179,9 @@ pub fn flatten_file(
                 };
                 summary.items += 1;
                 match tables.check(&item) {
-                    Ok(()) => tables.append(&item).context(|| format!("writing rows from {}", file.label))?,
+                    Ok(()) => tables
+                        .append(&item)
+                        .context(|| format!("writing rows from {}", file.label))?,
                     Err(reason) => reject(
                         &mut quarantine,
                         QuarantineRecord {
@@ -185,7 +198,15 @@ pub fn flatten_file(
     }
     summary.quarantined = quarantine.count();
     summary.written = tables.items_written();
-    let parts = tables.finish(layout, part).context(|| format!("closing output files for {}", file.label))?;
-    let quarantine_file = quarantine.finish().context(|| format!("closing quarantine for {}", file.label))?;
-    Ok(PartOutcome { tables: parts, input: summary, quarantine: quarantine_file })
+    let parts = tables
+        .finish(layout, part)
+        .context(|| format!("closing output files for {}", file.label))?;
+    let quarantine_file = quarantine
+        .finish()
+        .context(|| format!("closing quarantine for {}", file.label))?;
+    Ok(PartOutcome {
+        tables: parts,
+        input: summary,
+        quarantine: quarantine_file,
+    })
 }

@@ -7,9 +7,9 @@ pub mod export;
 mod outcome;
 mod plan;
 mod tables;
-mod value_ref;
 #[cfg(test)]
 mod tests;
+mod value_ref;
 
 pub use column_type::ColumnType;
 pub use outcome::{FlattenOutcome, InputSummary, OutputFile, PartOutcome, TableOutput};
@@ -46,14 +46,20 @@ pub fn flatten_export_files(
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(index) else { break };
                     let outcome = export::flatten_file(plan, file, index, layout, staging);
-                    results.lock().expect("a worker panicked").push((index, outcome));
+                    results
+                        .lock()
+                        .expect("a worker panicked")
+                        .push((index, outcome));
                 }
             });
         }
     });
     let mut results = results.into_inner().expect("a worker panicked");
     results.sort_by_key(|(index, _)| *index);
-    let parts = results.into_iter().map(|(_, r)| r).collect::<Result<Vec<_>>>()?;
+    let parts = results
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect::<Result<Vec<_>>>()?;
     finish_parts(plan, parts, staging, layout)
 }
 
@@ -72,15 +78,19 @@ pub fn flatten_batches(
     layout: &PartitionLayout,
     staging: &Path,
 ) -> Result<PartOutcome> {
-    let mut tables = TableSet::create(plan, layout, staging, part).context(|| format!("creating output files for {label}"))?;
-    let mut quarantine = QuarantineWriter::new(staging.join(format!(".quarantine/part-{part:05}.jsonl")));
+    let mut tables = TableSet::create(plan, layout, staging, part)
+        .context(|| format!("creating output files for {label}"))?;
+    let mut quarantine =
+        QuarantineWriter::new(staging.join(format!(".quarantine/part-{part:05}.jsonl")));
     let mut summary = InputSummary::new(label, None);
     for batch in batches {
         for (index, item) in batch.items.iter().enumerate() {
             summary.lines += 1;
             summary.items += 1;
             match tables.check(item) {
-                Ok(()) => tables.append(item).context(|| format!("writing rows from {}", batch.input))?,
+                Ok(()) => tables
+                    .append(item)
+                    .context(|| format!("writing rows from {}", batch.input))?,
                 Err(reason) => quarantine
                     .write(&QuarantineRecord {
                         input: batch.input.clone(),
@@ -95,20 +105,38 @@ pub fn flatten_batches(
     }
     summary.quarantined = quarantine.count();
     summary.written = tables.items_written();
-    let parts = tables.finish(layout, part).context(|| format!("closing output files for {label}"))?;
-    let quarantine = quarantine.finish().context(|| format!("closing quarantine for {label}"))?;
-    Ok(PartOutcome { tables: parts, input: summary, quarantine })
+    let parts = tables
+        .finish(layout, part)
+        .context(|| format!("closing output files for {label}"))?;
+    let quarantine = quarantine
+        .finish()
+        .context(|| format!("closing quarantine for {label}"))?;
+    Ok(PartOutcome {
+        tables: parts,
+        input: summary,
+        quarantine,
+    })
 }
 
 /// Merges the parts' quarantine files and gathers the outcome.
-pub fn finish_parts(plan: &FlattenPlan, parts: Vec<PartOutcome>, staging: &Path, layout: &PartitionLayout) -> Result<FlattenOutcome> {
+pub fn finish_parts(
+    plan: &FlattenPlan,
+    parts: Vec<PartOutcome>,
+    staging: &Path,
+    layout: &PartitionLayout,
+) -> Result<FlattenOutcome> {
     let quarantine_parts: Vec<_> = parts.iter().filter_map(|p| p.quarantine.clone()).collect();
     let quarantine_file = if quarantine_parts.is_empty() {
         None
     } else {
         let merged = staging.join(layout.quarantine_key());
-        merge_files(&quarantine_parts, &merged).context(|| format!("merging quarantine files into {}", merged.display()))?;
+        merge_files(&quarantine_parts, &merged)
+            .context(|| format!("merging quarantine files into {}", merged.display()))?;
         Some(merged)
     };
-    Ok(FlattenOutcome::from_parts(plan.clone(), parts, quarantine_file))
+    Ok(FlattenOutcome::from_parts(
+        plan.clone(),
+        parts,
+        quarantine_file,
+    ))
 }

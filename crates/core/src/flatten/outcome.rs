@@ -10,6 +10,8 @@ pub struct InputSummary {
     pub input: String,
     /// Non-empty lines (for files) or records (for pages and streams) read.
     pub lines: u64,
+    /// Bytes of (uncompressed) input read.
+    pub bytes: u64,
     /// Records that parsed as items.
     pub items: u64,
     /// Items written to the tables.
@@ -25,7 +27,16 @@ pub struct InputSummary {
 
 impl InputSummary {
     pub fn new(input: &str, expected_items: Option<u64>) -> Self {
-        Self { input: input.to_string(), lines: 0, items: 0, written: 0, quarantined: 0, expected_items, error: None }
+        Self {
+            input: input.to_string(),
+            lines: 0,
+            bytes: 0,
+            items: 0,
+            written: 0,
+            quarantined: 0,
+            expected_items,
+            error: None,
+        }
     }
 
     /// Why this input's counts do not add up, if they do not.
@@ -85,10 +96,19 @@ pub struct OutputFile {
 
 impl FlattenOutcome {
     /// Gathers the parts (in input order) into per-table outputs.
-    pub fn from_parts(plan: FlattenPlan, mut parts: Vec<PartOutcome>, quarantine_file: Option<PathBuf>) -> Self {
+    pub fn from_parts(
+        plan: FlattenPlan,
+        mut parts: Vec<PartOutcome>,
+        quarantine_file: Option<PathBuf>,
+    ) -> Self {
         let mut tables: Vec<TableOutput> = table_shapes(&plan)
             .into_iter()
-            .map(|shape| TableOutput { table: shape.name, rows: 0, schema: SchemaColumn::from_arrow(&shape.schema), files: vec![] })
+            .map(|shape| TableOutput {
+                table: shape.name,
+                rows: 0,
+                schema: SchemaColumn::from_arrow(&shape.schema),
+                files: vec![],
+            })
             .collect();
         let mut inputs = Vec::new();
         for part in parts.drain(..) {
@@ -105,7 +125,10 @@ impl FlattenOutcome {
             }
             inputs.push(part.input);
         }
-        let warnings = inputs.iter().filter_map(InputSummary::discrepancy).collect();
+        let warnings = inputs
+            .iter()
+            .filter_map(InputSummary::discrepancy)
+            .collect();
         Self {
             plan,
             tables,

@@ -124,7 +124,10 @@ impl FlattenPlan {
                     "key attribute {key:?} holds lists or maps in the sample; a key must be a string, number or binary"
                 ));
             }
-            keys.push(PlannedColumn { name: key.clone(), ty });
+            keys.push(PlannedColumn {
+                name: key.clone(),
+                ty,
+            });
         }
 
         let mut scalars = Vec::new();
@@ -132,29 +135,52 @@ impl FlattenPlan {
         let is_key = |name: &str| config.keys.iter().any(|k| k == name);
         for (name, ty) in &config.columns {
             if !is_key(name) {
-                scalars.push(PlannedColumn { name: name.clone(), ty: ty.clone() });
+                scalars.push(PlannedColumn {
+                    name: name.clone(),
+                    ty: ty.clone(),
+                });
             }
         }
         for (name, ty) in &config.arrays {
             if config.columns.contains_key(name) || is_key(name) {
-                return Err(format!("attribute {name:?} is declared both as a column and as an array; keep one"));
+                return Err(format!(
+                    "attribute {name:?} is declared both as a column and as an array; keep one"
+                ));
             }
-            arrays.push(PlannedColumn { name: name.clone(), ty: ty.clone() });
+            arrays.push(PlannedColumn {
+                name: name.clone(),
+                ty: ty.clone(),
+            });
         }
         for name in order {
-            if is_key(&name) || config.columns.contains_key(&name) || config.arrays.contains_key(&name) {
+            if is_key(&name)
+                || config.columns.contains_key(&name)
+                || config.arrays.contains_key(&name)
+            {
                 continue;
             }
             let seen = &evidence[&name];
             if seen.arrays > 0 {
-                arrays.push(PlannedColumn { name, ty: seen.elements.as_deref().map_or(ColumnType::String, |e| e.resolve(config.maps)) });
+                arrays.push(PlannedColumn {
+                    name,
+                    ty: seen
+                        .elements
+                        .as_deref()
+                        .map_or(ColumnType::String, |e| e.resolve(config.maps)),
+                });
             } else {
-                scalars.push(PlannedColumn { ty: seen.resolve(config.maps), name });
+                scalars.push(PlannedColumn {
+                    ty: seen.resolve(config.maps),
+                    name,
+                });
             }
         }
         for array in &arrays {
             if array.name == ITEMS_TABLE || array.name.contains('/') {
-                return Err(format!("array attribute {:?} cannot name a table; rename it in the source", array.name));
+                return Err(format!(
+                    "array attribute {:?} cannot name a table; rename it in the source",
+                    array.name
+                ));
             }
         }
         Ok(Self {
@@ -209,7 +235,10 @@ impl Evidence {
                     if !self.fields.contains_key(name) {
                         self.field_order.push(name.clone());
                     }
-                    self.fields.entry(name.clone()).or_default().observe_as_element(v);
+                    self.fields
+                        .entry(name.clone())
+                        .or_default()
+                        .observe_as_element(v);
                 }
             }
             AttributeValue::L(values) => {
@@ -258,10 +287,17 @@ impl Evidence {
     }
 
     fn resolve(&self, maps: MapMode) -> ColumnType {
-        let kinds = [self.strings, self.numbers, self.bools, self.binaries, self.maps, self.lists_as_values]
-            .iter()
-            .filter(|&&n| n > 0)
-            .count();
+        let kinds = [
+            self.strings,
+            self.numbers,
+            self.bools,
+            self.binaries,
+            self.maps,
+            self.lists_as_values,
+        ]
+        .iter()
+        .filter(|&&n| n > 0)
+        .count();
         if kinds == 0 {
             return ColumnType::String;
         }
@@ -279,7 +315,10 @@ impl Evidence {
             if self.fractional {
                 ColumnType::Float64
             } else if self.wide {
-                ColumnType::Decimal { precision: 38, scale: 0 }
+                ColumnType::Decimal {
+                    precision: 38,
+                    scale: 0,
+                }
             } else {
                 ColumnType::Int64
             }
@@ -318,12 +357,30 @@ mod tests {
     #[test]
     fn discovers_scalars_arrays_and_element_types() {
         let sample = vec![
-            item(r#"{"id":{"S":"a"},"n":{"N":"1"},"f":{"N":"1.5"},"tags":{"SS":["x"]},"scores":{"L":[{"N":"1"},{"N":"2.5"}]},"ok":{"BOOL":true}}"#),
-            item(r#"{"id":{"S":"b"},"n":{"N":"2"},"tags":{"L":[{"S":"y"}]},"extra":{"M":{"k":{"S":"v"}}}}"#),
+            item(
+                r#"{"id":{"S":"a"},"n":{"N":"1"},"f":{"N":"1.5"},"tags":{"SS":["x"]},"scores":{"L":[{"N":"1"},{"N":"2.5"}]},"ok":{"BOOL":true}}"#,
+            ),
+            item(
+                r#"{"id":{"S":"b"},"n":{"N":"2"},"tags":{"L":[{"S":"y"}]},"extra":{"M":{"k":{"S":"v"}}}}"#,
+            ),
         ];
-        let plan = FlattenPlan::resolve(&FlattenConfig::new("t", vec!["id".into()]), &sample).unwrap();
-        assert_eq!(plan.keys, vec![PlannedColumn { name: "id".into(), ty: ColumnType::String }]);
-        let scalar = |n: &str| plan.scalars.iter().find(|c| c.name == n).unwrap().ty.clone();
+        let plan =
+            FlattenPlan::resolve(&FlattenConfig::new("t", vec!["id".into()]), &sample).unwrap();
+        assert_eq!(
+            plan.keys,
+            vec![PlannedColumn {
+                name: "id".into(),
+                ty: ColumnType::String
+            }]
+        );
+        let scalar = |n: &str| {
+            plan.scalars
+                .iter()
+                .find(|c| c.name == n)
+                .unwrap()
+                .ty
+                .clone()
+        };
         assert_eq!(scalar("n"), ColumnType::Int64);
         assert_eq!(scalar("f"), ColumnType::Float64);
         assert_eq!(scalar("ok"), ColumnType::Bool);
@@ -335,18 +392,25 @@ mod tests {
 
     #[test]
     fn maps_in_lists_become_structs_when_asked() {
-        let sample = vec![item(r#"{"id":{"S":"a"},"lines":{"L":[{"M":{"sku":{"S":"x"},"qty":{"N":"2"}}}]}}"#)];
+        let sample = vec![item(
+            r#"{"id":{"S":"a"},"lines":{"L":[{"M":{"sku":{"S":"x"},"qty":{"N":"2"}}}]}}"#,
+        )];
         let mut config = FlattenConfig::new("t", vec!["id".into()]);
         config.maps = MapMode::Struct;
         let plan = FlattenPlan::resolve(&config, &sample).unwrap();
-        assert_eq!(plan.arrays[0].ty.to_string(), "struct<sku:string,qty:int64>");
+        assert_eq!(
+            plan.arrays[0].ty.to_string(),
+            "struct<sku:string,qty:int64>"
+        );
     }
 
     #[test]
     fn declared_types_win_over_the_sample() {
         let sample = vec![item(r#"{"id":{"N":"1"},"price":{"N":"10"}}"#)];
         let mut config = FlattenConfig::new("t", vec!["id".into()]);
-        config.columns.insert("price".into(), "decimal(10,2)".parse().unwrap());
+        config
+            .columns
+            .insert("price".into(), "decimal(10,2)".parse().unwrap());
         let plan = FlattenPlan::resolve(&config, &sample).unwrap();
         assert_eq!(plan.keys[0].ty, ColumnType::Int64);
         assert_eq!(plan.scalars[0].ty.to_string(), "decimal(10,2)");

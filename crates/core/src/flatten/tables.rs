@@ -19,10 +19,22 @@ pub struct TableShape {
 
 /// Every output table of a plan, `_items` first.
 pub fn table_shapes(plan: &FlattenPlan) -> Vec<TableShape> {
-    let keys = || plan.keys.iter().map(|k| (k.name.clone(), k.ty.clone(), false));
+    let keys = || {
+        plan.keys
+            .iter()
+            .map(|k| (k.name.clone(), k.ty.clone(), false))
+    };
     let mut items: Vec<(String, ColumnType, bool)> = keys().collect();
-    items.extend(plan.scalars.iter().map(|c| (c.name.clone(), c.ty.clone(), true)));
-    items.extend(plan.arrays.iter().map(|a| (FlattenPlan::count_column(&a.name), ColumnType::Int32, true)));
+    items.extend(
+        plan.scalars
+            .iter()
+            .map(|c| (c.name.clone(), c.ty.clone(), true)),
+    );
+    items.extend(
+        plan.arrays
+            .iter()
+            .map(|a| (FlattenPlan::count_column(&a.name), ColumnType::Int32, true)),
+    );
     if plan.keep_extra {
         items.push((EXTRA_COLUMN.to_string(), ColumnType::Json, true));
     }
@@ -38,7 +50,10 @@ pub fn table_shapes(plan: &FlattenPlan) -> Vec<TableShape> {
 
 impl TableShape {
     fn new(name: &str, columns: Vec<(String, ColumnType, bool)>) -> Self {
-        let fields: Vec<Field> = columns.iter().map(|(n, t, nullable)| t.field(n, *nullable)).collect();
+        let fields: Vec<Field> = columns
+            .iter()
+            .map(|(n, t, nullable)| t.field(n, *nullable))
+            .collect();
         Self {
             name: name.to_string(),
             schema: Arc::new(Schema::new(fields)),
@@ -61,7 +76,8 @@ impl TableWriter {
             return Ok(());
         }
         let arrays = self.columns.iter_mut().map(ColumnBuilder::finish).collect();
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(std::io::Error::other)?;
+        let batch =
+            RecordBatch::try_new(self.schema.clone(), arrays).map_err(std::io::Error::other)?;
         self.buffered = 0;
         self.sink.write(&batch)
     }
@@ -85,16 +101,36 @@ pub struct TablePart {
 }
 
 impl<'p> TableSet<'p> {
-    pub fn create(plan: &'p FlattenPlan, layout: &PartitionLayout, staging: &Path, part: usize) -> std::io::Result<Self> {
+    pub fn create(
+        plan: &'p FlattenPlan,
+        layout: &PartitionLayout,
+        staging: &Path,
+        part: usize,
+    ) -> std::io::Result<Self> {
         let mut writers = Vec::new();
         for shape in table_shapes(plan) {
             let key = layout.part_key(&shape.name, part);
-            let sink = ParquetSink::create(&staging.join(&key), shape.schema.clone(), plan.row_group_rows)?;
+            let sink = ParquetSink::create(
+                &staging.join(&key),
+                shape.schema.clone(),
+                plan.row_group_rows,
+            )?;
             let columns = shape.types.iter().map(ColumnBuilder::new).collect();
-            writers.push(TableWriter { name: shape.name, schema: shape.schema, columns, buffered: 0, sink });
+            writers.push(TableWriter {
+                name: shape.name,
+                schema: shape.schema,
+                columns,
+                buffered: 0,
+                sink,
+            });
         }
         let items = writers.remove(0);
-        Ok(Self { plan, items, arrays: writers, items_written: 0 })
+        Ok(Self {
+            plan,
+            items,
+            arrays: writers,
+            items_written: 0,
+        })
     }
 
     /// Checks the item against the plan; `Err` carries the reason it must be quarantined.
@@ -113,7 +149,9 @@ impl<'p> TableSet<'p> {
                 .map_err(|e| format!("attribute {:?}: {e}", column.name))?;
         }
         for array in &self.plan.arrays {
-            let Some(value) = item.get(&array.name) else { continue };
+            let Some(value) = item.get(&array.name) else {
+                continue;
+            };
             if matches!(value, AttributeValue::Null) {
                 continue;
             }
@@ -128,7 +166,11 @@ impl<'p> TableSet<'p> {
                 pos += 1;
             });
             if !is_array {
-                return Err(format!("attribute {:?}: expected a list or set, found {}", array.name, value.kind().tag()));
+                return Err(format!(
+                    "attribute {:?}: expected a list or set, found {}",
+                    array.name,
+                    value.kind().tag()
+                ));
             }
             if let Some(reason) = failure {
                 return Err(reason);
@@ -143,7 +185,10 @@ impl<'p> TableSet<'p> {
         let keys: Vec<&AttributeValue> = plan
             .keys
             .iter()
-            .map(|k| item.get(&k.name).expect("check ensured every key is present"))
+            .map(|k| {
+                item.get(&k.name)
+                    .expect("check ensured every key is present")
+            })
             .collect();
 
         let mut col = 0;
@@ -156,7 +201,9 @@ impl<'p> TableSet<'p> {
             col += 1;
         }
         for array in &plan.arrays {
-            let count = item.get(&array.name).and_then(AttributeValue::element_count);
+            let count = item
+                .get(&array.name)
+                .and_then(AttributeValue::element_count);
             self.items.columns[col].append_i32(count.map(|c| c as i32));
             col += 1;
         }
@@ -177,7 +224,9 @@ impl<'p> TableSet<'p> {
         }
 
         for (array, writer) in plan.arrays.iter().zip(self.arrays.iter_mut()) {
-            let Some(value) = item.get(&array.name) else { continue };
+            let Some(value) = item.get(&array.name) else {
+                continue;
+            };
             let mut pos = 0i32;
             ValueRef::for_each_element(value, |element| {
                 for (i, key) in keys.iter().enumerate() {
@@ -200,17 +249,29 @@ impl<'p> TableSet<'p> {
     }
 
     /// Flushes and closes every table's file.
-    pub fn finish(mut self, layout: &PartitionLayout, part: usize) -> std::io::Result<Vec<TablePart>> {
+    pub fn finish(
+        mut self,
+        layout: &PartitionLayout,
+        part: usize,
+    ) -> std::io::Result<Vec<TablePart>> {
         let mut parts = Vec::new();
         for mut writer in std::iter::once(self.items).chain(self.arrays.drain(..)) {
             writer.flush()?;
             let key = layout.part_key(&writer.name, part);
-            parts.push(TablePart { table: writer.name, key, file: writer.sink.finish()? });
+            parts.push(TablePart {
+                table: writer.name,
+                key,
+                file: writer.sink.finish()?,
+            });
         }
         Ok(parts)
     }
 }
 
 fn plan_knows(plan: &FlattenPlan, name: &str) -> bool {
-    plan.keys.iter().chain(&plan.scalars).chain(&plan.arrays).any(|c| c.name == name)
+    plan.keys
+        .iter()
+        .chain(&plan.scalars)
+        .chain(&plan.arrays)
+        .any(|c| c.name == name)
 }

@@ -1,8 +1,12 @@
 use super::JobContext;
+use crate::config::DynamoDbRead;
 use crate::dynamo::Item;
 use crate::error::{Error, IoContext, Result};
+use crate::flatten::ItemBatch;
 use crate::flatten::export::{ExportFile, MANIFEST_FILES, parse_manifest, sample_items};
-use crate::flatten::{FlattenConfig, FlattenOutcome, FlattenPlan, SAMPLE_ITEMS, flatten_export_files};
+use crate::flatten::{
+    FlattenConfig, FlattenOutcome, FlattenPlan, SAMPLE_ITEMS, flatten_export_files,
+};
 use crate::lake::{ManifestFile, PartitionLayout, TableManifest, job_key};
 use crate::store::ObjectStore;
 use serde::{Deserialize, Serialize};
@@ -40,8 +44,11 @@ pub struct Staging(PathBuf);
 
 impl Staging {
     pub fn new(store: &dyn ObjectStore, job_id: &str, step: &str) -> Result<Self> {
-        let path = store.scratch_root().join(format!("{job_id}-{step}-{}", std::process::id()));
-        std::fs::create_dir_all(&path).context(|| format!("creating staging folder {}", path.display()))?;
+        let path = store
+            .scratch_root()
+            .join(format!("{job_id}-{step}-{}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .context(|| format!("creating staging folder {}", path.display()))?;
         Ok(Self(path))
     }
     pub fn path(&self) -> &Path {
@@ -75,13 +82,21 @@ pub async fn flatten_export(
     })?;
     let text = String::from_utf8_lossy(&manifest);
     let entries = parse_manifest(&text, &input.location(&manifest_key))?;
-    let staging = Staging::new(output, &layout.job_id, &format!("flatten-{}", config.source))?;
+    let staging = Staging::new(
+        output,
+        &layout.job_id,
+        &format!("flatten-{}", config.source),
+    )?;
     let downloads = staging.path().join(".input");
     let mut files = Vec::new();
     for entry in &entries {
         let key = format!("{prefix}{}", entry.relative_path());
         let path = input.fetch_to_local(&key, &downloads).await?;
-        files.push(ExportFile { label: input.location(&key), path, expected_items: entry.item_count });
+        files.push(ExportFile {
+            label: input.location(&key),
+            path,
+            expected_items: entry.item_count,
+        });
     }
     let staging_path = staging.path().to_path_buf();
     let config = config.clone();
@@ -95,7 +110,10 @@ pub async fn flatten_export(
     .map_err(|e| Error::Invalid(format!("flatten worker failed: {e}")))??;
     let mut report = publish(output, &outcome, layout).await?;
     if entries.is_empty() {
-        report.warnings.push(format!("{} lists no data files: the export is empty", input.location(&manifest_key)));
+        report.warnings.push(format!(
+            "{} lists no data files: the export is empty",
+            input.location(&manifest_key)
+        ));
     }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
@@ -110,9 +128,17 @@ pub async fn flatten_items(
 ) -> Result<FlattenReport> {
     let started = Instant::now();
     let staging = Staging::new(store, &layout.job_id, &format!("flatten-{}", config.source))?;
-    let sample: Vec<Item> = batches.iter().flat_map(|b| b.items.iter()).take(SAMPLE_ITEMS).cloned().collect();
+    let sample: Vec<Item> = batches
+        .iter()
+        .flat_map(|b| b.items.iter())
+        .take(SAMPLE_ITEMS)
+        .cloned()
+        .collect();
     let plan = FlattenPlan::resolve(config, &sample).map_err(Error::Invalid)?;
-    let label = batches.first().map(|b| b.input.clone()).unwrap_or_else(|| config.source.clone());
+    let label = batches
+        .first()
+        .map(|b| b.input.clone())
+        .unwrap_or_else(|| config.source.clone());
     let part = crate::flatten::flatten_batches(&plan, 0, &label, batches, layout, staging.path())?;
     let outcome = crate::flatten::finish_parts(&plan, vec![part], staging.path(), layout)?;
     let mut report = publish(store, &outcome, layout).await?;
@@ -123,12 +149,20 @@ pub async fn flatten_items(
 
 fn normalise_prefix(prefix: &str) -> String {
     let trimmed = prefix.trim_matches('/');
-    if trimmed.is_empty() { String::new() } else { format!("{trimmed}/") }
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("{trimmed}/")
+    }
 }
 
 /// Publishes data files, then the quarantine, then each table's manifest: a run folder with a
 /// manifest is complete, and the load step only points the catalog at complete folders.
-pub async fn publish(store: &dyn ObjectStore, outcome: &FlattenOutcome, layout: &PartitionLayout) -> Result<FlattenReport> {
+pub async fn publish(
+    store: &dyn ObjectStore,
+    outcome: &FlattenOutcome,
+    layout: &PartitionLayout,
+) -> Result<FlattenReport> {
     let source = &outcome.plan.source;
     for table in &outcome.tables {
         for file in &table.files {
@@ -151,7 +185,15 @@ pub async fn publish(store: &dyn ObjectStore, outcome: &FlattenOutcome, layout: 
             dt: layout.date,
             job_id: layout.job_id.clone(),
             rows: table.rows,
-            files: table.files.iter().map(|f| ManifestFile { key: f.key.clone(), rows: f.rows, bytes: f.bytes }).collect(),
+            files: table
+                .files
+                .iter()
+                .map(|f| ManifestFile {
+                    key: f.key.clone(),
+                    rows: f.rows,
+                    bytes: f.bytes,
+                })
+                .collect(),
             schema: table.schema.clone(),
             quarantined_items: outcome.quarantined,
         };
@@ -186,7 +228,10 @@ pub async fn write_step_output(store: &dyn ObjectStore, report: &FlattenReport) 
 }
 
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec_pretty(value).map_err(|source| Error::Json { context: "serialising a manifest".into(), source })
+    serde_json::to_vec_pretty(value).map_err(|source| Error::Json {
+        context: "serialising a manifest".into(),
+        source,
+    })
 }
 
 /// Convenience for callers that only have a job context.
@@ -201,11 +246,121 @@ pub struct FlattenTask {
     pub source: crate::config::DynamoDbSource,
 }
 
-/// Flattens the source's export for the job's date into the lake.
-pub async fn run_flatten_task(store: &dyn ObjectStore, task: &FlattenTask, workers: usize) -> Result<FlattenReport> {
-    let prefix = task.source.export_prefix.replace("{date}", &task.job.date.to_string());
+/// Flattens the source's items for the job's date into the lake: from an export in the store,
+/// or through `reader` for Query and Scan.
+pub async fn run_flatten_task(
+    store: &dyn ObjectStore,
+    reader: &dyn ItemReader,
+    task: &FlattenTask,
+    workers: usize,
+) -> Result<FlattenReport> {
     let layout = lake_layout(&task.source.flatten, &task.job);
-    let report = flatten_export(store, store, &task.source.flatten, &prefix, &layout, workers).await?;
+    let report = match &task.source.read {
+        DynamoDbRead::Export { export_prefix } => {
+            let prefix = export_prefix.replace("{date}", &task.job.date.to_string());
+            flatten_export(
+                store,
+                store,
+                &task.source.flatten,
+                &prefix,
+                &layout,
+                workers,
+            )
+            .await?
+        }
+        read => {
+            let lanes = reader.open(read, task.job.date).await?;
+            flatten_lanes(store, &task.source.flatten, lanes, &layout).await?
+        }
+    };
     write_step_output(store, &report).await?;
+    Ok(report)
+}
+
+/// A stream of item batches from one reader worker (a Query, or one Scan segment). An `Err`
+/// ends the read: the step fails and nothing is published.
+pub type ItemLane = tokio::sync::mpsc::Receiver<std::result::Result<ItemBatch, String>>;
+
+/// The DynamoDB source port for Query and Scan reads.
+#[async_trait::async_trait]
+pub trait ItemReader: Send + Sync {
+    async fn open(&self, read: &DynamoDbRead, date: chrono::NaiveDate) -> Result<Vec<ItemLane>>;
+}
+
+/// The embedded default: no live table, so only exports can be read.
+pub struct ExportsOnly;
+
+#[async_trait::async_trait]
+impl ItemReader for ExportsOnly {
+    async fn open(&self, read: &DynamoDbRead, _date: chrono::NaiveDate) -> Result<Vec<ItemLane>> {
+        Err(Error::Invalid(format!(
+            "this run has no DynamoDB connection, so it cannot {read:?}; locally, point the source at an export (\"read\": \"export\")"
+        )))
+    }
+}
+
+/// Flattens lanes in parallel, one output part per lane; fails whole if any lane fails.
+pub async fn flatten_lanes(
+    store: &dyn ObjectStore,
+    config: &FlattenConfig,
+    mut lanes: Vec<ItemLane>,
+    layout: &PartitionLayout,
+) -> Result<FlattenReport> {
+    let started = Instant::now();
+    let staging = Staging::new(store, &layout.job_id, &format!("flatten-{}", config.source))?;
+    // The first batch of every lane is the sample the schema is discovered from.
+    let mut firsts = Vec::new();
+    for lane in &mut lanes {
+        firsts.push(match lane.recv().await {
+            Some(Ok(batch)) => Some(batch),
+            Some(Err(e)) => return Err(Error::Invalid(format!("reading {}: {e}", config.source))),
+            None => None,
+        });
+    }
+    let sample: Vec<Item> = firsts
+        .iter()
+        .flatten()
+        .flat_map(|b| b.items.iter())
+        .take(SAMPLE_ITEMS)
+        .cloned()
+        .collect();
+    let plan = FlattenPlan::resolve(config, &sample).map_err(Error::Invalid)?;
+    let mut workers = Vec::new();
+    for (index, (mut lane, first)) in lanes.into_iter().zip(firsts).enumerate() {
+        let plan = plan.clone();
+        let layout = layout.clone();
+        let staging = staging.path().to_path_buf();
+        let label = format!("{} lane {index}", config.source);
+        workers.push(tokio::task::spawn_blocking(move || {
+            let mut failure = None;
+            let batches =
+                first
+                    .into_iter()
+                    .chain(std::iter::from_fn(|| match lane.blocking_recv()? {
+                        Ok(batch) => Some(batch),
+                        Err(e) => {
+                            failure = Some(e);
+                            None
+                        }
+                    }));
+            let part =
+                crate::flatten::flatten_batches(&plan, index, &label, batches, &layout, &staging);
+            match failure {
+                Some(e) => Err(Error::Invalid(format!("reading {label}: {e}"))),
+                None => part,
+            }
+        }));
+    }
+    let mut parts = Vec::new();
+    for worker in workers {
+        parts.push(
+            worker
+                .await
+                .map_err(|e| Error::Invalid(format!("flatten worker failed: {e}")))??,
+        );
+    }
+    let outcome = crate::flatten::finish_parts(&plan, parts, staging.path(), layout)?;
+    let mut report = publish(store, &outcome, layout).await?;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }

@@ -11,5 +11,10 @@ pub struct JobContext {
 
 /// Makes a job id that sorts by time and names the date: `20261121-153012-ab12cd`.
 pub fn new_job_id(date: NaiveDate, now: chrono::DateTime<chrono::Utc>, entropy: u32) -> String {
-    format!("{}-{}-{:06x}", date.format("%Y%m%d"), now.format("%H%M%S"), entropy & 0xff_ffff)
+    format!(
+        "{}-{}-{:06x}",
+        date.format("%Y%m%d"),
+        now.format("%H%M%S"),
+        entropy & 0xff_ffff
+    )
 }

@@ -40,23 +40,40 @@ pub async fn load_warehouse(
     for report in collect_reports(&input.exports)? {
         for table in &report.tables {
             let bytes = store.get(&table.manifest_key).await?;
-            let manifest: TableManifest = serde_json::from_slice(&bytes)
-                .map_err(|source| Error::Json { context: format!("reading {}", store.location(&table.manifest_key)), source })?;
+            let manifest: TableManifest =
+                serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+                    context: format!("reading {}", store.location(&table.manifest_key)),
+                    source,
+                })?;
             let name = catalog_table_name(&report.source, &table.table);
             catalog
                 .register_partition(&name, &manifest.schema, manifest.dt, &table.run_prefix)
                 .await
-                .map_err(|e| Error::Invalid(format!("registering {name} dt={}: {e}", manifest.dt)))?;
-            tables.push(RegisteredTable { table: name, rows: manifest.rows, run_prefix: table.run_prefix.clone() });
+                .map_err(|e| {
+                    Error::Invalid(format!("registering {name} dt={}: {e}", manifest.dt))
+                })?;
+            tables.push(RegisteredTable {
+                table: name,
+                rows: manifest.rows,
+                run_prefix: table.run_prefix.clone(),
+            });
         }
     }
     let mut marts = Vec::new();
     for mart in &input.marts {
-        let sql = mart_sql(mart).ok_or_else(|| Error::Invalid(format!("mart {mart:?} is not in sql/marts/")))?;
+        let sql = mart_sql(mart)
+            .ok_or_else(|| Error::Invalid(format!("mart {mart:?} is not in sql/marts/")))?;
         let run = warehouse
-            .materialize(mart, &bind_run_date(sql, input.job.date), input.job.date, &input.job.job_id)
+            .materialize(
+                mart,
+                &bind_run_date(sql, input.job.date),
+                input.job.date,
+                &input.job.job_id,
+            )
             .await
-            .map_err(|e| Error::Invalid(format!("building mart {mart} for {}: {e}", input.job.date)))?;
+            .map_err(|e| {
+                Error::Invalid(format!("building mart {mart} for {}: {e}", input.job.date))
+            })?;
         marts.push(run);
     }
     Ok(LoadOutput { tables, marts })
@@ -69,11 +86,15 @@ fn collect_reports(value: &serde_json::Value) -> Result<Vec<FlattenReport>> {
     while let Some(v) = stack.pop() {
         match v {
             serde_json::Value::Array(items) => stack.extend(items.iter().rev()),
-            serde_json::Value::Object(map) if map.contains_key("tables") && map.contains_key("source") => {
-                reports.push(serde_json::from_value(v.clone()).map_err(|source| Error::Json {
-                    context: "reading an export report passed to load-warehouse".into(),
-                    source,
-                })?)
+            serde_json::Value::Object(map)
+                if map.contains_key("tables") && map.contains_key("source") =>
+            {
+                reports.push(
+                    serde_json::from_value(v.clone()).map_err(|source| Error::Json {
+                        context: "reading an export report passed to load-warehouse".into(),
+                        source,
+                    })?,
+                )
             }
             serde_json::Value::Object(map) => stack.extend(map.values()),
             _ => {}

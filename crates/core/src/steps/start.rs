@@ -47,23 +47,52 @@ pub struct JobSnapshot {
 
 /// Resolves the run's date and id, reads the config, and snapshots both. A rerun with the same
 /// job id reuses the snapshot, so a redrive sees the variables of the first attempt.
-pub async fn start_job(store: &dyn ObjectStore, task: &StartTask, now: DateTime<Utc>, entropy: u32) -> Result<StartOutput> {
+pub async fn start_job(
+    store: &dyn ObjectStore,
+    task: &StartTask,
+    now: DateTime<Utc>,
+    entropy: u32,
+) -> Result<StartOutput> {
     let input = &task.request;
     if let Some(job_id) = &task.job_id {
         if let Ok(bytes) = store.get(&job_key(job_id, "input.json")).await {
-            let snapshot: JobSnapshot = serde_json::from_slice(&bytes)
-                .map_err(|source| Error::Json { context: format!("reading the snapshot of job {job_id}"), source })?;
-            return Ok(StartOutput { job: snapshot.job, config: snapshot.config });
+            let snapshot: JobSnapshot =
+                serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+                    context: format!("reading the snapshot of job {job_id}"),
+                    source,
+                })?;
+            return Ok(StartOutput {
+                job: snapshot.job,
+                config: snapshot.config,
+            });
         }
     }
-    let date = input.date.unwrap_or_else(|| now.date_naive().pred_opt().expect("dates before year 0 are not run"));
-    let job_id = task.job_id.clone().unwrap_or_else(|| new_job_id(date, now, entropy));
-    let config_key = input.config_key.clone().unwrap_or_else(|| DEFAULT_CONFIG_KEY.to_string());
+    let date = input.date.unwrap_or_else(|| {
+        now.date_naive()
+            .pred_opt()
+            .expect("dates before year 0 are not run")
+    });
+    let job_id = task
+        .job_id
+        .clone()
+        .unwrap_or_else(|| new_job_id(date, now, entropy));
+    let config_key = input
+        .config_key
+        .clone()
+        .unwrap_or_else(|| DEFAULT_CONFIG_KEY.to_string());
     let bytes = store.get(&config_key).await.map_err(|e| {
-        Error::Invalid(format!("cannot read the pipeline config {}: {e}. Write one there (see README, Configuration)", store.location(&config_key)))
+        Error::Invalid(format!(
+            "cannot read the pipeline config {}: {e}. Write one there (see README, Configuration)",
+            store.location(&config_key)
+        ))
     })?;
-    let config: PipelineConfig = serde_json::from_slice(&bytes)
-        .map_err(|source| Error::Json { context: format!("parsing the pipeline config {}", store.location(&config_key)), source })?;
+    let config: PipelineConfig = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+        context: format!(
+            "parsing the pipeline config {}",
+            store.location(&config_key)
+        ),
+        source,
+    })?;
     validate(&config)?;
     let job = JobContext { job_id, date };
     let snapshot = JobSnapshot {
@@ -73,7 +102,12 @@ pub async fn start_job(store: &dyn ObjectStore, task: &StartTask, now: DateTime<
         config_key,
         config: config.clone(),
     };
-    store.put(&job_key(&job.job_id, "input.json"), super::flatten::to_json(&snapshot)?).await?;
+    store
+        .put(
+            &job_key(&job.job_id, "input.json"),
+            super::flatten::to_json(&snapshot)?,
+        )
+        .await?;
     Ok(StartOutput { job, config })
 }
 
@@ -87,7 +121,9 @@ fn validate(config: &PipelineConfig) -> Result<()> {
         }
     }
     if config.email.to.is_empty() {
-        return Err(Error::Invalid("the config's email.to lists no recipients".into()));
+        return Err(Error::Invalid(
+            "the config's email.to lists no recipients".into(),
+        ));
     }
     Ok(())
 }

@@ -6,7 +6,9 @@ use serde_json::Value;
 
 /// Whether one Choice rule (a JSON object from the definition) holds for the input.
 pub fn rule_matches(rule: &Value, input: &Value, context: &Value) -> Result<bool, Failure> {
-    let object = rule.as_object().ok_or_else(|| Failure::runtime("a Choice rule must be an object"))?;
+    let object = rule
+        .as_object()
+        .ok_or_else(|| Failure::runtime("a Choice rule must be an object"))?;
     if let Some(all) = object.get("And") {
         return all_of(all, input, context, true);
     }
@@ -23,7 +25,9 @@ pub fn rule_matches(rule: &Value, input: &Value, context: &Value) -> Result<bool
     let (operator, operand) = object
         .iter()
         .find(|(k, _)| !matches!(k.as_str(), "Variable" | "Next" | "Comment"))
-        .ok_or_else(|| Failure::runtime(format!("Choice rule {rule} has no comparison operator")))?;
+        .ok_or_else(|| {
+            Failure::runtime(format!("Choice rule {rule} has no comparison operator"))
+        })?;
 
     let value = select(variable, input, context).ok();
     if operator == "IsPresent" {
@@ -40,7 +44,11 @@ pub fn rule_matches(rule: &Value, input: &Value, context: &Value) -> Result<bool
         "IsString" => Some(value.is_string()),
         "IsNumeric" => Some(value.is_number()),
         "IsBoolean" => Some(value.is_boolean()),
-        "IsTimestamp" => Some(value.as_str().is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())),
+        "IsTimestamp" => Some(
+            value
+                .as_str()
+                .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok()),
+        ),
         _ => None,
     };
     if let Some(result) = type_test {
@@ -48,7 +56,10 @@ pub fn rule_matches(rule: &Value, input: &Value, context: &Value) -> Result<bool
     }
 
     let (operator, operand) = match operator.strip_suffix("Path") {
-        Some(base) => (base, select(operand.as_str().unwrap_or_default(), input, context)?),
+        Some(base) => (
+            base,
+            select(operand.as_str().unwrap_or_default(), input, context)?,
+        ),
         None => (operator.as_str(), operand.clone()),
     };
     if operator == "StringMatches" {
@@ -67,15 +78,25 @@ pub fn rule_matches(rule: &Value, input: &Value, context: &Value) -> Result<bool
             .as_f64()
             .zip(operand.as_f64())
             .and_then(|(a, b)| a.partial_cmp(&b)),
-        "Boolean" => value.as_bool().zip(operand.as_bool()).map(|(a, b)| a.cmp(&b)),
+        "Boolean" => value
+            .as_bool()
+            .zip(operand.as_bool())
+            .map(|(a, b)| a.cmp(&b)),
         _ => value
             .as_str()
             .zip(operand.as_str())
-            .and_then(|(a, b)| Some((chrono::DateTime::parse_from_rfc3339(a).ok()?, chrono::DateTime::parse_from_rfc3339(b).ok()?)))
+            .and_then(|(a, b)| {
+                Some((
+                    chrono::DateTime::parse_from_rfc3339(a).ok()?,
+                    chrono::DateTime::parse_from_rfc3339(b).ok()?,
+                ))
+            })
             .map(|(a, b)| a.cmp(&b)),
     };
     // A value of the wrong type never matches, as in Step Functions.
-    let Some(ordering) = ordering else { return Ok(false) };
+    let Some(ordering) = ordering else {
+        return Ok(false);
+    };
     use std::cmp::Ordering::*;
     Ok(match comparison {
         "Equals" => ordering == Equal,
@@ -83,12 +104,23 @@ pub fn rule_matches(rule: &Value, input: &Value, context: &Value) -> Result<bool
         "GreaterThan" => ordering == Greater,
         "LessThanEquals" => ordering != Greater,
         "GreaterThanEquals" => ordering != Less,
-        other => return Err(Failure::runtime(format!("Choice comparison {kind}{other} is not supported"))),
+        other => {
+            return Err(Failure::runtime(format!(
+                "Choice comparison {kind}{other} is not supported"
+            )));
+        }
     })
 }
 
-fn all_of(rules: &Value, input: &Value, context: &Value, conjunction: bool) -> Result<bool, Failure> {
-    let rules = rules.as_array().ok_or_else(|| Failure::runtime("And/Or takes a list of rules"))?;
+fn all_of(
+    rules: &Value,
+    input: &Value,
+    context: &Value,
+    conjunction: bool,
+) -> Result<bool, Failure> {
+    let rules = rules
+        .as_array()
+        .ok_or_else(|| Failure::runtime("And/Or takes a list of rules"))?;
     for rule in rules {
         if rule_matches(rule, input, context)? != conjunction {
             return Ok(!conjunction);
@@ -109,7 +141,9 @@ fn glob_matches(pattern: &str, text: &str) -> bool {
         }
     }
     let (first, rest) = parts.split_first().unwrap();
-    let Some(mut remaining) = text.strip_prefix(first.as_str()) else { return false };
+    let Some(mut remaining) = text.strip_prefix(first.as_str()) else {
+        return false;
+    };
     if rest.is_empty() {
         return remaining.is_empty();
     }
@@ -134,12 +168,30 @@ mod tests {
 
     #[test]
     fn comparisons_and_paths() {
-        assert!(check(json!({"Variable": "$.a", "StringEquals": "x"}), json!({"a": "x"})));
-        assert!(check(json!({"Variable": "$.n", "NumericGreaterThanEquals": 3}), json!({"n": 3})));
-        assert!(!check(json!({"Variable": "$.n", "NumericLessThan": 3}), json!({"n": 3})));
-        assert!(check(json!({"Variable": "$.n", "NumericEqualsPath": "$.m"}), json!({"n": 2, "m": 2})));
-        assert!(check(json!({"Variable": "$.ok", "BooleanEquals": true}), json!({"ok": true})));
-        assert!(!check(json!({"Variable": "$.a", "NumericEquals": 1}), json!({"a": "1"})));
+        assert!(check(
+            json!({"Variable": "$.a", "StringEquals": "x"}),
+            json!({"a": "x"})
+        ));
+        assert!(check(
+            json!({"Variable": "$.n", "NumericGreaterThanEquals": 3}),
+            json!({"n": 3})
+        ));
+        assert!(!check(
+            json!({"Variable": "$.n", "NumericLessThan": 3}),
+            json!({"n": 3})
+        ));
+        assert!(check(
+            json!({"Variable": "$.n", "NumericEqualsPath": "$.m"}),
+            json!({"n": 2, "m": 2})
+        ));
+        assert!(check(
+            json!({"Variable": "$.ok", "BooleanEquals": true}),
+            json!({"ok": true})
+        ));
+        assert!(!check(
+            json!({"Variable": "$.a", "NumericEquals": 1}),
+            json!({"a": "1"})
+        ));
         assert!(check(
             json!({"Variable": "$.t", "TimestampLessThan": "2026-01-02T00:00:00Z"}),
             json!({"t": "2026-01-01T00:00:00Z"})
@@ -148,18 +200,32 @@ mod tests {
 
     #[test]
     fn type_tests_and_boolean_logic() {
-        assert!(check(json!({"Variable": "$.a", "IsPresent": false}), json!({})));
-        assert!(check(json!({"Variable": "$.a", "IsNull": true}), json!({"a": null})));
+        assert!(check(
+            json!({"Variable": "$.a", "IsPresent": false}),
+            json!({})
+        ));
+        assert!(check(
+            json!({"Variable": "$.a", "IsNull": true}),
+            json!({"a": null})
+        ));
         assert!(check(
             json!({"And": [{"Variable": "$.a", "IsString": true}, {"Not": {"Variable": "$.a", "StringEquals": "b"}}]}),
             json!({"a": "x"})
         ));
-        assert!(check(json!({"Or": [{"Variable": "$.a", "StringEquals": "b"}, {"Variable": "$.a", "StringMatches": "*.csv"}]}), json!({"a": "log.csv"})));
+        assert!(check(
+            json!({"Or": [{"Variable": "$.a", "StringEquals": "b"}, {"Variable": "$.a", "StringMatches": "*.csv"}]}),
+            json!({"a": "log.csv"})
+        ));
     }
 
     #[test]
     fn a_missing_variable_is_a_runtime_error() {
-        let err = rule_matches(&json!({"Variable": "$.x", "StringEquals": "a"}), &json!({}), &json!({})).unwrap_err();
+        let err = rule_matches(
+            &json!({"Variable": "$.x", "StringEquals": "a"}),
+            &json!({}),
+            &json!({}),
+        )
+        .unwrap_err();
         assert_eq!(err.error, "States.Runtime");
     }
 }

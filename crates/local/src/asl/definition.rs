@@ -10,7 +10,9 @@ pub struct Definition {
     pub states: Map<String, Value>,
 }
 
-const STATE_TYPES: &[&str] = &["Task", "Pass", "Choice", "Parallel", "Map", "Wait", "Succeed", "Fail"];
+const STATE_TYPES: &[&str] = &[
+    "Task", "Pass", "Choice", "Parallel", "Map", "Wait", "Succeed", "Fail",
+];
 
 impl Definition {
     pub fn parse(text: &str, substitutions: &BTreeMap<String, String>) -> Result<Self, String> {
@@ -20,9 +22,12 @@ impl Definition {
         }
         if let Some(at) = text.find("${") {
             let name: String = text[at..].chars().take_while(|&c| c != '}').collect();
-            return Err(format!("the definition still has the placeholder {name}}} with no substitution for it"));
+            return Err(format!(
+                "the definition still has the placeholder {name}}} with no substitution for it"
+            ));
         }
-        let value: Value = serde_json::from_str(&text).map_err(|e| format!("the definition is not JSON: {e}"))?;
+        let value: Value =
+            serde_json::from_str(&text).map_err(|e| format!("the definition is not JSON: {e}"))?;
         Self::from_value(&value)
     }
 
@@ -44,37 +49,60 @@ impl Definition {
 
     fn validate(&self) -> Result<(), String> {
         if !self.states.contains_key(&self.start_at) {
-            return Err(format!("StartAt names {:?}, which is not a state", self.start_at));
+            return Err(format!(
+                "StartAt names {:?}, which is not a state",
+                self.start_at
+            ));
         }
         for (name, state) in &self.states {
-            let kind = state.get("Type").and_then(Value::as_str).unwrap_or_default();
+            let kind = state
+                .get("Type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if !STATE_TYPES.contains(&kind) {
-                return Err(format!("state {name:?} has Type {kind:?}; expected one of {STATE_TYPES:?}"));
+                return Err(format!(
+                    "state {name:?} has Type {kind:?}; expected one of {STATE_TYPES:?}"
+                ));
             }
             let mut targets: Vec<&str> = Vec::new();
             targets.extend(state.get("Next").and_then(Value::as_str));
             targets.extend(state.get("Default").and_then(Value::as_str));
             for list in ["Choices", "Catch"] {
-                for entry in state.get(list).and_then(Value::as_array).into_iter().flatten() {
+                for entry in state
+                    .get(list)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     targets.extend(entry.get("Next").and_then(Value::as_str));
                 }
             }
             for target in targets {
                 if !self.states.contains_key(target) {
-                    return Err(format!("state {name:?} goes to {target:?}, which is not a state"));
+                    return Err(format!(
+                        "state {name:?} goes to {target:?}, which is not a state"
+                    ));
                 }
             }
-            let terminal = matches!(kind, "Choice" | "Succeed" | "Fail") || state.get("End") == Some(&Value::Bool(true));
+            let terminal = matches!(kind, "Choice" | "Succeed" | "Fail")
+                || state.get("End") == Some(&Value::Bool(true));
             if !terminal && state.get("Next").is_none() {
                 return Err(format!("state {name:?} has neither Next nor End"));
             }
             for nested in ["Branches"] {
-                for branch in state.get(nested).and_then(Value::as_array).into_iter().flatten() {
-                    Self::from_value(branch).map_err(|e| format!("in a branch of {name:?}: {e}"))?;
+                for branch in state
+                    .get(nested)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    Self::from_value(branch)
+                        .map_err(|e| format!("in a branch of {name:?}: {e}"))?;
                 }
             }
             if let Some(processor) = state.get("ItemProcessor").or_else(|| state.get("Iterator")) {
-                Self::from_value(processor).map_err(|e| format!("in the item processor of {name:?}: {e}"))?;
+                Self::from_value(processor)
+                    .map_err(|e| format!("in the item processor of {name:?}: {e}"))?;
             }
         }
         Ok(())
@@ -93,7 +121,8 @@ mod tests {
 
     #[test]
     fn substitutes_placeholders_and_rejects_leftovers() {
-        let text = r#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"${Fn}","End":true}}}"#;
+        let text =
+            r#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"${Fn}","End":true}}}"#;
         let subs = BTreeMap::from([("Fn".to_string(), "local:f".to_string())]);
         let definition = Definition::parse(text, &subs).unwrap();
         assert_eq!(definition.states["A"]["Resource"], "local:f");

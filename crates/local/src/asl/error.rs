@@ -12,7 +12,10 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
-        Self { error: error.into(), cause: cause.into() }
+        Self {
+            error: error.into(),
+            cause: cause.into(),
+        }
     }
 
     pub fn runtime(cause: impl Into<String>) -> Self {
@@ -28,8 +31,10 @@ impl Failure {
     pub fn matches(&self, error_equals: &[String]) -> bool {
         error_equals.iter().any(|name| match name.as_str() {
             "States.ALL" => true,
-            "States.TaskFailed" => self.error != "States.Timeout" && !self.error.starts_with("States.")
-                || self.error == "States.TaskFailed",
+            "States.TaskFailed" => {
+                self.error != "States.Timeout" && !self.error.starts_with("States.")
+                    || self.error == "States.TaskFailed"
+            }
             other => other == self.error,
         })
     }

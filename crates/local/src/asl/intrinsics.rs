@@ -8,7 +8,10 @@ use serde_json::Value;
 
 /// Evaluates an intrinsic function call against the state input and context.
 pub fn call(expression: &str, input: &Value, context: &Value) -> Result<Value, Failure> {
-    let mut parser = Parser { text: expression, at: 0 };
+    let mut parser = Parser {
+        text: expression,
+        at: 0,
+    };
     let call = parser.call()?;
     parser.skip_spaces();
     if parser.at != expression.len() {
@@ -43,7 +46,10 @@ fn evaluate(call: &Call, input: &Value, context: &Value) -> Result<Value, Failur
     let fail = |why: &str| Failure::new("States.IntrinsicFailure", format!("{}: {why}", call.name));
     match call.name.as_str() {
         "States.Format" => {
-            let template = args.first().and_then(Value::as_str).ok_or_else(|| fail("the first argument must be a string"))?;
+            let template = args
+                .first()
+                .and_then(Value::as_str)
+                .ok_or_else(|| fail("the first argument must be a string"))?;
             let mut out = String::new();
             let mut rest = args[1..].iter();
             let mut chars = template.chars().peekable();
@@ -65,20 +71,33 @@ fn evaluate(call: &Call, input: &Value, context: &Value) -> Result<Value, Failur
             Ok(Value::String(out))
         }
         "States.StringToJson" => {
-            let text = args.first().and_then(Value::as_str).ok_or_else(|| fail("expects one string"))?;
+            let text = args
+                .first()
+                .and_then(Value::as_str)
+                .ok_or_else(|| fail("expects one string"))?;
             serde_json::from_str(text).map_err(|e| fail(&format!("not JSON: {e}")))
         }
-        "States.JsonToString" => Ok(Value::String(args.first().ok_or_else(|| fail("expects one argument"))?.to_string())),
+        "States.JsonToString" => Ok(Value::String(
+            args.first()
+                .ok_or_else(|| fail("expects one argument"))?
+                .to_string(),
+        )),
         "States.Array" => Ok(Value::Array(args)),
         "States.ArrayLength" => match args.first() {
             Some(Value::Array(a)) => Ok(Value::from(a.len())),
             _ => Err(fail("expects an array")),
         },
-        "States.MathAdd" => match (args.first().and_then(Value::as_i64), args.get(1).and_then(Value::as_i64)) {
+        "States.MathAdd" => match (
+            args.first().and_then(Value::as_i64),
+            args.get(1).and_then(Value::as_i64),
+        ) {
             (Some(a), Some(b)) => Ok(Value::from(a + b)),
             _ => Err(fail("expects two integers")),
         },
-        "States.StringSplit" => match (args.first().and_then(Value::as_str), args.get(1).and_then(Value::as_str)) {
+        "States.StringSplit" => match (
+            args.first().and_then(Value::as_str),
+            args.get(1).and_then(Value::as_str),
+        ) {
             (Some(text), Some(separators)) => Ok(Value::Array(
                 text.split(|c| separators.contains(c))
                     .filter(|s| !s.is_empty())
@@ -90,7 +109,9 @@ fn evaluate(call: &Call, input: &Value, context: &Value) -> Result<Value, Failur
         "States.UUID" => Ok(Value::String(uuid::Uuid::new_v4().to_string())),
         other => Err(Failure::new(
             "States.IntrinsicFailure",
-            format!("intrinsic function {other} is not supported by the local runner; supported: States.Format, StringToJson, JsonToString, Array, ArrayLength, MathAdd, StringSplit, UUID"),
+            format!(
+                "intrinsic function {other} is not supported by the local runner; supported: States.Format, StringToJson, JsonToString, Array, ArrayLength, MathAdd, StringSplit, UUID"
+            ),
         )),
     }
 }
@@ -102,7 +123,10 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn error(&self, why: &str) -> Failure {
-        Failure::new("States.IntrinsicFailure", format!("cannot parse {:?} at offset {}: {why}", self.text, self.at))
+        Failure::new(
+            "States.IntrinsicFailure",
+            format!("cannot parse {:?} at offset {}: {why}", self.text, self.at),
+        )
     }
 
     fn rest(&self) -> &str {
@@ -117,7 +141,10 @@ impl Parser<'_> {
 
     fn call(&mut self) -> Result<Call, Failure> {
         self.skip_spaces();
-        let end = self.rest().find('(').ok_or_else(|| self.error("expected '(' after the function name"))?;
+        let end = self
+            .rest()
+            .find('(')
+            .ok_or_else(|| self.error("expected '(' after the function name"))?;
         let name = self.rest()[..end].trim().to_string();
         self.at += end + 1;
         let mut args = Vec::new();
@@ -168,7 +195,8 @@ impl Parser<'_> {
         } else {
             let end = rest.find([',', ')']).unwrap_or(rest.len());
             let literal = rest[..end].trim();
-            let value = serde_json::from_str(literal).map_err(|_| self.error("expected a string, number, path or call"))?;
+            let value = serde_json::from_str(literal)
+                .map_err(|_| self.error("expected a string, number, path or call"))?;
             self.at += end;
             Ok(Arg::Literal(value))
         }
@@ -200,18 +228,43 @@ mod tests {
     #[test]
     fn format_fills_placeholders_from_paths_and_literals() {
         let input = json!({"job": {"id": "j1"}, "n": 2});
-        let value = call("States.Format('jobs/{}/{}.json', $.job.id, 'flatten')", &input, &json!({})).unwrap();
+        let value = call(
+            "States.Format('jobs/{}/{}.json', $.job.id, 'flatten')",
+            &input,
+            &json!({}),
+        )
+        .unwrap();
         assert_eq!(value, json!("jobs/j1/flatten.json"));
-        assert_eq!(call("States.Format('n={}', $.n)", &input, &json!({})).unwrap(), json!("n=2"));
+        assert_eq!(
+            call("States.Format('n={}', $.n)", &input, &json!({})).unwrap(),
+            json!("n=2")
+        );
     }
 
     #[test]
     fn nested_calls_and_json_round_trip() {
         let input = json!({"text": "{\"a\":[1,2]}"});
-        assert_eq!(call("States.ArrayLength(States.Array(1, 2, 3))", &input, &json!({})).unwrap(), json!(3));
-        assert_eq!(call("States.StringToJson($.text)", &input, &json!({})).unwrap(), json!({"a": [1, 2]}));
-        assert_eq!(call("States.Array(1, 'x', $.text)", &input, &json!({})).unwrap()[1], json!("x"));
-        assert_eq!(call("States.MathAdd(1, -3)", &input, &json!({})).unwrap(), json!(-2));
+        assert_eq!(
+            call(
+                "States.ArrayLength(States.Array(1, 2, 3))",
+                &input,
+                &json!({})
+            )
+            .unwrap(),
+            json!(3)
+        );
+        assert_eq!(
+            call("States.StringToJson($.text)", &input, &json!({})).unwrap(),
+            json!({"a": [1, 2]})
+        );
+        assert_eq!(
+            call("States.Array(1, 'x', $.text)", &input, &json!({})).unwrap()[1],
+            json!("x")
+        );
+        assert_eq!(
+            call("States.MathAdd(1, -3)", &input, &json!({})).unwrap(),
+            json!(-2)
+        );
     }
 
     #[test]

@@ -36,7 +36,11 @@ fn is_definite(path: &str) -> bool {
 
 fn abbreviate(value: &Value) -> String {
     let text = value.to_string();
-    if text.len() > 300 { format!("{}…", &text[..text.floor_char_boundary(300)]) } else { text }
+    if text.len() > 300 {
+        format!("{}…", &text[..text.floor_char_boundary(300)])
+    } else {
+        text
+    }
 }
 
 /// Applies a payload template: keys ending in `.$` take the value of a path or intrinsic.
@@ -48,7 +52,9 @@ pub fn apply_template(template: &Value, input: &Value, context: &Value) -> Resul
                 match key.strip_suffix(".$") {
                     Some(name) => {
                         let expression = value.as_str().ok_or_else(|| {
-                            Failure::runtime(format!("the value of {key:?} must be a path or an intrinsic function"))
+                            Failure::runtime(format!(
+                                "the value of {key:?} must be a path or an intrinsic function"
+                            ))
                         })?;
                         out.insert(name.to_string(), evaluate(expression, input, context)?);
                     }
@@ -78,7 +84,11 @@ pub fn evaluate(expression: &str, input: &Value, context: &Value) -> Result<Valu
 }
 
 /// Places `result` into `input` at a reference path (`$`, `$.a.b`, `$['a']`); `None` discards it.
-pub fn merge_result(input: &Value, result_path: Option<&str>, result: Value) -> Result<Value, Failure> {
+pub fn merge_result(
+    input: &Value,
+    result_path: Option<&str>,
+    result: Value,
+) -> Result<Value, Failure> {
     let Some(path) = result_path else {
         return Ok(input.clone());
     };
@@ -95,14 +105,18 @@ pub fn merge_result(input: &Value, result_path: Option<&str>, result: Value) -> 
     }
     let mut cursor = &mut output;
     for (i, segment) in segments.iter().enumerate() {
-        let object = cursor
-            .as_object_mut()
-            .ok_or_else(|| Failure::runtime(format!("ResultPath {path:?} crosses a value that is not an object")))?;
+        let object = cursor.as_object_mut().ok_or_else(|| {
+            Failure::runtime(format!(
+                "ResultPath {path:?} crosses a value that is not an object"
+            ))
+        })?;
         if i + 1 == segments.len() {
             object.insert(segment.clone(), result);
             break;
         }
-        cursor = object.entry(segment.clone()).or_insert_with(|| Value::Object(Map::new()));
+        cursor = object
+            .entry(segment.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
     Ok(output)
 }
@@ -130,15 +144,23 @@ fn reference_segments(path: &str) -> Result<Vec<String>, Failure> {
             '[' => {
                 let quote = chars.next();
                 if !matches!(quote, Some('\'') | Some('"')) {
-                    return Err(Failure::runtime(format!("reference path {path:?} may only use quoted names in brackets")));
+                    return Err(Failure::runtime(format!(
+                        "reference path {path:?} may only use quoted names in brackets"
+                    )));
                 }
                 let name: String = chars.by_ref().take_while(|&ch| Some(ch) != quote).collect();
                 if chars.next() != Some(']') {
-                    return Err(Failure::runtime(format!("unclosed bracket in reference path {path:?}")));
+                    return Err(Failure::runtime(format!(
+                        "unclosed bracket in reference path {path:?}"
+                    )));
                 }
                 segments.push(name);
             }
-            _ => return Err(Failure::runtime(format!("reference path {path:?} is not of the form $.a.b"))),
+            _ => {
+                return Err(Failure::runtime(format!(
+                    "reference path {path:?} is not of the form $.a.b"
+                )));
+            }
         }
     }
     Ok(segments)
@@ -154,7 +176,10 @@ mod tests {
         let input = json!({"a": {"b": [1, 2]}});
         let context = json!({"Execution": {"Name": "run-1"}});
         assert_eq!(select("$.a.b[1]", &input, &context).unwrap(), json!(2));
-        assert_eq!(select("$$.Execution.Name", &input, &context).unwrap(), json!("run-1"));
+        assert_eq!(
+            select("$$.Execution.Name", &input, &context).unwrap(),
+            json!("run-1")
+        );
         assert_eq!(select("$.a.b[*]", &input, &context).unwrap(), json!([1, 2]));
         let err = select("$.missing", &input, &context).unwrap_err();
         assert_eq!(err.error, "States.Runtime");
@@ -173,9 +198,15 @@ mod tests {
     #[test]
     fn result_path_merges_replaces_or_discards() {
         let input = json!({"a": 1});
-        assert_eq!(merge_result(&input, Some("$.b.c"), json!(2)).unwrap(), json!({"a": 1, "b": {"c": 2}}));
+        assert_eq!(
+            merge_result(&input, Some("$.b.c"), json!(2)).unwrap(),
+            json!({"a": 1, "b": {"c": 2}})
+        );
         assert_eq!(merge_result(&input, Some("$"), json!(2)).unwrap(), json!(2));
         assert_eq!(merge_result(&input, None, json!(2)).unwrap(), input);
-        assert_eq!(merge_result(&input, Some("$['x y']"), json!(3)).unwrap(), json!({"a": 1, "x y": 3}));
+        assert_eq!(
+            merge_result(&input, Some("$['x y']"), json!(3)).unwrap(),
+            json!({"a": 1, "x y": 3})
+        );
     }
 }

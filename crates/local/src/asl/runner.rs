@@ -26,7 +26,13 @@ pub trait TaskInvoker: Send + Sync {
 /// Where `.waitForTaskToken` tasks wait for SendTaskSuccess / SendTaskFailure.
 #[async_trait]
 pub trait CallbackWaiter: Send + Sync {
-    async fn wait(&self, token: &str, execution: &str, state: &str, timeout: Option<Duration>) -> Result<Value, Failure>;
+    async fn wait(
+        &self,
+        token: &str,
+        execution: &str,
+        state: &str,
+        timeout: Option<Duration>,
+    ) -> Result<Value, Failure>;
 }
 
 /// The runner's notion of time: real in the CLI, virtual in tests.
@@ -51,12 +57,33 @@ impl Clock for SystemClock {
 /// What the runner reports as it goes, for progress lines and tests.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunEvent {
-    Entered { state: String, kind: String },
-    Exited { state: String, elapsed: Duration },
-    Retrying { state: String, error: String, attempt: u32, delay: Duration },
-    Caught { state: String, error: String, next: String },
-    WaitingForCallback { state: String, token: String },
-    Failed { state: String, failure: Failure },
+    Entered {
+        state: String,
+        kind: String,
+    },
+    Exited {
+        state: String,
+        elapsed: Duration,
+    },
+    Retrying {
+        state: String,
+        error: String,
+        attempt: u32,
+        delay: Duration,
+    },
+    Caught {
+        state: String,
+        error: String,
+        next: String,
+    },
+    WaitingForCallback {
+        state: String,
+        token: String,
+    },
+    Failed {
+        state: String,
+        failure: Failure,
+    },
 }
 
 pub type Observer = Arc<dyn Fn(&RunEvent) + Send + Sync>;
@@ -83,8 +110,19 @@ enum Transition {
 }
 
 impl Runner {
-    pub fn new(definition: Definition, invoker: Arc<dyn TaskInvoker>, callbacks: Arc<dyn CallbackWaiter>, clock: Arc<dyn Clock>) -> Self {
-        Self { definition, invoker, callbacks, clock, observer: Arc::new(|_| {}) }
+    pub fn new(
+        definition: Definition,
+        invoker: Arc<dyn TaskInvoker>,
+        callbacks: Arc<dyn CallbackWaiter>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            definition,
+            invoker,
+            callbacks,
+            clock,
+            observer: Arc::new(|_| {}),
+        }
     }
 
     pub fn with_observer(mut self, observer: Observer) -> Self {
@@ -94,9 +132,20 @@ impl Runner {
 
     /// Runs an execution to its end: the final output, or the failure that ended it.
     pub async fn execute(&self, name: &str, input: Value) -> Result<Value, Failure> {
-        let execution = Execution { name: name.to_string(), start_time: self.clock.now().to_rfc3339(), input: input.clone() };
+        let execution = Execution {
+            name: name.to_string(),
+            start_time: self.clock.now().to_rfc3339(),
+            input: input.clone(),
+        };
         let states = self.definition.states.clone();
-        self.run_states(self.definition.start_at.clone(), Arc::new(states), input, execution, None).await
+        self.run_states(
+            self.definition.start_at.clone(),
+            Arc::new(states),
+            input,
+            execution,
+            None,
+        )
+        .await
     }
 
     fn run_states<'a>(
@@ -115,12 +164,20 @@ impl Runner {
                     .ok_or_else(|| Failure::runtime(format!("no state named {current:?}")))?
                     .clone();
                 let kind = state["Type"].as_str().unwrap_or_default().to_string();
-                (self.observer)(&RunEvent::Entered { state: current.clone(), kind: kind.clone() });
+                (self.observer)(&RunEvent::Entered {
+                    state: current.clone(),
+                    kind: kind.clone(),
+                });
                 let started = std::time::Instant::now();
-                let outcome = self.run_with_retries(&current, &state, &input, &execution, map_item.clone()).await;
+                let outcome = self
+                    .run_with_retries(&current, &state, &input, &execution, map_item.clone())
+                    .await;
                 match outcome {
                     Ok((transition, output)) => {
-                        (self.observer)(&RunEvent::Exited { state: current.clone(), elapsed: started.elapsed() });
+                        (self.observer)(&RunEvent::Exited {
+                            state: current.clone(),
+                            elapsed: started.elapsed(),
+                        });
                         input = output;
                         match transition {
                             Transition::Next(next) => current = next,
@@ -128,7 +185,10 @@ impl Runner {
                         }
                     }
                     Err(failure) => {
-                        (self.observer)(&RunEvent::Failed { state: current.clone(), failure: failure.clone() });
+                        (self.observer)(&RunEvent::Failed {
+                            state: current.clone(),
+                            failure: failure.clone(),
+                        });
                         return Err(failure);
                     }
                 }
@@ -145,7 +205,11 @@ impl Runner {
         execution: &Execution,
         map_item: Option<(usize, Value)>,
     ) -> Result<(Transition, Value), Failure> {
-        let retriers = state.get("Retry").and_then(Value::as_array).cloned().unwrap_or_default();
+        let retriers = state
+            .get("Retry")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut attempts = vec![0u32; retriers.len()];
         let mut retry_count = 0;
         loop {
@@ -154,12 +218,24 @@ impl Runner {
                 Ok(done) => return Ok(done),
                 Err(failure) => failure,
             };
-            if let Some(index) = retriers.iter().position(|r| failure.matches(&error_names(r))) {
+            if let Some(index) = retriers
+                .iter()
+                .position(|r| failure.matches(&error_names(r)))
+            {
                 let retrier = &retriers[index];
-                let max_attempts = retrier.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3) as u32;
+                let max_attempts = retrier
+                    .get("MaxAttempts")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(3) as u32;
                 if attempts[index] < max_attempts {
-                    let interval = retrier.get("IntervalSeconds").and_then(Value::as_f64).unwrap_or(1.0);
-                    let rate = retrier.get("BackoffRate").and_then(Value::as_f64).unwrap_or(2.0);
+                    let interval = retrier
+                        .get("IntervalSeconds")
+                        .and_then(Value::as_f64)
+                        .unwrap_or(1.0);
+                    let rate = retrier
+                        .get("BackoffRate")
+                        .and_then(Value::as_f64)
+                        .unwrap_or(2.0);
                     let mut delay = interval * rate.powi(attempts[index] as i32);
                     if let Some(max) = retrier.get("MaxDelaySeconds").and_then(Value::as_f64) {
                         delay = delay.min(max);
@@ -177,13 +253,21 @@ impl Runner {
                     continue;
                 }
             }
-            let catchers = state.get("Catch").and_then(Value::as_array).cloned().unwrap_or_default();
+            let catchers = state
+                .get("Catch")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             if let Some(catcher) = catchers.iter().find(|c| failure.matches(&error_names(c))) {
                 let next = catcher["Next"].as_str().unwrap_or_default().to_string();
                 let result_path = result_path(catcher);
                 let error = serde_json::to_value(&failure).expect("a failure serialises");
                 let output = merge_result(input, result_path.as_deref(), error)?;
-                (self.observer)(&RunEvent::Caught { state: name.to_string(), error: failure.error.clone(), next: next.clone() });
+                (self.observer)(&RunEvent::Caught {
+                    state: name.to_string(),
+                    error: failure.error.clone(),
+                    next: next.clone(),
+                });
                 return Ok((Transition::Next(next), output));
             }
             return Err(failure);
@@ -210,7 +294,10 @@ impl Runner {
         };
         let result = match kind {
             "Pass" => state.get("Result").cloned().unwrap_or(effective),
-            "Task" => self.run_task(name, state, effective, context, execution).await?,
+            "Task" => {
+                self.run_task(name, state, effective, context, execution)
+                    .await?
+            }
             "Parallel" => self.run_parallel(state, effective, execution).await?,
             "Map" => self.run_map(state, &input, context, execution).await?,
             "Wait" => {
@@ -218,16 +305,29 @@ impl Runner {
                 input.clone()
             }
             "Choice" => {
-                let choices = state.get("Choices").and_then(Value::as_array).cloned().unwrap_or_default();
+                let choices = state
+                    .get("Choices")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 for choice in &choices {
                     if rule_matches(choice, &input, context)? {
                         let next = choice["Next"].as_str().unwrap_or_default().to_string();
-                        return Ok((Transition::Next(next), self.output_path(state, input, context)?));
+                        return Ok((
+                            Transition::Next(next),
+                            self.output_path(state, input, context)?,
+                        ));
                     }
                 }
                 return match state.get("Default").and_then(Value::as_str) {
-                    Some(next) => Ok((Transition::Next(next.to_string()), self.output_path(state, input, context)?)),
-                    None => Err(Failure::new("States.NoChoiceMatched", format!("no Choice rule of {name:?} matched and there is no Default"))),
+                    Some(next) => Ok((
+                        Transition::Next(next.to_string()),
+                        self.output_path(state, input, context)?,
+                    )),
+                    None => Err(Failure::new(
+                        "States.NoChoiceMatched",
+                        format!("no Choice rule of {name:?} matched and there is no Default"),
+                    )),
                 };
             }
             "Succeed" => return Ok((Transition::End, self.output_path(state, input, context)?)),
@@ -239,11 +339,22 @@ impl Runner {
                             other => other.to_string(),
                         });
                     }
-                    Ok(state.get(plain).and_then(Value::as_str).unwrap_or(fallback).to_string())
+                    Ok(state
+                        .get(plain)
+                        .and_then(Value::as_str)
+                        .unwrap_or(fallback)
+                        .to_string())
                 };
-                return Err(Failure::new(pick("Error", "ErrorPath", "States.Fail")?, pick("Cause", "CausePath", "")?));
+                return Err(Failure::new(
+                    pick("Error", "ErrorPath", "States.Fail")?,
+                    pick("Cause", "CausePath", "")?,
+                ));
             }
-            other => return Err(Failure::runtime(format!("state type {other} is not supported"))),
+            other => {
+                return Err(Failure::runtime(format!(
+                    "state type {other} is not supported"
+                )));
+            }
         };
         let selected = match state.get("ResultSelector") {
             Some(template) => apply_template(template, &result, context)?,
@@ -266,60 +377,125 @@ impl Runner {
         }
     }
 
-    async fn run_task(&self, name: &str, state: &Value, effective: Value, context: &Value, execution: &Execution) -> Result<Value, Failure> {
+    async fn run_task(
+        &self,
+        name: &str,
+        state: &Value,
+        effective: Value,
+        context: &Value,
+        execution: &Execution,
+    ) -> Result<Value, Failure> {
         let resource = state["Resource"].as_str().unwrap_or_default();
-        let timeout = state.get("TimeoutSeconds").and_then(Value::as_u64).map(Duration::from_secs);
+        let timeout = state
+            .get("TimeoutSeconds")
+            .and_then(Value::as_u64)
+            .map(Duration::from_secs);
         if let Some(service) = resource.strip_prefix(LAMBDA_INVOKE) {
             let function = effective
                 .get("FunctionName")
                 .and_then(Value::as_str)
-                .ok_or_else(|| Failure::runtime(format!("state {name:?} invokes Lambda without Parameters.FunctionName")))?
+                .ok_or_else(|| {
+                    Failure::runtime(format!(
+                        "state {name:?} invokes Lambda without Parameters.FunctionName"
+                    ))
+                })?
                 .to_string();
-            let payload = effective.get("Payload").cloned().unwrap_or_else(|| effective.clone());
+            let payload = effective
+                .get("Payload")
+                .cloned()
+                .unwrap_or_else(|| effective.clone());
             if service == WAIT_FOR_TASK_TOKEN {
-                let token = context["Task"]["Token"].as_str().unwrap_or_default().to_string();
+                let token = context["Task"]["Token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
                 self.invoker.invoke(&function, payload).await?;
-                (self.observer)(&RunEvent::WaitingForCallback { state: name.to_string(), token: token.clone() });
-                return self.callbacks.wait(&token, &execution.name, name, timeout).await;
+                (self.observer)(&RunEvent::WaitingForCallback {
+                    state: name.to_string(),
+                    token: token.clone(),
+                });
+                return self
+                    .callbacks
+                    .wait(&token, &execution.name, name, timeout)
+                    .await;
             }
             if !service.is_empty() {
-                return Err(Failure::runtime(format!("integration {resource} is not supported by the local runner")));
+                return Err(Failure::runtime(format!(
+                    "integration {resource} is not supported by the local runner"
+                )));
             }
             let output = self.invoker.invoke(&function, payload).await?;
-            return Ok(json!({ "ExecutedVersion": "$LATEST", "Payload": output, "StatusCode": 200 }));
+            return Ok(
+                json!({ "ExecutedVersion": "$LATEST", "Payload": output, "StatusCode": 200 }),
+            );
         }
         self.invoker.invoke(resource, effective).await
     }
 
-    async fn run_parallel(&self, state: &Value, input: Value, execution: &Execution) -> Result<Value, Failure> {
-        let branches = state.get("Branches").and_then(Value::as_array).cloned().unwrap_or_default();
+    async fn run_parallel(
+        &self,
+        state: &Value,
+        input: Value,
+        execution: &Execution,
+    ) -> Result<Value, Failure> {
+        let branches = state
+            .get("Branches")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let runs = branches.iter().map(|branch| {
             let definition = Definition::from_value(branch);
             let input = input.clone();
             let execution = execution.clone();
             async move {
                 let definition = definition?;
-                self.run_states(definition.start_at, Arc::new(definition.states), input, execution, None).await
+                self.run_states(
+                    definition.start_at,
+                    Arc::new(definition.states),
+                    input,
+                    execution,
+                    None,
+                )
+                .await
             }
         });
         let results = futures::future::join_all(runs).await;
-        results.into_iter().collect::<Result<Vec<_>, _>>().map(Value::Array)
+        results
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array)
     }
 
-    async fn run_map(&self, state: &Value, input: &Value, context: &Value, execution: &Execution) -> Result<Value, Failure> {
+    async fn run_map(
+        &self,
+        state: &Value,
+        input: &Value,
+        context: &Value,
+        execution: &Execution,
+    ) -> Result<Value, Failure> {
         let items = match state.get("ItemsPath").and_then(Value::as_str) {
             Some(path) => select(path, input, context)?,
             None => input.clone(),
         };
-        let items = items.as_array().cloned().ok_or_else(|| Failure::runtime("Map ItemsPath must select an array"))?;
+        let items = items
+            .as_array()
+            .cloned()
+            .ok_or_else(|| Failure::runtime("Map ItemsPath must select an array"))?;
         let processor = state
             .get("ItemProcessor")
             .or_else(|| state.get("Iterator"))
             .ok_or_else(|| Failure::runtime("Map state has no ItemProcessor"))?;
         let definition = Definition::from_value(processor)?;
         let states = Arc::new(definition.states);
-        let selector = state.get("ItemSelector").or_else(|| state.get("Parameters")).cloned();
-        let limit = match state.get("MaxConcurrency").and_then(Value::as_u64).unwrap_or(0) {
+        let selector = state
+            .get("ItemSelector")
+            .or_else(|| state.get("Parameters"))
+            .cloned();
+        let limit = match state
+            .get("MaxConcurrency")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+        {
             0 => items.len().max(1),
             n => n as usize,
         };
@@ -335,11 +511,16 @@ impl Runner {
                     Some(template) => apply_template(template, input, &item_context)?,
                     None => item.clone(),
                 };
-                self.run_states(start_at, states, item_input, execution, Some((index, item))).await
+                self.run_states(start_at, states, item_input, execution, Some((index, item)))
+                    .await
             }
         });
-        let results: Vec<Result<Value, Failure>> = futures::stream::iter(runs).buffered(limit).collect().await;
-        results.into_iter().collect::<Result<Vec<_>, _>>().map(Value::Array)
+        let results: Vec<Result<Value, Failure>> =
+            futures::stream::iter(runs).buffered(limit).collect().await;
+        results
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array)
     }
 
     async fn run_wait(&self, state: &Value, input: &Value, context: &Value) -> Result<(), Failure> {
@@ -350,23 +531,39 @@ impl Runner {
         };
         let until = match (state.get("Timestamp"), state.get("TimestampPath")) {
             (Some(t), _) => t.as_str().map(str::to_string),
-            (_, Some(p)) => select(p.as_str().unwrap_or_default(), input, context)?.as_str().map(str::to_string),
+            (_, Some(p)) => select(p.as_str().unwrap_or_default(), input, context)?
+                .as_str()
+                .map(str::to_string),
             _ => None,
         };
         let duration = match (seconds, until) {
             (Some(s), _) if s >= 0.0 => Duration::from_secs_f64(s),
             (_, Some(t)) => {
-                let target = DateTime::parse_from_rfc3339(&t)
-                    .map_err(|e| Failure::runtime(format!("Wait timestamp {t:?} is not RFC 3339: {e}")))?;
-                (target.with_timezone(&Utc) - self.clock.now()).to_std().unwrap_or_default()
+                let target = DateTime::parse_from_rfc3339(&t).map_err(|e| {
+                    Failure::runtime(format!("Wait timestamp {t:?} is not RFC 3339: {e}"))
+                })?;
+                (target.with_timezone(&Utc) - self.clock.now())
+                    .to_std()
+                    .unwrap_or_default()
             }
-            _ => return Err(Failure::runtime("Wait needs Seconds, SecondsPath, Timestamp or TimestampPath")),
+            _ => {
+                return Err(Failure::runtime(
+                    "Wait needs Seconds, SecondsPath, Timestamp or TimestampPath",
+                ));
+            }
         };
         self.clock.sleep(duration).await;
         Ok(())
     }
 
-    fn context(&self, execution: &Execution, state: &str, retry_count: u32, token: Option<String>, map_item: Option<(usize, Value)>) -> Value {
+    fn context(
+        &self,
+        execution: &Execution,
+        state: &str,
+        retry_count: u32,
+        token: Option<String>,
+        map_item: Option<(usize, Value)>,
+    ) -> Value {
         let mut context = json!({
             "Execution": {
                 "Id": format!("arn:aws:states:local:000000000000:execution:daybook:{}", execution.name),
@@ -388,7 +585,13 @@ impl Runner {
 fn error_names(rule: &Value) -> Vec<String> {
     rule.get("ErrorEquals")
         .and_then(Value::as_array)
-        .map(|names| names.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -16,7 +16,8 @@ struct VirtualClock {
 #[async_trait]
 impl Clock for VirtualClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 22, 6, 0, 0).unwrap() + self.slept.lock().unwrap().iter().sum::<Duration>()
+        Utc.with_ymd_and_hms(2026, 11, 22, 6, 0, 0).unwrap()
+            + self.slept.lock().unwrap().iter().sum::<Duration>()
     }
     async fn sleep(&self, duration: Duration) {
         self.slept.lock().unwrap().push(duration);
@@ -54,8 +55,17 @@ struct Answers(Result<Value, Failure>);
 
 #[async_trait]
 impl CallbackWaiter for Answers {
-    async fn wait(&self, token: &str, _execution: &str, _state: &str, _timeout: Option<Duration>) -> Result<Value, Failure> {
-        assert!(!token.is_empty(), "a task token is generated for the callback");
+    async fn wait(
+        &self,
+        token: &str,
+        _execution: &str,
+        _state: &str,
+        _timeout: Option<Duration>,
+    ) -> Result<Value, Failure> {
+        assert!(
+            !token.is_empty(),
+            "a task token is generated for the callback"
+        );
         self.0.clone()
     }
 }
@@ -73,13 +83,26 @@ fn harness(definition: Value, answer: Result<Value, Failure>) -> Harness {
     let clock = Arc::new(VirtualClock::default());
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
-    let runner = Runner::new(definition, tasks.clone(), Arc::new(Answers(answer)), clock.clone())
-        .with_observer(Arc::new(move |e| sink.lock().unwrap().push(e.clone())));
-    Harness { runner, tasks, clock, events }
+    let runner = Runner::new(
+        definition,
+        tasks.clone(),
+        Arc::new(Answers(answer)),
+        clock.clone(),
+    )
+    .with_observer(Arc::new(move |e| sink.lock().unwrap().push(e.clone())));
+    Harness {
+        runner,
+        tasks,
+        clock,
+        events,
+    }
 }
 
 async fn run(definition: Value, input: Value) -> Result<Value, Failure> {
-    harness(definition, Ok(json!(null))).runner.execute("test", input).await
+    harness(definition, Ok(json!(null)))
+        .runner
+        .execute("test", input)
+        .await
 }
 
 #[tokio::test]
@@ -120,7 +143,10 @@ async fn task_result_selector_and_lambda_invoke_envelope() {
     )
     .await
     .unwrap();
-    assert_eq!(output, json!({"n": 21, "result": {"doubled": 42, "status": 200}}));
+    assert_eq!(
+        output,
+        json!({"n": 21, "result": {"doubled": 42, "status": 200}})
+    );
 }
 
 #[tokio::test]
@@ -131,8 +157,14 @@ async fn retry_backs_off_on_the_clock_then_succeeds() {
             "Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 2, "BackoffRate": 3, "MaxAttempts": 3}]}}}),
         Ok(json!(null)),
     );
-    assert_eq!(h.runner.execute("r", json!({})).await.unwrap(), json!("recovered"));
-    assert_eq!(*h.clock.slept.lock().unwrap(), vec![Duration::from_secs(2), Duration::from_secs(6)]);
+    assert_eq!(
+        h.runner.execute("r", json!({})).await.unwrap(),
+        json!("recovered")
+    );
+    assert_eq!(
+        *h.clock.slept.lock().unwrap(),
+        vec![Duration::from_secs(2), Duration::from_secs(6)]
+    );
 }
 
 #[tokio::test]
@@ -147,9 +179,22 @@ async fn retry_gives_up_after_max_attempts_and_catch_routes_the_error() {
         Ok(json!(null)),
     );
     let output = h.runner.execute("c", json!({"job": 1})).await.unwrap();
-    assert_eq!(output, json!({"job": 1, "error": {"Error": "Daybook.Broken", "Cause": "always fails"}}));
-    assert_eq!(h.tasks.calls.lock().unwrap().len(), 3, "one call and two retries");
-    assert!(h.events.lock().unwrap().iter().any(|e| matches!(e, RunEvent::Caught { next, .. } if next == "Handled")));
+    assert_eq!(
+        output,
+        json!({"job": 1, "error": {"Error": "Daybook.Broken", "Cause": "always fails"}})
+    );
+    assert_eq!(
+        h.tasks.calls.lock().unwrap().len(),
+        3,
+        "one call and two retries"
+    );
+    assert!(
+        h.events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, RunEvent::Caught { next, .. } if next == "Handled"))
+    );
 }
 
 #[tokio::test]
@@ -169,9 +214,18 @@ async fn choice_takes_the_first_matching_rule_or_the_default() {
         "Big": {"Type": "Pass", "Result": "big", "End": true},
         "Medium": {"Type": "Pass", "Result": "medium", "End": true},
         "Small": {"Type": "Pass", "Result": "small", "End": true}}});
-    assert_eq!(run(definition.clone(), json!({"n": 50})).await.unwrap(), json!("big"));
-    assert_eq!(run(definition.clone(), json!({"n": 7})).await.unwrap(), json!("medium"));
-    assert_eq!(run(definition, json!({"n": 1})).await.unwrap(), json!("small"));
+    assert_eq!(
+        run(definition.clone(), json!({"n": 50})).await.unwrap(),
+        json!("big")
+    );
+    assert_eq!(
+        run(definition.clone(), json!({"n": 7})).await.unwrap(),
+        json!("medium")
+    );
+    assert_eq!(
+        run(definition, json!({"n": 1})).await.unwrap(),
+        json!("small")
+    );
 }
 
 #[tokio::test]
@@ -239,7 +293,10 @@ async fn wait_sleeps_on_the_runner_clock() {
         Ok(json!(null)),
     );
     h.runner.execute("w", json!({"delay": 30})).await.unwrap();
-    assert_eq!(*h.clock.slept.lock().unwrap(), vec![Duration::from_secs(30), Duration::from_secs(570)]);
+    assert_eq!(
+        *h.clock.slept.lock().unwrap(),
+        vec![Duration::from_secs(30), Duration::from_secs(570)]
+    );
 }
 
 #[tokio::test]
@@ -273,7 +330,10 @@ fn approval_definition() -> Value {
 
 #[tokio::test]
 async fn wait_for_task_token_passes_the_token_and_returns_the_callback_output() {
-    let h = harness(approval_definition(), Ok(json!({"approved": true, "by": "ana"})));
+    let h = harness(
+        approval_definition(),
+        Ok(json!({"approved": true, "by": "ana"})),
+    );
     let output = h.runner.execute("a", json!({"job": "j1"})).await.unwrap();
     assert_eq!(output["approval"], json!({"approved": true, "by": "ana"}));
     let calls = h.tasks.calls.lock().unwrap();
@@ -284,7 +344,14 @@ async fn wait_for_task_token_passes_the_token_and_returns_the_callback_output() 
 
 #[tokio::test]
 async fn wait_for_task_token_failure_is_the_states_failure() {
-    let h = harness(approval_definition(), Err(Failure::new("Rejected", "not today")));
-    let err = h.runner.execute("a", json!({"job": "j1"})).await.unwrap_err();
+    let h = harness(
+        approval_definition(),
+        Err(Failure::new("Rejected", "not today")),
+    );
+    let err = h
+        .runner
+        .execute("a", json!({"job": "j1"}))
+        .await
+        .unwrap_err();
     assert_eq!(err, Failure::new("Rejected", "not today"));
 }

@@ -34,7 +34,9 @@ pub fn write_search_export(folder: &Path, spec: &ExportSpec) -> std::io::Result<
     std::fs::create_dir_all(&data)?;
     let files = spec.files.max(1);
     let per_file = spec.items / files as u64;
-    let counts: Vec<u64> = (0..files).map(|i| per_file + u64::from((i as u64) < spec.items % files as u64)).collect();
+    let counts: Vec<u64> = (0..files)
+        .map(|i| per_file + u64::from((i as u64) < spec.items % files as u64))
+        .collect();
     let results: Vec<std::io::Result<(String, u64, u64)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = counts
             .iter()
@@ -49,7 +51,10 @@ pub fn write_search_export(folder: &Path, spec: &ExportSpec) -> std::io::Result<
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("generator thread panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("generator thread panicked"))
+            .collect()
     });
     let mut manifest = String::new();
     let mut bytes = 0;
@@ -77,12 +82,25 @@ pub fn write_search_export(folder: &Path, spec: &ExportSpec) -> std::io::Result<
         "itemCount": spec.items,
         "manifestFilesS3Key": format!("AWSDynamoDB/{EXPORT_ID}/manifest-files.json"),
     });
-    std::fs::write(folder.join("manifest-summary.json"), serde_json::to_vec_pretty(&summary)?)?;
-    Ok(GeneratedExport { folder: folder.to_path_buf(), items: spec.items, bytes_gzip: bytes })
+    std::fs::write(
+        folder.join("manifest-summary.json"),
+        serde_json::to_vec_pretty(&summary)?,
+    )?;
+    Ok(GeneratedExport {
+        folder: folder.to_path_buf(),
+        items: spec.items,
+        bytes_gzip: bytes,
+    })
 }
 
-fn write_data_file(path: &Path, index: usize, count: u64, spec: &ExportSpec) -> std::io::Result<()> {
-    let mut rng = SmallRng::seed_from_u64(spec.seed.wrapping_mul(1_000_003).wrapping_add(index as u64));
+fn write_data_file(
+    path: &Path,
+    index: usize,
+    count: u64,
+    spec: &ExportSpec,
+) -> std::io::Result<()> {
+    let mut rng =
+        SmallRng::seed_from_u64(spec.seed.wrapping_mul(1_000_003).wrapping_add(index as u64));
     let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
     let mut out = BufWriter::with_capacity(1 << 20, GzEncoder::new(file, Compression::fast()));
     for n in 0..count {
@@ -90,26 +108,47 @@ fn write_data_file(path: &Path, index: usize, count: u64, spec: &ExportSpec) -> 
         serde_json::to_writer(&mut out, &json!({ "Item": item }))?;
         out.write_all(b"\n")?;
     }
-    out.into_inner().map_err(|e| e.into_error())?.finish()?.flush()
+    out.into_inner()
+        .map_err(|e| e.into_error())?
+        .finish()?
+        .flush()
 }
 
 /// One search query as the catalogue's backend stores it.
 pub fn search_item(rng: &mut impl Rng, date: NaiveDate, file: usize, n: u64) -> serde_json::Value {
     let seconds = rng.random_range(0..86_400u32);
     let mut item = serde_json::Map::new();
-    item.insert("query_id".into(), json!({ "S": format!("q{}-{file:02}-{n:08}", date.format("%Y%m%d")) }));
+    item.insert(
+        "query_id".into(),
+        json!({ "S": format!("q{}-{file:02}-{n:08}", date.format("%Y%m%d")) }),
+    );
     item.insert(
         "query_date".into(),
         json!({ "S": format!("{date}T{:02}:{:02}:{:02}Z", seconds / 3600, seconds / 60 % 60, seconds % 60) }),
     );
-    item.insert("user_id".into(), json!({ "S": format!("u{:06}", skewed(rng, 50_000)) }));
-    item.insert("device".into(), json!({ "S": DEVICES[skewed(rng, DEVICES.len())] }));
-    item.insert("result_count".into(), json!({ "N": rng.random_range(0..500u32).to_string() }));
+    item.insert(
+        "user_id".into(),
+        json!({ "S": format!("u{:06}", skewed(rng, 50_000)) }),
+    );
+    item.insert(
+        "device".into(),
+        json!({ "S": DEVICES[skewed(rng, DEVICES.len())] }),
+    );
+    item.insert(
+        "result_count".into(),
+        json!({ "N": rng.random_range(0..500u32).to_string() }),
+    );
 
     let roll: f64 = rng.random();
     if roll < 0.93 {
-        let libs = if roll < 0.03 { 0 } else { rng.random_range(1..=3) };
-        let chosen: Vec<_> = (0..libs).map(|_| json!({ "S": LIBRARIES[skewed(rng, LIBRARIES.len())] })).collect();
+        let libs = if roll < 0.03 {
+            0
+        } else {
+            rng.random_range(1..=3)
+        };
+        let chosen: Vec<_> = (0..libs)
+            .map(|_| json!({ "S": LIBRARIES[skewed(rng, LIBRARIES.len())] }))
+            .collect();
         item.insert("selected_lib".into(), json!({ "L": chosen }));
     }
     let roll: f64 = rng.random();
@@ -123,13 +162,18 @@ pub fn search_item(rng: &mut impl Rng, date: NaiveDate, file: usize, n: u64) -> 
             set.dedup();
             item.insert("isbn13_list".into(), json!({ "SS": set }));
         } else {
-            item.insert("isbn13_list".into(), json!({ "L": isbns.iter().map(|i| json!({ "S": i })).collect::<Vec<_>>() }));
+            item.insert(
+                "isbn13_list".into(),
+                json!({ "L": isbns.iter().map(|i| json!({ "S": i })).collect::<Vec<_>>() }),
+            );
         }
     } else if roll < 0.96 {
         item.insert("isbn13_list".into(), json!({ "L": [] }));
     }
     let terms = rng.random_range(1..=3);
-    let searches: Vec<_> = (0..terms).map(|_| json!({ "S": KEYWORDS[skewed(rng, KEYWORDS.len())] })).collect();
+    let searches: Vec<_> = (0..terms)
+        .map(|_| json!({ "S": KEYWORDS[skewed(rng, KEYWORDS.len())] }))
+        .collect();
     item.insert("user_search".into(), json!({ "L": searches }));
     if rng.random_bool(0.3) {
         item.insert(

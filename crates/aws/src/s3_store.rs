@@ -1,0 +1,229 @@
+use crate::sdk::describe;
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use daybook_core::store::{ObjectStore, StoreError};
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncReadExt;
+
+/// Files at or above this size go up in parts.
+pub const MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
+/// S3's minimum part size is 5 MiB; 16 MiB keeps part counts low and memory modest.
+pub const PART_SIZE: usize = 16 * 1024 * 1024;
+
+/// The object store on S3: keys are object keys in one bucket.
+#[derive(Clone)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    multipart_threshold: u64,
+}
+
+impl S3Store {
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+            multipart_threshold: MULTIPART_THRESHOLD,
+        }
+    }
+
+    /// Lowers the multipart threshold, so tests can exercise multipart with small files.
+    pub fn with_multipart_threshold(mut self, bytes: u64) -> Self {
+        self.multipart_threshold = bytes;
+        self
+    }
+
+    async fn put_multipart(&self, key: &str, path: &Path) -> Result<(), StoreError> {
+        let fail = |e: String| StoreError::failed("uploading", self.location(key), e);
+        let upload = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| fail(describe(&e)))?;
+        let upload_id = upload
+            .upload_id
+            .ok_or_else(|| fail("S3 returned no upload id".into()))?;
+        let result = async {
+            let mut file = tokio::fs::File::open(path)
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            let mut parts = Vec::new();
+            for number in 1.. {
+                let mut buffer = Vec::with_capacity(PART_SIZE);
+                (&mut file)
+                    .take(PART_SIZE as u64)
+                    .read_to_end(&mut buffer)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                if buffer.is_empty() {
+                    break;
+                }
+                let part = self
+                    .client
+                    .upload_part()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(&upload_id)
+                    .part_number(number)
+                    .body(ByteStream::from(buffer))
+                    .send()
+                    .await
+                    .map_err(|e| fail(describe(&e)))?;
+                parts.push(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(part.e_tag)
+                        .build(),
+                );
+            }
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| fail(describe(&e)))?;
+            Ok(())
+        }
+        .await;
+        if result.is_err() {
+            // An abandoned upload keeps costing storage; abort it (best effort).
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl ObjectStore for S3Store {
+    fn location(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::failed("writing", self.location(key), describe(&e)))
+    }
+
+    async fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError> {
+        let size = std::fs::metadata(path)
+            .map_err(|e| StoreError::failed("reading", path.display().to_string(), e))?
+            .len();
+        if size >= self.multipart_threshold {
+            return self.put_multipart(key, path).await;
+        }
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|e| StoreError::failed("reading", path.display().to_string(), e))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(body)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::failed("uploading", self.location(key), describe(&e)))
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
+                    StoreError::NotFound {
+                        location: self.location(key),
+                    }
+                } else {
+                    StoreError::failed("reading", self.location(key), describe(&e))
+                }
+            })?;
+        let bytes = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::failed("reading", self.location(key), e))?;
+        Ok(bytes.into_bytes().to_vec())
+    }
+
+    async fn fetch_to_local(&self, key: &str, scratch: &Path) -> Result<PathBuf, StoreError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
+                    StoreError::NotFound {
+                        location: self.location(key),
+                    }
+                } else {
+                    StoreError::failed("downloading", self.location(key), describe(&e))
+                }
+            })?;
+        let path = scratch.join(key);
+        let fail = |e: std::io::Error| StoreError::failed("downloading", self.location(key), e);
+        tokio::fs::create_dir_all(path.parent().unwrap_or(scratch))
+            .await
+            .map_err(fail)?;
+        let mut file = tokio::fs::File::create(&path).await.map_err(fail)?;
+        let mut body = output.body.into_async_read();
+        tokio::io::copy(&mut body, &mut file).await.map_err(fail)?;
+        Ok(path)
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page
+                .map_err(|e| StoreError::failed("listing", self.location(prefix), describe(&e)))?;
+            keys.extend(
+                page.contents
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|o| o.key),
+            );
+        }
+        keys.sort();
+        Ok(keys)
+    }
+}

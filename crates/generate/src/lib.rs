@@ -1,0 +1,4 @@
+//! Realistic generated data for the demo, the tests and the benchmarks: deterministic for a seed.
+
+pub mod dynamodb;
+mod vocabulary;

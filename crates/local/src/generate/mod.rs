@@ -1,4 +1,0 @@
-//! Realistic generated data for the demo, the tests and the benchmarks.
-
-pub mod dynamodb;
-mod vocabulary;

@@ -1,0 +1,90 @@
+//! The handler of `flatten-dynamodb`, apart from the runtime so tests call it directly.
+
+mod stream;
+
+use daybook_aws::{DynamoDbReader, S3Store, sdk};
+use daybook_core::flatten::FlattenConfig;
+use daybook_core::steps::flatten::{FlattenTask, flatten_items, run_flatten_task};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// What the function is invoked with.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum FlattenEvent {
+    /// A state-machine step: one configured source for the run's job and date.
+    Step(FlattenTask),
+    /// A DynamoDB Streams batch (event source mapping).
+    Stream(aws_lambda_events::event::dynamodb::Event),
+}
+
+/// Built once per container, at init.
+pub struct Adapters {
+    pub store: S3Store,
+    pub reader: DynamoDbReader,
+    /// How stream records are flattened (`DAYBOOK_STREAM_CONFIG`, a flatten config as JSON).
+    pub stream_config: Option<FlattenConfig>,
+    pub workers: usize,
+}
+
+impl Adapters {
+    /// From `LAKE_BUCKET`, optional `DAYBOOK_STREAM_CONFIG`, and the SDK's usual environment.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let bucket = std::env::var("LAKE_BUCKET").map_err(|_| {
+            anyhow::anyhow!(
+                "LAKE_BUCKET is not set: name the lake bucket in the function's environment"
+            )
+        })?;
+        let stream_config = match std::env::var("DAYBOOK_STREAM_CONFIG") {
+            Ok(text) => Some(serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!("DAYBOOK_STREAM_CONFIG is not a flatten config: {e}")
+            })?),
+            Err(_) => None,
+        };
+        let config = sdk::load().await;
+        Ok(Self {
+            store: S3Store::new(sdk::s3_client(&config), bucket),
+            reader: DynamoDbReader::new(sdk::dynamodb_client(&config)),
+            stream_config,
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        })
+    }
+}
+
+/// Errors carry a name the state machine's Retry and Catch rules match on.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error(transparent)]
+    Failed(#[from] daybook_core::Error),
+}
+
+pub async fn handle(adapters: &Adapters, event: FlattenEvent) -> Result<Value, HandlerError> {
+    let report = match event {
+        FlattenEvent::Step(task) => {
+            run_flatten_task(&adapters.store, &adapters.reader, &task, adapters.workers).await?
+        }
+        FlattenEvent::Stream(event) => {
+            let config = adapters.stream_config.as_ref().ok_or_else(|| {
+                HandlerError::InvalidInput(
+                    "a DynamoDB stream batch arrived but DAYBOOK_STREAM_CONFIG is not set".into(),
+                )
+            })?;
+            let batch = stream::to_batch(&event).map_err(HandlerError::InvalidInput)?;
+            let layout = batch.layout(config);
+            let mut report =
+                flatten_items(&adapters.store, config, vec![batch.items], &layout).await?;
+            if batch.removed > 0 {
+                report.warnings.push(format!(
+                    "{} REMOVE records were counted and not written",
+                    batch.removed
+                ));
+            }
+            report
+        }
+    };
+    Ok(serde_json::to_value(report).expect("reports serialise"))
+}

@@ -1,0 +1,375 @@
+//! The AWS adapters and the flatten-dynamodb handler against a moto server started per test.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue as Sdk, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, ProvisionedThroughput, PutRequest, ScalarAttributeType,
+    WriteRequest,
+};
+use daybook_aws::{DynamoDbReader, S3Store, sdk};
+use daybook_core::store::ObjectStore;
+use daybook_tests::{MotoServer, workspace_root};
+use flatten_dynamodb::{Adapters, FlattenEvent, handle};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rand::SeedableRng;
+use serde_json::Value;
+use std::collections::HashMap;
+
+const BUCKET: &str = "daybook-lake";
+const DAY: &str = "2026-11-21";
+
+async fn sdk_config(moto: &MotoServer) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&moto.endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
+        .load()
+        .await
+}
+
+struct Cloud {
+    _moto: MotoServer,
+    config: SdkConfig,
+    adapters: Adapters,
+}
+
+async fn cloud() -> Cloud {
+    let moto = MotoServer::start();
+    let config = sdk_config(&moto).await;
+    sdk::s3_client(&config)
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let adapters = Adapters {
+        store: S3Store::new(sdk::s3_client(&config), BUCKET),
+        reader: DynamoDbReader::new(sdk::dynamodb_client(&config)),
+        stream_config: Some(
+            serde_json::from_value(
+                serde_json::json!({"source": "search_queries", "keys": ["query_id"]}),
+            )
+            .unwrap(),
+        ),
+        workers: 2,
+    };
+    Cloud {
+        _moto: moto,
+        config,
+        adapters,
+    }
+}
+
+/// DynamoDB JSON (as the generator writes it) to the SDK's attribute values.
+fn to_sdk(value: &Value) -> Sdk {
+    let (tag, inner) = value.as_object().unwrap().iter().next().unwrap();
+    let strings = || {
+        inner
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    match tag.as_str() {
+        "S" => Sdk::S(inner.as_str().unwrap().into()),
+        "N" => Sdk::N(inner.as_str().unwrap().into()),
+        "BOOL" => Sdk::Bool(inner.as_bool().unwrap()),
+        "NULL" => Sdk::Null(true),
+        "L" => Sdk::L(inner.as_array().unwrap().iter().map(to_sdk).collect()),
+        "M" => Sdk::M(
+            inner
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), to_sdk(v)))
+                .collect(),
+        ),
+        "SS" => Sdk::Ss(strings()),
+        "NS" => Sdk::Ns(strings()),
+        other => panic!("the generator does not write {other}"),
+    }
+}
+
+/// A `search_queries` table with a `by_day` index, holding `per_day` items on DAY and on the day after.
+async fn table_with_items(config: &SdkConfig, per_day: u64) {
+    let client = sdk::dynamodb_client(config);
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let hash = |name: &str| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(KeyType::Hash)
+            .build()
+            .unwrap()
+    };
+    let throughput = || {
+        ProvisionedThroughput::builder()
+            .read_capacity_units(100)
+            .write_capacity_units(100)
+            .build()
+            .unwrap()
+    };
+    client
+        .create_table()
+        .table_name("search_queries")
+        .attribute_definitions(attribute("query_id"))
+        .attribute_definitions(attribute("query_day"))
+        .key_schema(hash("query_id"))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("by_day")
+                .key_schema(hash("query_day"))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .provisioned_throughput(throughput())
+                .build()
+                .unwrap(),
+        )
+        .provisioned_throughput(throughput())
+        .send()
+        .await
+        .unwrap();
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
+    for (file, day) in [DAY, "2026-11-22"].iter().enumerate() {
+        let date: chrono::NaiveDate = day.parse().unwrap();
+        let items: Vec<HashMap<String, Sdk>> = (0..per_day)
+            .map(|n| {
+                let json = daybook_generate::dynamodb::search_item(&mut rng, date, file, n);
+                let mut item: HashMap<String, Sdk> = json
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), to_sdk(v)))
+                    .collect();
+                item.insert("query_day".into(), Sdk::S(day.to_string()));
+                item
+            })
+            .collect();
+        for chunk in items.chunks(25) {
+            let requests = chunk
+                .iter()
+                .map(|item| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item.clone()))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
+                .collect();
+            client
+                .batch_write_item()
+                .request_items("search_queries", requests)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn event(name: &str) -> FlattenEvent {
+    let text = std::fs::read_to_string(workspace_root().join("events").join(name)).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("events/{name}: {e}"))
+}
+
+/// Rows of a table as written to S3, read back from the Parquet files its manifest lists.
+async fn rows_in_s3(store: &S3Store, report: &Value, table: &str) -> usize {
+    let entry = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == table)
+        .unwrap();
+    let manifest: Value = serde_json::from_slice(
+        &store
+            .get(entry["manifest_key"].as_str().unwrap())
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let mut rows = 0;
+    for file in manifest["files"].as_array().unwrap() {
+        let bytes = store.get(file["key"].as_str().unwrap()).await.unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+            .unwrap()
+            .build()
+            .unwrap();
+        rows += reader.map(|b| b.unwrap().num_rows()).sum::<usize>();
+    }
+    assert_eq!(
+        rows as u64,
+        manifest["rows"].as_u64().unwrap(),
+        "{table}: manifest and files agree"
+    );
+    rows
+}
+
+#[tokio::test]
+async fn query_on_the_date_index_reads_all_pages_of_that_day_only() {
+    let cloud = cloud().await;
+    table_with_items(&cloud.config, 260).await;
+    let report = handle(&cloud.adapters, event("flatten-dynamodb-query.json"))
+        .await
+        .unwrap();
+    assert_eq!(report["items_read"], 260);
+    assert_eq!(report["quarantined"], 0);
+    assert_eq!(
+        rows_in_s3(&cloud.adapters.store, &report, "_items").await,
+        260
+    );
+    assert!(rows_in_s3(&cloud.adapters.store, &report, "isbn13_list").await > 260);
+    let keys = cloud
+        .adapters
+        .store
+        .list("jobs/20261121-060000-000002/")
+        .await
+        .unwrap();
+    assert_eq!(
+        keys,
+        ["jobs/20261121-060000-000002/flatten-search_queries.json"]
+    );
+}
+
+#[tokio::test]
+async fn parallel_scan_writes_one_part_per_segment() {
+    let cloud = cloud().await;
+    table_with_items(&cloud.config, 120).await;
+    let report = handle(&cloud.adapters, event("flatten-dynamodb-scan.json"))
+        .await
+        .unwrap();
+    assert_eq!(report["items_read"], 240, "a scan reads the whole table");
+    let items = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "_items")
+        .unwrap()
+        .clone();
+    assert_eq!(items["files"], 3);
+    assert_eq!(
+        rows_in_s3(&cloud.adapters.store, &report, "_items").await,
+        240
+    );
+}
+
+#[tokio::test]
+async fn an_export_in_s3_flattens_into_the_lake() {
+    let cloud = cloud().await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = daybook_generate::dynamodb::ExportSpec {
+        items: 500,
+        files: 2,
+        date: DAY.parse().unwrap(),
+        seed: 3,
+    };
+    daybook_generate::dynamodb::write_search_export(dir.path(), &spec).unwrap();
+    for entry in ["manifest-files.json", "manifest-summary.json"]
+        .into_iter()
+        .map(String::from)
+        .chain(
+            std::fs::read_dir(dir.path().join("data"))
+                .unwrap()
+                .map(|e| format!("data/{}", e.unwrap().file_name().to_string_lossy())),
+        )
+    {
+        cloud
+            .adapters
+            .store
+            .put_file(
+                &format!("exports/search_queries/{DAY}/{entry}"),
+                &dir.path().join(&entry),
+            )
+            .await
+            .unwrap();
+    }
+    let report = handle(&cloud.adapters, event("flatten-dynamodb-export.json"))
+        .await
+        .unwrap();
+    assert_eq!(report["items_read"], 500);
+    assert_eq!(report["warnings"], serde_json::json!([]));
+    assert_eq!(
+        rows_in_s3(&cloud.adapters.store, &report, "_items").await,
+        500
+    );
+    assert!(
+        report["tables"][0]["run_prefix"]
+            .as_str()
+            .unwrap()
+            .starts_with("lake/search_queries/_items/dt=2026-11-21/run=20261121-060000-000001/")
+    );
+}
+
+#[tokio::test]
+async fn a_missing_export_manifest_is_a_clear_error() {
+    let cloud = cloud().await;
+    let err = handle(&cloud.adapters, event("flatten-dynamodb-export.json"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "s3://daybook-lake/exports/search_queries/2026-11-21/manifest-files.json does not exist"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("Point the export location at the folder that holds manifest-files.json"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_batch_flattens_its_new_images_and_counts_removals() {
+    let cloud = cloud().await;
+    let report = handle(&cloud.adapters, event("flatten-dynamodb-stream.json"))
+        .await
+        .unwrap();
+    assert_eq!(report["items_read"], 2);
+    assert_eq!(
+        report["warnings"],
+        serde_json::json!(["1 REMOVE records were counted and not written"])
+    );
+    assert_eq!(
+        rows_in_s3(&cloud.adapters.store, &report, "user_search").await,
+        3
+    );
+    assert!(
+        report["tables"][0]["run_prefix"]
+            .as_str()
+            .unwrap()
+            .contains("dt=2025-11-21/run=stream-111/")
+    );
+}
+
+#[tokio::test]
+async fn large_files_go_up_in_parts_and_come_back_whole() {
+    let cloud = cloud().await;
+    let store = S3Store::new(sdk::s3_client(&cloud.config), BUCKET).with_multipart_threshold(1024);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.bin");
+    let body: Vec<u8> = (0..(daybook_aws::s3_store::PART_SIZE + 1234))
+        .map(|i| (i % 251) as u8)
+        .collect();
+    std::fs::write(&path, &body).unwrap();
+    store.put_file("big/big.bin", &path).await.unwrap();
+    assert_eq!(store.get("big/big.bin").await.unwrap(), body);
+    let local = store
+        .fetch_to_local("big/big.bin", &dir.path().join("scratch"))
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(local).unwrap(), body);
+    assert_eq!(store.list("big/").await.unwrap(), ["big/big.bin"]);
+}

@@ -1,0 +1,272 @@
+//! The daily-report state machine on embedded adapters, from generated data to the email.
+
+use daybook_local::asl::{Failure, RunEvent};
+use daybook_local::demo::{DemoOptions, decide, run_daily_report, run_demo};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+fn options(root: &Path, job_id: &str, manual: bool) -> DemoOptions {
+    DemoOptions {
+        root: root.to_path_buf(),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        items: 3000,
+        files: 3,
+        seed: 11,
+        manual_approval: manual,
+        job_id: job_id.into(),
+    }
+}
+
+type DemoRun = tokio::task::JoinHandle<
+    Result<daybook_local::demo::DemoOutcome, daybook_local::demo::DemoError>,
+>;
+
+/// Starts a demo run that waits for approval; the receiver fires when it starts waiting.
+fn start_waiting_run(
+    root: &Path,
+    job_id: &str,
+) -> (DemoRun, tokio::sync::mpsc::UnboundedReceiver<()>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let observer = Arc::new(move |e: &RunEvent| {
+        if matches!(e, RunEvent::WaitingForCallback { .. }) {
+            let _ = tx.send(());
+        }
+    });
+    let options = options(root, job_id, true);
+    (
+        tokio::spawn(async move { run_demo(&options, observer).await }),
+        rx,
+    )
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[tokio::test]
+async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let outcome = run_demo(
+        &options(dir.path(), "job-e2e", false),
+        Arc::new(move |e: &RunEvent| sink.lock().unwrap().push(e.clone())),
+    )
+    .await
+    .unwrap();
+
+    let entered: Vec<String> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::Entered { state, .. } => Some(state.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        entered,
+        [
+            "Start job",
+            "Export sources",
+            "Flatten DynamoDB tables",
+            "Flatten DynamoDB table",
+            "Load warehouse",
+            "Build report",
+            "Request approval",
+            "Approved?",
+            "Send report",
+            "Done"
+        ]
+    );
+
+    // The mart: the top keyword's count equals a direct count over the flattened table.
+    let report: Value = serde_json::from_str(&read(
+        &dir.path()
+            .join("reports/daily-search/dt=2026-11-21/job-e2e/report.json"),
+    ))
+    .unwrap();
+    let sections = report["sections"].as_array().unwrap();
+    let headline = &sections[0]["result"];
+    assert_eq!(headline["columns"][0], "queries");
+    assert_eq!(
+        headline["rows"][0][0], 3000,
+        "every generated item is a query"
+    );
+    let keywords = &sections[1]["result"]["rows"];
+    assert_eq!(keywords[0][0], 1, "rows are ranked");
+    assert_eq!(keywords.as_array().unwrap().len(), 20, "top 20");
+    let top_hits = keywords[0][2].as_i64().unwrap();
+    assert!(
+        keywords
+            .as_array()
+            .unwrap()
+            .windows(2)
+            .all(|w| w[0][2].as_i64() >= w[1][2].as_i64()),
+        "sorted by hits"
+    );
+
+    let warehouse = daybook_local::warehouse::DataFusionWarehouse::new(dir.path());
+    let direct = daybook_core::ports::Warehouse::query(
+        &warehouse,
+        &format!(
+            "SELECT count(*) AS n FROM lake.search_queries_user_search WHERE dt = DATE '2026-11-21' AND lower(trim(value)) = '{}'",
+            keywords[0][1].as_str().unwrap()
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(direct.rows[0][0].as_i64(), Some(top_hits));
+
+    // Two emails: the approval request to the approver, then the report to the team.
+    let mut emails: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    emails.sort();
+    assert_eq!(emails.len(), 2);
+    let approval = read(&emails[0]);
+    assert!(
+        approval.contains("To: <lead@daybook.example>"),
+        "{approval:.400}"
+    );
+    assert!(approval.contains("daybook approve job-e2e"));
+    let email = read(&outcome.email);
+    assert_eq!(outcome.email, emails[1]);
+    assert!(
+        email.contains("To: <data-team@daybook.example>"),
+        "{email:.400}"
+    );
+    assert!(
+        email.contains("Subject: =?utf-8?") || email.contains("Subject: Daily search report"),
+        "{email:.600}"
+    );
+    assert!(email.contains("X-Daybook-Job: job-e2e"));
+    assert!(email.contains("multipart/alternative"));
+    assert!(email.contains("Content-Type: text/plain"));
+    assert!(email.contains("Content-Type: text/html"));
+    assert!(email.contains("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"));
+    assert!(email.contains("daily-search-2026-11-21.xlsx"));
+    assert!(outcome.report_xlsx.exists() && outcome.report_html.exists());
+    assert!(!outcome.delivery.already_sent);
+}
+
+#[tokio::test]
+async fn the_lake_gets_complete_run_folders_and_the_catalog_points_at_them() {
+    let dir = tempfile::tempdir().unwrap();
+    run_demo(
+        &options(dir.path(), "job-lake", false),
+        Arc::new(|_: &RunEvent| {}),
+    )
+    .await
+    .unwrap();
+    for table in ["_items", "selected_lib", "isbn13_list", "user_search"] {
+        let folder = dir.path().join(format!(
+            "lake/search_queries/{table}/dt=2026-11-21/run=job-lake"
+        ));
+        let manifest: Value = serde_json::from_str(&read(&folder.join("_manifest.json"))).unwrap();
+        assert_eq!(
+            manifest["files"].as_array().unwrap().len(),
+            3,
+            "{table}: one part per export file"
+        );
+        assert!(manifest["rows"].as_u64().unwrap() > 0, "{table}");
+    }
+    let catalog: Value =
+        serde_json::from_str(&read(&dir.path().join("catalog/catalog.json"))).unwrap();
+    assert_eq!(
+        catalog["tables"]["search_queries_isbn13_list"]["partitions"]["2026-11-21"],
+        "lake/search_queries/isbn13_list/dt=2026-11-21/run=job-lake/"
+    );
+    assert_eq!(
+        catalog["marts"]["search_top"]["partitions"]["2026-11-21"],
+        "lake/marts/search_top/dt=2026-11-21/run=job-lake/"
+    );
+    let snapshot: Value =
+        serde_json::from_str(&read(&dir.path().join("jobs/job-lake/input.json"))).unwrap();
+    assert_eq!(snapshot["started_by"], "daybook demo");
+    assert!(
+        dir.path()
+            .join("jobs/job-lake/flatten-search_queries.json")
+            .exists()
+    );
+    assert!(dir.path().join("jobs/job-lake/send.json").exists());
+}
+
+#[tokio::test]
+async fn manual_approval_waits_until_approved_and_a_rerun_does_not_send_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let (run, mut waiting) = start_waiting_run(&root, "job-wait");
+    waiting
+        .recv()
+        .await
+        .expect("the run reaches the approval step");
+    assert!(!run.is_finished(), "the run waits for a person");
+    assert!(
+        !root.join("outbox").read_dir().unwrap().any(|e| e
+            .unwrap()
+            .path()
+            .to_string_lossy()
+            .contains("data-team"))
+    );
+    decide(&root, "job-wait", true, "ana", None).await.unwrap();
+    let outcome = run.await.unwrap().unwrap();
+    assert!(outcome.email.exists());
+    assert_eq!(
+        decide(&root, "job-wait", true, "ana", None)
+            .await
+            .unwrap_err()
+            .contains("already answered"),
+        true
+    );
+
+    // Redriving the same job: the snapshot is reused and the send step finds its record.
+    let output = run_daily_report(
+        &root,
+        "job-wait",
+        json!({ "started_by": "redrive" }),
+        Arc::new(daybook_local::callbacks::AutoAnswer(
+            json!({ "approved": true }),
+        )),
+        Arc::new(|_: &RunEvent| {}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(output["already_sent"], true);
+    assert_eq!(
+        std::fs::read_dir(root.join("outbox")).unwrap().count(),
+        3,
+        "approval, report, and a second approval request only"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_report_ends_the_run_without_sending() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let (run, mut waiting) = start_waiting_run(&root, "job-no");
+    waiting
+        .recv()
+        .await
+        .expect("the run reaches the approval step");
+    decide(&root, "job-no", false, "ana", Some("numbers look off"))
+        .await
+        .unwrap();
+    let err = run.await.unwrap().unwrap_err();
+    match err {
+        daybook_local::demo::DemoError::Run { failure, .. } => {
+            assert_eq!(
+                failure,
+                Failure::new("Daybook.Rejected", "numbers look off")
+            )
+        }
+        other => panic!("expected a rejected run, got {other}"),
+    }
+    assert_eq!(
+        std::fs::read_dir(root.join("outbox")).unwrap().count(),
+        1,
+        "only the approval request"
+    );
+}

@@ -1,0 +1,4 @@
+//! Cross-crate tests. Run them all with the README's test command (`scripts/test`).
+
+mod aws_moto;
+mod local_pipeline;

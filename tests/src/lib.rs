@@ -1,0 +1,57 @@
+//! Helpers for the cross-crate tests: servers started on free loopback ports, stopped on drop.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free TCP port on 127.0.0.1, as the OS hands it out.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind to a free port")
+        .local_addr()
+        .expect("local addr")
+        .port()
+}
+
+/// A `moto_server` child on a free loopback port, killed when dropped.
+pub struct MotoServer {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl MotoServer {
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server is not on PATH: run the README's test command (scripts/test), which installs it");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen on {endpoint} within 30s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, endpoint }
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The workspace root, for reading shipped files (events, definitions, templates).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
