@@ -86,8 +86,11 @@ pub struct ManifestFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SchemaColumn {
     pub name: String,
+    /// The Arrow type, as Arrow prints it.
     #[serde(rename = "type")]
     pub ty: String,
+    /// The same type in Hive DDL, as Glue and Redshift Spectrum declare it.
+    pub hive_type: String,
     pub nullable: bool,
 }
 
@@ -99,15 +102,62 @@ impl SchemaColumn {
             .map(|f| SchemaColumn {
                 name: f.name().clone(),
                 ty: f.data_type().to_string(),
+                hive_type: hive_type(f.data_type()),
                 nullable: f.is_nullable(),
             })
             .collect()
     }
 }
 
+/// The Hive type Glue tables and Spectrum use for an Arrow type read from Parquet.
+pub fn hive_type(data_type: &arrow::datatypes::DataType) -> String {
+    use arrow::datatypes::DataType::*;
+    match data_type {
+        Boolean => "boolean".into(),
+        Int8 => "tinyint".into(),
+        Int16 => "smallint".into(),
+        Int32 | UInt16 => "int".into(),
+        Int64 | UInt32 => "bigint".into(),
+        UInt64 => "decimal(20,0)".into(),
+        Float32 => "float".into(),
+        Float64 => "double".into(),
+        Decimal128(p, s) | Decimal256(p, s) => format!("decimal({p},{s})"),
+        Date32 | Date64 => "date".into(),
+        Timestamp(_, _) => "timestamp".into(),
+        Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => "binary".into(),
+        List(f) | LargeList(f) | FixedSizeList(f, _) => {
+            format!("array<{}>", hive_type(f.data_type()))
+        }
+        Struct(fields) => format!(
+            "struct<{}>",
+            fields
+                .iter()
+                .map(|f| format!("{}:{}", f.name(), hive_type(f.data_type())))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        _ => "string".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hive_types_match_what_glue_expects() {
+        use arrow::datatypes::{DataType, Field, Fields};
+        assert_eq!(hive_type(&DataType::Decimal128(10, 2)), "decimal(10,2)");
+        assert_eq!(hive_type(&DataType::Utf8), "string");
+        let fields = Fields::from(vec![
+            Field::new("sku", DataType::Utf8, true),
+            Field::new("qty", DataType::Int64, true),
+        ]);
+        assert_eq!(
+            hive_type(&DataType::Struct(fields)),
+            "struct<sku:string,qty:bigint>"
+        );
+    }
 
     #[test]
     fn keys_follow_the_lake_layout() {

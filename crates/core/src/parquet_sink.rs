@@ -3,6 +3,7 @@ use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -23,16 +24,26 @@ pub struct WrittenFile {
 }
 
 impl ParquetSink {
-    pub fn create(path: &Path, schema: SchemaRef, row_group_rows: usize) -> std::io::Result<Self> {
+    /// `plain_columns` are written without a dictionary: high-cardinality keys only pay for
+    /// hashing every value into a dictionary that is then abandoned.
+    pub fn create(
+        path: &Path,
+        schema: SchemaRef,
+        row_group_rows: usize,
+        plain_columns: &[String],
+    ) -> std::io::Result<Self> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
         let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(row_group_rows))
-            .set_created_by(format!("daybook {}", env!("CARGO_PKG_VERSION")))
-            .build();
+            .set_created_by(format!("daybook {}", env!("CARGO_PKG_VERSION")));
+        for column in plain_columns {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
+        }
+        let props = props.build();
         let writer =
             ArrowWriter::try_new(file, schema, Some(props)).map_err(std::io::Error::other)?;
         Ok(Self {

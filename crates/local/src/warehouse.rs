@@ -134,7 +134,7 @@ impl Warehouse for DataFusionWarehouse {
         let fail = |e: std::io::Error| {
             PortError::new(format!("writing mart {mart} to {}: {e}", path.display()))
         };
-        let mut sink = ParquetSink::create(&path, schema.clone(), 128 * 1024).map_err(fail)?;
+        let mut sink = ParquetSink::create(&path, schema.clone(), 128 * 1024, &[]).map_err(fail)?;
         for batch in &batches {
             sink.write(batch).map_err(fail)?;
         }

@@ -2,7 +2,7 @@
 
 mod stream;
 
-use daybook_aws::{DynamoDbReader, S3Store, sdk};
+use daybook_aws::{DynamoDbReader, S3Store, lambda, sdk};
 use daybook_core::flatten::FlattenConfig;
 use daybook_core::steps::flatten::{FlattenTask, flatten_items, run_flatten_task};
 use serde::Deserialize;
@@ -30,11 +30,6 @@ pub struct Adapters {
 impl Adapters {
     /// From `LAKE_BUCKET`, optional `DAYBOOK_STREAM_CONFIG`, and the SDK's usual environment.
     pub async fn from_env() -> anyhow::Result<Self> {
-        let bucket = std::env::var("LAKE_BUCKET").map_err(|_| {
-            anyhow::anyhow!(
-                "LAKE_BUCKET is not set: name the lake bucket in the function's environment"
-            )
-        })?;
         let stream_config = match std::env::var("DAYBOOK_STREAM_CONFIG") {
             Ok(text) => Some(serde_json::from_str(&text).map_err(|e| {
                 anyhow::anyhow!("DAYBOOK_STREAM_CONFIG is not a flatten config: {e}")
@@ -43,7 +38,7 @@ impl Adapters {
         };
         let config = sdk::load().await;
         Ok(Self {
-            store: S3Store::new(sdk::s3_client(&config), bucket),
+            store: lambda::lake_store(&config)?,
             reader: DynamoDbReader::new(sdk::dynamodb_client(&config)),
             stream_config,
             workers: std::thread::available_parallelism()

@@ -7,11 +7,7 @@ use lambda_runtime::{LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .without_time()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    daybook_aws::lambda::init_tracing();
     let adapters = Adapters::from_env()
         .await
         .context("building the adapters from the environment")?;

@@ -1,50 +1,88 @@
-use super::value::{AttributeMap, AttributeValue};
-use serde::Deserialize;
+use super::value::{AttributeMap, AttributeValue, BorrowedText, Text};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::fmt;
 
-/// One DynamoDB item: attribute names and values in the order they were written.
+/// One DynamoDB item: attribute names and values in the order they were written, borrowing
+/// from the text it was parsed from (`Item<'static>` owns everything).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Item {
-    pub attributes: Vec<(String, AttributeValue)>,
+pub struct Item<'a> {
+    pub attributes: Vec<(Text<'a>, AttributeValue<'a>)>,
 }
 
-impl Item {
-    pub fn new(attributes: Vec<(String, AttributeValue)>) -> Self {
+impl<'a> Item<'a> {
+    pub fn new(attributes: Vec<(Text<'a>, AttributeValue<'a>)>) -> Self {
         Self { attributes }
     }
 
-    pub fn get(&self, name: &str) -> Option<&AttributeValue> {
+    pub fn get(&self, name: &str) -> Option<&AttributeValue<'a>> {
         self.attributes
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v)
     }
 
-    /// Parses an item written as a bare DynamoDB JSON map (`{"attr": {"S": "..."}}`).
-    pub fn from_dynamodb_json(json: &str) -> Result<Self, serde_json::Error> {
-        let map: AttributeMap = serde_json::from_str(json)?;
-        Ok(Self::new(map.0))
+    /// The same item owning all its text.
+    pub fn into_owned(self) -> Item<'static> {
+        Item::new(
+            self.attributes
+                .into_iter()
+                .map(|(name, value)| (Text::Owned(name.into_owned()), value.into_owned()))
+                .collect(),
+        )
     }
 
     pub fn to_dynamodb_json(&self) -> serde_json::Value {
         serde_json::Value::Object(
             self.attributes
                 .iter()
-                .map(|(k, v)| (k.clone(), v.to_dynamodb_json()))
+                .map(|(k, v)| (k.to_string(), v.to_dynamodb_json()))
                 .collect(),
         )
     }
 }
 
-/// One line of a DynamoDB export to S3 in DYNAMODB_JSON format: `{"Item": {...}}`.
-#[derive(Debug, Deserialize)]
-pub struct ExportLine {
-    #[serde(rename = "Item")]
-    item: AttributeMap,
+impl Item<'static> {
+    /// Parses an item written as a bare DynamoDB JSON map (`{"attr": {"S": "..."}}`).
+    pub fn from_dynamodb_json(json: &str) -> Result<Self, serde_json::Error> {
+        let map: AttributeMap<'_> = serde_json::from_str(json)?;
+        Ok(Item::new(map.0).into_owned())
+    }
 }
 
-impl ExportLine {
-    pub fn parse(line: &str) -> Result<Item, serde_json::Error> {
-        let parsed: ExportLine = serde_json::from_str(line)?;
-        Ok(Item::new(parsed.item.0))
+/// One line of a DynamoDB export to S3 in DYNAMODB_JSON format: `{"Item": {...}}`.
+#[derive(Debug)]
+pub struct ExportLine<'a> {
+    item: AttributeMap<'a>,
+}
+
+impl<'de> Deserialize<'de> for ExportLine<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LineVisitor;
+        impl<'de> Visitor<'de> for LineVisitor {
+            type Value = ExportLine<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an export line {\"Item\": {...}}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut item = None;
+                while let Some(key) = map.next_key::<BorrowedText<'de>>()? {
+                    if key.0 == "Item" {
+                        item = Some(map.next_value::<AttributeMap<'de>>()?);
+                    } else {
+                        map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+                item.map(|item| ExportLine { item })
+                    .ok_or_else(|| de::Error::missing_field("Item"))
+            }
+        }
+        deserializer.deserialize_map(LineVisitor)
     }
+}
+
+/// Parses an export line; the item borrows from it.
+pub fn parse_export_line(line: &str) -> Result<Item<'_>, serde_json::Error> {
+    let parsed: ExportLine<'_> = serde_json::from_str(line)?;
+    Ok(Item::new(parsed.item.0))
 }

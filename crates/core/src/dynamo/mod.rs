@@ -3,5 +3,5 @@
 mod item;
 mod value;
 
-pub use item::{ExportLine, Item};
-pub use value::{AttributeKind, AttributeValue};
+pub use item::{ExportLine, Item, parse_export_line};
+pub use value::{AttributeKind, AttributeValue, Text};

@@ -1,22 +1,27 @@
 use base64::Engine;
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
 use std::fmt;
+
+/// Text inside an item: borrowed from the line it was parsed from, owned only where JSON
+/// escapes had to be undone (or where the item came from elsewhere, `'static`).
+pub type Text<'a> = Cow<'a, str>;
 
 /// One attribute value in DynamoDB JSON. Binary values stay base64 text until a column needs bytes,
 /// so that items which only pass through never pay for decoding.
 #[derive(Debug, Clone, PartialEq)]
-pub enum AttributeValue {
-    S(String),
-    N(String),
-    B(String),
+pub enum AttributeValue<'a> {
+    S(Text<'a>),
+    N(Text<'a>),
+    B(Text<'a>),
     Bool(bool),
     Null,
-    L(Vec<AttributeValue>),
-    M(Vec<(String, AttributeValue)>),
-    Ss(Vec<String>),
-    Ns(Vec<String>),
-    Bs(Vec<String>),
+    L(Vec<AttributeValue<'a>>),
+    M(Vec<(Text<'a>, AttributeValue<'a>)>),
+    Ss(Vec<Text<'a>>),
+    Ns(Vec<Text<'a>>),
+    Bs(Vec<Text<'a>>),
 }
 
 /// The type tag of a value, for messages and schema discovery.
@@ -51,7 +56,31 @@ impl AttributeKind {
     }
 }
 
-impl AttributeValue {
+impl<'a> AttributeValue<'a> {
+    /// The same value owning all its text, free of the buffer it was parsed from.
+    pub fn into_owned(self) -> AttributeValue<'static> {
+        let own = |t: Text<'a>| Cow::Owned(t.into_owned());
+        match self {
+            AttributeValue::S(t) => AttributeValue::S(own(t)),
+            AttributeValue::N(t) => AttributeValue::N(own(t)),
+            AttributeValue::B(t) => AttributeValue::B(own(t)),
+            AttributeValue::Bool(b) => AttributeValue::Bool(b),
+            AttributeValue::Null => AttributeValue::Null,
+            AttributeValue::L(values) => {
+                AttributeValue::L(values.into_iter().map(Self::into_owned).collect())
+            }
+            AttributeValue::M(entries) => AttributeValue::M(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (own(k), v.into_owned()))
+                    .collect(),
+            ),
+            AttributeValue::Ss(values) => AttributeValue::Ss(values.into_iter().map(own).collect()),
+            AttributeValue::Ns(values) => AttributeValue::Ns(values.into_iter().map(own).collect()),
+            AttributeValue::Bs(values) => AttributeValue::Bs(values.into_iter().map(own).collect()),
+        }
+    }
+
     pub fn kind(&self) -> AttributeKind {
         match self {
             AttributeValue::S(_) => AttributeKind::S,
@@ -78,23 +107,6 @@ impl AttributeValue {
         )
     }
 
-    /// Elements of a list or set, each as an attribute value, in stored order.
-    pub fn elements(&self) -> Option<Vec<AttributeValue>> {
-        match self {
-            AttributeValue::L(values) => Some(values.clone()),
-            AttributeValue::Ss(values) => {
-                Some(values.iter().cloned().map(AttributeValue::S).collect())
-            }
-            AttributeValue::Ns(values) => {
-                Some(values.iter().cloned().map(AttributeValue::N).collect())
-            }
-            AttributeValue::Bs(values) => {
-                Some(values.iter().cloned().map(AttributeValue::B).collect())
-            }
-            _ => None,
-        }
-    }
-
     pub fn element_count(&self) -> Option<usize> {
         match self {
             AttributeValue::L(v) => Some(v.len()),
@@ -108,7 +120,7 @@ impl AttributeValue {
     pub fn to_plain_json(&self) -> serde_json::Value {
         use serde_json::Value;
         match self {
-            AttributeValue::S(s) | AttributeValue::B(s) => Value::String(s.clone()),
+            AttributeValue::S(s) | AttributeValue::B(s) => Value::String(s.to_string()),
             AttributeValue::N(n) => plain_number(n),
             AttributeValue::Bool(b) => Value::Bool(*b),
             AttributeValue::Null => Value::Null,
@@ -118,12 +130,15 @@ impl AttributeValue {
             AttributeValue::M(entries) => Value::Object(
                 entries
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.to_plain_json()))
+                    .map(|(k, v)| (k.to_string(), v.to_plain_json()))
                     .collect(),
             ),
-            AttributeValue::Ss(values) | AttributeValue::Bs(values) => {
-                Value::Array(values.iter().cloned().map(Value::String).collect())
-            }
+            AttributeValue::Ss(values) | AttributeValue::Bs(values) => Value::Array(
+                values
+                    .iter()
+                    .map(|v| Value::String(v.to_string()))
+                    .collect(),
+            ),
             AttributeValue::Ns(values) => {
                 Value::Array(values.iter().map(|n| plain_number(n)).collect())
             }
@@ -143,7 +158,7 @@ impl AttributeValue {
                 json!({ "L": values.iter().map(Self::to_dynamodb_json).collect::<Vec<_>>() })
             }
             AttributeValue::M(entries) => json!({
-                "M": entries.iter().map(|(k, v)| (k.clone(), v.to_dynamodb_json())).collect::<serde_json::Map<_, _>>()
+                "M": entries.iter().map(|(k, v)| (k.to_string(), v.to_dynamodb_json())).collect::<serde_json::Map<_, _>>()
             }),
             AttributeValue::Ss(v) => json!({ "SS": v }),
             AttributeValue::Ns(v) => json!({ "NS": v }),
@@ -169,69 +184,152 @@ fn plain_number(n: &str) -> serde_json::Value {
     }
 }
 
-impl<'de> Deserialize<'de> for AttributeValue {
+impl<'de> Deserialize<'de> for AttributeValue<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(AttributeValueVisitor)
+    }
+}
+
+/// A string that borrows from the input when it can (no escapes), as serde's `Cow<str>` does not.
+pub(crate) struct BorrowedText<'de>(pub(crate) Text<'de>);
+
+impl<'de> Deserialize<'de> for BorrowedText<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = BorrowedText<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(BorrowedText(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(BorrowedText(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(BorrowedText(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// A list of strings (SS, NS, BS), each borrowed where it can be.
+struct TextList<'de>(Vec<Text<'de>>);
+
+impl<'de> Deserialize<'de> for TextList<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = TextList<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of strings")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+                while let Some(BorrowedText(text)) = seq.next_element()? {
+                    values.push(text);
+                }
+                Ok(TextList(values))
+            }
+        }
+        deserializer.deserialize_seq(ListVisitor)
     }
 }
 
 struct AttributeValueVisitor;
 
 impl<'de> Visitor<'de> for AttributeValueVisitor {
-    type Value = AttributeValue;
+    type Value = AttributeValue<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a DynamoDB attribute value such as {\"S\": \"text\"} or {\"N\": \"1\"}")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttributeValue, A::Error> {
-        let tag: String = map.next_key()?.ok_or_else(|| {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttributeValue<'de>, A::Error> {
+        let tag: AttributeKind = map.next_key()?.ok_or_else(|| {
             de::Error::custom("empty attribute value: expected one type tag such as S or N")
         })?;
-        let value = match tag.as_str() {
-            "S" => AttributeValue::S(map.next_value()?),
-            "N" => AttributeValue::N(map.next_value()?),
-            "B" => AttributeValue::B(map.next_value()?),
-            "BOOL" => AttributeValue::Bool(map.next_value()?),
-            "NULL" => {
+        let value = match tag {
+            AttributeKind::S => AttributeValue::S(map.next_value::<BorrowedText>()?.0),
+            AttributeKind::N => AttributeValue::N(map.next_value::<BorrowedText>()?.0),
+            AttributeKind::B => AttributeValue::B(map.next_value::<BorrowedText>()?.0),
+            AttributeKind::Bool => AttributeValue::Bool(map.next_value()?),
+            AttributeKind::Null => {
                 let _: bool = map.next_value()?;
                 AttributeValue::Null
             }
-            "L" => AttributeValue::L(map.next_value()?),
-            "M" => AttributeValue::M(map.next_value::<AttributeMap>()?.0),
-            "SS" => AttributeValue::Ss(map.next_value()?),
-            "NS" => AttributeValue::Ns(map.next_value()?),
-            "BS" => AttributeValue::Bs(map.next_value()?),
-            other => {
-                return Err(de::Error::custom(format!(
-                    "unknown DynamoDB type tag {other:?}; expected one of S, N, B, BOOL, NULL, L, M, SS, NS, BS"
-                )));
-            }
+            AttributeKind::L => AttributeValue::L(map.next_value()?),
+            AttributeKind::M => AttributeValue::M(map.next_value::<AttributeMap>()?.0),
+            AttributeKind::Ss => AttributeValue::Ss(map.next_value::<TextList>()?.0),
+            AttributeKind::Ns => AttributeValue::Ns(map.next_value::<TextList>()?.0),
+            AttributeKind::Bs => AttributeValue::Bs(map.next_value::<TextList>()?.0),
         };
-        if let Some(extra) = map.next_key::<String>()? {
+        if let Some(extra) = map.next_key::<AttributeKind>()? {
             return Err(de::Error::custom(format!(
-                "attribute value has two type tags ({tag} and {extra}); DynamoDB JSON allows one"
+                "attribute value has two type tags ({} and {}); DynamoDB JSON allows one",
+                tag.tag(),
+                extra.tag()
             )));
         }
         Ok(value)
     }
 }
 
+/// Type tags are read without allocating: this runs once per value of every item.
+impl<'de> Deserialize<'de> for AttributeKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TagVisitor;
+        impl Visitor<'_> for TagVisitor {
+            type Value = AttributeKind;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a DynamoDB type tag (S, N, B, BOOL, NULL, L, M, SS, NS, BS)")
+            }
+            fn visit_str<E: de::Error>(self, tag: &str) -> Result<AttributeKind, E> {
+                Ok(match tag {
+                    "S" => AttributeKind::S,
+                    "N" => AttributeKind::N,
+                    "B" => AttributeKind::B,
+                    "BOOL" => AttributeKind::Bool,
+                    "NULL" => AttributeKind::Null,
+                    "L" => AttributeKind::L,
+                    "M" => AttributeKind::M,
+                    "SS" => AttributeKind::Ss,
+                    "NS" => AttributeKind::Ns,
+                    "BS" => AttributeKind::Bs,
+                    other => {
+                        return Err(E::custom(format!(
+                            "unknown DynamoDB type tag {other:?}; expected one of S, N, B, BOOL, NULL, L, M, SS, NS, BS"
+                        )));
+                    }
+                })
+            }
+        }
+        deserializer.deserialize_identifier(TagVisitor)
+    }
+}
+
 /// A map of attribute names to values in the order they were written.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct AttributeMap(pub Vec<(String, AttributeValue)>);
+pub struct AttributeMap<'a>(pub Vec<(Text<'a>, AttributeValue<'a>)>);
 
-impl<'de> Deserialize<'de> for AttributeMap {
+impl<'de> Deserialize<'de> for AttributeMap<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct MapVisitor;
         impl<'de> Visitor<'de> for MapVisitor {
-            type Value = AttributeMap;
+            type Value = AttributeMap<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a map of attribute names to DynamoDB attribute values")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttributeMap, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AttributeMap<'de>, A::Error> {
                 let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some((name, value)) = map.next_entry::<String, AttributeValue>()? {
+                while let Some((BorrowedText(name), value)) =
+                    map.next_entry::<BorrowedText, AttributeValue>()?
+                {
                     entries.push((name, value));
                 }
                 Ok(AttributeMap(entries))
@@ -245,8 +343,19 @@ impl<'de> Deserialize<'de> for AttributeMap {
 mod tests {
     use super::*;
 
-    fn parse(json: &str) -> AttributeValue {
+    fn parse(json: &str) -> AttributeValue<'_> {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn text_borrows_from_the_line_unless_escaped() {
+        let line = r#"{"S":"plain"}"#;
+        assert!(matches!(
+            parse(line),
+            AttributeValue::S(Cow::Borrowed("plain"))
+        ));
+        let escaped = r#"{"S":"a\"b"}"#;
+        assert!(matches!(parse(escaped), AttributeValue::S(Cow::Owned(s)) if s == "a\"b"));
     }
 
     #[test]

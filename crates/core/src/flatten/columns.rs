@@ -233,7 +233,7 @@ mod tests {
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::Int64Type;
 
-    fn n(text: &str) -> AttributeValue {
+    fn n(text: &str) -> AttributeValue<'_> {
         AttributeValue::N(text.into())
     }
 

@@ -102,10 +102,10 @@ impl FlattenPlan {
         if config.discover {
             for item in sample {
                 for (name, value) in &item.attributes {
-                    if !evidence.contains_key(name) {
-                        order.push(name.clone());
+                    if !evidence.contains_key(name.as_ref()) {
+                        order.push(name.to_string());
                     }
-                    evidence.entry(name.clone()).or_default().observe(value);
+                    evidence.entry(name.to_string()).or_default().observe(value);
                 }
             }
         }
@@ -232,11 +232,11 @@ impl Evidence {
             AttributeValue::M(entries) => {
                 self.maps += 1;
                 for (name, v) in entries {
-                    if !self.fields.contains_key(name) {
-                        self.field_order.push(name.clone());
+                    if !self.fields.contains_key(name.as_ref()) {
+                        self.field_order.push(name.to_string());
                     }
                     self.fields
-                        .entry(name.clone())
+                        .entry(name.to_string())
                         .or_default()
                         .observe_as_element(v);
                 }
@@ -350,7 +350,7 @@ impl Evidence {
 mod tests {
     use super::*;
 
-    fn item(json: &str) -> Item {
+    fn item(json: &str) -> Item<'static> {
         Item::from_dynamodb_json(json).unwrap()
     }
 

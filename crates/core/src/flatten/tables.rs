@@ -90,6 +90,8 @@ pub struct TableSet<'p> {
     items: TableWriter,
     arrays: Vec<TableWriter>,
     items_written: u64,
+    /// Attribute names of the plan's keys, scalars and arrays, in that order.
+    slot_names: Vec<String>,
 }
 
 /// A table's file from one part of the input.
@@ -108,12 +110,14 @@ impl<'p> TableSet<'p> {
         part: usize,
     ) -> std::io::Result<Self> {
         let mut writers = Vec::new();
+        let key_names: Vec<String> = plan.keys.iter().map(|k| k.name.clone()).collect();
         for shape in table_shapes(plan) {
             let key = layout.part_key(&shape.name, part);
             let sink = ParquetSink::create(
                 &staging.join(&key),
                 shape.schema.clone(),
                 plan.row_group_rows,
+                &key_names,
             )?;
             let columns = shape.types.iter().map(ColumnBuilder::new).collect();
             writers.push(TableWriter {
@@ -130,13 +134,100 @@ impl<'p> TableSet<'p> {
             items,
             arrays: writers,
             items_written: 0,
+            slot_names: plan
+                .keys
+                .iter()
+                .chain(&plan.scalars)
+                .chain(&plan.arrays)
+                .map(|c| c.name.clone())
+                .collect(),
         })
     }
 
-    /// Checks the item against the plan; `Err` carries the reason it must be quarantined.
-    pub fn check(&self, item: &Item) -> Result<(), String> {
-        for key in &self.plan.keys {
-            match item.get(&key.name) {
+    /// Writes the item to every table, or returns (in the inner `Err`) the reason it must be
+    /// quarantined, having written nothing. The outer error is a failed write.
+    pub fn push(&mut self, item: &Item) -> std::io::Result<Result<(), String>> {
+        let plan = self.plan;
+        // One pass over the item's attributes places each in its plan slot (keys, scalars,
+        // arrays); checking and appending then never search by name again.
+        let mut slots: Vec<Option<&AttributeValue>> = vec![None; self.slot_names.len()];
+        let mut has_extra = false;
+        for (name, value) in &item.attributes {
+            match self.slot_names.iter().position(|n| n == name) {
+                Some(slot) => slots[slot] = Some(value),
+                None => has_extra = true,
+            }
+        }
+        let (keys, rest) = slots.split_at(plan.keys.len());
+        let (scalars, arrays) = rest.split_at(plan.scalars.len());
+        if let Err(reason) = Self::check(plan, keys, scalars, arrays) {
+            return Ok(Err(reason));
+        }
+        let keys: Vec<&AttributeValue> = keys
+            .iter()
+            .map(|k| k.expect("check ensured every key is present"))
+            .collect();
+
+        let columns = &mut self.items.columns;
+        let mut col = 0;
+        for key in &keys {
+            columns[col].append(Some(ValueRef::Attribute(key)));
+            col += 1;
+        }
+        for value in scalars {
+            columns[col].append(value.map(ValueRef::Attribute));
+            col += 1;
+        }
+        for value in arrays {
+            columns[col].append_i32(value.and_then(|v| v.element_count()).map(|c| c as i32));
+            col += 1;
+        }
+        if plan.keep_extra {
+            let text = has_extra.then(|| {
+                let extra: serde_json::Map<String, serde_json::Value> = item
+                    .attributes
+                    .iter()
+                    .filter(|(name, _)| !self.slot_names.iter().any(|known| known == name))
+                    .map(|(name, v)| (name.to_string(), v.to_plain_json()))
+                    .collect();
+                serde_json::Value::Object(extra).to_string()
+            });
+            columns[col].append_str(text.as_deref());
+        }
+        self.items.buffered += 1;
+        self.items_written += 1;
+        if self.items.buffered >= plan.row_group_rows {
+            self.items.flush()?;
+        }
+
+        for (value, writer) in arrays.iter().zip(self.arrays.iter_mut()) {
+            let Some(value) = value else { continue };
+            let mut pos = 0i32;
+            ValueRef::for_each_element(value, |element| {
+                for (i, key) in keys.iter().enumerate() {
+                    writer.columns[i].append(Some(ValueRef::Attribute(key)));
+                }
+                writer.columns[keys.len()].append_i32(Some(pos));
+                writer.columns[keys.len() + 1].append(Some(element));
+                pos += 1;
+            });
+            writer.buffered += pos as usize;
+            if writer.buffered >= plan.row_group_rows {
+                writer.flush()?;
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// Why an item (its values in plan order) does not fit the plan, if it does not.
+    fn check(
+        plan: &FlattenPlan,
+        keys: &[Option<&AttributeValue>],
+        scalars: &[Option<&AttributeValue>],
+        arrays: &[Option<&AttributeValue>],
+    ) -> Result<(), String> {
+        for (key, value) in plan.keys.iter().zip(keys) {
+            match value {
                 None | Some(AttributeValue::Null) => {
                     return Err(format!("item has no key attribute {:?}", key.name));
                 }
@@ -144,14 +235,12 @@ impl<'p> TableSet<'p> {
                     .map_err(|e| format!("key attribute {:?}: {e}", key.name))?,
             }
         }
-        for column in &self.plan.scalars {
-            ColumnBuilder::check(&column.ty, item.get(&column.name).map(ValueRef::Attribute))
+        for (column, value) in plan.scalars.iter().zip(scalars) {
+            ColumnBuilder::check(&column.ty, value.map(ValueRef::Attribute))
                 .map_err(|e| format!("attribute {:?}: {e}", column.name))?;
         }
-        for array in &self.plan.arrays {
-            let Some(value) = item.get(&array.name) else {
-                continue;
-            };
+        for (array, value) in plan.arrays.iter().zip(arrays) {
+            let Some(value) = value else { continue };
             if matches!(value, AttributeValue::Null) {
                 continue;
             }
@@ -179,71 +268,6 @@ impl<'p> TableSet<'p> {
         Ok(())
     }
 
-    /// Writes an item that `check` accepted.
-    pub fn append(&mut self, item: &Item) -> std::io::Result<()> {
-        let plan = self.plan;
-        let keys: Vec<&AttributeValue> = plan
-            .keys
-            .iter()
-            .map(|k| {
-                item.get(&k.name)
-                    .expect("check ensured every key is present")
-            })
-            .collect();
-
-        let mut col = 0;
-        for key in &keys {
-            self.items.columns[col].append(Some(ValueRef::Attribute(key)));
-            col += 1;
-        }
-        for column in &plan.scalars {
-            self.items.columns[col].append(item.get(&column.name).map(ValueRef::Attribute));
-            col += 1;
-        }
-        for array in &plan.arrays {
-            let count = item
-                .get(&array.name)
-                .and_then(AttributeValue::element_count);
-            self.items.columns[col].append_i32(count.map(|c| c as i32));
-            col += 1;
-        }
-        if plan.keep_extra {
-            let extra: serde_json::Map<String, serde_json::Value> = item
-                .attributes
-                .iter()
-                .filter(|(name, _)| !plan_knows(plan, name))
-                .map(|(name, v)| (name.clone(), v.to_plain_json()))
-                .collect();
-            let text = (!extra.is_empty()).then(|| serde_json::Value::Object(extra).to_string());
-            self.items.columns[col].append_str(text.as_deref());
-        }
-        self.items.buffered += 1;
-        self.items_written += 1;
-        if self.items.buffered >= plan.row_group_rows {
-            self.items.flush()?;
-        }
-
-        for (array, writer) in plan.arrays.iter().zip(self.arrays.iter_mut()) {
-            let Some(value) = item.get(&array.name) else {
-                continue;
-            };
-            let mut pos = 0i32;
-            ValueRef::for_each_element(value, |element| {
-                for (i, key) in keys.iter().enumerate() {
-                    writer.columns[i].append(Some(ValueRef::Attribute(key)));
-                }
-                writer.columns[keys.len()].append_i32(Some(pos));
-                writer.columns[keys.len() + 1].append(Some(element));
-                pos += 1;
-            });
-            writer.buffered += pos as usize;
-            if writer.buffered >= plan.row_group_rows {
-                writer.flush()?;
-            }
-        }
-        Ok(())
-    }
-
     pub fn items_written(&self) -> u64 {
         self.items_written
     }
@@ -266,12 +290,4 @@ impl<'p> TableSet<'p> {
         }
         Ok(parts)
     }
-}
-
-fn plan_knows(plan: &FlattenPlan, name: &str) -> bool {
-    plan.keys
-        .iter()
-        .chain(&plan.scalars)
-        .chain(&plan.arrays)
-        .any(|c| c.name == name)
 }

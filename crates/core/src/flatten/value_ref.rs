@@ -4,7 +4,7 @@ use crate::dynamo::{AttributeKind, AttributeValue};
 /// (attribute values) go through the same column code without copying.
 #[derive(Debug, Clone, Copy)]
 pub enum ValueRef<'a> {
-    Attribute(&'a AttributeValue),
+    Attribute(&'a AttributeValue<'a>),
     S(&'a str),
     N(&'a str),
     B(&'a str),
@@ -27,7 +27,7 @@ impl<'a> ValueRef<'a> {
     pub fn as_str(self) -> Option<&'a str> {
         match self {
             ValueRef::S(s) => Some(s),
-            ValueRef::Attribute(AttributeValue::S(s)) => Some(s.as_str()),
+            ValueRef::Attribute(AttributeValue::S(s)) => Some(s.as_ref()),
             _ => None,
         }
     }
@@ -35,7 +35,7 @@ impl<'a> ValueRef<'a> {
     pub fn as_number(self) -> Option<&'a str> {
         match self {
             ValueRef::N(s) => Some(s),
-            ValueRef::Attribute(AttributeValue::N(s)) => Some(s.as_str()),
+            ValueRef::Attribute(AttributeValue::N(s)) => Some(s.as_ref()),
             _ => None,
         }
     }
@@ -43,7 +43,7 @@ impl<'a> ValueRef<'a> {
     pub fn as_binary(self) -> Option<&'a str> {
         match self {
             ValueRef::B(s) => Some(s),
-            ValueRef::Attribute(AttributeValue::B(s)) => Some(s.as_str()),
+            ValueRef::Attribute(AttributeValue::B(s)) => Some(s.as_ref()),
             _ => None,
         }
     }
@@ -52,7 +52,7 @@ impl<'a> ValueRef<'a> {
         match self {
             ValueRef::Attribute(v) => v.to_plain_json(),
             ValueRef::S(s) | ValueRef::B(s) => serde_json::Value::String(s.to_string()),
-            ValueRef::N(n) => AttributeValue::N(n.to_string()).to_plain_json(),
+            ValueRef::N(n) => AttributeValue::N(n.into()).to_plain_json(),
         }
     }
 

@@ -1,0 +1,89 @@
+use crate::sdk::describe;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use daybook_core::ports::{PortError, StateStore};
+use serde_json::Value;
+
+/// Idempotency and approval records in a DynamoDB table keyed by `pk` (S), the value as JSON text
+/// in `value`; `put_if_absent` is a conditional write.
+pub struct DynamoDbStateStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbStateStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn fail(&self, action: &str, key: &str, why: String) -> PortError {
+        PortError::new(format!(
+            "{action} state record {key} in table {}: {why}",
+            self.table
+        ))
+    }
+}
+
+#[async_trait]
+impl StateStore for DynamoDbStateStore {
+    async fn put_if_absent(&self, key: &str, value: Value) -> Result<Option<Value>, PortError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(key.to_string()))
+            .item("value", AttributeValue::S(value.to_string()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                self.get(key).await
+            }
+            Err(e) => Err(self.fail("writing", key, describe(&e))),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Value>, PortError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fail("reading", key, describe(&e)))?;
+        match output.item.as_ref().and_then(|item| item.get("value")) {
+            None => Ok(None),
+            Some(AttributeValue::S(text)) => serde_json::from_str(text)
+                .map(Some)
+                .map_err(|e| self.fail("parsing", key, e.to_string())),
+            Some(other) => Err(self.fail(
+                "parsing",
+                key,
+                format!("value is {other:?}, expected JSON text"),
+            )),
+        }
+    }
+
+    async fn put(&self, key: &str, value: Value) -> Result<(), PortError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(key.to_string()))
+            .item("value", AttributeValue::S(value.to_string()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.fail("writing", key, describe(&e)))
+    }
+}

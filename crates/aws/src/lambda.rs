@@ -1,0 +1,74 @@
+//! What every daybook Lambda does at init: JSON logs, and settings from the environment.
+
+use anyhow::Context;
+
+/// JSON logs to CloudWatch, filtered by `RUST_LOG`.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .json()
+        .without_time()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+}
+
+/// A required environment variable, with what to do when it is missing.
+pub fn required(name: &str) -> anyhow::Result<String> {
+    std::env::var(name).with_context(|| {
+        format!("{name} is not set: set it in the function's environment (infra/template.yaml)")
+    })
+}
+
+/// An optional environment variable; empty counts as unset (CloudFormation cannot omit one).
+pub fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The lake bucket from `LAKE_BUCKET`.
+pub fn lake_store(config: &aws_config::SdkConfig) -> anyhow::Result<crate::S3Store> {
+    Ok(crate::S3Store::new(
+        crate::sdk::s3_client(config),
+        required("LAKE_BUCKET")?,
+    ))
+}
+
+/// The state table from `STATE_TABLE`.
+pub fn state_store(config: &aws_config::SdkConfig) -> anyhow::Result<crate::DynamoDbStateStore> {
+    Ok(crate::DynamoDbStateStore::new(
+        crate::sdk::dynamodb_client(config),
+        required("STATE_TABLE")?,
+    ))
+}
+
+/// The Glue database from `GLUE_DATABASE`, over the lake bucket.
+pub fn catalog(config: &aws_config::SdkConfig) -> anyhow::Result<crate::GlueCatalog> {
+    Ok(crate::GlueCatalog::new(
+        aws_sdk_glue::Client::new(config),
+        required("GLUE_DATABASE")?,
+        required("LAKE_BUCKET")?,
+    ))
+}
+
+/// Redshift from `REDSHIFT_WORKGROUP`, or `REDSHIFT_CLUSTER` (with `REDSHIFT_DB_USER` for IAM
+/// authentication), `REDSHIFT_DATABASE` and optional `REDSHIFT_SECRET_ARN`.
+pub fn warehouse(config: &aws_config::SdkConfig) -> anyhow::Result<crate::RedshiftWarehouse> {
+    let target = match (optional("REDSHIFT_WORKGROUP"), optional("REDSHIFT_CLUSTER")) {
+        (Some(workgroup), _) => crate::RedshiftTarget::Workgroup(workgroup),
+        (None, Some(id)) => crate::RedshiftTarget::Cluster {
+            id,
+            db_user: optional("REDSHIFT_DB_USER"),
+        },
+        (None, None) => anyhow::bail!(
+            "neither REDSHIFT_WORKGROUP nor REDSHIFT_CLUSTER is set: name the Redshift target in the function's environment"
+        ),
+    };
+    Ok(crate::RedshiftWarehouse::new(
+        aws_sdk_redshiftdata::Client::new(config),
+        target,
+        required("REDSHIFT_DATABASE")?,
+        optional("REDSHIFT_SECRET_ARN"),
+    ))
+}
+
+pub fn mailer(config: &aws_config::SdkConfig) -> crate::SesMailer {
+    crate::SesMailer::new(aws_sdk_sesv2::Client::new(config))
+}

@@ -1,0 +1,233 @@
+//! The warehouse on Redshift through the Data API: marts materialised per date in one
+//! transaction (BatchExecuteStatement), queries polled with backoff and read page by page.
+
+use crate::sdk::describe;
+use async_trait::async_trait;
+use aws_sdk_redshiftdata::Client;
+use aws_sdk_redshiftdata::types::{Field, StatusString};
+use chrono::NaiveDate;
+use daybook_core::marts::MARTS_SCHEMA;
+use daybook_core::ports::{MartRun, PortError, QueryResult, Warehouse};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// Where statements run: a Serverless workgroup or a provisioned cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RedshiftTarget {
+    Workgroup(String),
+    Cluster { id: String, db_user: Option<String> },
+}
+
+/// How DescribeStatement is polled: starting delay, doubling up to `max_delay`, given up after `deadline`.
+#[derive(Debug, Clone, Copy)]
+pub struct PollPolicy {
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    pub deadline: Duration,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        Self {
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            deadline: Duration::from_secs(600),
+        }
+    }
+}
+
+pub struct RedshiftWarehouse {
+    client: Client,
+    target: RedshiftTarget,
+    database: String,
+    secret_arn: Option<String>,
+    poll: PollPolicy,
+}
+
+/// Expands to a request builder with the target, database and secret set.
+macro_rules! targeted {
+    ($self:ident, $builder:expr) => {{
+        let builder = $builder
+            .database(&$self.database)
+            .set_secret_arn($self.secret_arn.clone());
+        match &$self.target {
+            RedshiftTarget::Workgroup(name) => builder.workgroup_name(name),
+            RedshiftTarget::Cluster { id, db_user } => {
+                builder.cluster_identifier(id).set_db_user(db_user.clone())
+            }
+        }
+    }};
+}
+
+impl RedshiftWarehouse {
+    pub fn new(
+        client: Client,
+        target: RedshiftTarget,
+        database: impl Into<String>,
+        secret_arn: Option<String>,
+    ) -> Self {
+        Self {
+            client,
+            target,
+            database: database.into(),
+            secret_arn,
+            poll: PollPolicy::default(),
+        }
+    }
+
+    pub fn with_poll(mut self, poll: PollPolicy) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    /// Waits for a statement to finish; its Redshift error text if it failed.
+    async fn wait(
+        &self,
+        id: &str,
+        what: &str,
+    ) -> Result<
+        aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput,
+        PortError,
+    > {
+        let started = Instant::now();
+        let mut delay = self.poll.first_delay;
+        loop {
+            let status = self
+                .client
+                .describe_statement()
+                .id(id)
+                .send()
+                .await
+                .map_err(|e| {
+                    PortError::new(format!("{what}: DescribeStatement {id}: {}", describe(&e)))
+                })?;
+            match status.status {
+                Some(StatusString::Finished) => return Ok(status),
+                Some(StatusString::Failed) | Some(StatusString::Aborted) => {
+                    return Err(PortError::new(format!(
+                        "{what}: Redshift says: {}",
+                        status
+                            .error
+                            .as_deref()
+                            .unwrap_or("the statement failed without an error message")
+                    )));
+                }
+                _ => {}
+            }
+            if started.elapsed() >= self.poll.deadline {
+                let _ = self.client.cancel_statement().id(id).send().await;
+                return Err(PortError::new(format!(
+                    "{what}: still running after {}s, cancelled; raise the poll deadline or make the statement cheaper",
+                    self.poll.deadline.as_secs()
+                )));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(self.poll.max_delay);
+        }
+    }
+}
+
+#[async_trait]
+impl Warehouse for RedshiftWarehouse {
+    async fn materialize(
+        &self,
+        mart: &str,
+        select: &str,
+        dt: NaiveDate,
+        job_id: &str,
+    ) -> Result<MartRun, PortError> {
+        let table = format!("{MARTS_SCHEMA}.{mart}");
+        let statements = [
+            format!("DELETE FROM {table} WHERE dt = DATE '{dt}'"),
+            format!("INSERT INTO {table} SELECT DATE '{dt}' AS dt, q.* FROM (\n{select}\n) AS q"),
+        ];
+        let what = format!("mart {mart} for {dt}");
+        let request = targeted!(self, self.client.batch_execute_statement())
+            .set_sqls(Some(statements.to_vec()))
+            .statement_name(format!("daybook-{job_id}-{mart}"));
+        let started = request.send().await.map_err(|e| {
+            PortError::new(format!("{what}: BatchExecuteStatement: {}", describe(&e)))
+        })?;
+        let id = started.id.unwrap_or_default();
+        let status = self.wait(&id, &what).await?;
+        let rows = status
+            .sub_statements
+            .unwrap_or_default()
+            .get(1)
+            .map(|s| s.result_rows.max(0) as u64)
+            .unwrap_or(0);
+        Ok(MartRun {
+            mart: mart.to_string(),
+            dt,
+            rows,
+            location: table,
+        })
+    }
+
+    async fn query(&self, sql: &str) -> Result<QueryResult, PortError> {
+        let what = format!("query {:?}", sql.chars().take(80).collect::<String>());
+        let started = targeted!(self, self.client.execute_statement())
+            .sql(sql)
+            .send()
+            .await
+            .map_err(|e| PortError::new(format!("{what}: ExecuteStatement: {}", describe(&e))))?;
+        let id = started.id.unwrap_or_default();
+        self.wait(&id, &what).await?;
+        let mut result = QueryResult::default();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .get_statement_result()
+                .id(&id)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| {
+                    PortError::new(format!("{what}: GetStatementResult: {}", describe(&e)))
+                })?;
+            if result.columns.is_empty() {
+                result.columns = page
+                    .column_metadata
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|c| c.name)
+                    .collect();
+            }
+            result.rows.extend(
+                page.records
+                    .into_iter()
+                    .map(|record| record.into_iter().map(field_value).collect()),
+            );
+            token = page.next_token;
+            if token.is_none() {
+                return Ok(result);
+            }
+        }
+    }
+}
+
+fn field_value(field: Field) -> Value {
+    match field {
+        Field::LongValue(n) => Value::from(n),
+        Field::DoubleValue(f) => serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        Field::BooleanValue(b) => Value::Bool(b),
+        Field::StringValue(s) => match s.parse::<f64>() {
+            // Redshift returns NUMERIC/DECIMAL as text; reports want numbers.
+            Ok(f)
+                if s.bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') =>
+            {
+                serde_json::Number::from_f64(f)
+                    .map(Value::Number)
+                    .unwrap_or(Value::String(s))
+            }
+            _ => Value::String(s),
+        },
+        Field::IsNull(_) => Value::Null,
+        Field::BlobValue(b) => Value::String(format!("<{} bytes>", b.into_inner().len())),
+        _ => Value::Null,
+    }
+}

@@ -1,0 +1,38 @@
+//! The handler of `load-warehouse`, apart from the runtime so tests call it directly.
+
+use daybook_aws::{GlueCatalog, RedshiftWarehouse, S3Store};
+use daybook_aws::{lambda, sdk};
+
+/// Built once per container, at init.
+pub struct Adapters {
+    pub store: S3Store,
+    pub catalog: GlueCatalog,
+    pub warehouse: RedshiftWarehouse,
+}
+
+impl Adapters {
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = sdk::load().await;
+        Ok(Self {
+            store: lambda::lake_store(&config)?,
+            catalog: lambda::catalog(&config)?,
+            warehouse: lambda::warehouse(&config)?,
+        })
+    }
+}
+
+/// Runs the step; the error text names the step's input and what to do.
+pub async fn handle(
+    adapters: &Adapters,
+    event: daybook_core::steps::load::LoadInput,
+) -> Result<serde_json::Value, String> {
+    let output = daybook_core::steps::load::load_warehouse(
+        &adapters.store,
+        &adapters.catalog,
+        &adapters.warehouse,
+        &event,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(serde_json::to_value(output).expect("step outputs serialise"))
+}

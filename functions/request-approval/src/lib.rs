@@ -1,0 +1,39 @@
+//! The handler of `request-approval`, apart from the runtime so tests call it directly.
+
+use daybook_aws::{DynamoDbStateStore, S3Store, SesMailer};
+use daybook_aws::{lambda, sdk};
+
+/// Built once per container, at init.
+pub struct Adapters {
+    pub store: S3Store,
+    pub mailer: SesMailer,
+    pub state: DynamoDbStateStore,
+}
+
+impl Adapters {
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = sdk::load().await;
+        Ok(Self {
+            store: lambda::lake_store(&config)?,
+            mailer: lambda::mailer(&config),
+            state: lambda::state_store(&config)?,
+        })
+    }
+}
+
+/// Runs the step; the error text names the step's input and what to do.
+pub async fn handle(
+    adapters: &Adapters,
+    event: daybook_report::steps::ApprovalRequest,
+) -> Result<serde_json::Value, String> {
+    let output = daybook_report::steps::request_approval(
+        &adapters.store,
+        &adapters.mailer,
+        &adapters.state,
+        &event,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(serde_json::to_value(output).expect("step outputs serialise"))
+}
