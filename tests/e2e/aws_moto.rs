@@ -15,10 +15,10 @@ use rand::SeedableRng;
 use serde_json::Value;
 use std::collections::HashMap;
 
-const BUCKET: &str = "daybook-lake";
-const DAY: &str = "2026-11-21";
+pub(crate) const BUCKET: &str = "daybook-lake";
+pub(crate) const DAY: &str = "2026-11-21";
 
-async fn sdk_config(moto: &MotoServer) -> SdkConfig {
+pub(crate) async fn sdk_config(moto: &MotoServer) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(&moto.endpoint)
         .region(Region::new("us-east-1"))
@@ -265,12 +265,11 @@ async fn parallel_scan_writes_one_part_per_segment() {
     );
 }
 
-#[tokio::test]
-async fn an_export_in_s3_flattens_into_the_lake() {
-    let cloud = cloud().await;
+/// A generated DynamoDB export of `items` items for DAY, where the demo config expects it.
+pub(crate) async fn upload_export(store: &S3Store, items: u64) {
     let dir = tempfile::tempdir().unwrap();
     let spec = daybook_generate::dynamodb::ExportSpec {
-        items: 500,
+        items,
         files: 2,
         date: DAY.parse().unwrap(),
         seed: 3,
@@ -285,9 +284,7 @@ async fn an_export_in_s3_flattens_into_the_lake() {
                 .map(|e| format!("data/{}", e.unwrap().file_name().to_string_lossy())),
         )
     {
-        cloud
-            .adapters
-            .store
+        store
             .put_file(
                 &format!("exports/search_queries/{DAY}/{entry}"),
                 &dir.path().join(&entry),
@@ -295,6 +292,12 @@ async fn an_export_in_s3_flattens_into_the_lake() {
             .await
             .unwrap();
     }
+}
+
+#[tokio::test]
+async fn an_export_in_s3_flattens_into_the_lake() {
+    let cloud = cloud().await;
+    upload_export(&cloud.adapters.store, 500).await;
     let report = handle(&cloud.adapters, event("flatten-dynamodb-export.json"))
         .await
         .unwrap();

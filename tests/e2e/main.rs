@@ -1,4 +1,5 @@
 //! Cross-crate tests. Run them all with the README's test command (`scripts/test`).
 
 mod aws_moto;
+mod aws_pipeline;
 mod local_pipeline;

@@ -55,3 +55,24 @@ pub fn workspace_root() -> std::path::PathBuf {
         .expect("tests/ is inside the workspace")
         .to_path_buf()
 }
+
+/// The body of `GET path` on a loopback HTTP server, e.g. moto's `/moto-api/data.json`.
+pub fn http_get(endpoint: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connect to the test server");
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the response");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .expect("an HTTP response has a head and a body");
+    assert!(head.contains(" 200 "), "GET {path}: {head}");
+    body.to_string()
+}

@@ -1,5 +1,5 @@
 //! daybook's adapters over the AWS SDKs: S3 as the object store, DynamoDB as an item source and
-//! state store, Glue as the catalog, Redshift (Data API) as the warehouse, SESv2 as the mailer.
+//! state store, Glue as the catalog, Redshift (Data API) as the warehouse, SESv2 as the mailer, Step Functions' task tokens for approvals.
 //! Each is built once at start-up from an `SdkConfig`.
 
 pub mod convert;
@@ -11,6 +11,7 @@ pub mod redshift_warehouse;
 pub mod s3_store;
 pub mod sdk;
 pub mod ses_mailer;
+pub mod sfn_callbacks;
 
 pub use dynamodb_reader::DynamoDbReader;
 pub use dynamodb_state::DynamoDbStateStore;
@@ -18,3 +19,4 @@ pub use glue_catalog::GlueCatalog;
 pub use redshift_warehouse::{RedshiftTarget, RedshiftWarehouse};
 pub use s3_store::S3Store;
 pub use ses_mailer::SesMailer;
+pub use sfn_callbacks::SfnCallbacks;

@@ -174,6 +174,7 @@ impl Warehouse for RedshiftWarehouse {
         let id = started.id.unwrap_or_default();
         self.wait(&id, &what).await?;
         let mut result = QueryResult::default();
+        let mut numeric_columns: Vec<bool> = Vec::new();
         let mut token = None;
         loop {
             let page = self
@@ -187,18 +188,26 @@ impl Warehouse for RedshiftWarehouse {
                     PortError::new(format!("{what}: GetStatementResult: {}", describe(&e)))
                 })?;
             if result.columns.is_empty() {
-                result.columns = page
-                    .column_metadata
-                    .unwrap_or_default()
+                let metadata = page.column_metadata.unwrap_or_default();
+                numeric_columns = metadata
+                    .iter()
+                    .map(|c| is_decimal_type(c.type_name.as_deref().unwrap_or_default()))
+                    .collect();
+                result.columns = metadata
                     .into_iter()
-                    .filter_map(|c| c.name)
+                    .enumerate()
+                    .map(|(i, c)| c.name.unwrap_or_else(|| format!("column{}", i + 1)))
                     .collect();
             }
-            result.rows.extend(
-                page.records
+            result.rows.extend(page.records.into_iter().map(|record| {
+                record
                     .into_iter()
-                    .map(|record| record.into_iter().map(field_value).collect()),
-            );
+                    .enumerate()
+                    .map(|(i, field)| {
+                        field_value(field, numeric_columns.get(i).copied().unwrap_or(false))
+                    })
+                    .collect()
+            }));
             token = page.next_token;
             if token.is_none() {
                 return Ok(result);
@@ -207,27 +216,53 @@ impl Warehouse for RedshiftWarehouse {
     }
 }
 
-fn field_value(field: Field) -> Value {
+/// Redshift returns NUMERIC/DECIMAL values as text; reports want them as numbers.
+fn is_decimal_type(type_name: &str) -> bool {
+    matches!(
+        type_name.to_ascii_lowercase().as_str(),
+        "numeric" | "decimal"
+    )
+}
+
+fn field_value(field: Field, decimal: bool) -> Value {
     match field {
         Field::LongValue(n) => Value::from(n),
         Field::DoubleValue(f) => serde_json::Number::from_f64(f)
             .map(Value::Number)
             .unwrap_or(Value::Null),
         Field::BooleanValue(b) => Value::Bool(b),
-        Field::StringValue(s) => match s.parse::<f64>() {
-            // Redshift returns NUMERIC/DECIMAL as text; reports want numbers.
-            Ok(f)
-                if s.bytes()
-                    .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') =>
-            {
-                serde_json::Number::from_f64(f)
-                    .map(Value::Number)
-                    .unwrap_or(Value::String(s))
-            }
-            _ => Value::String(s),
-        },
+        Field::StringValue(s) if decimal => s
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .unwrap_or(Value::String(s)),
+        Field::StringValue(s) => Value::String(s),
         Field::IsNull(_) => Value::Null,
         Field::BlobValue(b) => Value::String(format!("<{} bytes>", b.into_inner().len())),
         _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_decimal_columns_turn_text_into_numbers() {
+        assert_eq!(
+            field_value(Field::StringValue("9781234567897".into()), false),
+            Value::String("9781234567897".into())
+        );
+        assert_eq!(
+            field_value(Field::StringValue("12.50".into()), true),
+            serde_json::json!(12.5)
+        );
+        assert_eq!(
+            field_value(Field::StringValue("n/a".into()), true),
+            Value::String("n/a".into())
+        );
+        assert!(is_decimal_type("NUMERIC"));
+        assert!(!is_decimal_type("varchar"));
     }
 }

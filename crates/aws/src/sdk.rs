@@ -30,3 +30,7 @@ pub fn describe<E: std::error::Error + 'static>(error: &E) -> String {
     }
     text
 }
+
+pub fn sfn_client(config: &SdkConfig) -> aws_sdk_sfn::Client {
+    aws_sdk_sfn::Client::new(config)
+}

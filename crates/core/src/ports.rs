@@ -78,3 +78,10 @@ pub trait StateStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<serde_json::Value>, PortError>;
     async fn put(&self, key: &str, value: serde_json::Value) -> Result<(), PortError>;
 }
+
+/// Answers a task that waits for a callback (`.waitForTaskToken`): SendTaskSuccess on AWS,
+/// a decision file read by the local runner.
+#[async_trait]
+pub trait TaskCallbacks: Send + Sync {
+    async fn succeed(&self, token: &str, output: serde_json::Value) -> Result<(), PortError>;
+}

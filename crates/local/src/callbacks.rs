@@ -87,6 +87,18 @@ impl CallbackWaiter for FileCallbacks {
     }
 }
 
+#[async_trait]
+impl daybook_core::ports::TaskCallbacks for FileCallbacks {
+    async fn succeed(
+        &self,
+        token: &str,
+        output: Value,
+    ) -> Result<(), daybook_core::ports::PortError> {
+        self.decide(token, &TaskDecision::Success { output })
+            .map_err(daybook_core::ports::PortError::new)
+    }
+}
+
 /// Answers every callback at once with the same output: the demo's automatic approval.
 pub struct AutoAnswer(pub Value);
 

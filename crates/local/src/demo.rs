@@ -2,7 +2,7 @@
 //! the approve / reject commands that answer its approval step.
 
 use crate::asl::{CallbackWaiter, Definition, Failure, Observer, Runner, SystemClock};
-use crate::callbacks::{AutoAnswer, FileCallbacks, TaskDecision};
+use crate::callbacks::{AutoAnswer, FileCallbacks};
 use crate::pipeline::{LocalFunctions, LocalPaths, local_substitutions};
 use crate::state::FileStateStore;
 use chrono::NaiveDate;
@@ -11,10 +11,9 @@ use daybook_core::config::{
     ReportSection,
 };
 use daybook_core::flatten::FlattenConfig;
-use daybook_core::ports::StateStore;
 use daybook_core::steps::start::DEFAULT_CONFIG_KEY;
 use daybook_generate::dynamodb::{ExportSpec, write_search_export};
-use daybook_report::steps::{Delivery, PendingApproval, approval_key};
+use daybook_report::steps::{Decision, Delivery, PendingApproval, decide_approval};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -196,21 +195,13 @@ pub async fn decide(
     reason: Option<&str>,
 ) -> Result<PendingApproval, String> {
     let paths = LocalPaths::new(root);
-    let state = FileStateStore::new(&paths.state());
-    let record = state
-        .get(&approval_key(job_id))
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no approval is pending for job {job_id} under {}; is the run waiting, and is --root the demo folder?", root.display()))?;
-    let pending: PendingApproval = serde_json::from_value(record)
-        .map_err(|e| format!("the approval record of {job_id} is unreadable: {e}"))?;
-    let output = json!({
-        "approved": approved,
-        "by": by,
-        "at": chrono::Utc::now(),
-        "reason": reason.unwrap_or(if approved { "approved" } else { "rejected" }),
-    });
-    FileCallbacks::new(&paths.callbacks())
-        .decide(&pending.token, &TaskDecision::Success { output })?;
-    Ok(pending)
+    let decision = Decision::new(approved, by, reason, chrono::Utc::now());
+    decide_approval(
+        &FileStateStore::new(&paths.state()),
+        &FileCallbacks::new(&paths.callbacks()),
+        job_id,
+        &decision,
+    )
+    .await
+    .map_err(|e| format!("{e} (local root {})", root.display()))
 }

@@ -21,6 +21,8 @@ pub enum ReportError {
     Store(#[from] daybook_core::store::StoreError),
     #[error("{0}")]
     Port(#[from] daybook_core::ports::PortError),
+    #[error("{0}")]
+    Approval(String),
 }
 
 pub type Result<T, E = ReportError> = std::result::Result<T, E>;

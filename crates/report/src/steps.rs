@@ -6,7 +6,7 @@ use crate::{ReportError, Result};
 use chrono::{DateTime, Utc};
 use daybook_core::config::{EmailConfig, ReportDefinition, bind_run_date};
 use daybook_core::lake::job_key;
-use daybook_core::ports::{Mailer, PortError, StateStore, Warehouse};
+use daybook_core::ports::{Mailer, PortError, StateStore, TaskCallbacks, Warehouse};
 use daybook_core::steps::JobContext;
 use daybook_core::store::ObjectStore;
 use serde::{Deserialize, Serialize};
@@ -127,6 +127,72 @@ pub struct PendingApproval {
 
 pub fn approval_key(job_id: &str) -> String {
     format!("approvals/{job_id}")
+}
+
+pub fn decision_key(job_id: &str) -> String {
+    format!("decisions/{job_id}")
+}
+
+/// A person's answer to an approval request; it becomes the approval step's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub approved: bool,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+impl Decision {
+    pub fn new(approved: bool, by: &str, reason: Option<&str>, at: DateTime<Utc>) -> Self {
+        let reason = reason.unwrap_or(if approved { "approved" } else { "rejected" });
+        Self {
+            approved,
+            by: by.to_string(),
+            at,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Answers the pending approval of `job_id` with `decision` and records who decided. The
+/// callback side refuses a second answer (Step Functions' tokens are single-use).
+pub async fn decide_approval(
+    state: &dyn StateStore,
+    callbacks: &dyn TaskCallbacks,
+    job_id: &str,
+    decision: &Decision,
+) -> Result<PendingApproval> {
+    let record = state.get(&approval_key(job_id)).await?.ok_or_else(|| {
+        ReportError::Approval(format!(
+            "no approval is pending for job {job_id}: is the run waiting in its approval step, and is this the run's state store?"
+        ))
+    })?;
+    let pending: PendingApproval = serde_json::from_value(record).map_err(|e| {
+        ReportError::Approval(format!(
+            "the approval record of job {job_id} is unreadable: {e}"
+        ))
+    })?;
+    let output = serde_json::to_value(decision).expect("decisions serialise");
+    if let Some(earlier) = state.get(&decision_key(job_id)).await? {
+        let earlier: Option<Decision> = serde_json::from_value(earlier).ok();
+        return Err(ReportError::Approval(match earlier {
+            Some(d) => format!(
+                "job {job_id} was already {} by {} at {}",
+                if d.approved { "approved" } else { "rejected" },
+                d.by,
+                d.at
+            ),
+            None => format!("job {job_id} was already answered"),
+        }));
+    }
+    callbacks
+        .succeed(&pending.token, output.clone())
+        .await
+        .map_err(|e| {
+            ReportError::Approval(format!("answering the approval of job {job_id}: {e}"))
+        })?;
+    state.put(&decision_key(job_id), output).await?;
+    Ok(pending)
 }
 
 /// Records the pending approval and emails the approvers a preview.

@@ -1,0 +1,475 @@
+//! The deployed state machine's definition, run by the local runner with every Task invoking the
+//! real Lambda handlers on their AWS adapters, all against one moto server: S3, DynamoDB, Glue,
+//! Redshift Data, SESv2 and Step Functions' SendTaskSuccess.
+
+use crate::aws_moto::{BUCKET, DAY, sdk_config, upload_export};
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use daybook_aws::{
+    DynamoDbReader, DynamoDbStateStore, GlueCatalog, RedshiftTarget, RedshiftWarehouse, S3Store,
+    SesMailer, SfnCallbacks, sdk,
+};
+use daybook_core::ports::StateStore;
+use daybook_core::store::ObjectStore;
+use daybook_local::asl::{CallbackWaiter, Definition, Failure, Runner, SystemClock, TaskInvoker};
+use daybook_local::pipeline::local_substitutions;
+use daybook_report::steps::{Decision, decide_approval, decision_key};
+use daybook_tests::{MotoServer, http_get};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+const STATE_TABLE: &str = "daybook-state";
+const GLUE_DATABASE: &str = "daybook_lake";
+const SENDER: &str = "reports@daybook.example";
+
+/// Each function's adapters, built as its `Adapters::from_env` would on AWS.
+struct AwsFunctions {
+    start: start_job::Adapters,
+    flatten: flatten_dynamodb::Adapters,
+    load: load_warehouse::Adapters,
+    build: build_report::Adapters,
+    request: request_approval::Adapters,
+    send: send_report::Adapters,
+}
+
+fn store(config: &SdkConfig) -> S3Store {
+    S3Store::new(sdk::s3_client(config), BUCKET)
+}
+
+fn state(config: &SdkConfig) -> DynamoDbStateStore {
+    DynamoDbStateStore::new(sdk::dynamodb_client(config), STATE_TABLE)
+}
+
+fn warehouse(config: &SdkConfig) -> RedshiftWarehouse {
+    RedshiftWarehouse::new(
+        aws_sdk_redshiftdata::Client::new(config),
+        RedshiftTarget::Cluster {
+            id: "daybook".into(),
+            db_user: Some("daybook".into()),
+        },
+        "dev",
+        None,
+    )
+    .with_poll(daybook_aws::redshift_warehouse::PollPolicy {
+        first_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        deadline: Duration::from_secs(10),
+    })
+}
+
+impl AwsFunctions {
+    fn new(config: &SdkConfig) -> Self {
+        let mailer = || SesMailer::new(aws_sdk_sesv2::Client::new(config));
+        Self {
+            start: start_job::Adapters {
+                store: store(config),
+            },
+            flatten: flatten_dynamodb::Adapters {
+                store: store(config),
+                reader: DynamoDbReader::new(sdk::dynamodb_client(config)),
+                stream_config: None,
+                workers: 2,
+            },
+            load: load_warehouse::Adapters {
+                store: store(config),
+                catalog: GlueCatalog::new(aws_sdk_glue::Client::new(config), GLUE_DATABASE, BUCKET),
+                warehouse: warehouse(config),
+            },
+            build: build_report::Adapters {
+                store: store(config),
+                warehouse: warehouse(config),
+            },
+            request: request_approval::Adapters {
+                store: store(config),
+                mailer: mailer(),
+                state: state(config),
+            },
+            send: send_report::Adapters {
+                store: store(config),
+                mailer: mailer(),
+                state: state(config),
+            },
+        }
+    }
+}
+
+fn parse<T: DeserializeOwned>(function: &str, input: Value) -> Result<T, Failure> {
+    serde_json::from_value(input)
+        .map_err(|e| Failure::new("Daybook.InvalidInput", format!("{function}: {e}")))
+}
+
+fn failed(e: impl ToString) -> Failure {
+    Failure::new("Daybook.StepFailed", e.to_string())
+}
+
+#[async_trait]
+impl TaskInvoker for AwsFunctions {
+    async fn invoke(&self, function: &str, input: Value) -> Result<Value, Failure> {
+        let name = function.rsplit_once("function:").map_or(function, |p| p.1);
+        match name {
+            "start-job" => start_job::handle(&self.start, parse(name, input)?)
+                .await
+                .map_err(failed),
+            "flatten-dynamodb" => flatten_dynamodb::handle(&self.flatten, parse(name, input)?)
+                .await
+                .map_err(failed),
+            "load-warehouse" => load_warehouse::handle(&self.load, parse(name, input)?)
+                .await
+                .map_err(failed),
+            "build-report" => build_report::handle(&self.build, parse(name, input)?)
+                .await
+                .map_err(failed),
+            "request-approval" => request_approval::handle(&self.request, parse(name, input)?)
+                .await
+                .map_err(failed),
+            "send-report" => send_report::handle(&self.send, parse(name, input)?)
+                .await
+                .map_err(failed),
+            other => Err(failed(format!("no function {other}"))),
+        }
+    }
+}
+
+/// A person approving with `daybook approve --state-table`: the token comes from the state
+/// table, the answer goes to Step Functions; the runner then continues with that answer.
+struct ApproverOnAws {
+    state: DynamoDbStateStore,
+    callbacks: SfnCallbacks,
+}
+
+#[async_trait]
+impl CallbackWaiter for ApproverOnAws {
+    async fn wait(
+        &self,
+        token: &str,
+        execution: &str,
+        _state: &str,
+        _timeout: Option<Duration>,
+    ) -> Result<Value, Failure> {
+        let decision = Decision::new(true, "ana", None, chrono::Utc::now());
+        let pending = decide_approval(&self.state, &self.callbacks, execution, &decision)
+            .await
+            .map_err(failed)?;
+        assert_eq!(pending.token, token, "the token kept is the one passed");
+        Ok(serde_json::to_value(decision).unwrap())
+    }
+}
+
+/// The demo's pipeline config, with report queries Redshift-on-moto can answer (moto returns
+/// one fixed result set for every statement) and no marts (moto has no BatchExecuteStatement).
+fn config() -> Value {
+    let mut config = serde_json::to_value(daybook_local::demo::demo_config()).unwrap();
+    config["marts"] = json!([]);
+    config["report"]["sections"] = json!([{
+        "title": "Addresses",
+        "sql": "SELECT number, street, city FROM marts.addresses WHERE dt = {run_date}",
+        "chart": { "category": "Street", "value": "Number" }
+    }]);
+    config
+}
+
+async fn prepare(config: &SdkConfig) {
+    sdk::s3_client(config)
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let lake = store(config);
+    lake.put(
+        "config/daybook.json",
+        serde_json::to_vec(&self::config()).unwrap(),
+    )
+    .await
+    .unwrap();
+    upload_export(&lake, 300).await;
+    prepare_state_table(config).await;
+    create_glue_database(config).await;
+    aws_sdk_sesv2::Client::new(config)
+        .create_email_identity()
+        .email_identity(SENDER)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
+    let moto = MotoServer::start();
+    let config = sdk_config(&moto).await;
+    prepare(&config).await;
+    let definition = Definition::parse(
+        daybook_local::demo::DAILY_REPORT_DEFINITION,
+        &local_substitutions(),
+    )
+    .unwrap();
+    let runner = Runner::new(
+        definition,
+        Arc::new(AwsFunctions::new(&config)),
+        Arc::new(ApproverOnAws {
+            state: state(&config),
+            callbacks: SfnCallbacks::new(sdk::sfn_client(&config)),
+        }),
+        Arc::new(SystemClock),
+    );
+    let job_id = "20261121-060000-aws001";
+    let delivery = runner
+        .execute(job_id, json!({ "date": DAY, "started_by": "test" }))
+        .await
+        .unwrap();
+    assert_eq!(delivery["recipients"], json!(["data-team@daybook.example"]));
+    assert_eq!(delivery["already_sent"], false);
+
+    // Glue: one table per lake table, its partition on the run folder this job committed.
+    let glue = aws_sdk_glue::Client::new(&config);
+    for table in [
+        "search_queries_items",
+        "search_queries_isbn13_list",
+        "search_queries_selected_lib",
+        "search_queries_user_search",
+    ] {
+        let partition = glue
+            .get_partition()
+            .database_name(GLUE_DATABASE)
+            .table_name(table)
+            .partition_values(DAY)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("partition of {table}: {}", sdk::describe(&e)));
+        let location = partition
+            .partition
+            .and_then(|p| p.storage_descriptor)
+            .and_then(|s| s.location)
+            .unwrap();
+        assert!(
+            location.starts_with("s3://daybook-lake/lake/search_queries/")
+                && location.ends_with(&format!("/dt={DAY}/run={job_id}/")),
+            "{table}: {location}"
+        );
+    }
+
+    // The report was rendered from Redshift's result set into the job's folder.
+    let report_key = format!("reports/daily-search/dt={DAY}/{job_id}/report.html");
+    let html = String::from_utf8(store(&config).get(&report_key).await.unwrap()).unwrap();
+    assert!(html.contains("Gamma av") && html.contains("Vancouver"));
+
+    // The decision is on record, and SES got two raw messages: the approval request, the report.
+    let decision = state(&config).get(&decision_key(job_id)).await.unwrap();
+    assert_eq!(decision.unwrap()["by"], "ana");
+    let data = http_get(&moto.endpoint, "/moto-api/data.json");
+    let data: Value = serde_json::from_str(&data).unwrap();
+    let raw: Vec<&str> = data["ses"]["RawMessage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["raw_data"].as_str())
+        .collect();
+    assert_eq!(raw.len(), 2, "{raw:?}");
+    assert!(raw[0].contains("Subject: Approve: Daily search report"));
+    assert!(
+        raw[1].contains("To: <data-team@daybook.example>")
+            || raw[1].contains("data-team@daybook.example")
+    );
+    assert!(raw[1].contains("report.xlsx"));
+
+    // A second approval of the same job is refused and names the first.
+    let again = decide_approval(
+        &state(&config),
+        &SfnCallbacks::new(sdk::sfn_client(&config)),
+        job_id,
+        &Decision::new(true, "bo", None, chrono::Utc::now()),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(again.contains("already approved by ana"), "{again}");
+}
+
+#[tokio::test]
+async fn an_unverified_sender_is_refused_with_the_addresses_named() {
+    let moto = MotoServer::start();
+    let config = sdk_config(&moto).await;
+    let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&config));
+    let err = daybook_core::ports::Mailer::send_raw(
+        &mailer,
+        "nobody@unverified.example",
+        &["data-team@daybook.example".to_string()],
+        b"Subject: hi\r\n\r\nhello\r\n".to_vec(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("SES SendEmail from nobody@unverified.example to data-team@daybook.example"),
+        "{err}"
+    );
+    assert!(err.to_lowercase().contains("not verified"), "{err}");
+}
+
+#[tokio::test]
+async fn the_state_table_writes_once_and_returns_the_first_record() {
+    let moto = MotoServer::start();
+    let config = sdk_config(&moto).await;
+    prepare_state_table(&config).await;
+    let state = state(&config);
+    let first = json!({ "status": "sending", "n": 1 });
+    assert_eq!(
+        state.put_if_absent("send/a", first.clone()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        state
+            .put_if_absent("send/a", json!({ "status": "sending", "n": 2 }))
+            .await
+            .unwrap(),
+        Some(first)
+    );
+    state
+        .put("send/a", json!({ "status": "sent" }))
+        .await
+        .unwrap();
+    assert_eq!(
+        state.get("send/a").await.unwrap(),
+        Some(json!({ "status": "sent" }))
+    );
+    assert_eq!(state.get("send/b").await.unwrap(), None);
+}
+
+async fn prepare_state_table(config: &SdkConfig) {
+    sdk::dynamodb_client(config)
+        .create_table()
+        .table_name(STATE_TABLE)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn create_glue_database(config: &SdkConfig) {
+    aws_sdk_glue::Client::new(config)
+        .create_database()
+        .database_input(
+            aws_sdk_glue::types::DatabaseInput::builder()
+                .name(GLUE_DATABASE)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_new_column_updates_the_glue_table_and_a_rerun_moves_the_partition() {
+    let moto = MotoServer::start();
+    let config = sdk_config(&moto).await;
+    create_glue_database(&config).await;
+    let glue = aws_sdk_glue::Client::new(&config);
+    let catalog = GlueCatalog::new(glue.clone(), GLUE_DATABASE, BUCKET);
+    let column = |name: &str, hive: &str| daybook_core::lake::SchemaColumn {
+        name: name.into(),
+        ty: "Utf8".into(),
+        nullable: true,
+        hive_type: hive.into(),
+    };
+    let day = DAY.parse().unwrap();
+    use daybook_core::ports::Catalog;
+    catalog
+        .register_partition(
+            "search_queries_items",
+            &[column("query_id", "string")],
+            day,
+            "lake/search_queries/_items/dt=2026-11-21/run=first/",
+        )
+        .await
+        .unwrap();
+    catalog
+        .register_partition(
+            "search_queries_items",
+            &[column("query_id", "string"), column("results", "bigint")],
+            day,
+            "lake/search_queries/_items/dt=2026-11-21/run=second/",
+        )
+        .await
+        .unwrap();
+    let table = glue
+        .get_table()
+        .database_name(GLUE_DATABASE)
+        .name("search_queries_items")
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let storage = table.storage_descriptor.unwrap();
+    let columns: Vec<(String, String)> = storage
+        .columns
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.name, c.r#type.unwrap()))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            ("query_id".to_string(), "string".to_string()),
+            ("results".to_string(), "bigint".to_string())
+        ]
+    );
+    assert_eq!(
+        storage.location.unwrap(),
+        "s3://daybook-lake/lake/search_queries/_items/"
+    );
+    assert_eq!(
+        storage.serde_info.unwrap().serialization_library.unwrap(),
+        "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    );
+    assert_eq!(table.partition_keys.unwrap()[0].name, "dt");
+    let partition = glue
+        .get_partition()
+        .database_name(GLUE_DATABASE)
+        .table_name("search_queries_items")
+        .partition_values(DAY)
+        .send()
+        .await
+        .unwrap()
+        .partition
+        .unwrap();
+    assert_eq!(
+        partition.storage_descriptor.unwrap().location.unwrap(),
+        "s3://daybook-lake/lake/search_queries/_items/dt=2026-11-21/run=second/"
+    );
+}
+
+#[tokio::test]
+async fn a_redshift_query_is_polled_and_its_records_typed() {
+    let moto = MotoServer::start();
+    let config = sdk_config(&moto).await;
+    let result = daybook_core::ports::Warehouse::query(&warehouse(&config), "SELECT 1")
+        .await
+        .unwrap();
+    assert_eq!(result.columns, ["Number", "Street", "City"]);
+    assert_eq!(result.rows.len(), 3);
+    assert_eq!(
+        result.rows[1],
+        [json!(50), json!("Beta st"), json!("Toronto")]
+    );
+}
