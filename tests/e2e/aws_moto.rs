@@ -19,8 +19,13 @@ pub(crate) const BUCKET: &str = "daybook-lake";
 pub(crate) const DAY: &str = "2026-11-21";
 
 pub(crate) async fn sdk_config(moto: &MotoServer) -> SdkConfig {
+    sdk_config_at(&moto.endpoint).await
+}
+
+/// SDK settings that send every call to a loopback test server.
+pub(crate) async fn sdk_config_at(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&moto.endpoint)
+        .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             "test", "test", None, None, "moto",

@@ -1,8 +1,9 @@
 //! The deployed state machine's definition, run by the local runner with every Task invoking the
-//! real Lambda handlers on their AWS adapters, all against one moto server: S3, DynamoDB, Glue,
-//! Redshift Data, SESv2 and Step Functions' SendTaskSuccess.
+//! real Lambda handlers on their AWS adapters: S3, DynamoDB, Glue, SESv2 and Step Functions'
+//! SendTaskSuccess on one moto server; the Redshift Data API on `FakeRedshift`, which pages,
+//! batches and fails where moto cannot.
 
-use crate::aws_moto::{BUCKET, DAY, sdk_config, upload_export};
+use crate::aws_moto::{BUCKET, DAY, sdk_config, sdk_config_at, upload_export};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
@@ -17,7 +18,7 @@ use daybook_core::store::ObjectStore;
 use daybook_local::asl::{CallbackWaiter, Definition, Failure, Runner, SystemClock, TaskInvoker};
 use daybook_local::pipeline::local_substitutions;
 use daybook_report::steps::{Decision, decide_approval, decision_key};
-use daybook_tests::{MotoServer, http_get};
+use daybook_tests::{FakeRedshift, MotoServer, http_get};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -63,7 +64,7 @@ fn warehouse(config: &SdkConfig) -> RedshiftWarehouse {
 }
 
 impl AwsFunctions {
-    fn new(config: &SdkConfig) -> Self {
+    fn new(config: &SdkConfig, redshift: &SdkConfig) -> Self {
         let mailer = || SesMailer::new(aws_sdk_sesv2::Client::new(config));
         Self {
             start: start_job::Adapters {
@@ -78,11 +79,11 @@ impl AwsFunctions {
             load: load_warehouse::Adapters {
                 store: store(config),
                 catalog: GlueCatalog::new(aws_sdk_glue::Client::new(config), GLUE_DATABASE, BUCKET),
-                warehouse: warehouse(config),
+                warehouse: warehouse(redshift),
             },
             build: build_report::Adapters {
                 store: store(config),
-                warehouse: warehouse(config),
+                warehouse: warehouse(redshift),
             },
             request: request_approval::Adapters {
                 store: store(config),
@@ -160,15 +161,13 @@ impl CallbackWaiter for ApproverOnAws {
     }
 }
 
-/// The demo's pipeline config, with report queries Redshift-on-moto can answer (moto returns
-/// one fixed result set for every statement) and no marts (moto has no BatchExecuteStatement).
+/// The demo's pipeline config with one report section shaped like FakeRedshift's answers.
 fn config() -> Value {
     let mut config = serde_json::to_value(daybook_local::demo::demo_config()).unwrap();
-    config["marts"] = json!([]);
     config["report"]["sections"] = json!([{
-        "title": "Addresses",
-        "sql": "SELECT number, street, city FROM marts.addresses WHERE dt = {run_date}",
-        "chart": { "category": "Street", "value": "Number" }
+        "title": "Top search keywords",
+        "sql": "SELECT item_rank AS place, item AS keyword, share FROM marts.search_top WHERE dt = {run_date}",
+        "chart": { "category": "keyword", "value": "share" }
     }]);
     config
 }
@@ -202,6 +201,8 @@ async fn prepare(config: &SdkConfig) {
 async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     let moto = MotoServer::start();
     let config = sdk_config(&moto).await;
+    let fake = FakeRedshift::start();
+    let redshift = sdk_config_at(&fake.endpoint).await;
     prepare(&config).await;
     let definition = Definition::parse(
         daybook_local::demo::DAILY_REPORT_DEFINITION,
@@ -210,7 +211,7 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     .unwrap();
     let runner = Runner::new(
         definition,
-        Arc::new(AwsFunctions::new(&config)),
+        Arc::new(AwsFunctions::new(&config, &redshift)),
         Arc::new(ApproverOnAws {
             state: state(&config),
             callbacks: SfnCallbacks::new(sdk::sfn_client(&config)),
@@ -253,10 +254,36 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
         );
     }
 
-    // The report was rendered from Redshift's result set into the job's folder.
+    // Each mart replaced the day's rows in one batch, on the configured cluster.
+    let batches: Vec<Value> = fake
+        .requests()
+        .into_iter()
+        .filter(|(operation, _)| operation == "BatchExecuteStatement")
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(batches.len(), 2);
+    for (batch, mart) in batches.iter().zip(["search_daily_summary", "search_top"]) {
+        assert_eq!(batch["ClusterIdentifier"], "daybook");
+        assert_eq!(batch["Database"], "dev");
+        assert_eq!(batch["StatementName"], format!("daybook-{job_id}-{mart}"));
+        let sqls = batch["Sqls"].as_array().unwrap();
+        assert_eq!(
+            sqls[0],
+            format!("DELETE FROM marts.{mart} WHERE dt = DATE '{DAY}'")
+        );
+        assert!(
+            sqls[1].as_str().unwrap().starts_with(&format!(
+                "INSERT INTO marts.{mart} SELECT DATE '{DAY}' AS dt, q.* FROM ("
+            )),
+            "{}",
+            sqls[1]
+        );
+    }
+
+    // The report was rendered from every page of Redshift's result into the job's folder.
     let report_key = format!("reports/daily-search/dt={DAY}/{job_id}/report.html");
     let html = String::from_utf8(store(&config).get(&report_key).await.unwrap()).unwrap();
-    assert!(html.contains("Gamma av") && html.contains("Vancouver"));
+    assert!(html.contains("harry potter") && html.contains("9781234567897"));
 
     // The decision is on record, and SES got two raw messages: the approval request, the report.
     let decision = state(&config).get(&decision_key(job_id)).await.unwrap();
@@ -270,12 +297,10 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
         .filter_map(|m| m["raw_data"].as_str())
         .collect();
     assert_eq!(raw.len(), 2, "{raw:?}");
-    assert!(raw[0].contains("Subject: Approve: Daily search report"));
-    assert!(
-        raw[1].contains("To: <data-team@daybook.example>")
-            || raw[1].contains("data-team@daybook.example")
-    );
-    assert!(raw[1].contains("report.xlsx"));
+    assert!(raw[0].contains("To: <lead@daybook.example>"));
+    assert!(raw[0].contains("Subject: =?utf-8?Q?Approve:_Daily_search_report"));
+    assert!(raw[1].contains("To: <data-team@daybook.example>"));
+    assert!(raw[1].contains("daily-search-2026-11-21.xlsx"));
 
     // A second approval of the same job is refused and names the first.
     let again = decide_approval(
@@ -308,7 +333,7 @@ async fn an_unverified_sender_is_refused_with_the_addresses_named() {
         err.contains("SES SendEmail from nobody@unverified.example to data-team@daybook.example"),
         "{err}"
     );
-    assert!(err.to_lowercase().contains("not verified"), "{err}");
+    assert!(err.contains("MessageRejected"), "{err}");
 }
 
 #[tokio::test]
@@ -460,16 +485,50 @@ async fn a_new_column_updates_the_glue_table_and_a_rerun_moves_the_partition() {
 }
 
 #[tokio::test]
-async fn a_redshift_query_is_polled_and_its_records_typed() {
-    let moto = MotoServer::start();
-    let config = sdk_config(&moto).await;
+async fn a_redshift_query_is_polled_read_page_by_page_and_typed_by_column() {
+    let fake = FakeRedshift::start();
+    let config = sdk_config_at(&fake.endpoint).await;
     let result = daybook_core::ports::Warehouse::query(&warehouse(&config), "SELECT 1")
         .await
         .unwrap();
-    assert_eq!(result.columns, ["Number", "Street", "City"]);
-    assert_eq!(result.rows.len(), 3);
+    assert_eq!(result.columns, ["place", "keyword", "share"]);
     assert_eq!(
-        result.rows[1],
-        [json!(50), json!("Beta st"), json!("Toronto")]
+        result.rows,
+        [
+            [json!(1), json!("harry potter"), json!(12.5)],
+            [json!(2), json!("dune"), json!(7.25)],
+            [json!(3), json!("9781234567897"), json!(3.0)],
+        ]
+    );
+    let operations: Vec<String> = fake.requests().into_iter().map(|(op, _)| op).collect();
+    assert_eq!(
+        operations,
+        [
+            "ExecuteStatement",
+            "DescribeStatement",
+            "DescribeStatement",
+            "GetStatementResult",
+            "GetStatementResult"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_mart_names_the_mart_and_carries_redshifts_error() {
+    let fake = FakeRedshift::start();
+    let config = sdk_config_at(&fake.endpoint).await;
+    let err = daybook_core::ports::Warehouse::materialize(
+        &warehouse(&config),
+        "search_top",
+        "SELECT FAIL_ME",
+        DAY.parse().unwrap(),
+        "job-1",
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        "mart search_top for 2026-11-21: Redshift says: ERROR: syntax error at or near \"FAIL_ME\""
     );
 }

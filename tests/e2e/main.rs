@@ -2,4 +2,5 @@
 
 mod aws_moto;
 mod aws_pipeline;
+mod events;
 mod local_pipeline;

@@ -1,5 +1,8 @@
 //! Helpers for the cross-crate tests: servers started on free loopback ports, stopped on drop.
 
+pub mod fake_redshift;
+
+pub use fake_redshift::FakeRedshift;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -71,26 +71,26 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
                 .autofilter(0, 0, last_row.max(1), columns.len() as u16 - 1)
                 .map_err(|e| fail(&name, e))?;
         }
-        if let Some(chart_spec) = &section.chart {
-            if let (Some(label), Some(value), true) = (
+        if let Some(chart_spec) = &section.chart
+            && let (Some(label), Some(value), true) = (
                 section.column_index(&chart_spec.category),
                 section.column_index(&chart_spec.value),
                 last_row > 0,
-            ) {
-                let mut chart = Chart::new(ChartType::Bar);
-                let rows = last_row.min(30);
-                chart
-                    .add_series()
-                    .set_categories((name.as_str(), 1, label as u16, rows, label as u16))
-                    .set_values((name.as_str(), 1, value as u16, rows, value as u16))
-                    .set_name(chart_spec.value.as_str());
-                chart.title().set_name(&section.title);
-                chart.legend().set_hidden();
-                chart.y_axis().set_reverse();
-                sheet
-                    .insert_chart(1, columns.len() as u16 + 1, &chart)
-                    .map_err(|e| fail(&name, e))?;
-            }
+            )
+        {
+            let mut chart = Chart::new(ChartType::Bar);
+            let rows = last_row.min(30);
+            chart
+                .add_series()
+                .set_categories((name.as_str(), 1, label as u16, rows, label as u16))
+                .set_values((name.as_str(), 1, value as u16, rows, value as u16))
+                .set_name(chart_spec.value.as_str());
+            chart.title().set_name(&section.title);
+            chart.legend().set_hidden();
+            chart.y_axis().set_reverse();
+            sheet
+                .insert_chart(1, columns.len() as u16 + 1, &chart)
+                .map_err(|e| fail(&name, e))?;
         }
     }
     if report.sections.is_empty() {

@@ -13,7 +13,7 @@ use serde_json::Value;
 #[serde(untagged)]
 pub enum FlattenEvent {
     /// A state-machine step: one configured source for the run's job and date.
-    Step(FlattenTask),
+    Step(Box<FlattenTask>),
     /// A DynamoDB Streams batch (event source mapping).
     Stream(aws_lambda_events::event::dynamodb::Event),
 }

@@ -247,10 +247,10 @@ impl<'p> TableSet<'p> {
             let mut failure = None;
             let mut pos = 0;
             let is_array = ValueRef::for_each_element(value, |element| {
-                if failure.is_none() {
-                    if let Err(e) = ColumnBuilder::check(&array.ty, Some(element)) {
-                        failure = Some(format!("attribute {:?}[{pos}]: {e}", array.name));
-                    }
+                if failure.is_none()
+                    && let Err(e) = ColumnBuilder::check(&array.ty, Some(element))
+                {
+                    failure = Some(format!("attribute {:?}[{pos}]: {e}", array.name));
                 }
                 pos += 1;
             });

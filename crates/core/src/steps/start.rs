@@ -54,18 +54,18 @@ pub async fn start_job(
     entropy: u32,
 ) -> Result<StartOutput> {
     let input = &task.request;
-    if let Some(job_id) = &task.job_id {
-        if let Ok(bytes) = store.get(&job_key(job_id, "input.json")).await {
-            let snapshot: JobSnapshot =
-                serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-                    context: format!("reading the snapshot of job {job_id}"),
-                    source,
-                })?;
-            return Ok(StartOutput {
-                job: snapshot.job,
-                config: snapshot.config,
-            });
-        }
+    if let Some(job_id) = &task.job_id
+        && let Ok(bytes) = store.get(&job_key(job_id, "input.json")).await
+    {
+        let snapshot: JobSnapshot =
+            serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+                context: format!("reading the snapshot of job {job_id}"),
+                source,
+            })?;
+        return Ok(StartOutput {
+            job: snapshot.job,
+            config: snapshot.config,
+        });
     }
     let date = input.date.unwrap_or_else(|| {
         now.date_naive()

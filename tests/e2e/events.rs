@@ -1,0 +1,41 @@
+//! The sample events in `events/` (for `cargo lambda invoke --data-file`) stay valid inputs of
+//! the handlers they are named after.
+
+use daybook_tests::workspace_root;
+use serde::de::DeserializeOwned;
+
+fn parses_as<T: DeserializeOwned>(file: &str) -> T {
+    let path = workspace_root().join("events").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn every_sample_event_is_a_valid_handler_input() {
+    let start: daybook_core::steps::start::StartTask = parses_as("start-job.json");
+    assert_eq!(start.request.date, Some("2026-11-21".parse().unwrap()));
+    for file in [
+        "flatten-dynamodb-export.json",
+        "flatten-dynamodb-query.json",
+        "flatten-dynamodb-scan.json",
+        "flatten-dynamodb-stream.json",
+    ] {
+        let _: flatten_dynamodb::FlattenEvent = parses_as(file);
+    }
+    let load: daybook_core::steps::load::LoadInput = parses_as("load-warehouse.json");
+    assert_eq!(load.marts, ["search_daily_summary", "search_top"]);
+    let build: daybook_report::steps::BuildInput = parses_as("build-report.json");
+    assert_eq!(build.report.sections.len(), 4);
+    let _: daybook_report::steps::ApprovalRequest = parses_as("request-approval.json");
+    let _: daybook_report::steps::SendInput = parses_as("send-report.json");
+    let mut files: Vec<String> = std::fs::read_dir(workspace_root().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        9,
+        "a new event file needs a line here: {files:?}"
+    );
+}

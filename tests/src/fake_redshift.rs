@@ -1,0 +1,178 @@
+//! A Redshift Data API stand-in on a loopback port, for what moto cannot do: moto 5.2.5 has no
+//! BatchExecuteStatement, answers CreatedAt in a form the SDK rejects, and never pages. This one
+//! records every request, reports each statement as STARTED once before FINISHED (so callers
+//! must poll), fails any statement whose SQL contains `FAIL_ME` with a Redshift-like error, and
+//! serves every query's result in pages of two records.
+
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+struct Statements {
+    requests: Vec<(String, Value)>,
+    sqls: HashMap<String, Vec<String>>,
+    polled: HashMap<String, u32>,
+}
+
+pub struct FakeRedshift {
+    pub endpoint: String,
+    state: Arc<Mutex<Statements>>,
+}
+
+impl FakeRedshift {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(Statements::default()));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = shared.clone();
+                std::thread::spawn(move || serve(stream, &state));
+            }
+        });
+        Self { endpoint, state }
+    }
+
+    /// Every request so far, as (operation, JSON body).
+    pub fn requests(&self) -> Vec<(String, Value)> {
+        self.state.lock().unwrap().requests.clone()
+    }
+}
+
+fn serve(stream: TcpStream, state: &Mutex<Statements>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut target = String::new();
+        let mut length = 0usize;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                match name.to_ascii_lowercase().as_str() {
+                    "x-amz-target" => target = value.trim().to_string(),
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let operation = target.rsplit('.').next().unwrap_or_default().to_string();
+        let (status, response) = answer(state, &operation, request);
+        let text = response.to_string();
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n",
+            text.len()
+        );
+        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(text.as_bytes()).is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'static str, Value) {
+    let mut state = state.lock().unwrap();
+    state
+        .requests
+        .push((operation.to_string(), request.clone()));
+    let now = 1_795_000_000.0;
+    match operation {
+        "ExecuteStatement" | "BatchExecuteStatement" => {
+            let id = format!("00000000-0000-4000-8000-{:012}", state.sqls.len() + 1);
+            let sqls = match request.get("Sqls") {
+                Some(list) => list
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect(),
+                None => vec![request["Sql"].as_str().unwrap_or_default().to_string()],
+            };
+            state.sqls.insert(id.clone(), sqls);
+            ("200 OK", json!({ "Id": id, "CreatedAt": now }))
+        }
+        "DescribeStatement" => {
+            let id = request["Id"].as_str().unwrap_or_default().to_string();
+            let Some(sqls) = state.sqls.get(&id).cloned() else {
+                return (
+                    "400 Bad Request",
+                    json!({ "__type": "ResourceNotFoundException", "Message": "no such statement" }),
+                );
+            };
+            let polls = state.polled.entry(id.clone()).or_insert(0);
+            *polls += 1;
+            let status = if *polls == 1 {
+                "STARTED"
+            } else if sqls.iter().any(|s| s.contains("FAIL_ME")) {
+                "FAILED"
+            } else {
+                "FINISHED"
+            };
+            let subs: Vec<Value> = sqls
+                .iter()
+                .enumerate()
+                .map(|(i, sql)| {
+                    json!({ "Id": format!("{id}:{}", i + 1), "Status": status, "QueryString": sql, "ResultRows": 7 })
+                })
+                .collect();
+            let mut out = json!({ "Id": id, "Status": status, "CreatedAt": now, "UpdatedAt": now, "SubStatements": subs });
+            if status == "FAILED" {
+                out["Error"] = json!("ERROR: syntax error at or near \"FAIL_ME\"");
+            }
+            ("200 OK", out)
+        }
+        "GetStatementResult" => {
+            let page = request["NextToken"].as_str().unwrap_or("1");
+            let rows = [
+                (1, "harry potter", "12.50"),
+                (2, "dune", "7.25"),
+                (3, "9781234567897", "3.00"),
+            ];
+            let (from, next) = if page == "1" {
+                (0, Some("2"))
+            } else {
+                (2, None)
+            };
+            let records: Vec<Value> = rows[from..(from + 2).min(rows.len())]
+                .iter()
+                .map(|(n, s, d)| {
+                    json!([{ "longValue": n }, { "stringValue": s }, { "stringValue": d }])
+                })
+                .collect();
+            let mut out = json!({
+                "Records": records,
+                "ColumnMetadata": [
+                    { "name": "place", "typeName": "int8" },
+                    { "name": "keyword", "typeName": "varchar" },
+                    { "name": "share", "typeName": "numeric" }
+                ],
+                "TotalNumRows": 3
+            });
+            if let Some(next) = next {
+                out["NextToken"] = json!(next);
+            }
+            ("200 OK", out)
+        }
+        "CancelStatement" => ("200 OK", json!({ "Status": true })),
+        other => (
+            "400 Bad Request",
+            json!({ "__type": "UnknownOperationException", "Message": format!("{other} is not faked") }),
+        ),
+    }
+}
