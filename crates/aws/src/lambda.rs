@@ -72,3 +72,28 @@ pub fn warehouse(config: &aws_config::SdkConfig) -> anyhow::Result<crate::Redshi
 pub fn mailer(config: &aws_config::SdkConfig) -> crate::SesMailer {
     crate::SesMailer::new(aws_sdk_sesv2::Client::new(config))
 }
+
+/// Runs a function: `adapters` built once at init, then `handler` per event, its error becoming
+/// the Lambda error (which Step Functions' Retry and Catch rules see).
+pub async fn serve<A, E, O, Er, F, Fut>(
+    adapters: A,
+    handler: F,
+) -> Result<(), lambda_runtime::Error>
+where
+    A: Sync + 'static,
+    E: serde::de::DeserializeOwned + Send + 'static,
+    O: serde::Serialize,
+    Er: Into<lambda_runtime::Error>,
+    F: Fn(&'static A, E) -> Fut,
+    Fut: std::future::Future<Output = Result<O, Er>> + Send,
+{
+    // The adapters live as long as the process, like the runtime loop itself.
+    let adapters: &'static A = Box::leak(Box::new(adapters));
+    let handler = &handler;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<E>| async move {
+            handler(adapters, event.payload).await.map_err(Into::into)
+        },
+    ))
+    .await
+}
