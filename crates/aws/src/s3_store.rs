@@ -21,6 +21,29 @@ pub struct S3Store {
 }
 
 impl S3Store {
+    /// GetObject, with a missing key reported as `NotFound` so callers can tell it apart.
+    async fn open_object(
+        &self,
+        key: &str,
+        action: &'static str,
+    ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, StoreError> {
+        self.client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
+                    StoreError::NotFound {
+                        location: self.location(key),
+                    }
+                } else {
+                    StoreError::failed(action, self.location(key), describe(&e))
+                }
+            })
+    }
+
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
         Self {
             client,
@@ -152,22 +175,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-        let output = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
-                    StoreError::NotFound {
-                        location: self.location(key),
-                    }
-                } else {
-                    StoreError::failed("reading", self.location(key), describe(&e))
-                }
-            })?;
+        let output = self.open_object(key, "reading").await?;
         let bytes = output
             .body
             .collect()
@@ -177,22 +185,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn fetch_to_local(&self, key: &str, scratch: &Path) -> Result<PathBuf, StoreError> {
-        let output = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
-                    StoreError::NotFound {
-                        location: self.location(key),
-                    }
-                } else {
-                    StoreError::failed("downloading", self.location(key), describe(&e))
-                }
-            })?;
+        let output = self.open_object(key, "downloading").await?;
         let path = scratch.join(key);
         let fail = |e: std::io::Error| StoreError::failed("downloading", self.location(key), e);
         tokio::fs::create_dir_all(path.parent().unwrap_or(scratch))
