@@ -82,17 +82,8 @@ impl ItemReader for DynamoDbReader {
                 let client = self.client.clone();
                 let (table, index, date_attribute) =
                     (table.clone(), index.clone(), date_attribute.clone());
-                let label = {
-                    let (table, index, date_attribute, day) = (
-                        table.clone(),
-                        index.clone(),
-                        date_attribute.clone(),
-                        day.clone(),
-                    );
-                    move |page| {
-                        format!("dynamodb://{table}/{index} {date_attribute}={day} page {page}")
-                    }
-                };
+                let source = format!("dynamodb://{table}/{index} {date_attribute}={day}");
+                let label = move |page| format!("{source} page {page}");
                 tokio::spawn(pump(tx, label, move |start| {
                     let request = client
                         .query()
@@ -121,12 +112,8 @@ impl ItemReader for DynamoDbReader {
                     let (tx, rx) = mpsc::channel(PAGES_AHEAD);
                     let client = self.client.clone();
                     let table = table.clone();
-                    let label = {
-                        let table = table.clone();
-                        move |page| {
-                            format!("dynamodb://{table} segment {segment}/{total} page {page}")
-                        }
-                    };
+                    let source = format!("dynamodb://{table} segment {segment}/{total}");
+                    let label = move |page| format!("{source} page {page}");
                     tokio::spawn(pump(tx, label, move |start| {
                         let request = client
                             .scan()

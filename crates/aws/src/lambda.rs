@@ -97,3 +97,22 @@ where
     ))
     .await
 }
+
+/// What the two email functions (request-approval, send-report) use: the lake for the report
+/// files, SES, and the state table for pending approvals and sent-report records.
+pub struct MailAdapters {
+    pub store: crate::S3Store,
+    pub mailer: crate::SesMailer,
+    pub state: crate::DynamoDbStateStore,
+}
+
+impl MailAdapters {
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = crate::sdk::load().await;
+        Ok(Self {
+            store: lake_store(&config)?,
+            mailer: mailer(&config),
+            state: state_store(&config)?,
+        })
+    }
+}

@@ -1,25 +1,7 @@
 //! The handler of `send-report`, apart from the runtime so tests call it directly.
 
-use daybook_aws::{DynamoDbStateStore, S3Store, SesMailer};
-use daybook_aws::{lambda, sdk};
-
-/// Built once per container, at init.
-pub struct Adapters {
-    pub store: S3Store,
-    pub mailer: SesMailer,
-    pub state: DynamoDbStateStore,
-}
-
-impl Adapters {
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config = sdk::load().await;
-        Ok(Self {
-            store: lambda::lake_store(&config)?,
-            mailer: lambda::mailer(&config),
-            state: lambda::state_store(&config)?,
-        })
-    }
-}
+/// Built once per container, at init: the lake, SES and the state table.
+pub type Adapters = daybook_aws::lambda::MailAdapters;
 
 /// Runs the step; the error text names the step's input and what to do.
 pub async fn handle(
