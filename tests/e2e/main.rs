@@ -4,3 +4,4 @@ mod aws_moto;
 mod aws_pipeline;
 mod events;
 mod local_pipeline;
+mod rds;

@@ -1,5 +1,6 @@
 //! Helpers for the cross-crate tests: servers started on free loopback ports, stopped on drop.
 
+pub mod databases;
 pub mod fake_redshift;
 
 pub use fake_redshift::FakeRedshift;

@@ -8,6 +8,8 @@ use daybook_core::flatten::{FlattenConfig, FlattenPlan, SAMPLE_ITEMS, flatten_ex
 use daybook_core::lake::PartitionLayout;
 use daybook_generate::dynamodb::{ExportSpec, write_search_export};
 use std::path::{Path, PathBuf};
+
+mod segment;
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -28,6 +30,22 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         files: usize,
     },
+    /// Write the Segment benchmark files (skipped when the same number of events is there).
+    GenerateSegment {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+    },
+    /// Export the Segment files and print events/s, input MB/s and peak RSS.
+    Segment {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        workers: Option<usize>,
+    },
     /// Flatten the export and print items/s, rows/s, input MB/s and peak RSS.
     Flatten {
         #[arg(long)]
@@ -43,6 +61,8 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Generate { dir, items, files } => generate(&dir, items, files),
         Command::Flatten { dir, out, workers } => flatten(&dir, &out, workers),
+        Command::GenerateSegment { dir, events } => segment::generate(&dir, events),
+        Command::Segment { dir, out, workers } => segment::export(&dir, &out, workers),
     }
 }
 
@@ -82,12 +102,16 @@ fn generate(dir: &Path, items: u64, files: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn flatten(dir: &Path, out: &Path, workers: Option<usize>) -> anyhow::Result<()> {
-    let workers = workers.unwrap_or_else(|| {
+pub(crate) fn worker_count(workers: Option<usize>) -> usize {
+    workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
-    });
+    })
+}
+
+fn flatten(dir: &Path, out: &Path, workers: Option<usize>) -> anyhow::Result<()> {
+    let workers = worker_count(workers);
     let _ = std::fs::remove_dir_all(out);
     let started = Instant::now();
     let manifest = std::fs::read_to_string(dir.join(MANIFEST_FILES))
@@ -162,7 +186,7 @@ fn flatten(dir: &Path, out: &Path, workers: Option<usize>) -> anyhow::Result<()>
 }
 
 /// The process's peak resident set (VmHWM), from /proc.
-fn peak_rss_kib() -> anyhow::Result<u64> {
+pub(crate) fn peak_rss_kib() -> anyhow::Result<u64> {
     let status =
         std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
     status

@@ -23,6 +23,9 @@ enum Command {
     Generate(commands::generate::Generate),
     /// Flatten a DynamoDB export (DYNAMODB_JSON) into Parquet tables.
     Flatten(commands::flatten::FlattenArgs),
+    /// Export a source to Parquet tables in a folder.
+    #[command(subcommand)]
+    Export(commands::export::Export),
     /// Generate a day of data and run the daily-report state machine locally, end to end.
     Demo(commands::demo::DemoArgs),
     /// Approve the report of a run waiting in its approval step.
@@ -43,6 +46,7 @@ async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Generate(command) => commands::generate::run(command),
         Command::Flatten(args) => commands::flatten::run(args).await,
+        Command::Export(command) => commands::export::run(command).await,
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Approve(args) => commands::approve::approve(args).await,
         Command::Reject(args) => commands::approve::reject(args).await,

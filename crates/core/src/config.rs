@@ -9,6 +9,12 @@ pub struct PipelineConfig {
     /// DynamoDB tables to flatten, each read from an export under `export_prefix`.
     #[serde(default)]
     pub dynamodb: Vec<DynamoDbSource>,
+    /// Relational databases whose tables are exported (RDS read replicas, SQLite locally).
+    #[serde(default)]
+    pub rds: Vec<crate::relational::RdsSource>,
+    /// Segment sources written by Segment's S3 destination.
+    #[serde(default)]
+    pub segment: Vec<crate::segment::SegmentConfig>,
     /// Marts to build, by file name under `sql/marts/` (without `.sql`), in order.
     pub marts: Vec<String>,
     pub report: ReportDefinition,

@@ -74,6 +74,9 @@ pub struct TableManifest {
     pub schema: Vec<SchemaColumn>,
     /// Items of the whole source rejected in this run (they are in the quarantine file).
     pub quarantined_items: u64,
+    /// What a reader should know about this table's data, such as columns whose types conflicted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

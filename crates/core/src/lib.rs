@@ -10,6 +10,8 @@ pub mod marts;
 pub mod parquet_sink;
 pub mod ports;
 pub mod quarantine;
+pub mod relational;
+pub mod segment;
 pub mod steps;
 pub mod store;
 

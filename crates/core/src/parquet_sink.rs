@@ -58,6 +58,13 @@ impl ParquetSink {
         self.writer.write(batch).map_err(std::io::Error::other)
     }
 
+    /// Writes `batch` as a row group of its own, so that the writer holds nothing between calls:
+    /// the caller's batch size is then the memory bound.
+    pub fn write_row_group(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
+        self.write(batch)?;
+        self.writer.flush().map_err(std::io::Error::other)
+    }
+
     pub fn finish(self) -> std::io::Result<WrittenFile> {
         let mut file = self.writer.into_inner().map_err(std::io::Error::other)?;
         std::io::Write::flush(&mut file)?;

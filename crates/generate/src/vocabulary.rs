@@ -68,7 +68,11 @@ pub fn skewed(rng: &mut impl Rng, len: usize) -> usize {
 /// A valid ISBN-13 from a catalogue of `catalogue` titles, popular titles more likely.
 pub fn isbn13(rng: &mut impl Rng, catalogue: u64) -> String {
     let u: f64 = rng.random();
-    let title = ((u * u) * catalogue as f64) as u64;
+    isbn13_of_title(((u * u) * catalogue as f64) as u64)
+}
+
+/// The ISBN-13 of title number `title` of the catalogue: the shop's products use the same ones.
+pub fn isbn13_of_title(title: u64) -> String {
     let body = format!("978{:09}", 89_000_000 + title);
     let sum: u32 = body
         .bytes()

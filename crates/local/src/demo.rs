@@ -40,6 +40,8 @@ pub fn demo_config() -> PipelineConfig {
                 export_prefix: "exports/search_queries/{date}".into(),
             },
         }],
+        rds: vec![],
+        segment: vec![],
         marts: vec!["search_daily_summary".into(), "search_top".into()],
         report: ReportDefinition {
             name: "daily-search".into(),

@@ -1,12 +1,37 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use daybook_generate::dynamodb::{ExportSpec, write_search_export};
+use daybook_generate::segment::{SegmentSpec, write_segment_logs};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum Generate {
     /// A DynamoDB export to S3 (DYNAMODB_JSON) of search-query items: manifest-files.json and data/*.json.gz.
     DynamodbExport(DynamodbExportArgs),
+    /// Segment S3-destination files (segment-logs/<source-id>/<epoch-ms>/*.gz) of a bookshop's visitors.
+    Segment(SegmentArgs),
+}
+
+#[derive(Args)]
+pub struct SegmentArgs {
+    /// How many events (about 1 KB of JSON each).
+    #[arg(long, default_value_t = 10_000)]
+    events: u64,
+    /// The folder to write segment-logs/ into.
+    #[arg(long)]
+    out: PathBuf,
+    /// Random seed: the same seed gives the same events.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Batch folders over the day (Segment writes about one an hour).
+    #[arg(long, default_value_t = 24)]
+    batches: u32,
+    /// Files per batch folder.
+    #[arg(long, default_value_t = 1)]
+    files_per_batch: u32,
+    /// The day the events happened (default: yesterday, UTC).
+    #[arg(long)]
+    date: Option<chrono::NaiveDate>,
 }
 
 #[derive(Args)]
@@ -46,6 +71,28 @@ pub fn run(command: Generate) -> anyhow::Result<()> {
                 spec.files,
                 export.bytes_gzip as f64 / 1e6,
                 export.folder.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Generate::Segment(args) => {
+            let started = std::time::Instant::now();
+            let spec = SegmentSpec {
+                events: args.events,
+                date: args.date.unwrap_or_else(super::yesterday),
+                batches: args.batches,
+                files_per_batch: args.files_per_batch,
+                seed: args.seed,
+            };
+            let written = write_segment_logs(&args.out, &spec)
+                .with_context(|| format!("writing Segment files to {}", args.out.display()))?;
+            println!(
+                "wrote {} events in {} files ({:.1} MB JSON, {:.1} MB gzip) to {} in {:.1}s",
+                written.events,
+                written.files.len(),
+                written.bytes_json as f64 / 1e6,
+                written.bytes_gzip as f64 / 1e6,
+                written.prefix.display(),
                 started.elapsed().as_secs_f64()
             );
             Ok(())

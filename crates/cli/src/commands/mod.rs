@@ -1,5 +1,6 @@
 pub mod approve;
 pub mod demo;
+pub mod export;
 pub mod flatten;
 pub mod generate;
 

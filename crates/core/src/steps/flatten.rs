@@ -1,66 +1,19 @@
 use super::JobContext;
+use super::publish::{
+    ExportReport, StagedExport, StagedFile, StagedTable, Staging, publish, write_step_output,
+};
 use crate::config::DynamoDbRead;
 use crate::dynamo::Item;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::flatten::ItemBatch;
 use crate::flatten::export::{ExportFile, MANIFEST_FILES, parse_manifest, sample_items};
 use crate::flatten::{
     FlattenConfig, FlattenOutcome, FlattenPlan, SAMPLE_ITEMS, flatten_export_files,
 };
-use crate::lake::{ManifestFile, PartitionLayout, TableManifest, job_key};
+use crate::lake::PartitionLayout;
 use crate::store::ObjectStore;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// The flatten step's output: what the load step registers and the report shows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FlattenReport {
-    pub source: String,
-    pub job_id: String,
-    pub date: chrono::NaiveDate,
-    pub tables: Vec<PublishedTable>,
-    pub items_read: u64,
-    pub items_written: u64,
-    pub quarantined: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quarantine_key: Option<String>,
-    pub warnings: Vec<String>,
-    pub elapsed_ms: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PublishedTable {
-    pub table: String,
-    /// The run folder the catalog partition should point at.
-    pub run_prefix: String,
-    pub manifest_key: String,
-    pub rows: u64,
-    pub files: usize,
-}
-
-/// Where a staging folder for one job lives; removed when the step is done.
-pub struct Staging(PathBuf);
-
-impl Staging {
-    pub fn new(store: &dyn ObjectStore, job_id: &str, step: &str) -> Result<Self> {
-        let path = store
-            .scratch_root()
-            .join(format!("{job_id}-{step}-{}", std::process::id()));
-        std::fs::create_dir_all(&path)
-            .context(|| format!("creating staging folder {}", path.display()))?;
-        Ok(Self(path))
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Reads a DynamoDB export under `export_prefix` (the folder holding `manifest-files.json`) in
 /// `input`, flattens it on `workers` threads and publishes the tables to `output`.
@@ -71,7 +24,7 @@ pub async fn flatten_export(
     export_prefix: &str,
     layout: &PartitionLayout,
     workers: usize,
-) -> Result<FlattenReport> {
+) -> Result<ExportReport> {
     let started = Instant::now();
     let prefix = normalise_prefix(export_prefix);
     let manifest_key = format!("{prefix}{MANIFEST_FILES}");
@@ -108,7 +61,7 @@ pub async fn flatten_export(
     })
     .await
     .map_err(|e| Error::Invalid(format!("flatten worker failed: {e}")))??;
-    let mut report = publish(output, &outcome, layout).await?;
+    let mut report = publish_outcome(output, &outcome, layout).await?;
     if entries.is_empty() {
         report.warnings.push(format!(
             "{} lists no data files: the export is empty",
@@ -125,7 +78,7 @@ pub async fn flatten_items(
     config: &FlattenConfig,
     batches: Vec<crate::flatten::ItemBatch>,
     layout: &PartitionLayout,
-) -> Result<FlattenReport> {
+) -> Result<ExportReport> {
     let started = Instant::now();
     let staging = Staging::new(store, &layout.job_id, &format!("flatten-{}", config.source))?;
     let sample: Vec<Item> = batches
@@ -141,9 +94,9 @@ pub async fn flatten_items(
         .unwrap_or_else(|| config.source.clone());
     let part = crate::flatten::flatten_batches(&plan, 0, &label, batches, layout, staging.path())?;
     let outcome = crate::flatten::finish_parts(&plan, vec![part], staging.path(), layout)?;
-    let mut report = publish(store, &outcome, layout).await?;
+    let mut report = publish_outcome(store, &outcome, layout).await?;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
-    write_step_output(store, &report).await?;
+    write_step_output(store, "flatten", &report).await?;
     Ok(report)
 }
 
@@ -156,82 +109,48 @@ fn normalise_prefix(prefix: &str) -> String {
     }
 }
 
-/// Publishes data files, then the quarantine, then each table's manifest: a run folder with a
-/// manifest is complete, and the load step only points the catalog at complete folders.
-pub async fn publish(
+/// Publishes a flatten outcome's tables, all for the layout's date.
+pub async fn publish_outcome(
     store: &dyn ObjectStore,
     outcome: &FlattenOutcome,
     layout: &PartitionLayout,
-) -> Result<FlattenReport> {
-    let source = &outcome.plan.source;
-    for table in &outcome.tables {
-        for file in &table.files {
-            store.put_file(&file.key, &file.path).await?;
-        }
-    }
-    let quarantine = match &outcome.quarantine_file {
-        Some(path) => {
-            let key = layout.quarantine_key();
-            store.put_file(&key, path).await?;
-            Some(key)
-        }
-        None => None,
-    };
-    let mut tables = Vec::new();
-    for table in &outcome.tables {
-        let manifest = TableManifest {
-            source: source.clone(),
-            table: table.table.clone(),
-            dt: layout.date,
-            job_id: layout.job_id.clone(),
-            rows: table.rows,
-            files: table
-                .files
-                .iter()
-                .map(|f| ManifestFile {
-                    key: f.key.clone(),
-                    rows: f.rows,
-                    bytes: f.bytes,
-                })
-                .collect(),
-            schema: table.schema.clone(),
-            quarantined_items: outcome.quarantined,
-        };
-        let key = layout.manifest_key(&table.table);
-        store.put(&key, to_json(&manifest)?).await?;
-        tables.push(PublishedTable {
-            table: table.table.clone(),
-            run_prefix: layout.run_prefix(&table.table),
-            manifest_key: key,
-            rows: table.rows,
-            files: table.files.len(),
-        });
-    }
-    Ok(FlattenReport {
-        source: source.clone(),
+) -> Result<ExportReport> {
+    let staged = StagedExport {
+        source: outcome.plan.source.clone(),
         job_id: layout.job_id.clone(),
         date: layout.date,
-        tables,
+        tables: outcome
+            .tables
+            .iter()
+            .map(|table| StagedTable {
+                table: table.table.clone(),
+                dt: layout.date,
+                run_prefix: layout.run_prefix(&table.table),
+                rows: table.rows,
+                schema: table.schema.clone(),
+                files: table
+                    .files
+                    .iter()
+                    .map(|f| StagedFile {
+                        key: f.key.clone(),
+                        path: f.path.clone(),
+                        rows: f.rows,
+                        bytes: f.bytes,
+                    })
+                    .collect(),
+                notes: vec![],
+            })
+            .collect(),
         items_read: outcome.items_read,
         items_written: outcome.items_written,
         quarantined: outcome.quarantined,
-        quarantine_key: quarantine,
+        quarantine: outcome
+            .quarantine_file
+            .clone()
+            .map(|path| (path, layout.quarantine_key())),
         warnings: outcome.warnings.clone(),
-        elapsed_ms: 0,
-    })
-}
-
-pub async fn write_step_output(store: &dyn ObjectStore, report: &FlattenReport) -> Result<()> {
-    let key = job_key(&report.job_id, &format!("flatten-{}.json", report.source));
-    store.put(&key, to_json(report)?).await?;
-    Ok(())
-}
-
-pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec_pretty(value).map_err(|source| Error::Json {
-        context: "serialising a manifest".into(),
-        source,
-    })
+    };
+    publish(store, &staged).await
 }
 
 /// Convenience for callers that only have a job context.
@@ -253,7 +172,7 @@ pub async fn run_flatten_task(
     reader: &dyn ItemReader,
     task: &FlattenTask,
     workers: usize,
-) -> Result<FlattenReport> {
+) -> Result<ExportReport> {
     let layout = lake_layout(&task.source.flatten, &task.job);
     let report = match &task.source.read {
         DynamoDbRead::Export { export_prefix } => {
@@ -273,7 +192,7 @@ pub async fn run_flatten_task(
             flatten_lanes(store, &task.source.flatten, lanes, &layout).await?
         }
     };
-    write_step_output(store, &report).await?;
+    write_step_output(store, "flatten", &report).await?;
     Ok(report)
 }
 
@@ -305,7 +224,7 @@ pub async fn flatten_lanes(
     config: &FlattenConfig,
     mut lanes: Vec<ItemLane>,
     layout: &PartitionLayout,
-) -> Result<FlattenReport> {
+) -> Result<ExportReport> {
     let started = Instant::now();
     let staging = Staging::new(store, &layout.job_id, &format!("flatten-{}", config.source))?;
     // The first batch of every lane is the sample the schema is discovered from.
@@ -360,7 +279,7 @@ pub async fn flatten_lanes(
         );
     }
     let outcome = crate::flatten::finish_parts(&plan, parts, staging.path(), layout)?;
-    let mut report = publish(store, &outcome, layout).await?;
+    let mut report = publish_outcome(store, &outcome, layout).await?;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }

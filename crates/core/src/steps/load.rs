@@ -1,5 +1,5 @@
 use super::JobContext;
-use super::flatten::FlattenReport;
+use super::publish::ExportReport;
 use crate::config::bind_run_date;
 use crate::error::{Error, Result};
 use crate::lake::TableManifest;
@@ -80,7 +80,7 @@ pub async fn load_warehouse(
 }
 
 /// Finds every flatten report in the nested arrays the Parallel and Map states produce.
-fn collect_reports(value: &serde_json::Value) -> Result<Vec<FlattenReport>> {
+fn collect_reports(value: &serde_json::Value) -> Result<Vec<ExportReport>> {
     let mut reports = Vec::new();
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {

@@ -4,6 +4,8 @@
 pub mod flatten;
 pub mod job;
 pub mod load;
+pub mod publish;
+pub mod segment;
 pub mod start;
 
 pub use job::JobContext;

@@ -105,7 +105,7 @@ pub async fn start_job(
     store
         .put(
             &job_key(&job.job_id, "input.json"),
-            super::flatten::to_json(&snapshot)?,
+            super::publish::to_json(&snapshot)?,
         )
         .await?;
     Ok(StartOutput { job, config })

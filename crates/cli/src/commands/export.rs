@@ -1,0 +1,144 @@
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use daybook_core::lake::PartitionLayout;
+use daybook_core::segment::{DaySelection, SegmentConfig};
+use daybook_core::steps::publish::ExportReport;
+use daybook_core::store::ObjectStore;
+use daybook_local::FsStore;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum Export {
+    /// Segment S3-destination files (gzip JSON lines) to one table per call type and per track event.
+    Segment(SegmentArgs),
+}
+
+#[derive(Args)]
+pub struct SegmentArgs {
+    /// A folder of Segment files: every *.gz below it, batch time from its `<epoch-ms>/` folder.
+    #[arg(long)]
+    input: PathBuf,
+    /// Output folder: one folder per table, `dt=` and `run=` folders below.
+    #[arg(long)]
+    out: PathBuf,
+    /// Only this day's events (the daily run); without it every day found is written.
+    #[arg(long)]
+    date: Option<chrono::NaiveDate>,
+    /// IANA time zone the days are cut in.
+    #[arg(long, default_value = "UTC")]
+    timezone: String,
+    /// Run id in the `run=` folders (default: a new job id).
+    #[arg(long)]
+    job_id: Option<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Print the full report as JSON instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(command: Export) -> anyhow::Result<()> {
+    match command {
+        Export::Segment(args) => segment(args).await,
+    }
+}
+
+async fn segment(args: SegmentArgs) -> anyhow::Result<()> {
+    let mut config = SegmentConfig::new("");
+    config.timezone = args.timezone.clone();
+    let input = FsStore::new(&args.input);
+    let keys: Vec<String> = input
+        .list("")
+        .await
+        .with_context(|| format!("listing {}", args.input.display()))?
+        .into_iter()
+        .filter(|k| k.ends_with(".gz") || k.ends_with(".json") || k.ends_with(".jsonl"))
+        .collect();
+    anyhow::ensure!(
+        !keys.is_empty(),
+        "{} holds no Segment files (*.gz); point --input at the folder the S3 destination writes, segment-logs/<source-id>/",
+        args.input.display()
+    );
+    let date = args.date.unwrap_or_else(super::yesterday);
+    let days = args.date.map_or(DaySelection::All, DaySelection::Only);
+    let job_id = job_id(args.job_id.clone(), date);
+    let output = FsStore::new(&args.out);
+    let started = std::time::Instant::now();
+    let report = daybook_core::steps::segment::export_keys_from(
+        &input,
+        &output,
+        &config,
+        &keys,
+        days,
+        &PartitionLayout::folder(date, &job_id),
+        workers(args.workers),
+    )
+    .await?;
+    print_report(
+        &report,
+        started.elapsed().as_secs_f64(),
+        &args.out,
+        args.json,
+        "events",
+    )
+}
+
+pub fn job_id(given: Option<String>, date: chrono::NaiveDate) -> String {
+    given.unwrap_or_else(|| {
+        daybook_core::steps::job::new_job_id(date, chrono::Utc::now(), rand::random())
+    })
+}
+
+pub fn workers(given: Option<usize>) -> usize {
+    given.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    })
+}
+
+pub fn print_report(
+    report: &ExportReport,
+    seconds: f64,
+    out: &Path,
+    json: bool,
+    what: &str,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    println!(
+        "exported {} {what} ({} written) in {:.2}s ({:.0} {what}/s) → {}",
+        report.items_read,
+        report.items_written,
+        seconds,
+        report.items_read as f64 / seconds.max(1e-9),
+        out.display()
+    );
+    for (name, count) in &report.counts {
+        println!("  {name}: {count}");
+    }
+    for table in &report.tables {
+        println!(
+            "  {:<28} {:>10} rows  {}",
+            table.table, table.rows, table.run_prefix
+        );
+    }
+    if report.quarantined > 0 {
+        println!(
+            "  {} records quarantined with their reasons in {}",
+            report.quarantined,
+            report
+                .quarantine_key
+                .as_deref()
+                .map(|k| out.join(k).display().to_string())
+                .unwrap_or_default()
+        );
+    }
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! Segment's Amazon S3 destination files (gzip JSON lines of track, page, screen, identify, group
+//! and alias calls) to one table per call type and one per track event.
+//!
+//! Two passes over the day's files. The first checks every line, learns the event tables'
+//! property types and finds duplicate message ids, so that the second can write every row with
+//! the day's final schema, in bounded memory, without a row group ever being rewritten.
+
+mod config;
+mod event;
+mod rows;
+mod run;
+mod scan;
+pub mod schema;
+#[cfg(test)]
+mod tests;
+
+pub use config::{DaySelection, SegmentConfig, SegmentFile, batch_time_of_key};
+pub use event::{CallType, SegmentEvent, parse_event, parse_time};
+pub use run::{SegmentOutcome, export_segment_files};

@@ -1,0 +1,179 @@
+//! Publishing an export's staged files under the commit rule, and the report every export step
+//! returns (DynamoDB, Segment, RDS alike), which the load step reads.
+
+use crate::error::{Error, IoContext, Result};
+use crate::lake::{MANIFEST_FILE, ManifestFile, SchemaColumn, TableManifest, job_key};
+use crate::store::ObjectStore;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// An export step's output: what the load step registers and the report shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportReport {
+    pub source: String,
+    pub job_id: String,
+    pub date: NaiveDate,
+    pub tables: Vec<PublishedTable>,
+    /// Records read (items, events or rows).
+    pub items_read: u64,
+    pub items_written: u64,
+    pub quarantined: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine_key: Option<String>,
+    pub warnings: Vec<String>,
+    /// Source-specific counts (duplicates dropped, events of other days, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counts: BTreeMap<String, u64>,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishedTable {
+    pub table: String,
+    /// The run folder the catalog partition should point at.
+    pub run_prefix: String,
+    pub manifest_key: String,
+    pub rows: u64,
+    pub files: usize,
+}
+
+/// One table's files for one day, written to local disk and not yet published.
+#[derive(Debug, Clone)]
+pub struct StagedTable {
+    pub table: String,
+    pub dt: NaiveDate,
+    /// `…/<table>/dt=<dt>/run=<job>/`
+    pub run_prefix: String,
+    pub rows: u64,
+    pub schema: Vec<SchemaColumn>,
+    pub files: Vec<StagedFile>,
+    /// What a reader of the table should know (columns whose types conflicted, …).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StagedFile {
+    pub key: String,
+    pub path: PathBuf,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// Everything one export run staged.
+#[derive(Debug, Clone)]
+pub struct StagedExport {
+    pub source: String,
+    pub job_id: String,
+    pub date: NaiveDate,
+    pub tables: Vec<StagedTable>,
+    pub items_read: u64,
+    pub items_written: u64,
+    pub quarantined: u64,
+    /// The local quarantine file and the key it is published under.
+    pub quarantine: Option<(PathBuf, String)>,
+    pub warnings: Vec<String>,
+}
+
+/// Publishes data files, then the quarantine, then each table's manifest: a run folder with a
+/// manifest is complete, and the load step only points the catalog at complete folders.
+pub async fn publish(store: &dyn ObjectStore, staged: &StagedExport) -> Result<ExportReport> {
+    for table in &staged.tables {
+        for file in &table.files {
+            store.put_file(&file.key, &file.path).await?;
+        }
+    }
+    let quarantine_key = match &staged.quarantine {
+        Some((path, key)) => {
+            store.put_file(key, path).await?;
+            Some(key.clone())
+        }
+        None => None,
+    };
+    let mut tables = Vec::new();
+    for table in &staged.tables {
+        let manifest = TableManifest {
+            source: staged.source.clone(),
+            table: table.table.clone(),
+            dt: table.dt,
+            job_id: staged.job_id.clone(),
+            rows: table.rows,
+            files: table
+                .files
+                .iter()
+                .map(|f| ManifestFile {
+                    key: f.key.clone(),
+                    rows: f.rows,
+                    bytes: f.bytes,
+                })
+                .collect(),
+            schema: table.schema.clone(),
+            quarantined_items: staged.quarantined,
+            notes: table.notes.clone(),
+        };
+        let key = format!("{}{MANIFEST_FILE}", table.run_prefix);
+        store.put(&key, to_json(&manifest)?).await?;
+        tables.push(PublishedTable {
+            table: table.table.clone(),
+            run_prefix: table.run_prefix.clone(),
+            manifest_key: key,
+            rows: table.rows,
+            files: table.files.len(),
+        });
+    }
+    Ok(ExportReport {
+        source: staged.source.clone(),
+        job_id: staged.job_id.clone(),
+        date: staged.date,
+        tables,
+        items_read: staged.items_read,
+        items_written: staged.items_written,
+        quarantined: staged.quarantined,
+        quarantine_key,
+        warnings: staged.warnings.clone(),
+        counts: BTreeMap::new(),
+        elapsed_ms: 0,
+    })
+}
+
+/// Records the step's report as `jobs/<job>/<step>-<source>.json`.
+pub async fn write_step_output(
+    store: &dyn ObjectStore,
+    step: &str,
+    report: &ExportReport,
+) -> Result<()> {
+    let key = job_key(&report.job_id, &format!("{step}-{}.json", report.source));
+    store.put(&key, to_json(report)?).await?;
+    Ok(())
+}
+
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(value).map_err(|source| Error::Json {
+        context: "serialising a manifest".into(),
+        source,
+    })
+}
+
+/// Where a staging folder for one job lives; removed when the step is done.
+pub struct Staging(PathBuf);
+
+impl Staging {
+    pub fn new(store: &dyn ObjectStore, job_id: &str, step: &str) -> Result<Self> {
+        let path = store
+            .scratch_root()
+            .join(format!("{job_id}-{step}-{}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .context(|| format!("creating staging folder {}", path.display()))?;
+        Ok(Self(path))
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,362 @@
+//! A connection to one relational source and the streaming of a query's rows into Parquet.
+
+use crate::columns::{Cell, ColumnBuilder};
+use crate::error::RdsError;
+use crate::plan::{ColumnMeta, PlannedColumn, plan_columns};
+use crate::{mysql, postgres, sqlite};
+use arrow::datatypes::{Field, Schema};
+use arrow::record_batch::RecordBatch;
+use daybook_core::parquet_sink::{ParquetSink, WrittenFile};
+use daybook_core::relational::redact_url;
+use futures::TryStreamExt;
+use sqlx::{Column, Executor, Row, TypeInfo};
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub enum Database {
+    Postgres(sqlx::PgPool),
+    MySql(sqlx::MySqlPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// How long to wait for a connection before saying the database is unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Database {
+    /// Connects to `url`. TLS is required for any host but loopback unless the URL says
+    /// otherwise, and `ssl_root_cert` (the RDS CA bundle) turns on full verification.
+    pub async fn connect(url: &str, ssl_root_cert: Option<&str>) -> Result<Self, RdsError> {
+        let target = redact_url(url);
+        let failed = |e: sqlx::Error| RdsError::Connect {
+            target: target.clone(),
+            message: connect_advice(&e),
+        };
+        let loopback = [
+            "@localhost",
+            "@127.0.0.1",
+            "@[::1]",
+            "://localhost",
+            "://127.0.0.1",
+        ]
+        .iter()
+        .any(|h| url.contains(h));
+        let explicit = url.contains("sslmode=") || url.contains("ssl-mode=");
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+            let mut options = PgConnectOptions::from_str(url).map_err(failed)?;
+            if let Some(ca) = ssl_root_cert {
+                options = options.ssl_root_cert(ca).ssl_mode(PgSslMode::VerifyFull);
+            } else if !explicit && !loopback {
+                options = options.ssl_mode(PgSslMode::Require);
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(failed)?;
+            Ok(Database::Postgres(pool))
+        } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
+            let url = url.replacen("mariadb://", "mysql://", 1);
+            let mut options = MySqlConnectOptions::from_str(&url).map_err(failed)?;
+            if let Some(ca) = ssl_root_cert {
+                options = options.ssl_ca(ca).ssl_mode(MySqlSslMode::VerifyIdentity);
+            } else if !explicit && !loopback {
+                options = options.ssl_mode(MySqlSslMode::Required);
+            }
+            let pool = MySqlPoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(failed)?;
+            Ok(Database::MySql(pool))
+        } else if url.starts_with("sqlite:") {
+            use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(failed)?
+                .read_only(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(failed)?;
+            Ok(Database::Sqlite(pool))
+        } else {
+            Err(RdsError::Connect {
+                target,
+                message: "the URL must start with postgres://, mysql:// or sqlite:".into(),
+            })
+        }
+    }
+
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Database::Postgres(_) => "postgres",
+            Database::MySql(_) => "mysql",
+            Database::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Catalog facts about `table`'s columns: decimal precision (and SQLite's declared types).
+    pub async fn column_meta(
+        &self,
+        table: &str,
+    ) -> Result<HashMap<String, ColumnMeta>, sqlx::Error> {
+        let (schema, name) = match table.rsplit_once('.') {
+            Some((schema, name)) => (Some(schema.to_string()), name.to_string()),
+            None => (None, table.to_string()),
+        };
+        let mut meta = HashMap::new();
+        match self {
+            Database::Postgres(pool) => {
+                let rows: Vec<(String, i32, i32)> = sqlx::query_as(postgres::DECIMALS_SQL)
+                    .bind(&name)
+                    .bind(&schema)
+                    .fetch_all(pool)
+                    .await?;
+                for (column, precision, scale) in rows {
+                    meta.insert(column, decimal_meta(i64::from(precision), i64::from(scale)));
+                }
+            }
+            Database::MySql(pool) => {
+                let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(mysql::DECIMALS_SQL)
+                    .bind(&name)
+                    .bind(&schema)
+                    .fetch_all(pool)
+                    .await?;
+                for (column, data_type, precision, scale) in rows {
+                    let mut column_meta = ColumnMeta::default();
+                    if data_type.eq_ignore_ascii_case("decimal") {
+                        column_meta = decimal_meta(precision, scale);
+                    } else if mysql::is_text_type(&data_type) {
+                        column_meta.declared = Some(data_type);
+                    }
+                    meta.insert(column, column_meta);
+                }
+            }
+            Database::Sqlite(pool) => {
+                let rows: Vec<(String, String, Option<String>)> =
+                    sqlx::query_as(sqlite::DECIMALS_SQL)
+                        .bind(&name)
+                        .bind(&schema)
+                        .fetch_all(pool)
+                        .await?;
+                for (column, declared, _) in rows {
+                    meta.insert(
+                        column,
+                        ColumnMeta {
+                            precision_scale: sqlite::declared_precision(&declared),
+                            declared: Some(declared),
+                        },
+                    );
+                }
+            }
+        }
+        Ok(meta)
+    }
+
+    /// The result columns of `sql`, without running it: (name, engine type name).
+    pub async fn describe(&self, sql: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
+        fn names<C: Column>(columns: &[C]) -> Vec<(String, String)> {
+            columns
+                .iter()
+                .map(|c| (c.name().to_string(), c.type_info().name().to_string()))
+                .collect()
+        }
+        Ok(match self {
+            Database::Postgres(pool) => names(pool.describe(sql).await?.columns()),
+            Database::MySql(pool) => names(pool.describe(sql).await?.columns()),
+            Database::Sqlite(pool) => names(pool.describe(sql).await?.columns()),
+        })
+    }
+
+    pub fn plan(
+        &self,
+        table: &str,
+        columns: &[(String, String)],
+        meta: &HashMap<String, ColumnMeta>,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<PlannedColumn>, RdsError> {
+        match self {
+            Database::Postgres(_) => plan_columns(table, columns, meta, postgres::kind, notes),
+            Database::MySql(_) => plan_columns(table, columns, meta, mysql::kind, notes),
+            Database::Sqlite(_) => plan_columns(table, columns, meta, sqlite::kind, notes),
+        }
+    }
+
+    /// Streams the rows of `sql` into `writer`; memory is one row group whatever the table's size.
+    pub async fn stream(&self, sql: &str, writer: &mut TableWriter) -> Result<(), String> {
+        match self {
+            Database::Postgres(pool) => stream_rows(pool, sql, postgres::cell, writer).await,
+            Database::MySql(pool) => stream_rows(pool, sql, mysql::cell, writer).await,
+            Database::Sqlite(pool) => stream_rows(pool, sql, sqlite::cell, writer).await,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Database::Postgres(pool) => pool.close().await,
+            Database::MySql(pool) => pool.close().await,
+            Database::Sqlite(pool) => pool.close().await,
+        }
+    }
+}
+
+fn decimal_meta(precision: i64, scale: i64) -> ColumnMeta {
+    ColumnMeta {
+        precision_scale: Some((
+            u8::try_from(precision).unwrap_or(u8::MAX),
+            i8::try_from(scale).unwrap_or(0),
+        )),
+        declared: None,
+    }
+}
+
+fn connect_advice(error: &sqlx::Error) -> String {
+    let text = error.to_string();
+    let advice = match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
+            "; check the host and port, that the database is up, and that its security group lets this function in"
+        }
+        sqlx::Error::Database(_) if text.contains("password") || text.contains("Access denied") => {
+            "; check the user name and password (the secret's username and password on AWS)"
+        }
+        sqlx::Error::Tls(_) => "; check ssl_root_cert (the RDS CA bundle) and the host name",
+        _ => "",
+    };
+    format!("{text}{advice}")
+}
+
+async fn stream_rows<DB>(
+    pool: &sqlx::Pool<DB>,
+    sql: &str,
+    decode: fn(&DB::Row, &PlannedColumn) -> Result<Cell, sqlx::Error>,
+    writer: &mut TableWriter,
+) -> Result<(), String>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
+    let mut connection = pool.acquire().await.map_err(|e| e.to_string())?;
+    let mut rows = sqlx::query::<DB>(sql).fetch(&mut *connection);
+    let mut cells = Vec::with_capacity(writer.columns.len());
+    while let Some(row) = rows.try_next().await.map_err(|e| e.to_string())? {
+        cells.clear();
+        for column in &writer.columns {
+            let cell = decode(&row, column).map_err(|e| {
+                format!(
+                    "row {} column {}: {e}",
+                    writer.rows + writer.pending as u64 + 1,
+                    column.name
+                )
+            })?;
+            cells.push(cell);
+        }
+        debug_assert_eq!(row.len(), writer.columns.len());
+        writer.push(&cells)?;
+    }
+    Ok(())
+}
+
+/// One table's Parquet file being written, with the highest watermark value seen.
+pub struct TableWriter {
+    pub columns: Vec<PlannedColumn>,
+    builders: Vec<ColumnBuilder>,
+    schema: Arc<Schema>,
+    sink: ParquetSink,
+    pending: usize,
+    row_group_rows: usize,
+    pub rows: u64,
+    watermark: Option<usize>,
+    pub watermark_literal: Option<String>,
+}
+
+impl TableWriter {
+    pub fn create(
+        path: &Path,
+        columns: Vec<PlannedColumn>,
+        watermark: Option<&str>,
+        row_group_rows: usize,
+    ) -> Result<Self, String> {
+        let schema = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|c| Field::new(&c.name, c.kind.arrow(), true))
+                .collect::<Vec<_>>(),
+        ));
+        let watermark = match watermark {
+            None => None,
+            Some(name) => Some(columns.iter().position(|c| c.name == name).ok_or_else(|| {
+                format!("the watermark column {name} is not among the columns exported")
+            })?),
+        };
+        let sink = ParquetSink::create(path, schema.clone(), row_group_rows, &[])
+            .map_err(|e| format!("creating {}: {e}", path.display()))?;
+        Ok(Self {
+            builders: columns
+                .iter()
+                .map(|c| ColumnBuilder::new(&c.kind))
+                .collect(),
+            columns,
+            schema,
+            sink,
+            pending: 0,
+            row_group_rows,
+            rows: 0,
+            watermark,
+            watermark_literal: None,
+        })
+    }
+
+    fn push(&mut self, cells: &[Cell]) -> Result<(), String> {
+        for ((builder, cell), column) in self.builders.iter_mut().zip(cells).zip(&self.columns) {
+            builder.append(cell).map_err(|e| {
+                format!(
+                    "row {} column {}: {e}",
+                    self.rows + self.pending as u64 + 1,
+                    column.name
+                )
+            })?;
+        }
+        // Rows come ordered by the watermark column, so the last value seen is the highest.
+        if let Some(at) = self.watermark
+            && let Some(literal) = cells[at].literal()
+        {
+            self.watermark_literal = Some(literal);
+        }
+        self.pending += 1;
+        if self.pending >= self.row_group_rows {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        if self.pending == 0 {
+            return Ok(());
+        }
+        let arrays = self.builders.iter_mut().map(|b| b.finish()).collect();
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| e.to_string())?;
+        self.sink
+            .write_row_group(&batch)
+            .map_err(|e| e.to_string())?;
+        self.rows += self.pending as u64;
+        self.pending = 0;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<(WrittenFile, Arc<Schema>, Option<String>), String> {
+        self.flush()?;
+        let schema = self.schema.clone();
+        let literal = self.watermark_literal.take();
+        let file = self.sink.finish().map_err(|e| e.to_string())?;
+        Ok((file, schema, literal))
+    }
+}

@@ -1,0 +1,275 @@
+//! Real PostgreSQL and MariaDB servers for the export tests: each started in a temporary folder
+//! on a free loopback port, with a password user, and stopped when dropped.
+
+use super::free_port;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const USER: &str = "daybook";
+pub const PASSWORD: &str = "daybook-test-pw";
+pub const DATABASE: &str = "shop";
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn wait_for_port(port: u16, what: &str, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on 127.0.0.1:{port} within 60s; its log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The folder of PostgreSQL's server programs (Debian keeps them out of PATH).
+fn postgres_bin() -> PathBuf {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dir| dir.flatten().map(|e| e.path().join("bin")).collect())
+        .unwrap_or_default();
+    versions.sort();
+    versions
+        .pop()
+        .filter(|bin| bin.join("initdb").exists())
+        .expect("PostgreSQL's server is not installed: run the README's test command (scripts/test), which installs it")
+}
+
+pub struct PostgresServer {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    as_postgres: bool,
+    pub port: u16,
+}
+
+impl PostgresServer {
+    pub fn start() -> Self {
+        let bin = postgres_bin();
+        let dir = tempfile::tempdir().expect("a temp dir");
+        // initdb refuses to run as root: the server runs as the postgres account then.
+        let as_postgres = running_as_root();
+        let data = dir.path().join("data");
+        let pwfile = dir.path().join("pw");
+        std::fs::write(&pwfile, PASSWORD).unwrap();
+        if as_postgres {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown the PostgreSQL folder to postgres");
+        }
+        let server = Self {
+            dir,
+            bin,
+            as_postgres,
+            port: free_port(),
+        };
+        server.run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                USER,
+                "--auth=scram-sha-256",
+                &format!("--pwfile={}", pwfile.display()),
+                "--encoding=UTF8",
+                "--locale=C",
+            ],
+        );
+        let log = server.dir.path().join("server.log");
+        server.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &format!(
+                    "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+                    server.port,
+                    server.dir.path().display()
+                ),
+                "-w",
+                "start",
+            ],
+        );
+        wait_for_port(server.port, "PostgreSQL", &log);
+        server.psql("postgres", &format!("CREATE DATABASE {DATABASE}"));
+        server
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(path);
+            command
+        } else {
+            Command::new(path)
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let output = self
+            .command(program)
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap_or_else(|e| panic!("running {program}: {e}"));
+        assert!(
+            output.status.success(),
+            "{program} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Runs SQL through psql as the test user (for setup that is not under test).
+    pub fn psql(&self, database: &str, sql: &str) {
+        let output = Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                USER,
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+                "-c",
+                sql,
+            ])
+            .env("PGPASSWORD", PASSWORD)
+            .output()
+            .expect("psql runs");
+        assert!(
+            output.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    pub fn url(&self) -> String {
+        format!(
+            "postgres://{USER}:{PASSWORD}@127.0.0.1:{}/{DATABASE}",
+            self.port
+        )
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// A MariaDB server (Debian's mariadb-server), the MySQL engine of the tests.
+pub struct MariaDbServer {
+    child: Child,
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl MariaDbServer {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let data = dir.path().join("data");
+        let socket = dir.path().join("mysqld.sock");
+        let user = if running_as_root() { "root" } else { "" };
+        let mut install = Command::new("mariadb-install-db");
+        install
+            .arg(format!("--datadir={}", data.display()))
+            .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
+        if !user.is_empty() {
+            install.arg(format!("--user={user}"));
+        }
+        let output = install
+            .output()
+            .expect("mariadb-install-db is not installed: run the README's test command (scripts/test), which installs mariadb-server");
+        assert!(
+            output.status.success(),
+            "mariadb-install-db failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let port = free_port();
+        let log = dir.path().join("server.log");
+        let mut server = Command::new("mariadbd");
+        server
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", socket.display()))
+            .arg(format!("--port={port}"))
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--log-error={}", log.display()))
+            .arg(format!(
+                "--pid-file={}",
+                dir.path().join("mysqld.pid").display()
+            ))
+            .args(["--skip-log-bin", "--innodb-buffer-pool-size=32M"]);
+        if !user.is_empty() {
+            server.arg(format!("--user={user}"));
+        }
+        let child = server
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mariadbd starts");
+        wait_for_port(port, "MariaDB", &log);
+        let server = Self { child, dir, port };
+        server.sql(&format!(
+            "CREATE DATABASE {DATABASE}; CREATE USER '{USER}'@'%' IDENTIFIED BY '{PASSWORD}'; GRANT ALL ON {DATABASE}.* TO '{USER}'@'%';"
+        ));
+        server
+    }
+
+    /// Runs SQL as root through the socket (setup only).
+    pub fn sql(&self, sql: &str) {
+        let output = Command::new("mariadb")
+            .arg("--no-defaults")
+            .arg(format!(
+                "--socket={}",
+                self.dir.path().join("mysqld.sock").display()
+            ))
+            .args(["-u", "root", "-e", sql])
+            .output()
+            .expect("the mariadb client runs");
+        assert!(
+            output.status.success(),
+            "mariadb failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    pub fn url(&self) -> String {
+        format!(
+            "mysql://{USER}:{PASSWORD}@127.0.0.1:{}/{DATABASE}",
+            self.port
+        )
+    }
+}
+
+impl Drop for MariaDbServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
