@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
-const STATE_TABLE: &str = "daybook-state";
+pub(crate) const STATE_TABLE: &str = "daybook-state";
 const GLUE_DATABASE: &str = "daybook_lake";
 const SENDER: &str = "reports@daybook.example";
 
@@ -32,6 +32,8 @@ const SENDER: &str = "reports@daybook.example";
 struct AwsFunctions {
     start: start_job::Adapters,
     flatten: flatten_dynamodb::Adapters,
+    rds: export_rds::Adapters,
+    segment: export_segment::Adapters,
     load: load_warehouse::Adapters,
     build: build_report::Adapters,
     request: request_approval::Adapters,
@@ -74,6 +76,16 @@ impl AwsFunctions {
                 store: store(config),
                 reader: DynamoDbReader::new(sdk::dynamodb_client(config)),
                 stream_config: None,
+                workers: 2,
+            },
+            rds: export_rds::Adapters {
+                store: store(config),
+                state: state(config),
+                secrets: aws_sdk_secretsmanager::Client::new(config),
+            },
+            segment: export_segment::Adapters {
+                store: store(config),
+                put_config: None,
                 workers: 2,
             },
             load: load_warehouse::Adapters {
@@ -119,6 +131,12 @@ impl TaskInvoker for AwsFunctions {
             "flatten-dynamodb" => flatten_dynamodb::handle(&self.flatten, parse(name, input)?)
                 .await
                 .map_err(failed),
+            "export-rds" => export_rds::handle(&self.rds, parse(name, input)?)
+                .await
+                .map_err(failed),
+            "export-segment" => export_segment::handle(&self.segment, parse(name, input)?)
+                .await
+                .map_err(failed),
             "load-warehouse" => load_warehouse::handle(&self.load, parse(name, input)?)
                 .await
                 .map_err(failed),
@@ -161,9 +179,11 @@ impl CallbackWaiter for ApproverOnAws {
     }
 }
 
-/// The demo's pipeline config with one report section shaped like FakeRedshift's answers.
-fn config() -> Value {
+/// The demo's pipeline config with one report section shaped like FakeRedshift's answers, its
+/// shop database at `shop` (SQLite stands in for the replica: the URL path is the same code).
+fn config(shop: &std::path::Path) -> Value {
     let mut config = serde_json::to_value(daybook_local::demo::demo_config()).unwrap();
+    config["rds"][0]["url"] = json!(format!("sqlite://{}", shop.display()));
     config["report"]["sections"] = json!([{
         "title": "Top search keywords",
         "sql": "SELECT item_rank AS place, item AS keyword, share FROM marts.search_top WHERE dt = {run_date}",
@@ -172,7 +192,18 @@ fn config() -> Value {
     config
 }
 
-async fn prepare(config: &SdkConfig) {
+async fn prepare(config: &SdkConfig, scratch: &std::path::Path) {
+    let shop = scratch.join("shop.sqlite");
+    daybook_rds::shop::write_shop_sqlite(
+        &shop,
+        &daybook_rds::shop::ShopSpec {
+            last_day: DAY.parse().unwrap(),
+            days: 2,
+            orders_per_day: 20,
+            seed: 1,
+        },
+    )
+    .unwrap();
     sdk::s3_client(config)
         .create_bucket()
         .bucket(BUCKET)
@@ -182,11 +213,24 @@ async fn prepare(config: &SdkConfig) {
     let lake = store(config);
     lake.put(
         "config/daybook.json",
-        serde_json::to_vec(&self::config()).unwrap(),
+        serde_json::to_vec(&self::config(&shop)).unwrap(),
     )
     .await
     .unwrap();
     upload_export(&lake, 300).await;
+    let mut segment = daybook_generate::segment::SegmentSpec::new(600, DAY.parse().unwrap());
+    segment.batches = 3;
+    for file in daybook_generate::segment::write_segment_logs(scratch, &segment)
+        .unwrap()
+        .files
+    {
+        let key = file
+            .strip_prefix(scratch)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        lake.put_file(&key, &file).await.unwrap();
+    }
     prepare_state_table(config).await;
     create_glue_database(config).await;
     aws_sdk_sesv2::Client::new(config)
@@ -203,7 +247,8 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     let config = sdk_config(&moto).await;
     let fake = FakeRedshift::start();
     let redshift = sdk_config_at(&fake.endpoint).await;
-    prepare(&config).await;
+    let scratch = tempfile::tempdir().unwrap();
+    prepare(&config, scratch.path()).await;
     let definition = Definition::parse(
         daybook_local::demo::DAILY_REPORT_DEFINITION,
         &local_substitutions(),
@@ -233,6 +278,10 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
         "search_queries_isbn13_list",
         "search_queries_selected_lib",
         "search_queries_user_search",
+        "shop_orders",
+        "shop_order_items",
+        "segment_pages",
+        "segment_product_viewed",
     ] {
         let partition = glue
             .get_partition()
@@ -248,7 +297,7 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
             .and_then(|s| s.location)
             .unwrap();
         assert!(
-            location.starts_with("s3://daybook-lake/lake/search_queries/")
+            location.starts_with("s3://daybook-lake/lake/")
                 && location.ends_with(&format!("/dt={DAY}/run={job_id}/")),
             "{table}: {location}"
         );
@@ -261,8 +310,14 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
         .filter(|(operation, _)| operation == "BatchExecuteStatement")
         .map(|(_, body)| body)
         .collect();
-    assert_eq!(batches.len(), 2);
-    for (batch, mart) in batches.iter().zip(["search_daily_summary", "search_top"]) {
+    let marts = [
+        "search_daily_summary",
+        "search_top",
+        "sales_by_category",
+        "page_views",
+    ];
+    assert_eq!(batches.len(), marts.len());
+    for (batch, mart) in batches.iter().zip(marts) {
         assert_eq!(batch["ClusterIdentifier"], "daybook");
         assert_eq!(batch["Database"], "dev");
         assert_eq!(batch["StatementName"], format!("daybook-{job_id}-{mart}"));
@@ -365,7 +420,7 @@ async fn the_state_table_writes_once_and_returns_the_first_record() {
     assert_eq!(state.get("send/b").await.unwrap(), None);
 }
 
-async fn prepare_state_table(config: &SdkConfig) {
+pub(crate) async fn prepare_state_table(config: &SdkConfig) {
     sdk::dynamodb_client(config)
         .create_table()
         .table_name(STATE_TABLE)

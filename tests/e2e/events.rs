@@ -22,6 +22,18 @@ fn every_sample_event_is_a_valid_handler_input() {
     ] {
         let _: flatten_dynamodb::FlattenEvent = parses_as(file);
     }
+    let rds: daybook_rds::RdsTask = parses_as("export-rds.json");
+    assert_eq!(rds.source.tables[2].watermark.as_deref(), Some("order_id"));
+    match parses_as::<export_segment::SegmentInvocation>("export-segment-day.json") {
+        export_segment::SegmentInvocation::Step(task) => {
+            assert_eq!(task.source.timezone, "Europe/Paris")
+        }
+        other => panic!("a day's export parsed as {other:?}"),
+    }
+    match parses_as::<export_segment::SegmentInvocation>("export-segment-put.json") {
+        export_segment::SegmentInvocation::Put(event) => assert_eq!(event.records.len(), 1),
+        other => panic!("an S3 event parsed as {other:?}"),
+    }
     let load: daybook_core::steps::load::LoadInput = parses_as("load-warehouse.json");
     assert_eq!(load.marts, ["search_daily_summary", "search_top"]);
     let build: daybook_report::steps::BuildInput = parses_as("build-report.json");
@@ -35,7 +47,7 @@ fn every_sample_event_is_a_valid_handler_input() {
     files.sort();
     assert_eq!(
         files.len(),
-        9,
+        12,
         "a new event file needs a line here: {files:?}"
     );
 }

@@ -65,13 +65,26 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
             _ => None,
         })
         .collect();
+    // The three export branches run at once, so only their set is fixed, not their order.
+    let exports: std::collections::BTreeSet<&str> =
+        entered[2..8].iter().map(String::as_str).collect();
     assert_eq!(
-        entered,
+        exports,
         [
-            "Start job",
-            "Export sources",
             "Flatten DynamoDB tables",
             "Flatten DynamoDB table",
+            "Export RDS databases",
+            "Export RDS database",
+            "Export Segment sources",
+            "Export Segment source",
+        ]
+        .into_iter()
+        .collect()
+    );
+    assert_eq!(entered[..2], ["Start job", "Export sources"]);
+    assert_eq!(
+        entered[8..],
+        [
             "Load warehouse",
             "Build report",
             "Request approval",
@@ -118,6 +131,54 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
     .await
     .unwrap();
     assert_eq!(direct.rows[0][0].as_i64(), Some(top_hits));
+
+    // Sales: the mart's revenue is the day's revenue summed straight in the shop's database.
+    assert_eq!(sections[4]["title"], "Sales by category");
+    let mart_revenue: f64 = sections[4]["result"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[3].as_f64().unwrap())
+        .sum();
+    let shop = format!(
+        "sqlite://{}",
+        dir.path()
+            .join(daybook_local::demo::SHOP_DATABASE)
+            .display()
+    );
+    let direct: (f64,) = {
+        use sqlx::Connection;
+        let mut db = sqlx::SqliteConnection::connect(&shop).await.unwrap();
+        sqlx::query_as(
+            "SELECT sum(i.quantity * i.unit_price) FROM orders o JOIN order_items i USING (order_id)
+             WHERE o.status <> 'canceled' AND date(o.purchased_at) = '2026-11-21'",
+        )
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+    };
+    assert!(direct.0 > 1000.0);
+    assert!(
+        (mart_revenue - direct.0).abs() < 0.01,
+        "{mart_revenue} != {}",
+        direct.0
+    );
+    // Page views: every view counted once, duplicates delivered by Segment dropped.
+    let views = &sections[5]["result"]["rows"];
+    let total_views: i64 = views
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[1].as_i64().unwrap())
+        .sum();
+    let distinct = daybook_core::ports::Warehouse::query(
+        &warehouse,
+        "SELECT count(DISTINCT message_id) AS n, count(*) AS rows FROM lake.segment_pages WHERE dt = DATE '2026-11-21'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(distinct.rows[0][0].as_i64(), Some(total_views));
+    assert_eq!(distinct.rows[0][1].as_i64(), Some(total_views));
 
     // Two emails: the approval request to the approver, then the report to the team.
     let mut emails: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))

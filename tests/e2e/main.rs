@@ -1,5 +1,6 @@
 //! Cross-crate tests. Run them all with the README's test command (`scripts/test`).
 
+mod aws_exports;
 mod aws_moto;
 mod aws_pipeline;
 mod events;

@@ -84,7 +84,6 @@ async fn sqlite_shop_exports_every_table_and_then_only_new_rows() {
             seed: 3,
         },
     )
-    .await
     .unwrap();
     assert_eq!(counts.orders, 120);
     let url = format!("sqlite://{}", db_path.display());

@@ -7,6 +7,7 @@ pub mod dynamodb_reader;
 pub mod dynamodb_state;
 pub mod glue_catalog;
 pub mod lambda;
+pub mod rds_secret;
 pub mod redshift_warehouse;
 pub mod s3_store;
 pub mod sdk;

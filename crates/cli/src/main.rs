@@ -44,7 +44,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {
-        Command::Generate(command) => commands::generate::run(command),
+        Command::Generate(command) => commands::generate::run(command).await,
         Command::Flatten(args) => commands::flatten::run(args).await,
         Command::Export(command) => commands::export::run(command).await,
         Command::Demo(args) => commands::demo::run(args).await,

@@ -11,6 +11,14 @@ pub const MARTS: &[(&str, &str)] = &[
         "search_daily_summary",
         include_str!("../../../sql/marts/search_daily_summary.sql"),
     ),
+    (
+        "sales_by_category",
+        include_str!("../../../sql/marts/sales_by_category.sql"),
+    ),
+    (
+        "page_views",
+        include_str!("../../../sql/marts/page_views.sql"),
+    ),
 ];
 
 pub fn mart_sql(name: &str) -> Option<&'static str> {

@@ -11,8 +11,12 @@ use daybook_core::config::{
     ReportSection,
 };
 use daybook_core::flatten::FlattenConfig;
+use daybook_core::relational::{RdsSource, TableExport};
+use daybook_core::segment::SegmentConfig;
 use daybook_core::steps::start::DEFAULT_CONFIG_KEY;
 use daybook_generate::dynamodb::{ExportSpec, write_search_export};
+use daybook_generate::segment::{SegmentSpec, write_segment_logs};
+use daybook_rds::shop::{ShopSpec, write_shop_sqlite};
 use daybook_report::steps::{Decision, Delivery, PendingApproval, decide_approval};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -21,6 +25,9 @@ use std::sync::Arc;
 /// The definition AWS runs, compiled in so the CLI works from any folder.
 pub const DAILY_REPORT_DEFINITION: &str =
     include_str!("../../../statemachines/daily-report.asl.json");
+
+/// The demo shop's SQLite database, below the local root.
+pub const SHOP_DATABASE: &str = "sources/shop.sqlite";
 
 pub fn demo_config() -> PipelineConfig {
     let section =
@@ -40,9 +47,27 @@ pub fn demo_config() -> PipelineConfig {
                 export_prefix: "exports/search_queries/{date}".into(),
             },
         }],
-        rds: vec![],
-        segment: vec![],
-        marts: vec!["search_daily_summary".into(), "search_top".into()],
+        rds: vec![RdsSource {
+            source: "shop".into(),
+            url: Some(format!("sqlite://{SHOP_DATABASE}")),
+            secret_arn: None,
+            ssl_root_cert: None,
+            tables: daybook_rds::shop::TABLES
+                .iter()
+                .map(|t| TableExport::new(t))
+                .collect(),
+            row_group_rows: 65_536,
+        }],
+        segment: vec![SegmentConfig::new(&format!(
+            "segment-logs/{}",
+            daybook_generate::segment::SOURCE_ID
+        ))],
+        marts: vec![
+            "search_daily_summary".into(),
+            "search_top".into(),
+            "sales_by_category".into(),
+            "page_views".into(),
+        ],
         report: ReportDefinition {
             name: "daily-search".into(),
             title: "Daily search report".into(),
@@ -70,6 +95,18 @@ pub fn demo_config() -> PipelineConfig {
                     "Titles that appeared most often in results.",
                     "SELECT item_rank AS place, item AS isbn13, hits AS listings, queries FROM marts.search_top WHERE dt = {run_date} AND dimension = 'isbn13' ORDER BY item_rank",
                     None,
+                ),
+                section(
+                    "Sales by category",
+                    "The shop's orders of the day (from its database), canceled orders left out.",
+                    "SELECT category, orders, units, revenue, freight FROM marts.sales_by_category WHERE dt = {run_date} ORDER BY revenue DESC, category",
+                    Some(("category", "revenue")),
+                ),
+                section(
+                    "Page views",
+                    "Pages seen on the website (Segment), duplicates removed.",
+                    "SELECT page, views, visitors FROM marts.page_views WHERE dt = {run_date} ORDER BY views DESC, page",
+                    Some(("page", "views")),
                 ),
             ],
         },
@@ -134,6 +171,31 @@ pub fn prepare(options: &DemoOptions) -> Result<(), DemoError> {
         seed: options.seed,
     };
     write_search_export(&export, &spec).map_err(|e| setup(&export, &e))?;
+    let mut segment = SegmentSpec::new(options.items, options.date);
+    segment.seed = options.seed;
+    write_segment_logs(&options.root, &segment).map_err(|e| setup(&options.root, &e))?;
+    Ok(())
+}
+
+/// Writes the shop's database (30 days of orders up to the date) unless it is there already.
+pub fn prepare_shop(options: &DemoOptions) -> Result<(), DemoError> {
+    let path = options.root.join(SHOP_DATABASE);
+    std::fs::create_dir_all(path.parent().expect("the database has a folder")).map_err(|e| {
+        DemoError::Setup {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
+    })?;
+    let spec = ShopSpec {
+        last_day: options.date,
+        days: 30,
+        orders_per_day: 200,
+        seed: options.seed,
+    };
+    write_shop_sqlite(&path, &spec).map_err(|e| DemoError::Setup {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
     Ok(())
 }
 
@@ -154,6 +216,7 @@ pub async fn run_daily_report(
 
 pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoOutcome, DemoError> {
     prepare(options)?;
+    prepare_shop(options)?;
     let paths = LocalPaths::new(&options.root);
     let waiter: Arc<dyn CallbackWaiter> = if options.manual_approval {
         Arc::new(FileCallbacks::new(&paths.callbacks()))

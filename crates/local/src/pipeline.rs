@@ -41,6 +41,8 @@ impl LocalPaths {
 pub const FUNCTIONS: &[(&str, &str)] = &[
     ("StartJobFunctionArn", "start-job"),
     ("FlattenDynamoDbFunctionArn", "flatten-dynamodb"),
+    ("ExportRdsFunctionArn", "export-rds"),
+    ("ExportSegmentFunctionArn", "export-segment"),
     ("LoadWarehouseFunctionArn", "load-warehouse"),
     ("BuildReportFunctionArn", "build-report"),
     ("RequestApprovalFunctionArn", "request-approval"),
@@ -61,6 +63,7 @@ pub fn local_substitutions() -> std::collections::BTreeMap<String, String> {
 }
 
 pub struct LocalFunctions {
+    root: PathBuf,
     store: FsStore,
     catalog: LocalCatalog,
     warehouse: DataFusionWarehouse,
@@ -72,6 +75,7 @@ pub struct LocalFunctions {
 impl LocalFunctions {
     pub fn new(paths: &LocalPaths) -> Self {
         Self {
+            root: paths.root.clone(),
             store: FsStore::new(&paths.root),
             catalog: LocalCatalog::new(&paths.root),
             warehouse: DataFusionWarehouse::new(&paths.root),
@@ -96,6 +100,21 @@ impl LocalFunctions {
                     flatten::run_flatten_task(
                         &self.store,
                         &flatten::ExportsOnly,
+                        &task,
+                        self.workers,
+                    )
+                    .await,
+                )
+            }
+            "export-rds" => {
+                let task: daybook_rds::RdsTask = parse(name, input)?;
+                output(self.export_rds(&task).await)
+            }
+            "export-segment" => {
+                let task: daybook_core::steps::segment::SegmentTask = parse(name, input)?;
+                output(
+                    daybook_core::steps::segment::run_segment_task(
+                        &self.store,
                         &task,
                         self.workers,
                     )
@@ -137,6 +156,33 @@ impl LocalFunctions {
                 ),
             )),
         }
+    }
+}
+
+impl LocalFunctions {
+    /// Locally a source names its database by URL; a relative SQLite path is below the root.
+    async fn export_rds(
+        &self,
+        task: &daybook_rds::RdsTask,
+    ) -> Result<daybook_core::steps::publish::ExportReport, daybook_rds::RdsError> {
+        let url = task
+            .source
+            .url
+            .clone()
+            .ok_or_else(|| daybook_rds::RdsError::Connect {
+                target: task.source.source.clone(),
+                message: "locally a source needs a url (secret_arn is read on AWS only)".into(),
+            })?;
+        let url = match url.strip_prefix("sqlite://") {
+            Some(path) if !path.starts_with('/') => {
+                format!("sqlite://{}", self.root.join(path).display())
+            }
+            _ => url,
+        };
+        let db = daybook_rds::Database::connect(&url, task.source.ssl_root_cert.as_deref()).await?;
+        let report = daybook_rds::run_rds_task(&db, &self.store, &self.state, task).await;
+        db.close().await;
+        report
     }
 }
 

@@ -123,11 +123,14 @@ impl Warehouse for DataFusionWarehouse {
             .sql(select)
             .await
             .map_err(|e| PortError::new(format!("{e}\nSQL:\n{select}")))?;
-        let schema = Arc::new(frame.schema().as_arrow().clone());
+        let planned = Arc::new(frame.schema().as_arrow().clone());
         let batches = frame
             .collect()
             .await
             .map_err(|e| PortError::new(format!("{e}\nSQL:\n{select}")))?;
+        // The executed batches are the truth: DataFusion's plan can widen a decimal sum's
+        // precision differently from the aggregate it runs.
+        let schema = batches.first().map_or(planned, |b| b.schema());
         let layout = PartitionLayout::lake(MARTS_SOURCE, dt, job_id);
         let key = layout.part_key(mart, 0);
         let path = self.root.join(&key);

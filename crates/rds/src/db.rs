@@ -52,12 +52,13 @@ impl Database {
             } else if !explicit && !loopback {
                 options = options.ssl_mode(PgSslMode::Require);
             }
+            probe::<sqlx::PgConnection>(&options)
+                .await
+                .map_err(failed)?;
             let pool = PgPoolOptions::new()
                 .max_connections(2)
                 .acquire_timeout(CONNECT_TIMEOUT)
-                .connect_with(options)
-                .await
-                .map_err(failed)?;
+                .connect_lazy_with(options);
             Ok(Database::Postgres(pool))
         } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
             use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
@@ -68,24 +69,26 @@ impl Database {
             } else if !explicit && !loopback {
                 options = options.ssl_mode(MySqlSslMode::Required);
             }
+            probe::<sqlx::MySqlConnection>(&options)
+                .await
+                .map_err(failed)?;
             let pool = MySqlPoolOptions::new()
                 .max_connections(2)
                 .acquire_timeout(CONNECT_TIMEOUT)
-                .connect_with(options)
-                .await
-                .map_err(failed)?;
+                .connect_lazy_with(options);
             Ok(Database::MySql(pool))
         } else if url.starts_with("sqlite:") {
             use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(failed)?
                 .read_only(true);
+            probe::<sqlx::SqliteConnection>(&options)
+                .await
+                .map_err(failed)?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(2)
                 .acquire_timeout(CONNECT_TIMEOUT)
-                .connect_with(options)
-                .await
-                .map_err(failed)?;
+                .connect_lazy_with(options);
             Ok(Database::Sqlite(pool))
         } else {
             Err(RdsError::Connect {
@@ -206,6 +209,15 @@ impl Database {
             Database::Sqlite(pool) => pool.close().await,
         }
     }
+}
+
+/// One connection made and closed before the pool is built, so that a refused connection or a
+/// wrong password is reported as such instead of as a pool timeout.
+async fn probe<C: sqlx::Connection>(options: &C::Options) -> Result<(), sqlx::Error> {
+    let connection = tokio::time::timeout(CONNECT_TIMEOUT, C::connect_with(options))
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)??;
+    connection.close().await
 }
 
 fn decimal_meta(precision: i64, scale: i64) -> ColumnMeta {

@@ -57,8 +57,25 @@ fn cents(value: i64) -> String {
     format!("{}.{:02}", value / 100, value % 100)
 }
 
-/// Creates `path` (replacing it) with the shop's schema and data.
-pub async fn write_shop_sqlite(path: &Path, spec: &ShopSpec) -> Result<ShopCounts, sqlx::Error> {
+/// Creates `path` (replacing it) with the shop's schema and data. It runs on a thread of its
+/// own, so callers need no runtime and their futures stay `Send` (sqlx's transaction executor
+/// defeats that proof when awaited inside a spawned task).
+pub fn write_shop_sqlite(path: &Path, spec: &ShopSpec) -> Result<ShopCounts, sqlx::Error> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(sqlx::Error::Io)?
+                    .block_on(write_shop(path, spec))
+            })
+            .join()
+            .expect("the shop writer does not panic")
+    })
+}
+
+async fn write_shop(path: &Path, spec: &ShopSpec) -> Result<ShopCounts, sqlx::Error> {
     let _ = std::fs::remove_file(path);
     let options = SqliteConnectOptions::new()
         .filename(path)

@@ -11,6 +11,39 @@ use std::path::{Path, PathBuf};
 pub enum Export {
     /// Segment S3-destination files (gzip JSON lines) to one table per call type and per track event.
     Segment(SegmentArgs),
+    /// Tables of a PostgreSQL, MySQL or SQLite database, whole or from the last run's watermark.
+    Rds(RdsArgs),
+}
+
+#[derive(Args)]
+pub struct RdsArgs {
+    /// postgres://user:password@host:port/db, mysql://… or sqlite://path.
+    #[arg(long, env = "DAYBOOK_RDS_URL")]
+    url: String,
+    /// A table to export (schema.table allowed); give --table once per table.
+    #[arg(long = "table", required = true)]
+    tables: Vec<String>,
+    /// Export only rows above the last run's highest value of this column (applies to every --table).
+    #[arg(long)]
+    watermark: Option<String>,
+    /// A SELECT to export instead of the whole table (only with a single --table, which names the output).
+    #[arg(long)]
+    query: Option<String>,
+    /// Output folder: one folder per table, `dt=` and `run=` folders below; the watermarks are kept in <out>/.daybook/state.
+    #[arg(long)]
+    out: PathBuf,
+    /// A PEM bundle to verify the server's certificate (the RDS global bundle).
+    #[arg(long)]
+    ssl_root_cert: Option<String>,
+    /// Partition date (default: yesterday, UTC).
+    #[arg(long)]
+    date: Option<chrono::NaiveDate>,
+    /// Run id in the `run=` folders (default: a new job id).
+    #[arg(long)]
+    job_id: Option<String>,
+    /// Print the full report as JSON instead of a summary.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -41,7 +74,55 @@ pub struct SegmentArgs {
 pub async fn run(command: Export) -> anyhow::Result<()> {
     match command {
         Export::Segment(args) => segment(args).await,
+        Export::Rds(args) => rds(args).await,
     }
+}
+
+async fn rds(args: RdsArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.query.is_none() || args.tables.len() == 1,
+        "--query exports one table: give a single --table to name it"
+    );
+    let tables = args
+        .tables
+        .iter()
+        .map(|table| {
+            let mut export = daybook_core::relational::TableExport::new(table);
+            export.watermark = args.watermark.clone();
+            export.query = args.query.clone();
+            export
+        })
+        .collect();
+    let source = daybook_core::relational::RdsSource {
+        source: "rds".into(),
+        url: Some(args.url.clone()),
+        secret_arn: None,
+        ssl_root_cert: args.ssl_root_cert.clone(),
+        tables,
+        row_group_rows: 65_536,
+    };
+    let date = args.date.unwrap_or_else(super::yesterday);
+    let job_id = job_id(args.job_id.clone(), date);
+    let db = daybook_rds::Database::connect(&args.url, args.ssl_root_cert.as_deref()).await?;
+    let output = FsStore::new(&args.out);
+    let state = daybook_local::state::FileStateStore::new(&args.out.join(".daybook/state"));
+    let started = std::time::Instant::now();
+    let report = daybook_rds::export_tables(
+        &db,
+        &output,
+        &state,
+        &source,
+        &PartitionLayout::folder(date, &job_id),
+    )
+    .await?;
+    db.close().await;
+    print_report(
+        &report,
+        started.elapsed().as_secs_f64(),
+        &args.out,
+        args.json,
+        "rows",
+    )
 }
 
 async fn segment(args: SegmentArgs) -> anyhow::Result<()> {

@@ -10,6 +10,26 @@ pub enum Generate {
     DynamodbExport(DynamodbExportArgs),
     /// Segment S3-destination files (segment-logs/<source-id>/<epoch-ms>/*.gz) of a bookshop's visitors.
     Segment(SegmentArgs),
+    /// A bookshop's database as a SQLite file: customers, categories, products, orders, order_items, deliveries.
+    Rds(RdsArgs),
+}
+
+#[derive(Args)]
+pub struct RdsArgs {
+    /// The SQLite file to write (replaced if it exists).
+    #[arg(long)]
+    out: PathBuf,
+    /// Days of order history, ending on --date.
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    #[arg(long, default_value_t = 200)]
+    orders_per_day: u32,
+    /// Random seed: the same seed gives the same orders.
+    #[arg(long, default_value_t = 11)]
+    seed: u64,
+    /// The last day of orders (default: yesterday, UTC).
+    #[arg(long)]
+    date: Option<chrono::NaiveDate>,
 }
 
 #[derive(Args)]
@@ -53,7 +73,7 @@ pub struct DynamodbExportArgs {
     date: Option<chrono::NaiveDate>,
 }
 
-pub fn run(command: Generate) -> anyhow::Result<()> {
+pub async fn run(command: Generate) -> anyhow::Result<()> {
     match command {
         Generate::DynamodbExport(args) => {
             let started = std::time::Instant::now();
@@ -72,6 +92,28 @@ pub fn run(command: Generate) -> anyhow::Result<()> {
                 export.bytes_gzip as f64 / 1e6,
                 export.folder.display(),
                 started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Generate::Rds(args) => {
+            let started = std::time::Instant::now();
+            let spec = daybook_rds::shop::ShopSpec {
+                last_day: args.date.unwrap_or_else(super::yesterday),
+                days: args.days,
+                orders_per_day: args.orders_per_day,
+                seed: args.seed,
+            };
+            let counts = daybook_rds::shop::write_shop_sqlite(&args.out, &spec)
+                .with_context(|| format!("writing the shop database {}", args.out.display()))?;
+            println!(
+                "wrote {} customers, {} products, {} orders with {} items to {} in {:.1}s (export it with: daybook export rds --url sqlite://{} --table orders --out DIR)",
+                counts.customers,
+                counts.products,
+                counts.orders,
+                counts.order_items,
+                args.out.display(),
+                started.elapsed().as_secs_f64(),
+                args.out.display()
             );
             Ok(())
         }

@@ -1,0 +1,51 @@
+//! The handler of `export-rds`, apart from the runtime so tests call it directly.
+
+use daybook_aws::{DynamoDbStateStore, S3Store, lambda, sdk};
+use daybook_rds::{Database, RdsError, RdsTask, run_rds_task};
+use serde_json::Value;
+
+/// Built once per container, at init.
+pub struct Adapters {
+    pub store: S3Store,
+    pub state: DynamoDbStateStore,
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+impl Adapters {
+    /// From `LAKE_BUCKET`, `STATE_TABLE` and the SDK's usual environment.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = sdk::load().await;
+        Ok(Self {
+            store: lambda::lake_store(&config)?,
+            state: lambda::state_store(&config)?,
+            secrets: aws_sdk_secretsmanager::Client::new(&config),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error(transparent)]
+    Failed(#[from] RdsError),
+}
+
+pub async fn handle(adapters: &Adapters, task: RdsTask) -> Result<Value, HandlerError> {
+    let url = match (&task.source.url, &task.source.secret_arn) {
+        (_, Some(arn)) => daybook_aws::rds_secret::rds_url(&adapters.secrets, arn)
+            .await
+            .map_err(|e| HandlerError::InvalidInput(e.to_string()))?,
+        (Some(url), None) => url.clone(),
+        (None, None) => {
+            return Err(HandlerError::InvalidInput(format!(
+                "RDS source {} has neither secret_arn nor url: give the read replica's Secrets Manager secret",
+                task.source.source
+            )));
+        }
+    };
+    let db = Database::connect(&url, task.source.ssl_root_cert.as_deref()).await?;
+    let report = run_rds_task(&db, &adapters.store, &adapters.state, &task).await;
+    db.close().await;
+    Ok(serde_json::to_value(report?).expect("reports serialise"))
+}
