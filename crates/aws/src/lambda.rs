@@ -23,6 +23,25 @@ pub fn optional(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// An optional environment variable holding JSON, parsed as `T`; `what` names it in the error.
+pub fn optional_json<T: serde::de::DeserializeOwned>(
+    name: &str,
+    what: &str,
+) -> anyhow::Result<Option<T>> {
+    optional(name)
+        .map(|text| {
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{name} is not {what}: {e}"))
+        })
+        .transpose()
+}
+
+/// Worker threads for CPU-bound steps: one per vCPU the function's memory size gives it.
+pub fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
 /// The lake bucket from `LAKE_BUCKET`.
 pub fn lake_store(config: &aws_config::SdkConfig) -> anyhow::Result<crate::S3Store> {
     Ok(crate::S3Store::new(

@@ -9,6 +9,7 @@ use daybook_core::lake::PartitionLayout;
 use daybook_generate::dynamodb::{ExportSpec, write_search_export};
 use std::path::{Path, PathBuf};
 
+mod rds;
 mod segment;
 use std::time::Instant;
 
@@ -46,6 +47,15 @@ enum Command {
         #[arg(long)]
         workers: Option<usize>,
     },
+    /// Export one table of a database to Parquet and print rows/s and peak RSS.
+    Rds {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        table: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Flatten the export and print items/s, rows/s, input MB/s and peak RSS.
     Flatten {
         #[arg(long)]
@@ -61,6 +71,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Generate { dir, items, files } => generate(&dir, items, files),
         Command::Flatten { dir, out, workers } => flatten(&dir, &out, workers),
+        Command::Rds { url, table, out } => rds::export(&url, &table, &out),
         Command::GenerateSegment { dir, events } => segment::generate(&dir, events),
         Command::Segment { dir, out, workers } => segment::export(&dir, &out, workers),
     }

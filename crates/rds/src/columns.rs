@@ -79,6 +79,11 @@ pub enum Cell {
     List(Vec<Cell>),
 }
 
+/// A decoded optional value as a cell: `None` is SQL NULL.
+pub fn cell_or_null<T>(value: Option<T>, cell: impl FnOnce(T) -> Cell) -> Cell {
+    value.map_or(Cell::Null, cell)
+}
+
 impl Cell {
     /// The value as a SQL literal, for the next run's `WHERE column > literal`.
     pub fn literal(&self) -> Option<String> {

@@ -1,6 +1,6 @@
 //! MySQL and MariaDB types (RDS MySQL, RDS MariaDB and Aurora MySQL read replicas).
 
-use crate::columns::{Cell, ColumnKind};
+use crate::columns::{Cell, ColumnKind, cell_or_null as opt};
 use crate::plan::PlannedColumn;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -117,8 +117,4 @@ pub fn cell(row: &MySqlRow, column: &PlannedColumn) -> Result<Cell, sqlx::Error>
             return Err(sqlx::Error::Decode("MySQL has no array columns".into()));
         }
     })
-}
-
-fn opt<T>(value: Option<T>, cell: impl FnOnce(T) -> Cell) -> Cell {
-    value.map_or(Cell::Null, cell)
 }

@@ -1,6 +1,6 @@
 //! PostgreSQL types (RDS PostgreSQL and Aurora PostgreSQL read replicas).
 
-use crate::columns::{Cell, ColumnKind};
+use crate::columns::{Cell, ColumnKind, cell_or_null as opt};
 use crate::plan::PlannedColumn;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -113,10 +113,6 @@ pub fn cell(row: &PgRow, column: &PlannedColumn) -> Result<Cell, sqlx::Error> {
         },
         ColumnKind::Int8 => opt(row.try_get::<Option<i8>, _>(i)?, |v| Cell::Int(v.into())),
     })
-}
-
-fn opt<T>(value: Option<T>, cell: impl FnOnce(T) -> Cell) -> Cell {
-    value.map_or(Cell::Null, cell)
 }
 
 fn list<T>(value: Option<Vec<Option<T>>>, cell: impl Fn(T) -> Cell) -> Cell {

@@ -1,6 +1,6 @@
 //! SQLite, the embedded default: values are read by the column's declared type.
 
-use crate::columns::{Cell, ColumnKind};
+use crate::columns::{Cell, ColumnKind, cell_or_null as opt};
 use crate::plan::PlannedColumn;
 use bigdecimal::BigDecimal;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
@@ -71,10 +71,6 @@ pub fn cell(row: &SqliteRow, column: &PlannedColumn) -> Result<Cell, sqlx::Error
             return Err(sqlx::Error::Decode("SQLite has no array columns".into()));
         }
     })
-}
-
-fn opt<T>(value: Option<T>, cell: impl FnOnce(T) -> Cell) -> Cell {
-    value.map_or(Cell::Null, cell)
 }
 
 #[cfg(test)]

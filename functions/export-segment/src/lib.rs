@@ -28,19 +28,13 @@ pub struct Adapters {
 impl Adapters {
     /// From `LAKE_BUCKET`, optional `DAYBOOK_SEGMENT_CONFIG`, and the SDK's usual environment.
     pub async fn from_env() -> anyhow::Result<Self> {
-        let put_config = match lambda::optional("DAYBOOK_SEGMENT_CONFIG") {
-            Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
-                anyhow::anyhow!("DAYBOOK_SEGMENT_CONFIG is not a Segment source config: {e}")
-            })?),
-            None => None,
-        };
+        let put_config =
+            lambda::optional_json("DAYBOOK_SEGMENT_CONFIG", "a Segment source config")?;
         let config = sdk::load().await;
         Ok(Self {
             store: lambda::lake_store(&config)?,
             put_config,
-            workers: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
+            workers: lambda::workers(),
         })
     }
 }

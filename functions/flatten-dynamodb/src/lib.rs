@@ -30,20 +30,13 @@ pub struct Adapters {
 impl Adapters {
     /// From `LAKE_BUCKET`, optional `DAYBOOK_STREAM_CONFIG`, and the SDK's usual environment.
     pub async fn from_env() -> anyhow::Result<Self> {
-        let stream_config = match std::env::var("DAYBOOK_STREAM_CONFIG") {
-            Ok(text) => Some(serde_json::from_str(&text).map_err(|e| {
-                anyhow::anyhow!("DAYBOOK_STREAM_CONFIG is not a flatten config: {e}")
-            })?),
-            Err(_) => None,
-        };
+        let stream_config = lambda::optional_json("DAYBOOK_STREAM_CONFIG", "a flatten config")?;
         let config = sdk::load().await;
         Ok(Self {
             store: lambda::lake_store(&config)?,
             reader: DynamoDbReader::new(sdk::dynamodb_client(&config)),
             stream_config,
-            workers: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
+            workers: lambda::workers(),
         })
     }
 }

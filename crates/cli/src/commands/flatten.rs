@@ -60,53 +60,13 @@ pub async fn run(args: FlattenArgs) -> anyhow::Result<()> {
         };
     }
     let date = args.date.unwrap_or_else(super::yesterday);
-    let job_id = args.job_id.clone().unwrap_or_else(|| {
-        daybook_core::steps::job::new_job_id(date, chrono::Utc::now(), rand::random())
-    });
-    let workers = args.workers.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    });
+    let job_id = super::export::job_id(args.job_id.clone(), date);
+    let workers = super::export::workers(args.workers);
     let input = FsStore::new(&args.export);
     let output = FsStore::new(&args.out);
     let layout = PartitionLayout::folder(date, &job_id);
     let started = std::time::Instant::now();
     let report = flatten_export(&input, &output, &config, "", &layout, workers).await?;
     let seconds = started.elapsed().as_secs_f64();
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
-    }
-    let rows: u64 = report.tables.iter().map(|t| t.rows).sum();
-    println!(
-        "flattened {} items into {} rows in {:.2}s ({:.0} items/s, {:.0} rows/s) → {}",
-        report.items_read,
-        rows,
-        seconds,
-        report.items_read as f64 / seconds,
-        rows as f64 / seconds,
-        args.out.display()
-    );
-    for table in &report.tables {
-        println!(
-            "  {:<24} {:>12} rows  {}",
-            table.table, table.rows, table.run_prefix
-        );
-    }
-    if report.quarantined > 0 {
-        println!(
-            "  {} records quarantined with their reasons in {}",
-            report.quarantined,
-            report
-                .quarantine_key
-                .as_deref()
-                .map(|k| args.out.join(k).display().to_string())
-                .unwrap_or_default()
-        );
-    }
-    for warning in &report.warnings {
-        eprintln!("warning: {warning}");
-    }
-    Ok(())
+    super::export::print_report(&report, seconds, &args.out, args.json, "items")
 }
