@@ -148,11 +148,9 @@ impl TableRows {
             if let Some(raw) = event.properties
                 && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(raw.get())
             {
-                let mut leaves = Vec::new();
-                collect_leaves(&map, "", &mut leaves);
-                for (name, value) in leaves {
-                    put(&mut row, &name, json_cell(value));
-                }
+                walk_properties(&map, "", &mut |name, value| {
+                    put(&mut row, &name, json_cell(value))
+                });
             }
         } else {
             put(
@@ -278,28 +276,6 @@ fn common_cells<'e>(
     for (name, cell) in cells {
         if let Some(&at) = index.get(name) {
             row[at] = cell;
-        }
-    }
-}
-
-fn collect_leaves<'v>(
-    map: &'v serde_json::Map<String, Value>,
-    prefix: &str,
-    out: &mut Vec<(String, &'v Value)>,
-) {
-    // Same naming as the schema walk, so every leaf finds the column it was typed into.
-    let mut names = Vec::new();
-    walk_properties(map, prefix, &mut |name, _| names.push(name));
-    let mut values = Vec::new();
-    leaf_values(map, &mut values);
-    out.extend(names.into_iter().zip(values));
-}
-
-fn leaf_values<'v>(map: &'v serde_json::Map<String, Value>, out: &mut Vec<&'v Value>) {
-    for value in map.values() {
-        match value {
-            Value::Object(inner) => leaf_values(inner, out),
-            other => out.push(other),
         }
     }
 }

@@ -130,8 +130,8 @@ pub struct PropertyColumns {
 impl PropertyColumns {
     /// Records the types of an event's properties (nested objects flatten to `a_b` columns).
     pub fn observe(&mut self, properties: &serde_json::Map<String, Value>) {
-        walk_properties(properties, "", &mut |name, kind| {
-            self.observe_one(name, kind)
+        walk_properties(properties, "", &mut |name, value| {
+            self.observe_one(name, value_kind(value))
         });
     }
 
@@ -193,17 +193,18 @@ impl PropertyColumns {
     }
 }
 
-/// Calls `visit(column, kind)` for every leaf property; nulls report no kind; arrays are text.
-pub fn walk_properties(
-    properties: &serde_json::Map<String, Value>,
+/// Calls `visit(column, value)` for every leaf property, nested objects named `a_b`: the schema
+/// and the rows name columns through this one walk.
+pub fn walk_properties<'v>(
+    properties: &'v serde_json::Map<String, Value>,
     prefix: &str,
-    visit: &mut dyn FnMut(String, Option<ColumnKind>),
+    visit: &mut dyn FnMut(String, &'v Value),
 ) {
     for (key, value) in properties {
         let name = property_column(prefix, key);
         match value {
             Value::Object(inner) => walk_properties(inner, &name, visit),
-            other => visit(name, value_kind(other)),
+            other => visit(name, other),
         }
     }
 }
@@ -221,6 +222,7 @@ pub fn property_column(prefix: &str, key: &str) -> String {
     }
 }
 
+/// A leaf's kind; nulls have none, arrays are kept as JSON text.
 pub fn value_kind(value: &Value) -> Option<ColumnKind> {
     match value {
         Value::Null => None,
