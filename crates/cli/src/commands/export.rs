@@ -146,7 +146,7 @@ async fn segment(args: SegmentArgs) -> anyhow::Result<()> {
     let job_id = job_id(args.job_id.clone(), date);
     let output = FsStore::new(&args.out);
     let started = std::time::Instant::now();
-    let report = daybook_core::steps::segment::export_keys_from(
+    let report = daybook_core::steps::segment::export_keys(
         &input,
         &output,
         &config,

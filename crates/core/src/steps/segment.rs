@@ -38,6 +38,7 @@ pub async fn run_segment_task(
     let layout = PartitionLayout::lake(&task.source.source, task.job.date, &task.job.job_id);
     let mut report = export_keys(
         store,
+        store,
         &task.source,
         &keys,
         DaySelection::Only(task.job.date),
@@ -55,20 +56,9 @@ pub async fn run_segment_task(
     Ok(report)
 }
 
-/// Exports the files at `keys` (in that order; the first copy of a message wins) into `layout`.
+/// Exports the files at `keys` of `input` (in that order; the first copy of a message wins) into
+/// `layout` in `output`.
 pub async fn export_keys(
-    store: &dyn ObjectStore,
-    config: &SegmentConfig,
-    keys: &[String],
-    days: DaySelection,
-    layout: &PartitionLayout,
-    workers: usize,
-) -> Result<ExportReport> {
-    export_keys_from(store, store, config, keys, days, layout, workers).await
-}
-
-/// [`export_keys`] with the files read from `input` and the tables written to `output`.
-pub async fn export_keys_from(
     input: &dyn ObjectStore,
     output: &dyn ObjectStore,
     config: &SegmentConfig,
@@ -132,6 +122,7 @@ pub async fn export_new_object(
     let job_id = format!("object-{:016x}", xxhash_rust::xxh3::xxh3_64(key.as_bytes()));
     let layout = PartitionLayout::lake(&config.source, date, &job_id);
     let report = export_keys(
+        store,
         store,
         config,
         &[key.to_string()],
