@@ -1,7 +1,7 @@
 //! export-segment and export-rds as they run on AWS: S3 and the state table on moto, database
 //! credentials from moto's Secrets Manager, a real PostgreSQL behind them.
 
-use crate::aws_moto::{BUCKET, sdk_config};
+use crate::aws_moto::{BUCKET, with_bucket};
 use crate::aws_pipeline::{STATE_TABLE, prepare_state_table};
 use daybook_aws::{DynamoDbStateStore, S3Store, sdk};
 use daybook_core::ports::StateStore;
@@ -11,21 +11,10 @@ use daybook_tests::MotoServer;
 use daybook_tests::databases::{DATABASE, PASSWORD, PostgresServer, USER};
 use serde_json::json;
 
-async fn bucket(moto: &MotoServer) -> aws_config::SdkConfig {
-    let config = sdk_config(moto).await;
-    sdk::s3_client(&config)
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    config
-}
-
 #[tokio::test]
 async fn segment_day_and_single_file_exports_on_s3() {
     let moto = MotoServer::start();
-    let config = bucket(&moto).await;
+    let config = with_bucket(&moto).await;
     let store = S3Store::new(sdk::s3_client(&config), BUCKET);
     let dir = tempfile::tempdir().unwrap();
     let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
@@ -120,7 +109,7 @@ async fn rds_export_reads_its_secret_and_keeps_its_watermark_in_dynamodb() {
          INSERT INTO orders SELECT g, g * 1.25, TIMESTAMPTZ '2026-11-21 00:00:00+00' + g * INTERVAL '1 minute' FROM generate_series(1, 500) g;",
     );
     let moto = MotoServer::start();
-    let config = bucket(&moto).await;
+    let config = with_bucket(&moto).await;
     prepare_state_table(&config).await;
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let arn = secrets

@@ -34,6 +34,18 @@ pub(crate) async fn sdk_config_at(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// SDK settings for `moto`, with the lake bucket created there.
+pub(crate) async fn with_bucket(moto: &MotoServer) -> SdkConfig {
+    let config = sdk_config(moto).await;
+    sdk::s3_client(&config)
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    config
+}
+
 struct Cloud {
     _moto: MotoServer,
     config: SdkConfig,
@@ -42,13 +54,7 @@ struct Cloud {
 
 async fn cloud() -> Cloud {
     let moto = MotoServer::start();
-    let config = sdk_config(&moto).await;
-    sdk::s3_client(&config)
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
+    let config = with_bucket(&moto).await;
     let adapters = Adapters {
         store: S3Store::new(sdk::s3_client(&config), BUCKET),
         reader: DynamoDbReader::new(sdk::dynamodb_client(&config)),

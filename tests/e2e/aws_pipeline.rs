@@ -3,7 +3,7 @@
 //! SendTaskSuccess on one moto server; the Redshift Data API on `FakeRedshift`, which pages,
 //! batches and fails where moto cannot.
 
-use crate::aws_moto::{BUCKET, DAY, sdk_config, sdk_config_at, upload_export};
+use crate::aws_moto::{BUCKET, DAY, sdk_config, sdk_config_at, upload_export, with_bucket};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
@@ -204,12 +204,6 @@ async fn prepare(config: &SdkConfig, scratch: &std::path::Path) {
         },
     )
     .unwrap();
-    sdk::s3_client(config)
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
     let lake = store(config);
     lake.put(
         "config/daybook.json",
@@ -244,7 +238,7 @@ async fn prepare(config: &SdkConfig, scratch: &std::path::Path) {
 #[tokio::test]
 async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     let moto = MotoServer::start();
-    let config = sdk_config(&moto).await;
+    let config = with_bucket(&moto).await;
     let fake = FakeRedshift::start();
     let redshift = sdk_config_at(&fake.endpoint).await;
     let scratch = tempfile::tempdir().unwrap();

@@ -23,6 +23,16 @@ pub fn optional(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// A handler's failure: the input it cannot act on, or the step's own error. The state
+/// machine's Retry and Catch rules match on the error it carries.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError<E: std::error::Error + 'static> {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error(transparent)]
+    Failed(#[from] E),
+}
+
 /// An optional environment variable holding JSON, parsed as `T`; `what` names it in the error.
 pub fn optional_json<T: serde::de::DeserializeOwned>(
     name: &str,

@@ -23,13 +23,7 @@ impl Adapters {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    #[error("{0}")]
-    InvalidInput(String),
-    #[error(transparent)]
-    Failed(#[from] RdsError),
-}
+pub type HandlerError = lambda::HandlerError<RdsError>;
 
 pub async fn handle(adapters: &Adapters, task: RdsTask) -> Result<Value, HandlerError> {
     let url = match (&task.source.url, &task.source.secret_arn) {

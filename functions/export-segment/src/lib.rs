@@ -39,13 +39,7 @@ impl Adapters {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    #[error("{0}")]
-    InvalidInput(String),
-    #[error(transparent)]
-    Failed(#[from] daybook_core::Error),
-}
+pub type HandlerError = lambda::HandlerError<daybook_core::Error>;
 
 pub async fn handle(adapters: &Adapters, event: SegmentInvocation) -> Result<Value, HandlerError> {
     match event {

@@ -41,14 +41,7 @@ impl Adapters {
     }
 }
 
-/// Errors carry a name the state machine's Retry and Catch rules match on.
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    #[error("{0}")]
-    InvalidInput(String),
-    #[error(transparent)]
-    Failed(#[from] daybook_core::Error),
-}
+pub type HandlerError = lambda::HandlerError<daybook_core::Error>;
 
 pub async fn handle(adapters: &Adapters, event: FlattenEvent) -> Result<Value, HandlerError> {
     let report = match event {
