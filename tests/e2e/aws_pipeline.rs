@@ -10,21 +10,35 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use daybook_aws::{
-    DynamoDbReader, DynamoDbStateStore, GlueCatalog, RedshiftTarget, RedshiftWarehouse, S3Store,
-    SesMailer, SfnCallbacks, sdk,
+    CrawlerRun, DynamoDbReader, DynamoDbStateStore, GlueCatalog, RedshiftTarget, RedshiftWarehouse,
+    S3Store, SesMailer, SfnCallbacks, SpectrumSchema, sdk,
 };
 use daybook_core::ports::StateStore;
 use daybook_core::store::ObjectStore;
 use daybook_local::asl::{CallbackWaiter, Definition, Failure, Runner, SystemClock, TaskInvoker};
 use daybook_local::pipeline::local_substitutions;
 use daybook_report::steps::{Decision, decide_approval, decision_key};
-use daybook_tests::{FakeRedshift, MotoServer, http_get};
+use daybook_tests::{FakeRedshift, MotoServer, http_get, http_post};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) const STATE_TABLE: &str = "daybook-state";
+const SPECTRUM_ROLE: &str = "arn:aws:iam::123456789012:role/daybook-spectrum";
+const CRAWLER: &str = "daybook-extra";
+
+/// How many crawls the test crawler has run.
+async fn glue_crawls(config: &SdkConfig) -> usize {
+    aws_sdk_glue::Client::new(config)
+        .list_crawls()
+        .crawler_name(CRAWLER)
+        .send()
+        .await
+        .unwrap()
+        .crawls()
+        .len()
+}
 const GLUE_DATABASE: &str = "daybook_lake";
 const SENDER: &str = "reports@daybook.example";
 
@@ -90,8 +104,16 @@ impl AwsFunctions {
             },
             load: load_warehouse::Adapters {
                 store: store(config),
-                catalog: GlueCatalog::new(aws_sdk_glue::Client::new(config), GLUE_DATABASE, BUCKET),
-                warehouse: warehouse(redshift),
+                catalog: GlueCatalog::new(aws_sdk_glue::Client::new(config), GLUE_DATABASE, BUCKET)
+                    .with_crawler(CrawlerRun {
+                        name: CRAWLER.into(),
+                        poll_every: std::time::Duration::from_millis(50),
+                        deadline: std::time::Duration::from_secs(30),
+                    }),
+                warehouse: warehouse(redshift).with_spectrum(SpectrumSchema {
+                    glue_database: GLUE_DATABASE.into(),
+                    iam_role: SPECTRUM_ROLE.into(),
+                }),
             },
             build: build_report::Adapters {
                 store: store(config),
@@ -192,7 +214,13 @@ fn config(shop: &std::path::Path) -> Value {
     config
 }
 
-async fn prepare(config: &SdkConfig, scratch: &std::path::Path) {
+async fn prepare(config: &SdkConfig, scratch: &std::path::Path, moto: &MotoServer) {
+    // moto's crawls wait for a manual step unless told to finish at once.
+    http_post(
+        &moto.endpoint,
+        "/moto-api/state-manager/set-transition",
+        r#"{"model_name": "glue::crawl", "transition": {"progression": "immediate"}}"#,
+    );
     let shop = scratch.join("shop.sqlite");
     daybook_rds::shop::write_shop_sqlite(
         &shop,
@@ -227,6 +255,23 @@ async fn prepare(config: &SdkConfig, scratch: &std::path::Path) {
     }
     prepare_state_table(config).await;
     create_glue_database(config).await;
+    aws_sdk_glue::Client::new(config)
+        .create_crawler()
+        .name(CRAWLER)
+        .role("arn:aws:iam::123456789012:role/glue")
+        .database_name(GLUE_DATABASE)
+        .targets(
+            aws_sdk_glue::types::CrawlerTargets::builder()
+                .s3_targets(
+                    aws_sdk_glue::types::S3Target::builder()
+                        .path(format!("s3://{BUCKET}/reference/"))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     aws_sdk_sesv2::Client::new(config)
         .create_email_identity()
         .email_identity(SENDER)
@@ -242,7 +287,7 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     let fake = FakeRedshift::start();
     let redshift = sdk_config_at(&fake.endpoint).await;
     let scratch = tempfile::tempdir().unwrap();
-    prepare(&config, scratch.path()).await;
+    prepare(&config, scratch.path(), &moto).await;
     let definition = Definition::parse(
         daybook_local::demo::DAILY_REPORT_DEFINITION,
         &local_substitutions(),
@@ -297,37 +342,53 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
         );
     }
 
-    // Each mart replaced the day's rows in one batch, on the configured cluster.
+    // The schemas first (the lake's from the Glue database), then each mart in one batch on
+    // the configured cluster: created by its first build, as the fake starts empty.
     let batches: Vec<Value> = fake
         .requests()
         .into_iter()
         .filter(|(operation, _)| operation == "BatchExecuteStatement")
         .map(|(_, body)| body)
         .collect();
-    let marts = [
-        "search_daily_summary",
-        "search_top",
-        "sales_by_category",
-        "page_views",
-    ];
-    assert_eq!(batches.len(), marts.len());
-    for (batch, mart) in batches.iter().zip(marts) {
+    assert_eq!(
+        batches[0]["Sqls"],
+        json!([
+            "CREATE SCHEMA IF NOT EXISTS marts",
+            format!(
+                "CREATE EXTERNAL SCHEMA IF NOT EXISTS lake FROM DATA CATALOG DATABASE '{GLUE_DATABASE}' IAM_ROLE '{SPECTRUM_ROLE}'"
+            )
+        ])
+    );
+    let marts = daybook_core::marts::known_marts();
+    assert_eq!(batches.len(), 1 + marts.len());
+    for (batch, mart) in batches[1..].iter().zip(marts) {
         assert_eq!(batch["ClusterIdentifier"], "daybook");
         assert_eq!(batch["Database"], "dev");
         assert_eq!(batch["StatementName"], format!("daybook-{job_id}-{mart}"));
         let sqls = batch["Sqls"].as_array().unwrap();
-        assert_eq!(
-            sqls[0],
-            format!("DELETE FROM marts.{mart} WHERE dt = DATE '{DAY}'")
-        );
         assert!(
-            sqls[1].as_str().unwrap().starts_with(&format!(
-                "INSERT INTO marts.{mart} SELECT DATE '{DAY}' AS dt, q.* FROM ("
+            sqls[0].as_str().unwrap().starts_with(&format!(
+                "CREATE TABLE marts.{mart} AS SELECT DATE '{DAY}' AS dt, q.* FROM ("
             )),
             "{}",
-            sqls[1]
+            sqls[0]
         );
     }
+    // The data-quality checks ran through the Data API before the marts, and the report shows them.
+    let checks = fake
+        .requests()
+        .iter()
+        .filter(|(operation, body)| {
+            operation == "ExecuteStatement"
+                && body["Sql"].as_str().unwrap().contains("AS row_count")
+        })
+        .count();
+    assert!(checks >= 1, "the row counts ran on Redshift");
+    let crawls = glue_crawls(&config).await;
+    assert_eq!(
+        crawls, 1,
+        "the crawler ran once, after the partitions were registered"
+    );
 
     // The report was rendered from every page of Redshift's result into the job's folder.
     let report_key = format!("reports/daily-search/dt={DAY}/{job_id}/report.html");
@@ -465,26 +526,52 @@ async fn a_new_column_updates_the_glue_table_and_a_rerun_moves_the_partition() {
         nullable: true,
         hive_type: hive.into(),
     };
-    let day = DAY.parse().unwrap();
-    use daybook_core::ports::Catalog;
+    let day: chrono::NaiveDate = DAY.parse().unwrap();
+    use daybook_core::ports::{Catalog, PartitionRef};
+    // A backfill of 150 days: two BatchCreatePartition calls (Glue takes 100 at a time).
+    let days = |run: &str| -> Vec<PartitionRef> {
+        (0..150)
+            .map(|back| {
+                let dt = day - chrono::Days::new(back);
+                PartitionRef {
+                    dt,
+                    run_prefix: format!("lake/search_queries/_items/dt={dt}/run={run}/"),
+                }
+            })
+            .collect()
+    };
     catalog
-        .register_partition(
+        .register_partitions(
             "search_queries_items",
             &[column("query_id", "string")],
-            day,
-            "lake/search_queries/_items/dt=2026-11-21/run=first/",
+            &days("first"),
         )
         .await
         .unwrap();
+    // The rerun finds them all and repoints them with BatchUpdatePartition.
     catalog
-        .register_partition(
+        .register_partitions(
             "search_queries_items",
             &[column("query_id", "string"), column("results", "bigint")],
-            day,
-            "lake/search_queries/_items/dt=2026-11-21/run=second/",
+            &days("second"),
         )
         .await
         .unwrap();
+    let oldest = day - chrono::Days::new(149);
+    let first = glue
+        .get_partition()
+        .database_name(GLUE_DATABASE)
+        .table_name("search_queries_items")
+        .partition_values(oldest.to_string())
+        .send()
+        .await
+        .unwrap()
+        .partition
+        .unwrap();
+    assert_eq!(
+        first.storage_descriptor.unwrap().location.unwrap(),
+        format!("s3://daybook-lake/lake/search_queries/_items/dt={oldest}/run=second/")
+    );
     let table = glue
         .get_table()
         .database_name(GLUE_DATABASE)
@@ -578,6 +665,71 @@ async fn a_failed_mart_names_the_mart_and_carries_redshifts_error() {
     .to_string();
     assert_eq!(
         err,
-        "mart search_top for 2026-11-21: Redshift says: ERROR: syntax error at or near \"FAIL_ME\""
+        "mart search_top for 2026-11-21: Redshift says: ERROR: syntax error at or near \"FAIL_ME\"\nin statement 1 of the batch:\nCREATE TABLE marts.search_top AS SELECT DATE '2026-11-21' AS dt, q.* FROM (\nSELECT FAIL_ME\n) AS q"
     );
+}
+
+#[tokio::test]
+async fn a_mart_is_created_by_its_first_build_and_its_day_replaced_after() {
+    let fake = FakeRedshift::start();
+    let config = sdk_config_at(&fake.endpoint).await;
+    let redshift = warehouse(&config);
+    use daybook_core::ports::Warehouse;
+    for day in ["2026-11-20", "2026-11-21"] {
+        redshift
+            .materialize(
+                "page_views",
+                "SELECT 1 AS views",
+                day.parse().unwrap(),
+                "job-1",
+            )
+            .await
+            .unwrap();
+    }
+    let batches: Vec<Value> = fake
+        .requests()
+        .into_iter()
+        .filter(|(operation, _)| operation == "BatchExecuteStatement")
+        .map(|(_, body)| body["Sqls"].clone())
+        .collect();
+    assert_eq!(
+        batches,
+        [
+            json!([
+                "CREATE TABLE marts.page_views AS SELECT DATE '2026-11-20' AS dt, q.* FROM (\nSELECT 1 AS views\n) AS q"
+            ]),
+            json!([
+                "DELETE FROM marts.page_views WHERE dt = DATE '2026-11-21'",
+                "INSERT INTO marts.page_views SELECT DATE '2026-11-21' AS dt, q.* FROM (\nSELECT 1 AS views\n) AS q"
+            ]),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_crawler_that_does_not_finish_in_time_stops_the_load_with_its_name() {
+    let moto = MotoServer::start();
+    let config = sdk_config(&moto).await;
+    create_glue_database(&config).await;
+    let glue = aws_sdk_glue::Client::new(&config);
+    glue.create_crawler()
+        .name(CRAWLER)
+        .role("arn:aws:iam::123456789012:role/glue")
+        .database_name(GLUE_DATABASE)
+        .targets(aws_sdk_glue::types::CrawlerTargets::builder().build())
+        .send()
+        .await
+        .unwrap();
+    // moto's default: the crawl runs until someone moves it on, which nobody does here.
+    let crawler = CrawlerRun {
+        name: CRAWLER.into(),
+        poll_every: std::time::Duration::from_millis(20),
+        deadline: std::time::Duration::from_millis(300),
+    };
+    let error = crawler.run(&glue).await.unwrap_err().to_string();
+    assert!(
+        error.starts_with("Glue crawler daybook-extra: still running: gave up after 0.3 s"),
+        "{error}"
+    );
+    assert_eq!(glue_crawls(&config).await, 1);
 }

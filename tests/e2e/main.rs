@@ -4,5 +4,7 @@ mod aws_exports;
 mod aws_moto;
 mod aws_pipeline;
 mod events;
+mod lake_postgres;
 mod local_pipeline;
+mod marts;
 mod rds;

@@ -1,8 +1,9 @@
 //! A Redshift Data API stand-in on a loopback port, for what moto cannot do: moto 5.2.5 has no
 //! BatchExecuteStatement, answers CreatedAt in a form the SDK rejects, and never pages. This one
 //! records every request, reports each statement as STARTED once before FINISHED (so callers
-//! must poll), fails any statement whose SQL contains `FAIL_ME` with a Redshift-like error, and
-//! serves every query's result in pages of two records.
+//! must poll), fails any statement whose SQL contains `FAIL_ME` with a Redshift-like error,
+//! remembers the tables `CREATE TABLE` made (and answers `information_schema.tables` with
+//! them), and serves every other query's result in pages of two records.
 
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -15,6 +16,8 @@ struct Statements {
     requests: Vec<(String, Value)>,
     sqls: HashMap<String, Vec<String>>,
     polled: HashMap<String, u32>,
+    /// `schema.table` of every table a CREATE TABLE statement made.
+    tables: Vec<String>,
 }
 
 pub struct FakeRedshift {
@@ -104,6 +107,12 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
                     .collect(),
                 None => vec![request["Sql"].as_str().unwrap_or_default().to_string()],
             };
+            for sql in &sqls {
+                if let Some(rest) = sql.strip_prefix("CREATE TABLE ") {
+                    let name = rest.split_whitespace().next().unwrap_or_default();
+                    state.tables.push(name.to_string());
+                }
+            }
             state.sqls.insert(id.clone(), sqls);
             ("200 OK", json!({ "Id": id, "CreatedAt": now }))
         }
@@ -128,7 +137,12 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
                 .iter()
                 .enumerate()
                 .map(|(i, sql)| {
-                    json!({ "Id": format!("{id}:{}", i + 1), "Status": status, "QueryString": sql, "ResultRows": 7 })
+                    // Only the failing statement fails; the others of its batch are aborted.
+                    let own = match status {
+                        "FAILED" if !sql.contains("FAIL_ME") => "ABORTED",
+                        other => other,
+                    };
+                    json!({ "Id": format!("{id}:{}", i + 1), "Status": own, "QueryString": sql, "ResultRows": 7 })
                 })
                 .collect();
             let mut out = json!({ "Id": id, "Status": status, "CreatedAt": now, "UpdatedAt": now, "SubStatements": subs });
@@ -138,6 +152,28 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
             ("200 OK", out)
         }
         "GetStatementResult" => {
+            let id = request["Id"].as_str().unwrap_or_default();
+            let sql = state
+                .sqls
+                .get(id)
+                .and_then(|s| s.first())
+                .cloned()
+                .unwrap_or_default();
+            if sql.contains("information_schema.tables") {
+                let exists = state.tables.iter().any(|t| {
+                    let (schema, table) = t.split_once('.').unwrap_or_default();
+                    sql.contains(&format!("table_schema = '{schema}'"))
+                        && sql.contains(&format!("table_name = '{table}'"))
+                });
+                return (
+                    "200 OK",
+                    json!({
+                        "Records": [[{ "longValue": i64::from(exists) }]],
+                        "ColumnMetadata": [{ "name": "tables", "typeName": "int8" }],
+                        "TotalNumRows": 1
+                    }),
+                );
+            }
             let page = request["NextToken"].as_str().unwrap_or("1");
             let rows = [
                 (1, "harry potter", "12.50"),

@@ -62,12 +62,22 @@ pub fn workspace_root() -> std::path::PathBuf {
 
 /// The body of `GET path` on a loopback HTTP server, e.g. moto's `/moto-api/data.json`.
 pub fn http_get(endpoint: &str, path: &str) -> String {
+    http(endpoint, "GET", path, "")
+}
+
+/// The body of `POST path` with a JSON body, e.g. moto's `/moto-api/state-manager/set-transition`.
+pub fn http_post(endpoint: &str, path: &str, body: &str) -> String {
+    http(endpoint, "POST", path, body)
+}
+
+fn http(endpoint: &str, method: &str, path: &str, body: &str) -> String {
     use std::io::{Read, Write};
     let address = endpoint.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(address).expect("connect to the test server");
     write!(
         stream,
-        "GET {path} HTTP/1.0\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .expect("send the request");
     let mut response = String::new();
@@ -77,6 +87,9 @@ pub fn http_get(endpoint: &str, path: &str) -> String {
     let (head, body) = response
         .split_once("\r\n\r\n")
         .expect("an HTTP response has a head and a body");
-    assert!(head.contains(" 200 "), "GET {path}: {head}");
+    assert!(
+        head.contains(" 200 ") || head.contains(" 201 "),
+        "{method} {path}: {head}"
+    );
     body.to_string()
 }

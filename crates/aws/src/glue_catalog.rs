@@ -1,10 +1,13 @@
+use crate::glue_crawler::CrawlerRun;
 use crate::sdk::describe;
 use async_trait::async_trait;
 use aws_sdk_glue::Client;
-use aws_sdk_glue::types::{Column, PartitionInput, SerDeInfo, StorageDescriptor, TableInput};
-use chrono::NaiveDate;
+use aws_sdk_glue::types::{
+    BatchUpdatePartitionRequestEntry, Column, PartitionInput, SerDeInfo, StorageDescriptor,
+    TableInput,
+};
 use daybook_core::lake::SchemaColumn;
-use daybook_core::ports::{Catalog, PortError};
+use daybook_core::ports::{Catalog, PartitionRef, PortError};
 
 const INPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
 const OUTPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat";
@@ -16,6 +19,7 @@ pub struct GlueCatalog {
     client: Client,
     database: String,
     bucket: String,
+    crawler: Option<CrawlerRun>,
 }
 
 impl GlueCatalog {
@@ -24,7 +28,14 @@ impl GlueCatalog {
             client,
             database: database.into(),
             bucket: bucket.into(),
+            crawler: None,
         }
+    }
+
+    /// Runs `crawler` to completion once all of a load's tables are registered.
+    pub fn with_crawler(mut self, crawler: CrawlerRun) -> Self {
+        self.crawler = Some(crawler);
+        self
     }
 
     fn storage(&self, columns: Vec<Column>, prefix: &str) -> StorageDescriptor {
@@ -50,20 +61,29 @@ pub fn table_prefix(run_prefix: &str) -> &str {
         .map_or(run_prefix, |at| &run_prefix[..at])
 }
 
+/// Glue's limit on the partitions of one BatchCreatePartition or BatchUpdatePartition call.
+const PARTITIONS_PER_CALL: usize = 100;
+
 #[async_trait]
 impl Catalog for GlueCatalog {
-    async fn register_partition(
+    async fn refresh(&self) -> Result<(), PortError> {
+        match &self.crawler {
+            Some(crawler) => crawler.run(&self.client).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn register_partitions(
         &self,
         table: &str,
         schema: &[SchemaColumn],
-        dt: NaiveDate,
-        run_prefix: &str,
+        partitions: &[PartitionRef],
     ) -> Result<(), PortError> {
         let fail = |what: &str, why: String| {
-            PortError::new(format!(
-                "Glue {what} {}.{table} dt={dt}: {why}",
-                self.database
-            ))
+            PortError::new(format!("Glue {what} {}.{table}: {why}", self.database))
+        };
+        let Some(newest) = partitions.iter().max_by_key(|p| p.dt) else {
+            return Ok(());
         };
         let columns: Vec<Column> = schema
             .iter()
@@ -81,7 +101,7 @@ impl Catalog for GlueCatalog {
             .parameters("classification", "parquet")
             .parameters("EXTERNAL", "TRUE")
             .partition_keys(dt_key)
-            .storage_descriptor(self.storage(columns.clone(), table_prefix(run_prefix)))
+            .storage_descriptor(self.storage(columns.clone(), table_prefix(&newest.run_prefix)))
             .build()
             .map_err(|e| fail("describing", e.to_string()))?;
         let exists = match self
@@ -119,36 +139,75 @@ impl Catalog for GlueCatalog {
                 .await
                 .map_err(|e| fail("creating table", describe(&e)))?;
         }
-        let partition = PartitionInput::builder()
-            .values(dt.to_string())
-            .storage_descriptor(self.storage(columns, run_prefix))
-            .build();
-        let created = self
-            .client
-            .create_partition()
-            .database_name(&self.database)
-            .table_name(table)
-            .partition_input(partition.clone())
-            .send()
-            .await;
-        match created {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_already_exists_exception()) =>
-            {
-                self.client
-                    .update_partition()
-                    .database_name(&self.database)
-                    .table_name(table)
-                    .partition_value_list(dt.to_string())
-                    .partition_input(partition)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| fail("repointing partition", describe(&e)))
+        let input = |p: &PartitionRef| {
+            PartitionInput::builder()
+                .values(p.dt.to_string())
+                .storage_descriptor(self.storage(columns.clone(), &p.run_prefix))
+                .build()
+        };
+        let mut existing = Vec::new();
+        for chunk in partitions.chunks(PARTITIONS_PER_CALL) {
+            let created = self
+                .client
+                .batch_create_partition()
+                .database_name(&self.database)
+                .table_name(table)
+                .set_partition_input_list(Some(chunk.iter().map(input).collect()))
+                .send()
+                .await
+                .map_err(|e| fail("creating partitions", describe(&e)))?;
+            for error in created.errors() {
+                let detail = error.error_detail();
+                let code = detail.and_then(|d| d.error_code()).unwrap_or_default();
+                let dt = error.partition_values().join("/");
+                if code != "AlreadyExistsException" {
+                    return Err(fail(
+                        &format!("creating partition dt={dt} of"),
+                        format!(
+                            "{code}: {}",
+                            detail.and_then(|d| d.error_message()).unwrap_or_default()
+                        ),
+                    ));
+                }
+                existing.extend(chunk.iter().filter(|p| p.dt.to_string() == dt));
             }
-            Err(e) => Err(fail("creating partition", describe(&e))),
         }
+        // A rerun of a day repoints its partition at the new run folder.
+        for chunk in existing.chunks(PARTITIONS_PER_CALL) {
+            let entries = chunk
+                .iter()
+                .map(|p| {
+                    BatchUpdatePartitionRequestEntry::builder()
+                        .partition_value_list(p.dt.to_string())
+                        .partition_input(input(p))
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| fail("describing", e.to_string()))?;
+            let updated = self
+                .client
+                .batch_update_partition()
+                .database_name(&self.database)
+                .table_name(table)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| fail("repointing partitions", describe(&e)))?;
+            if let Some(error) = updated.errors().first() {
+                let detail = error.error_detail();
+                return Err(fail(
+                    &format!(
+                        "repointing partition dt={} of",
+                        error.partition_value_list().join("/")
+                    ),
+                    format!(
+                        "{}: {}",
+                        detail.and_then(|d| d.error_code()).unwrap_or_default(),
+                        detail.and_then(|d| d.error_message()).unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }

@@ -69,12 +69,31 @@ pub fn state_store(config: &aws_config::SdkConfig) -> anyhow::Result<crate::Dyna
 }
 
 /// The Glue database from `GLUE_DATABASE`, over the lake bucket.
+/// Glue from `GLUE_DATABASE` and `LAKE_BUCKET`; with `GLUE_CRAWLER`, that crawler runs after
+/// each load's registrations, for at most `GLUE_CRAWLER_TIMEOUT_SECONDS` (default 600).
 pub fn catalog(config: &aws_config::SdkConfig) -> anyhow::Result<crate::GlueCatalog> {
-    Ok(crate::GlueCatalog::new(
+    let catalog = crate::GlueCatalog::new(
         aws_sdk_glue::Client::new(config),
         required("GLUE_DATABASE")?,
         required("LAKE_BUCKET")?,
-    ))
+    );
+    Ok(match optional("GLUE_CRAWLER") {
+        Some(name) => {
+            let seconds = match optional("GLUE_CRAWLER_TIMEOUT_SECONDS") {
+                Some(text) => text.parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "GLUE_CRAWLER_TIMEOUT_SECONDS is {text:?}: give a whole number of seconds"
+                    )
+                })?,
+                None => 600,
+            };
+            catalog.with_crawler(crate::CrawlerRun::new(
+                name,
+                std::time::Duration::from_secs(seconds),
+            ))
+        }
+        None => catalog,
+    })
 }
 
 /// Redshift from `REDSHIFT_WORKGROUP`, or `REDSHIFT_CLUSTER` (with `REDSHIFT_DB_USER` for IAM
@@ -90,12 +109,19 @@ pub fn warehouse(config: &aws_config::SdkConfig) -> anyhow::Result<crate::Redshi
             "neither REDSHIFT_WORKGROUP nor REDSHIFT_CLUSTER is set: name the Redshift target in the function's environment"
         ),
     };
-    Ok(crate::RedshiftWarehouse::new(
+    let warehouse = crate::RedshiftWarehouse::new(
         aws_sdk_redshiftdata::Client::new(config),
         target,
         required("REDSHIFT_DATABASE")?,
         optional("REDSHIFT_SECRET_ARN"),
-    ))
+    );
+    Ok(match optional("REDSHIFT_SPECTRUM_ROLE_ARN") {
+        Some(iam_role) => warehouse.with_spectrum(crate::SpectrumSchema {
+            glue_database: required("GLUE_DATABASE")?,
+            iam_role,
+        }),
+        None => warehouse,
+    })
 }
 
 pub fn mailer(config: &aws_config::SdkConfig) -> crate::SesMailer {

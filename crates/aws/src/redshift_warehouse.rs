@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_redshiftdata::Client;
 use aws_sdk_redshiftdata::types::{Field, StatusString};
 use chrono::NaiveDate;
-use daybook_core::marts::MARTS_SCHEMA;
+use daybook_core::marts::{LAKE_SCHEMA, MARTS_SCHEMA};
 use daybook_core::ports::{MartRun, PortError, QueryResult, Warehouse};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -36,12 +36,21 @@ impl Default for PollPolicy {
     }
 }
 
+/// The external schema that shows the Glue database to Redshift Spectrum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpectrumSchema {
+    pub glue_database: String,
+    /// The role Redshift assumes to read Glue and S3; `default` uses the cluster's default role.
+    pub iam_role: String,
+}
+
 pub struct RedshiftWarehouse {
     client: Client,
     target: RedshiftTarget,
     database: String,
     secret_arn: Option<String>,
     poll: PollPolicy,
+    spectrum: Option<SpectrumSchema>,
 }
 
 /// Expands to a request builder with the target, database and secret set.
@@ -72,7 +81,33 @@ impl RedshiftWarehouse {
             database: database.into(),
             secret_arn,
             poll: PollPolicy::default(),
+            spectrum: None,
         }
+    }
+
+    /// Creates the `lake` external schema from the Glue database when it is absent.
+    pub fn with_spectrum(mut self, spectrum: SpectrumSchema) -> Self {
+        self.spectrum = Some(spectrum);
+        self
+    }
+
+    /// Runs statements as one transaction and waits for them; the finished statement's status.
+    async fn batch(
+        &self,
+        statements: Vec<String>,
+        name: String,
+        what: &str,
+    ) -> Result<
+        aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput,
+        PortError,
+    > {
+        let request = targeted!(self, self.client.batch_execute_statement())
+            .set_sqls(Some(statements))
+            .statement_name(name);
+        let started = request.send().await.map_err(|e| {
+            PortError::new(format!("{what}: BatchExecuteStatement: {}", describe(&e)))
+        })?;
+        self.wait(&started.id.unwrap_or_default(), what).await
     }
 
     pub fn with_poll(mut self, poll: PollPolicy) -> Self {
@@ -105,11 +140,12 @@ impl RedshiftWarehouse {
                 Some(StatusString::Finished) => return Ok(status),
                 Some(StatusString::Failed) | Some(StatusString::Aborted) => {
                     return Err(PortError::new(format!(
-                        "{what}: Redshift says: {}",
+                        "{what}: Redshift says: {}{}",
                         status
                             .error
                             .as_deref()
-                            .unwrap_or("the statement failed without an error message")
+                            .unwrap_or("the statement failed without an error message"),
+                        failed_statement(&status)
                     )));
                 }
                 _ => {}
@@ -129,6 +165,27 @@ impl RedshiftWarehouse {
 
 #[async_trait]
 impl Warehouse for RedshiftWarehouse {
+    async fn prepare(&self) -> Result<(), PortError> {
+        let mut statements = vec![format!("CREATE SCHEMA IF NOT EXISTS {MARTS_SCHEMA}")];
+        if let Some(spectrum) = &self.spectrum {
+            let role = match spectrum.iam_role.as_str() {
+                "default" => "default".to_string(),
+                arn => format!("'{arn}'"),
+            };
+            statements.push(format!(
+                "CREATE EXTERNAL SCHEMA IF NOT EXISTS {LAKE_SCHEMA} FROM DATA CATALOG DATABASE '{}' IAM_ROLE {role}",
+                spectrum.glue_database
+            ));
+        }
+        self.batch(
+            statements,
+            "daybook-schemas".into(),
+            "creating the marts and lake schemas",
+        )
+        .await
+        .map(|_| ())
+    }
+
     async fn materialize(
         &self,
         mart: &str,
@@ -137,23 +194,36 @@ impl Warehouse for RedshiftWarehouse {
         job_id: &str,
     ) -> Result<MartRun, PortError> {
         let table = format!("{MARTS_SCHEMA}.{mart}");
-        let statements = [
-            format!("DELETE FROM {table} WHERE dt = DATE '{dt}'"),
-            format!("INSERT INTO {table} SELECT DATE '{dt}' AS dt, q.* FROM (\n{select}\n) AS q"),
-        ];
         let what = format!("mart {mart} for {dt}");
-        let request = targeted!(self, self.client.batch_execute_statement())
-            .set_sqls(Some(statements.to_vec()))
-            .statement_name(format!("daybook-{job_id}-{mart}"));
-        let started = request.send().await.map_err(|e| {
-            PortError::new(format!("{what}: BatchExecuteStatement: {}", describe(&e)))
-        })?;
-        let id = started.id.unwrap_or_default();
-        let status = self.wait(&id, &what).await?;
+        let exists = self
+            .query(&format!(
+                "SELECT count(*) AS tables FROM information_schema.tables WHERE table_schema = '{MARTS_SCHEMA}' AND table_name = '{mart}'"
+            ))
+            .await
+            .map_err(|e| PortError::new(format!("{what}: looking for the table: {e}")))?
+            .rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Value::as_i64)
+            .is_some_and(|n| n > 0);
+        let rows_of = format!("SELECT DATE '{dt}' AS dt, q.* FROM (\n{select}\n) AS q");
+        // The first build creates the table with the columns its SELECT gives; later ones replace
+        // the day's rows in one transaction, so a reader never sees a half-built day.
+        let statements = if exists {
+            vec![
+                format!("DELETE FROM {table} WHERE dt = DATE '{dt}'"),
+                format!("INSERT INTO {table} {rows_of}"),
+            ]
+        } else {
+            vec![format!("CREATE TABLE {table} AS {rows_of}")]
+        };
+        let status = self
+            .batch(statements, format!("daybook-{job_id}-{mart}"), &what)
+            .await?;
         let rows = status
             .sub_statements
             .unwrap_or_default()
-            .get(1)
+            .last()
             .map(|s| s.result_rows.max(0) as u64)
             .unwrap_or(0);
         Ok(MartRun {
@@ -214,6 +284,29 @@ impl Warehouse for RedshiftWarehouse {
             }
         }
     }
+}
+
+/// In a batch, which statement failed, with the start of its text.
+fn failed_statement(
+    status: &aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput,
+) -> String {
+    status
+        .sub_statements()
+        .iter()
+        .enumerate()
+        .find(|(_, s)| {
+            s.status() == Some(&aws_sdk_redshiftdata::types::StatementStatusString::Failed)
+        })
+        .map(|(i, s)| {
+            let text: String = s
+                .query_string()
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect();
+            format!("\nin statement {} of the batch:\n{text}", i + 1)
+        })
+        .unwrap_or_default()
 }
 
 /// Redshift returns NUMERIC/DECIMAL values as text; reports want them as numbers.

@@ -26,6 +26,10 @@ enum Command {
     /// Export a source to Parquet tables in a folder.
     #[command(subcommand)]
     Export(commands::export::Export),
+    /// Register a day's committed exports in the local warehouse, check them and build the marts.
+    Load(commands::warehouse::LoadArgs),
+    /// Run SQL on the local warehouse; print a table or write an Excel file.
+    Query(commands::warehouse::QueryArgs),
     /// Generate a day of data and run the daily-report state machine locally, end to end.
     Demo(commands::demo::DemoArgs),
     /// Approve the report of a run waiting in its approval step.
@@ -47,6 +51,8 @@ async fn main() -> ExitCode {
         Command::Generate(command) => commands::generate::run(command).await,
         Command::Flatten(args) => commands::flatten::run(args).await,
         Command::Export(command) => commands::export::run(command).await,
+        Command::Load(args) => commands::warehouse::load(args).await,
+        Command::Query(args) => commands::warehouse::query(args).await,
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Approve(args) => commands::approve::approve(args).await,
         Command::Reject(args) => commands::approve::reject(args).await,

@@ -17,6 +17,9 @@ pub struct PipelineConfig {
     pub segment: Vec<crate::segment::SegmentConfig>,
     /// Marts to build, by file name under `sql/marts/` (without `.sql`), in order.
     pub marts: Vec<String>,
+    /// Data-quality checks run before the marts are built.
+    #[serde(default)]
+    pub checks: crate::quality::ChecksConfig,
     pub report: ReportDefinition,
     pub email: EmailConfig,
 }

@@ -9,6 +9,7 @@ pub mod lake;
 pub mod marts;
 pub mod parquet_sink;
 pub mod ports;
+pub mod quality;
 pub mod quarantine;
 pub mod relational;
 pub mod segment;

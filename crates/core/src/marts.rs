@@ -12,12 +12,40 @@ pub const MARTS: &[(&str, &str)] = &[
         include_str!("../../../sql/marts/search_daily_summary.sql"),
     ),
     (
-        "sales_by_category",
-        include_str!("../../../sql/marts/sales_by_category.sql"),
+        "search_users",
+        include_str!("../../../sql/marts/search_users.sql"),
+    ),
+    (
+        "active_users",
+        include_str!("../../../sql/marts/active_users.sql"),
     ),
     (
         "page_views",
         include_str!("../../../sql/marts/page_views.sql"),
+    ),
+    (
+        "sales_by_category",
+        include_str!("../../../sql/marts/sales_by_category.sql"),
+    ),
+    (
+        "sales_by_product",
+        include_str!("../../../sql/marts/sales_by_product.sql"),
+    ),
+    (
+        "order_lead_times",
+        include_str!("../../../sql/marts/order_lead_times.sql"),
+    ),
+    (
+        "late_deliveries",
+        include_str!("../../../sql/marts/late_deliveries.sql"),
+    ),
+    (
+        "retention_cohorts",
+        include_str!("../../../sql/marts/retention_cohorts.sql"),
+    ),
+    (
+        "product_portfolio",
+        include_str!("../../../sql/marts/product_portfolio.sql"),
     ),
 ];
 

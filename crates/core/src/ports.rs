@@ -16,17 +16,29 @@ impl PortError {
     }
 }
 
+/// A partition `dt` of a lake table and the committed run folder it reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionRef {
+    pub dt: NaiveDate,
+    pub run_prefix: String,
+}
+
 /// Table definitions and partitions: the Glue Data Catalog on AWS, a JSON file locally.
 #[async_trait]
 pub trait Catalog: Send + Sync {
-    /// Creates or updates `table` with `schema` and points its partition `dt` at `run_prefix`.
-    async fn register_partition(
+    /// Creates or updates `table` with `schema` and points each partition at its run folder
+    /// (creating the partitions that do not exist).
+    async fn register_partitions(
         &self,
         table: &str,
         schema: &[SchemaColumn],
-        dt: NaiveDate,
-        run_prefix: &str,
+        partitions: &[PartitionRef],
     ) -> Result<(), PortError>;
+
+    /// Runs once all of a load's tables are registered (a crawler, where one is configured).
+    async fn refresh(&self) -> Result<(), PortError> {
+        Ok(())
+    }
 }
 
 /// Rows of a query, with values as JSON (numbers, strings, booleans, nulls).
@@ -48,6 +60,10 @@ pub struct MartRun {
 /// SQL over the lake and the marts: Redshift on AWS, DataFusion locally.
 #[async_trait]
 pub trait Warehouse: Send + Sync {
+    /// Makes sure the `lake` and `marts` schemas exist, before checks and marts run.
+    async fn prepare(&self) -> Result<(), PortError> {
+        Ok(())
+    }
     /// Replaces the mart's rows for `dt` with the result of `select` (one transaction).
     async fn materialize(
         &self,

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use daybook_core::lake::SchemaColumn;
-use daybook_core::ports::{Catalog, PortError};
+use daybook_core::ports::{Catalog, PartitionRef, PortError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -58,13 +58,12 @@ impl LocalCatalog {
 
     /// Points a lake table's (or, with `mart`, a mart's) partition at a run folder, under the
     /// lock, writing the file atomically.
-    pub fn set_partition(
+    pub fn set_partitions(
         &self,
         table: &str,
         mart: bool,
         schema: &[SchemaColumn],
-        dt: NaiveDate,
-        run_prefix: &str,
+        partitions: &[PartitionRef],
     ) -> Result<(), PortError> {
         let _guard = self.lock.lock().expect("catalog lock poisoned");
         let mut file = self.load()?;
@@ -75,7 +74,9 @@ impl LocalCatalog {
         };
         let entry = tables.entry(table.to_string()).or_default();
         entry.schema = schema.to_vec();
-        entry.partitions.insert(dt, run_prefix.to_string());
+        for p in partitions {
+            entry.partitions.insert(p.dt, p.run_prefix.clone());
+        }
         let bytes = serde_json::to_vec_pretty(&file).expect("catalog serialises");
         let fail = |e: std::io::Error| {
             PortError::new(format!(
@@ -93,13 +94,12 @@ impl LocalCatalog {
 
 #[async_trait]
 impl Catalog for LocalCatalog {
-    async fn register_partition(
+    async fn register_partitions(
         &self,
         table: &str,
         schema: &[SchemaColumn],
-        dt: NaiveDate,
-        run_prefix: &str,
+        partitions: &[PartitionRef],
     ) -> Result<(), PortError> {
-        self.set_partition(table, false, schema, dt, run_prefix)
+        self.set_partitions(table, false, schema, partitions)
     }
 }

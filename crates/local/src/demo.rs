@@ -11,6 +11,7 @@ use daybook_core::config::{
     ReportSection,
 };
 use daybook_core::flatten::FlattenConfig;
+use daybook_core::quality::{ChecksConfig, Freshness, OnFailure, TableChecks};
 use daybook_core::relational::{RdsSource, TableExport};
 use daybook_core::segment::SegmentConfig;
 use daybook_core::steps::start::DEFAULT_CONFIG_KEY;
@@ -62,12 +63,11 @@ pub fn demo_config() -> PipelineConfig {
             "segment-logs/{}",
             daybook_generate::segment::SOURCE_ID
         ))],
-        marts: vec![
-            "search_daily_summary".into(),
-            "search_top".into(),
-            "sales_by_category".into(),
-            "page_views".into(),
-        ],
+        marts: daybook_core::marts::known_marts()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        checks: demo_checks(),
         report: ReportDefinition {
             name: "daily-search".into(),
             title: "Daily search report".into(),
@@ -108,6 +108,48 @@ pub fn demo_config() -> PipelineConfig {
                     "SELECT page, views, visitors FROM marts.page_views WHERE dt = {run_date} ORDER BY views DESC, page",
                     Some(("page", "views")),
                 ),
+                section(
+                    "Active visitors",
+                    "Distinct visitors of the day, the last 7 days and the last 30 days (from the days the lake holds).",
+                    "SELECT dau, wau, mau, stickiness FROM marts.active_users WHERE dt = {run_date}",
+                    None,
+                ),
+                section(
+                    "Most searching users",
+                    "Signed-in users with the most searches today.",
+                    "SELECT user_id, queries, zero_result_queries, mobile_queries FROM marts.search_users WHERE dt = {run_date} ORDER BY queries DESC, user_id LIMIT 10",
+                    None,
+                ),
+                section(
+                    "Best-selling titles",
+                    "Top 10 products by revenue today.",
+                    "SELECT title, category, units, revenue FROM marts.sales_by_product WHERE dt = {run_date} ORDER BY revenue DESC, product_id LIMIT 10",
+                    Some(("title", "revenue")),
+                ),
+                section(
+                    "Order lead times",
+                    "Hours per stage for the orders delivered today.",
+                    "SELECT stage, orders, avg_hours, min_hours, max_hours FROM marts.order_lead_times WHERE dt = {run_date} ORDER BY stage_order",
+                    Some(("stage", "avg_hours")),
+                ),
+                section(
+                    "Late deliveries",
+                    "Deliveries of the day that arrived after their estimated date, per carrier.",
+                    "SELECT carrier, delivered, late, late_rate FROM marts.late_deliveries WHERE dt = {run_date} ORDER BY late_rate DESC, carrier",
+                    Some(("carrier", "late_rate")),
+                ),
+                section(
+                    "Weekly retention",
+                    "Customers by the week of their first order, and the share who ordered again in each later week.",
+                    "SELECT cohort_week, week_number, cohort_customers, customers, retention FROM marts.retention_cohorts WHERE dt = {run_date} ORDER BY cohort_week, week_number",
+                    None,
+                ),
+                section(
+                    "Product portfolio",
+                    "Categories over the last 28 days, split at the median of units sold and of average unit price.",
+                    "SELECT category, quadrant, units, avg_unit_price, revenue FROM marts.product_portfolio WHERE dt = {run_date} ORDER BY quadrant, revenue DESC",
+                    None,
+                ),
             ],
         },
         email: EmailConfig {
@@ -116,6 +158,40 @@ pub fn demo_config() -> PipelineConfig {
             approvers: vec!["lead@daybook.example".into()],
             subject: "{title} — {date}".into(),
         },
+    }
+}
+
+/// Checks a data team would start with: keys filled and unique, today's events up to late in
+/// the day. They warn; a team that trusts them sets `on_failure: stop`.
+pub fn demo_checks() -> ChecksConfig {
+    let table = |table: &str, keys: &[&str], freshness: Option<&str>| TableChecks {
+        table: table.into(),
+        not_null: keys.iter().map(|k| k.to_string()).collect(),
+        unique: keys.iter().map(|k| k.to_string()).collect(),
+        freshness: freshness.map(|column| Freshness {
+            column: column.into(),
+            max_age_hours: 6.0,
+        }),
+        on_failure: None,
+        min_rows: None,
+    };
+    // The shop's sources send no alias, group or screen calls; empty days are expected.
+    let may_be_empty = |name: &str| TableChecks {
+        min_rows: Some(0),
+        ..table(name, &[], None)
+    };
+    ChecksConfig {
+        on_failure: OnFailure::Warn,
+        tables: vec![
+            table("search_queries_items", &["query_id"], None),
+            table("shop_orders", &["order_id"], Some("purchased_at")),
+            table("shop_order_items", &["order_id", "item_no"], None),
+            table("segment_tracks", &["message_id"], Some("timestamp")),
+            table("segment_pages", &["message_id"], Some("timestamp")),
+            may_be_empty("segment_aliases"),
+            may_be_empty("segment_groups"),
+            may_be_empty("segment_screens"),
+        ],
     }
 }
 

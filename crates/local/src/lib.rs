@@ -7,6 +7,7 @@ pub mod callbacks;
 pub mod catalog;
 pub mod demo;
 pub mod fs_store;
+pub mod load;
 pub mod outbox;
 pub mod pipeline;
 pub mod state;

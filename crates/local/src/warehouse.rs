@@ -16,7 +16,7 @@ use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, lit};
 use daybook_core::lake::{PartitionLayout, SchemaColumn};
 use daybook_core::marts::{LAKE_SCHEMA, MARTS_SCHEMA};
 use daybook_core::parquet_sink::ParquetSink;
-use daybook_core::ports::{MartRun, PortError, QueryResult, Warehouse};
+use daybook_core::ports::{MartRun, PartitionRef, PortError, QueryResult, Warehouse};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -92,7 +92,8 @@ impl DataFusionWarehouse {
         Ok(ctx)
     }
 
-    async fn run(&self, sql: &str) -> Result<Vec<RecordBatch>, PortError> {
+    /// Runs `sql` and returns its Arrow batches (for `daybook query`).
+    pub async fn query_batches(&self, sql: &str) -> Result<Vec<RecordBatch>, PortError> {
         let ctx = self.session().await?;
         let frame = ctx
             .sql(sql)
@@ -103,6 +104,13 @@ impl DataFusionWarehouse {
             .await
             .map_err(|e| PortError::new(format!("{e}\nSQL:\n{sql}")))
     }
+}
+
+/// Batches as an aligned text table.
+pub fn format_table(batches: &[RecordBatch]) -> String {
+    arrow::util::pretty::pretty_format_batches(batches)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|e| format!("(cannot print the result: {e})"))
 }
 
 fn days_since_epoch(date: NaiveDate) -> i32 {
@@ -143,12 +151,14 @@ impl Warehouse for DataFusionWarehouse {
         }
         let written = sink.finish().map_err(fail)?;
         let run_prefix = layout.run_prefix(mart);
-        self.catalog.set_partition(
+        self.catalog.set_partitions(
             mart,
             true,
             &SchemaColumn::from_arrow(&schema),
-            dt,
-            &run_prefix,
+            &[PartitionRef {
+                dt,
+                run_prefix: run_prefix.clone(),
+            }],
         )?;
         Ok(MartRun {
             mart: mart.to_string(),
@@ -159,7 +169,7 @@ impl Warehouse for DataFusionWarehouse {
     }
 
     async fn query(&self, sql: &str) -> Result<QueryResult, PortError> {
-        let batches = self.run(sql).await?;
+        let batches = self.query_batches(sql).await?;
         Ok(to_query_result(&batches))
     }
 }

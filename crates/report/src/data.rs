@@ -76,7 +76,12 @@ pub fn format_cell(value: &serde_json::Value) -> String {
                 if whole || f.abs() >= 1000.0 {
                     group_thousands(f.round() as i64)
                 } else {
-                    format!("{f:.3}")
+                    // Three places for rates, but money reads 931.70, not 931.700.
+                    let mut text = format!("{f:.3}");
+                    if text.ends_with('0') {
+                        text.pop();
+                    }
+                    text
                 }
             }
         },
@@ -107,6 +112,8 @@ mod tests {
         assert_eq!(format_cell(&json!(-1000)), "-1,000");
         assert_eq!(format_cell(&json!(0.12345)), "0.123");
         assert_eq!(format_cell(&json!(994.0)), "994");
+        assert_eq!(format_cell(&json!(931.7)), "931.70");
+        assert_eq!(format_cell(&json!(0.29)), "0.29");
         assert_eq!(format_cell(&json!(null)), "");
     }
 }

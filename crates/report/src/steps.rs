@@ -6,7 +6,8 @@ use crate::{ReportError, Result};
 use chrono::{DateTime, Utc};
 use daybook_core::config::{EmailConfig, ReportDefinition, bind_run_date};
 use daybook_core::lake::job_key;
-use daybook_core::ports::{Mailer, PortError, StateStore, TaskCallbacks, Warehouse};
+use daybook_core::ports::{Mailer, PortError, QueryResult, StateStore, TaskCallbacks, Warehouse};
+use daybook_core::quality::{self, CheckResult, CheckStatus};
 use daybook_core::steps::JobContext;
 use daybook_core::store::ObjectStore;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,9 @@ use serde::{Deserialize, Serialize};
 pub struct BuildInput {
     pub job: JobContext,
     pub report: ReportDefinition,
+    /// The load step's data-quality results, shown as the report's last section.
+    #[serde(default)]
+    pub checks: Vec<CheckResult>,
 }
 
 /// Where the built report is, and a summary for the approval email and the run record.
@@ -61,6 +65,9 @@ pub async fn build_report(
             chart: section.chart.clone(),
         });
     }
+    if !input.checks.is_empty() {
+        sections.push(checks_section(&input.checks));
+    }
     let data = ReportData {
         name: input.report.name.clone(),
         title: input.report.title.clone(),
@@ -104,6 +111,49 @@ pub async fn build_report(
         .await?;
     store.put(&artifacts.data_key, to_json(&data)?).await?;
     Ok(artifacts)
+}
+
+/// The title of the section that lists the data-quality checks.
+pub const CHECKS_SECTION: &str = "Data quality";
+
+/// The checks as a report section, problems first, so every renderer shows them alike.
+fn checks_section(checks: &[CheckResult]) -> SectionData {
+    let mut ordered: Vec<&CheckResult> = checks.iter().collect();
+    ordered.sort_by_key(|c| match c.status {
+        CheckStatus::Failed => 0,
+        CheckStatus::Warning => 1,
+        CheckStatus::Passed => 2,
+    });
+    let text = |s: &str| serde_json::Value::String(s.to_string());
+    SectionData {
+        title: CHECKS_SECTION.into(),
+        description: Some(format!(
+            "Checks of the day's tables before the marts were built: {}.",
+            quality::summary(checks)
+        )),
+        result: QueryResult {
+            columns: ["status", "table", "check", "detail"]
+                .map(String::from)
+                .to_vec(),
+            rows: ordered
+                .iter()
+                .map(|c| {
+                    let status = match c.status {
+                        CheckStatus::Passed => "ok",
+                        CheckStatus::Warning => "WARNING",
+                        CheckStatus::Failed => "FAILED",
+                    };
+                    vec![
+                        text(status),
+                        text(&c.table),
+                        text(&c.check),
+                        text(&c.detail),
+                    ]
+                })
+                .collect(),
+        },
+        chart: None,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -217,12 +267,34 @@ pub async fn request_approval(
         )
         .await?;
     let data: ReportData = read_json(store, &request.report.data_key).await?;
-    let facts: Vec<String> = request
-        .report
-        .sections
-        .iter()
-        .map(|s| format!("{}: {} rows", s.title, s.rows))
-        .collect();
+    let mut facts: Vec<String> = Vec::new();
+    for section in &data.sections {
+        if section.title != CHECKS_SECTION {
+            facts.push(format!(
+                "{}: {} rows",
+                section.title,
+                section.result.rows.len()
+            ));
+            continue;
+        }
+        facts.push(format!(
+            "{}: {}",
+            section.title,
+            section.description.as_deref().unwrap_or_default()
+        ));
+        // Approvers must see every problem without opening the report.
+        facts.extend(
+            section
+                .result
+                .rows
+                .iter()
+                .filter(|row| row.first().and_then(|v| v.as_str()) != Some("ok"))
+                .map(|row| {
+                    let cells: Vec<&str> = row.iter().filter_map(|v| v.as_str()).collect();
+                    cells.join(" · ")
+                }),
+        );
+    }
     let html = crate::html::render_approval(&data, &request.email.to, &facts)?;
     let text = format!(
         "{} for {} is ready to go to {}.\n\n{}\n\nApprove:  daybook approve {}\nReject:   daybook reject {} --reason \"…\"\n",

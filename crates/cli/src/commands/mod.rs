@@ -3,6 +3,7 @@ pub mod demo;
 pub mod export;
 pub mod flatten;
 pub mod generate;
+pub mod warehouse;
 
 /// Yesterday in UTC: the day a daily report is about.
 pub fn yesterday() -> chrono::NaiveDate {

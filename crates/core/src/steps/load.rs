@@ -2,84 +2,199 @@ use super::JobContext;
 use super::publish::ExportReport;
 use crate::config::bind_run_date;
 use crate::error::{Error, Result};
-use crate::lake::TableManifest;
+use crate::lake::{SchemaColumn, TableManifest};
 use crate::marts::{catalog_table_name, mart_sql};
-use crate::ports::{Catalog, MartRun, Warehouse};
+use crate::ports::{Catalog, MartRun, PartitionRef, Warehouse};
+use crate::quality::{CheckResult, ChecksConfig, LoadedTable, run_checks, stopping};
 use crate::store::ObjectStore;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadInput {
     pub job: JobContext,
-    /// Flatten reports, as the exports' Parallel/Map states nest them.
+    /// Export reports, as the exports' Parallel/Map states nest them.
     pub exports: serde_json::Value,
     pub marts: Vec<String>,
+    #[serde(default)]
+    pub checks: ChecksConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadOutput {
     pub tables: Vec<RegisteredTable>,
+    #[serde(default)]
+    pub checks: Vec<CheckResult>,
     pub marts: Vec<MartRun>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegisteredTable {
     pub table: String,
+    pub dt: NaiveDate,
     pub rows: u64,
     pub run_prefix: String,
 }
 
-/// Points each exported table's partition at its committed run folder, then builds the marts.
+/// One committed run folder of one lake table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommittedTable {
+    pub source: String,
+    pub table: String,
+    pub manifest_key: String,
+    pub run_prefix: String,
+}
+
+/// The load step of the state machine: the tables the exports just committed, for the job's date.
 pub async fn load_warehouse(
     store: &dyn ObjectStore,
     catalog: &dyn Catalog,
     warehouse: &dyn Warehouse,
     input: &LoadInput,
 ) -> Result<LoadOutput> {
-    let mut tables = Vec::new();
-    for report in collect_reports(&input.exports)? {
-        for table in &report.tables {
-            let bytes = store.get(&table.manifest_key).await?;
-            let manifest: TableManifest =
-                serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-                    context: format!("reading {}", store.location(&table.manifest_key)),
-                    source,
-                })?;
-            let name = catalog_table_name(&report.source, &table.table);
-            catalog
-                .register_partition(&name, &manifest.schema, manifest.dt, &table.run_prefix)
-                .await
-                .map_err(|e| {
-                    Error::Invalid(format!("registering {name} dt={}: {e}", manifest.dt))
-                })?;
-            tables.push(RegisteredTable {
-                table: name,
-                rows: manifest.rows,
-                run_prefix: table.run_prefix.clone(),
-            });
-        }
-    }
-    let mut marts = Vec::new();
-    for mart in &input.marts {
-        let sql = mart_sql(mart)
-            .ok_or_else(|| Error::Invalid(format!("mart {mart:?} is not in sql/marts/")))?;
-        let run = warehouse
-            .materialize(
-                mart,
-                &bind_run_date(sql, input.job.date),
-                input.job.date,
-                &input.job.job_id,
-            )
-            .await
-            .map_err(|e| {
-                Error::Invalid(format!("building mart {mart} for {}: {e}", input.job.date))
-            })?;
-        marts.push(run);
-    }
-    Ok(LoadOutput { tables, marts })
+    let committed: Vec<CommittedTable> = collect_reports(&input.exports)?
+        .into_iter()
+        .flat_map(|report| {
+            report.tables.into_iter().map(move |t| CommittedTable {
+                source: report.source.clone(),
+                table: t.table,
+                manifest_key: t.manifest_key,
+                run_prefix: t.run_prefix,
+            })
+        })
+        .collect();
+    let marts = resolve_marts(&input.marts)?;
+    let tables = register(store, catalog, &committed).await?;
+    let (checks, marts) =
+        check_and_build(warehouse, &input.job, &tables, &input.checks, &marts).await?;
+    Ok(LoadOutput {
+        tables,
+        checks,
+        marts,
+    })
 }
 
-/// Finds every flatten report in the nested arrays the Parallel and Map states produce.
+/// Points each table's partitions at their committed run folders, one catalog call per table.
+/// The table takes the schema of its newest day, so a column added today is visible.
+pub async fn register(
+    store: &dyn ObjectStore,
+    catalog: &dyn Catalog,
+    committed: &[CommittedTable],
+) -> Result<Vec<RegisteredTable>> {
+    let mut by_table: BTreeMap<String, Vec<(TableManifest, &CommittedTable)>> = BTreeMap::new();
+    for table in committed {
+        let bytes = store.get(&table.manifest_key).await?;
+        let manifest: TableManifest =
+            serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+                context: format!("reading {}", store.location(&table.manifest_key)),
+                source,
+            })?;
+        by_table
+            .entry(catalog_table_name(&table.source, &table.table))
+            .or_default()
+            .push((manifest, table));
+    }
+    let mut registered = Vec::new();
+    for (name, mut runs) in by_table {
+        runs.sort_by_key(|(m, _)| m.dt);
+        let schema: &[SchemaColumn] = &runs.last().expect("a table has a run").0.schema;
+        let partitions: Vec<PartitionRef> = runs
+            .iter()
+            .map(|(m, t)| PartitionRef {
+                dt: m.dt,
+                run_prefix: t.run_prefix.clone(),
+            })
+            .collect();
+        catalog
+            .register_partitions(&name, schema, &partitions)
+            .await
+            .map_err(|e| Error::Invalid(format!("registering {name}: {e}")))?;
+        registered.extend(runs.iter().map(|(m, t)| RegisteredTable {
+            table: name.clone(),
+            dt: m.dt,
+            rows: m.rows,
+            run_prefix: t.run_prefix.clone(),
+        }));
+    }
+    catalog
+        .refresh()
+        .await
+        .map_err(|e| Error::Invalid(format!("refreshing the catalog: {e}")))?;
+    Ok(registered)
+}
+
+/// The SQL of each named mart. Run before anything is written, so that a typo in the
+/// configuration fails the run up front.
+pub fn resolve_marts(names: &[String]) -> Result<Vec<(String, &'static str)>> {
+    names
+        .iter()
+        .map(|mart| {
+            mart_sql(mart)
+                .map(|sql| (mart.clone(), sql))
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "mart {mart:?} is not in sql/marts/; the known marts are {}",
+                        crate::marts::known_marts().join(", ")
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// Runs the day's data-quality checks, then (unless a stopping check failed) builds the marts,
+/// each (name, SQL) in turn.
+pub async fn check_and_build(
+    warehouse: &dyn Warehouse,
+    job: &JobContext,
+    tables: &[RegisteredTable],
+    checks: &ChecksConfig,
+    marts: &[(String, &str)],
+) -> Result<(Vec<CheckResult>, Vec<MartRun>)> {
+    warehouse
+        .prepare()
+        .await
+        .map_err(|e| Error::Invalid(format!("preparing the warehouse: {e}")))?;
+    let loaded: Vec<LoadedTable> = tables
+        .iter()
+        .filter(|t| t.dt == job.date)
+        .map(|t| LoadedTable {
+            table: t.table.clone(),
+            manifest_rows: t.rows,
+        })
+        .collect();
+    let results = run_checks(warehouse, checks, &loaded, job.date)
+        .await
+        .map_err(|e| {
+            Error::Invalid(format!(
+                "running the data-quality checks for {}: {e}",
+                job.date
+            ))
+        })?;
+    let stops = stopping(&results);
+    if !stops.is_empty() {
+        let list: Vec<String> = stops
+            .iter()
+            .map(|r| format!("{} {}: {}", r.table, r.check, r.detail))
+            .collect();
+        return Err(Error::Invalid(format!(
+            "data-quality checks failed for {}, so no mart was built: {}. Fix the source and redrive the run, or set the check's on_failure to \"warn\"",
+            job.date,
+            list.join("; ")
+        )));
+    }
+    let mut runs = Vec::new();
+    for (mart, sql) in marts {
+        let run = warehouse
+            .materialize(mart, &bind_run_date(sql, job.date), job.date, &job.job_id)
+            .await
+            .map_err(|e| Error::Invalid(format!("building mart {mart} for {}: {e}", job.date)))?;
+        runs.push(run);
+    }
+    Ok((results, runs))
+}
+
+/// Finds every export report in the nested arrays the Parallel and Map states produce.
 fn collect_reports(value: &serde_json::Value) -> Result<Vec<ExportReport>> {
     let mut reports = Vec::new();
     let mut stack = vec![value];

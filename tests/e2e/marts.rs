@@ -1,0 +1,854 @@
+//! Every mart on a small fixed lake whose results were worked out by hand, on DataFusion and on a
+//! real PostgreSQL; every mart on generated days, with both engines giving the same rows; and
+//! what the load step does with bad input: a broken mart, a missing table, a schema that
+//! changes between days, an empty day, a check configured to stop the run.
+
+use crate::lake_postgres::{load_lake, normalized, query, records};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use chrono::NaiveDate;
+use daybook_core::config::bind_run_date;
+use daybook_core::lake::SchemaColumn;
+use daybook_core::marts::{MARTS, catalog_table_name};
+use daybook_core::parquet_sink::ParquetSink;
+use daybook_core::ports::{PartitionRef, Warehouse};
+use daybook_core::quality::{CheckStatus, ChecksConfig, OnFailure, TableChecks};
+use daybook_core::steps::JobContext;
+use daybook_core::steps::load::{RegisteredTable, check_and_build};
+use daybook_local::catalog::LocalCatalog;
+use daybook_local::warehouse::DataFusionWarehouse;
+use daybook_tests::databases::PostgresServer;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+
+fn day(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+const RUN_DATE: &str = "2026-11-20";
+
+fn utf8(name: &str) -> Field {
+    Field::new(name, DataType::Utf8, true)
+}
+fn int64(name: &str) -> Field {
+    Field::new(name, DataType::Int64, true)
+}
+fn money(name: &str) -> Field {
+    Field::new(name, DataType::Decimal128(10, 2), true)
+}
+fn timestamp(name: &str) -> Field {
+    Field::new(
+        name,
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        true,
+    )
+}
+
+/// Writes one partition of a lake table from JSON rows and points the local catalog at it.
+fn write_partition(
+    root: &Path,
+    source: &str,
+    table: &str,
+    fields: &[Field],
+    dt: &str,
+    rows: &[Value],
+) {
+    let schema = Arc::new(Schema::new(fields.to_vec()));
+    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    let mut reader = arrow::json::ReaderBuilder::new(schema.clone())
+        .build(std::io::Cursor::new(text))
+        .unwrap();
+    let batch = reader.next().unwrap().unwrap();
+    let run_prefix = format!("lake/{source}/{table}/dt={dt}/run=fixture/");
+    let mut sink = ParquetSink::create(
+        &root.join(format!("{run_prefix}part-00000.parquet")),
+        schema.clone(),
+        1024,
+        &[],
+    )
+    .unwrap();
+    sink.write(&batch).unwrap();
+    sink.finish().unwrap();
+    LocalCatalog::new(root)
+        .set_partitions(
+            &catalog_table_name(source, table),
+            false,
+            &SchemaColumn::from_arrow(&schema),
+            &[PartitionRef {
+                dt: day(dt),
+                run_prefix,
+            }],
+        )
+        .unwrap();
+}
+
+/// The fixed lake: four search queries, a handful of page views and tracks over three days,
+/// and a shop with ten orders over four weeks.
+fn write_fixture(root: &Path) {
+    let d = RUN_DATE;
+    let items = [
+        utf8("query_id"),
+        utf8("user_id"),
+        int64("result_count"),
+        utf8("device"),
+    ];
+    write_partition(
+        root,
+        "search_queries",
+        "_items",
+        &items,
+        d,
+        &[
+            json!({"query_id": "q1", "user_id": "u1", "result_count": 0, "device": "mobile"}),
+            json!({"query_id": "q2", "user_id": "u1", "result_count": 5, "device": "desktop"}),
+            json!({"query_id": "q3", "user_id": "u2", "result_count": 3, "device": "mobile"}),
+            json!({"query_id": "q4", "user_id": null, "result_count": 2, "device": "desktop"}),
+        ],
+    );
+    let list = [utf8("query_id"), int64("pos"), utf8("value")];
+    let element = |q: &str, v: &str| json!({"query_id": q, "pos": 0, "value": v});
+    write_partition(
+        root,
+        "search_queries",
+        "user_search",
+        &list,
+        d,
+        &[
+            element("q1", "Dune "),
+            element("q2", "dune"),
+            element("q3", "Emma"),
+            element("q4", "dune"),
+        ],
+    );
+    write_partition(
+        root,
+        "search_queries",
+        "selected_lib",
+        &list,
+        d,
+        &[
+            element("q1", "Central"),
+            element("q2", "Central"),
+            element("q3", "North"),
+        ],
+    );
+    write_partition(
+        root,
+        "search_queries",
+        "isbn13_list",
+        &list,
+        d,
+        &[
+            element("q2", "978A"),
+            json!({"query_id": "q2", "pos": 1, "value": "978B"}),
+            element("q3", "978A"),
+        ],
+    );
+
+    let event = |id: &str, user: Option<&str>, anonymous: &str, name: Option<&str>, at: &str| json!({"message_id": id, "user_id": user, "anonymous_id": anonymous, "name": name, "event": name, "timestamp": at});
+    let pages = [
+        utf8("message_id"),
+        utf8("user_id"),
+        utf8("anonymous_id"),
+        utf8("name"),
+        timestamp("timestamp"),
+    ];
+    write_partition(
+        root,
+        "segment",
+        "pages",
+        &pages,
+        d,
+        &[
+            event("m1", Some("u1"), "a1", Some("Home"), "2026-11-20T08:00:00"),
+            event("m2", None, "a2", Some("Home"), "2026-11-20T09:00:00"),
+            event("m3", Some("u1"), "a1", Some("Book"), "2026-11-20T10:00:00"),
+            event("m4", None, "a3", None, "2026-11-20T11:00:00"),
+        ],
+    );
+    write_partition(
+        root,
+        "segment",
+        "pages",
+        &pages,
+        "2026-11-17",
+        &[event(
+            "m5",
+            Some("u3"),
+            "a5",
+            Some("Home"),
+            "2026-11-17T08:00:00",
+        )],
+    );
+    write_partition(
+        root,
+        "segment",
+        "pages",
+        &pages,
+        "2026-11-10",
+        &[event(
+            "m6",
+            Some("u4"),
+            "a6",
+            Some("Home"),
+            "2026-11-10T08:00:00",
+        )],
+    );
+    let tracks = [
+        utf8("message_id"),
+        utf8("user_id"),
+        utf8("anonymous_id"),
+        utf8("event"),
+        timestamp("timestamp"),
+    ];
+    write_partition(
+        root,
+        "segment",
+        "tracks",
+        &tracks,
+        d,
+        &[event(
+            "t1",
+            Some("u2"),
+            "a9",
+            Some("Product Viewed"),
+            "2026-11-20T12:00:00",
+        )],
+    );
+    write_partition(
+        root,
+        "segment",
+        "tracks",
+        &tracks,
+        "2026-11-10",
+        &[event(
+            "t2",
+            Some("u1"),
+            "a1",
+            Some("Product Viewed"),
+            "2026-11-10T12:00:00",
+        )],
+    );
+
+    write_partition(
+        root,
+        "shop",
+        "categories",
+        &[int64("category_id"), utf8("name")],
+        d,
+        &[
+            json!({"category_id": 1, "name": "Fiction"}),
+            json!({"category_id": 2, "name": "History"}),
+            json!({"category_id": 3, "name": "Travel"}),
+            json!({"category_id": 4, "name": "Poetry"}),
+            json!({"category_id": 5, "name": "Crime"}),
+        ],
+    );
+    let product = |id: i64, isbn: &str, title: &str, category: i64| json!({"product_id": id, "isbn13": isbn, "title": title, "category_id": category, "list_price": "10.00"});
+    write_partition(
+        root,
+        "shop",
+        "products",
+        &[
+            int64("product_id"),
+            utf8("isbn13"),
+            utf8("title"),
+            int64("category_id"),
+            money("list_price"),
+        ],
+        d,
+        &[
+            product(10, "978A", "Dune", 1),
+            product(11, "978B", "Emma", 1),
+            product(20, "978C", "Rome", 2),
+            product(30, "978D", "Alps", 3),
+            product(40, "978E", "Odes", 4),
+            product(50, "978F", "Noir", 5),
+        ],
+    );
+    let order = |id: i64,
+                 customer: i64,
+                 status: &str,
+                 purchased: &str,
+                 approved: Option<&str>,
+                 shipped: Option<&str>| {
+        json!({"order_id": id, "customer_id": customer, "status": status, "purchased_at": purchased,
+               "approved_at": approved, "shipped_at": shipped})
+    };
+    write_partition(
+        root,
+        "shop",
+        "orders",
+        &[
+            int64("order_id"),
+            int64("customer_id"),
+            utf8("status"),
+            timestamp("purchased_at"),
+            timestamp("approved_at"),
+            timestamp("shipped_at"),
+        ],
+        d,
+        &[
+            order(
+                1,
+                1,
+                "delivered",
+                "2026-11-02T10:00:00",
+                Some("2026-11-02T11:00:00"),
+                Some("2026-11-03T10:00:00"),
+            ),
+            order(
+                2,
+                1,
+                "delivered",
+                "2026-11-10T09:00:00",
+                Some("2026-11-10T10:00:00"),
+                Some("2026-11-11T10:00:00"),
+            ),
+            order(
+                3,
+                2,
+                "delivered",
+                "2026-11-11T12:00:00",
+                Some("2026-11-11T14:00:00"),
+                Some("2026-11-18T14:00:00"),
+            ),
+            order(
+                4,
+                2,
+                "shipped",
+                "2026-11-20T08:00:00",
+                Some("2026-11-20T09:00:00"),
+                Some("2026-11-20T18:00:00"),
+            ),
+            order(
+                5,
+                3,
+                "shipped",
+                "2026-11-20T09:00:00",
+                Some("2026-11-20T10:00:00"),
+                Some("2026-11-20T19:00:00"),
+            ),
+            order(6, 4, "canceled", "2026-11-20T10:00:00", None, None),
+            order(
+                7,
+                1,
+                "approved",
+                "2026-11-20T23:00:00",
+                Some("2026-11-20T23:30:00"),
+                None,
+            ),
+            order(
+                8,
+                5,
+                "approved",
+                "2026-11-19T15:00:00",
+                Some("2026-11-19T16:00:00"),
+                None,
+            ),
+            order(
+                9,
+                6,
+                "delivered",
+                "2026-11-01T10:00:00",
+                Some("2026-11-01T11:00:00"),
+                Some("2026-11-02T09:00:00"),
+            ),
+            order(
+                10,
+                7,
+                "delivered",
+                "2026-11-12T09:00:00",
+                Some("2026-11-12T10:00:00"),
+                Some("2026-11-13T09:00:00"),
+            ),
+        ],
+    );
+    let item = |order: i64, no: i64, product: i64, quantity: i64, price: &str, freight: &str| json!({"order_id": order, "item_no": no, "product_id": product, "quantity": quantity, "unit_price": price, "freight": freight});
+    write_partition(
+        root,
+        "shop",
+        "order_items",
+        &[
+            int64("order_id"),
+            int64("item_no"),
+            int64("product_id"),
+            int64("quantity"),
+            money("unit_price"),
+            money("freight"),
+        ],
+        d,
+        &[
+            item(1, 1, 10, 1, "10.00", "3.00"),
+            item(2, 1, 20, 2, "15.00", "3.00"),
+            item(3, 1, 30, 1, "20.00", "2.00"),
+            item(4, 1, 10, 2, "10.00", "3.50"),
+            item(4, 2, 11, 1, "12.50", "1.00"),
+            item(5, 1, 20, 3, "14.00", "4.00"),
+            item(6, 1, 30, 5, "8.00", "1.00"),
+            item(7, 1, 11, 1, "12.00", "2.00"),
+            item(8, 1, 40, 9, "5.00", "1.00"),
+            item(9, 1, 50, 1, "6.00", "1.00"),
+            item(10, 1, 20, 1, "15.00", "2.00"),
+        ],
+    );
+    let delivery = |order: i64, carrier: &str, estimated: &str, delivered: Option<&str>| json!({"order_id": order, "carrier": carrier, "estimated_date": estimated, "delivered_at": delivered});
+    write_partition(
+        root,
+        "shop",
+        "deliveries",
+        &[
+            int64("order_id"),
+            utf8("carrier"),
+            Field::new("estimated_date", DataType::Date32, true),
+            timestamp("delivered_at"),
+        ],
+        d,
+        &[
+            delivery(1, "DHL", "2026-11-06", Some("2026-11-05T10:00:00")),
+            delivery(2, "DHL", "2026-11-14", Some("2026-11-20T10:00:00")),
+            delivery(3, "UPS", "2026-11-20", Some("2026-11-20T02:00:00")),
+            delivery(4, "UPS", "2026-11-24", None),
+            delivery(5, "DHL", "2026-11-23", None),
+        ],
+    );
+}
+
+/// Each mart's rows on the fixture, worked out by hand (see the comments for the sums).
+fn expected(mart: &str) -> Value {
+    match mart {
+        // "Dune " trims and lowers into "dune": q1, q2 and q4.
+        "search_top" => json!([
+            {"dimension": "keyword", "item_rank": 1, "item": "dune", "hits": 3, "queries": 3},
+            {"dimension": "keyword", "item_rank": 2, "item": "emma", "hits": 1, "queries": 1},
+            {"dimension": "library", "item_rank": 1, "item": "Central", "hits": 2, "queries": 2},
+            {"dimension": "library", "item_rank": 2, "item": "North", "hits": 1, "queries": 1},
+            {"dimension": "isbn13", "item_rank": 1, "item": "978A", "hits": 2, "queries": 2},
+            {"dimension": "isbn13", "item_rank": 2, "item": "978B", "hits": 1, "queries": 1},
+        ]),
+        // results 0+5+3+2 over 4 queries; one found nothing; two from mobile.
+        "search_daily_summary" => json!([
+            {"queries": 4, "users": 2, "zero_result_rate": 0.25, "avg_results": 2.5, "mobile_share": 0.5},
+        ]),
+        "search_users" => json!([
+            {"user_id": "u1", "queries": 2, "zero_result_queries": 1, "mobile_queries": 1, "avg_results": 2.5},
+            {"user_id": "u2", "queries": 1, "zero_result_queries": 0, "mobile_queries": 1, "avg_results": 3.0},
+        ]),
+        // Today: u1, a2, a3 (pages) and u2 (tracks) = 4; + u3 three days ago = 5 in 7 days;
+        // + u4 ten days ago = 6 in 30 days (u1's track then is u1 again).
+        "active_users" => json!([
+            {"dau": 4, "wau": 5, "mau": 6, "stickiness": 4.0 / 6.0},
+        ]),
+        // Home: u1 and a2; the unnamed page: a3.
+        "page_views" => json!([
+            {"page": "Home", "views": 2, "visitors": 2},
+            {"page": "Book", "views": 1, "visitors": 1},
+            {"page": "(unnamed)", "views": 1, "visitors": 1},
+        ]),
+        // Today's orders 4, 5, 7 (6 is canceled). Fiction: 2 x 10 + 12.50 + 12 over orders 4, 7.
+        "sales_by_category" => json!([
+            {"category": "Fiction", "orders": 2, "units": 4, "revenue": 44.5, "freight": 6.5},
+            {"category": "History", "orders": 1, "units": 3, "revenue": 42.0, "freight": 4.0},
+        ]),
+        "sales_by_product" => json!([
+            {"product_id": 10, "isbn13": "978A", "title": "Dune", "category": "Fiction", "orders": 1, "units": 2, "revenue": 20.0},
+            {"product_id": 11, "isbn13": "978B", "title": "Emma", "category": "Fiction", "orders": 2, "units": 2, "revenue": 24.5},
+            {"product_id": 20, "isbn13": "978C", "title": "Rome", "category": "History", "orders": 1, "units": 3, "revenue": 42.0},
+        ]),
+        // Delivered today: order 2 (1 h, 24 h, 216 h, 241 h) and order 3 (2 h, 168 h, 36 h, 206 h).
+        "order_lead_times" => json!([
+            {"stage_order": 1, "stage": "approval", "orders": 2, "avg_hours": 1.5, "min_hours": 1.0, "max_hours": 2.0},
+            {"stage_order": 2, "stage": "fulfilment", "orders": 2, "avg_hours": 96.0, "min_hours": 24.0, "max_hours": 168.0},
+            {"stage_order": 3, "stage": "transit", "orders": 2, "avg_hours": 126.0, "min_hours": 36.0, "max_hours": 216.0},
+            {"stage_order": 4, "stage": "total", "orders": 2, "avg_hours": 223.5, "min_hours": 206.0, "max_hours": 241.0},
+        ]),
+        // Order 2 came six days after its estimate; order 3 on its estimated day.
+        "late_deliveries" => json!([
+            {"carrier": "DHL", "delivered": 1, "late": 1, "late_rate": 1.0},
+            {"carrier": "UPS", "delivered": 1, "late": 0, "late_rate": 0.0},
+        ]),
+        // First orders: customer 6 on Sunday 11-01 (week of 10-26), 1 on 11-02, 2 and 7 in the
+        // week of 11-09, 3 and 5 in the week of 11-16. Customer 1 ordered again in weeks 1 and 2,
+        // customer 2 in week 1; customer 4's only order is canceled.
+        "retention_cohorts" => json!([
+            {"cohort_week": "2026-10-26", "week_number": 0, "cohort_customers": 1, "customers": 1, "retention": 1.0},
+            {"cohort_week": "2026-11-02", "week_number": 0, "cohort_customers": 1, "customers": 1, "retention": 1.0},
+            {"cohort_week": "2026-11-02", "week_number": 1, "cohort_customers": 1, "customers": 1, "retention": 1.0},
+            {"cohort_week": "2026-11-02", "week_number": 2, "cohort_customers": 1, "customers": 1, "retention": 1.0},
+            {"cohort_week": "2026-11-09", "week_number": 0, "cohort_customers": 2, "customers": 2, "retention": 1.0},
+            {"cohort_week": "2026-11-09", "week_number": 1, "cohort_customers": 2, "customers": 1, "retention": 0.5},
+            {"cohort_week": "2026-11-16", "week_number": 0, "cohort_customers": 2, "customers": 2, "retention": 1.0},
+        ]),
+        // 28 days, canceled left out. Units: Crime 1, Travel 1, Fiction 5, History 6, Poetry 9
+        // (median 5, Fiction's). Prices: Poetry 5, Crime 6, Fiction 54.50 / 5 = 10.90,
+        // History 87 / 6 = 14.50, Travel 20 (median 10.90, Fiction's).
+        "product_portfolio" => json!([
+            {"category": "Fiction", "units": 5, "revenue": 54.5, "avg_unit_price": 10.9, "quadrant": "Star"},
+            {"category": "History", "units": 6, "revenue": 87.0, "avg_unit_price": 14.5, "quadrant": "Star"},
+            {"category": "Poetry", "units": 9, "revenue": 45.0, "avg_unit_price": 5.0, "quadrant": "Volume driver"},
+            {"category": "Travel", "units": 1, "revenue": 20.0, "avg_unit_price": 20.0, "quadrant": "Niche"},
+            {"category": "Crime", "units": 1, "revenue": 6.0, "avg_unit_price": 6.0, "quadrant": "Question mark"},
+        ]),
+        other => panic!("mart {other} has no hand-checked result: add one"),
+    }
+}
+
+fn objects(value: Value) -> Vec<serde_json::Map<String, Value>> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_object().unwrap().clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_mart_gives_its_hand_checked_rows_on_datafusion_and_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(dir.path());
+    let server = PostgresServer::start();
+    load_lake(dir.path(), &server.url()).await;
+    let warehouse = DataFusionWarehouse::new(dir.path());
+    for (mart, sql) in MARTS {
+        let sql = bind_run_date(sql, day(RUN_DATE));
+        let want = normalized(&objects(expected(mart)));
+        let datafusion = warehouse
+            .query(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("DataFusion rejects mart {mart}: {e}"));
+        assert_eq!(
+            normalized(&records(&datafusion)),
+            want,
+            "mart {mart} on DataFusion"
+        );
+        let postgres = query(&server.url(), &sql).await;
+        assert_eq!(normalized(&postgres), want, "mart {mart} on PostgreSQL");
+    }
+}
+
+#[tokio::test]
+async fn every_mart_gives_the_same_rows_on_datafusion_and_postgresql_over_generated_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let last = day("2026-11-21");
+    // Two days, so that the weekly and monthly figures span more than one partition.
+    // Another seed each day, so the days' visitors differ.
+    for (date, job_id, seed) in [
+        (last.pred_opt().unwrap(), "20261120-060000-aaaaaa", 5),
+        (last, "20261121-060000-bbbbbb", 6),
+    ] {
+        let options = daybook_local::demo::DemoOptions {
+            root: dir.path().to_path_buf(),
+            date,
+            items: 2000,
+            files: 2,
+            seed,
+            manual_approval: false,
+            job_id: job_id.into(),
+        };
+        daybook_local::demo::run_demo(&options, Arc::new(|_: &daybook_local::asl::RunEvent| {}))
+            .await
+            .unwrap();
+    }
+    let server = PostgresServer::start();
+    load_lake(dir.path(), &server.url()).await;
+    let warehouse = DataFusionWarehouse::new(dir.path());
+    for (mart, sql) in MARTS {
+        let sql = bind_run_date(sql, last);
+        let datafusion = normalized(&records(&warehouse.query(&sql).await.unwrap()));
+        let postgres = normalized(&query(&server.url(), &sql).await);
+        assert!(
+            !datafusion.is_empty(),
+            "mart {mart} has rows on generated data"
+        );
+        assert_eq!(
+            datafusion, postgres,
+            "mart {mart}: DataFusion and PostgreSQL differ"
+        );
+    }
+    let active = records(
+        &warehouse
+            .query(&bind_run_date(
+                "SELECT dau, wau FROM marts.active_users WHERE dt = {run_date}",
+                last,
+            ))
+            .await
+            .unwrap(),
+    );
+    assert!(
+        active[0]["wau"].as_f64() > active[0]["dau"].as_f64(),
+        "two days of visitors make WAU larger than DAU: {active:?}"
+    );
+}
+
+fn job() -> JobContext {
+    JobContext {
+        job_id: "20261120-070000-cccccc".into(),
+        date: day(RUN_DATE),
+    }
+}
+
+fn registered(table: &str, rows: u64) -> RegisteredTable {
+    RegisteredTable {
+        table: table.into(),
+        dt: day(RUN_DATE),
+        rows,
+        run_prefix: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_broken_mart_names_itself_and_its_statement_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(dir.path());
+    let warehouse = DataFusionWarehouse::new(dir.path());
+    let tables = [registered("search_queries_items", 4)];
+    for (mart, sql, says) in [
+        (
+            "broken_syntax",
+            "SELEC count(*) FROM lake.search_queries_items",
+            "SELEC",
+        ),
+        (
+            "missing_table",
+            "SELECT count(*) AS n FROM lake.search_queries_nowhere WHERE dt = {run_date}",
+            "search_queries_nowhere",
+        ),
+    ] {
+        let marts = [
+            (
+                "search_daily_summary".to_string(),
+                "SELECT count(*) AS queries FROM lake.search_queries_items WHERE dt = {run_date}",
+            ),
+            (mart.to_string(), sql),
+        ];
+        let error = check_and_build(
+            &warehouse,
+            &job(),
+            &tables,
+            &ChecksConfig::default(),
+            &marts,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains(&format!("building mart {mart} for {RUN_DATE}")),
+            "{error}"
+        );
+        assert!(
+            error.contains(says),
+            "the error quotes the statement: {error}"
+        );
+        let catalog = LocalCatalog::new(dir.path()).load().unwrap();
+        assert!(
+            !catalog.marts.contains_key(mart),
+            "a failed mart is not registered"
+        );
+        assert!(
+            !dir.path().join(format!("lake/marts/{mart}")).exists(),
+            "a failed mart writes no file"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_new_column_and_a_widened_type_between_days_read_as_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_partition(
+        root,
+        "app",
+        "events",
+        &[utf8("id"), Field::new("amount", DataType::Int32, true)],
+        "2026-11-19",
+        &[json!({"id": "a", "amount": 1})],
+    );
+    // The next day the source widened `amount` and added `channel`.
+    write_partition(
+        root,
+        "app",
+        "events",
+        &[
+            utf8("id"),
+            Field::new("amount", DataType::Float64, true),
+            utf8("channel"),
+        ],
+        RUN_DATE,
+        &[json!({"id": "b", "amount": 2.5, "channel": "web"})],
+    );
+    let catalog = LocalCatalog::new(root).load().unwrap();
+    let schema: Vec<(String, String)> = catalog.tables["app_events"]
+        .schema
+        .iter()
+        .map(|c| (c.name.clone(), c.ty.clone()))
+        .collect();
+    assert_eq!(
+        schema,
+        [
+            ("id".into(), "Utf8".into()),
+            ("amount".into(), "Float64".into()),
+            ("channel".into(), "Utf8".into())
+        ],
+        "the catalog has the newest schema"
+    );
+    let result = DataFusionWarehouse::new(root)
+        .query("SELECT id, amount, channel, dt FROM lake.app_events ORDER BY id")
+        .await
+        .unwrap();
+    assert_eq!(
+        result.rows,
+        [
+            vec![json!("a"), json!(1.0), Value::Null, json!("2026-11-19")],
+            vec![json!("b"), json!(2.5), json!("web"), json!(RUN_DATE)],
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_empty_day_warns_and_a_stopping_check_builds_no_mart() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_fixture(root);
+    // An empty day still has its (empty) file, as every export writes one.
+    let schema = Arc::new(Schema::new(vec![utf8("message_id")]));
+    let run_prefix = "lake/segment/aliases/dt=2026-11-20/run=fixture/".to_string();
+    ParquetSink::create(
+        &root.join(format!("{run_prefix}part-00000.parquet")),
+        schema.clone(),
+        1024,
+        &[],
+    )
+    .unwrap()
+    .finish()
+    .unwrap();
+    LocalCatalog::new(root)
+        .set_partitions(
+            "segment_aliases",
+            false,
+            &SchemaColumn::from_arrow(&schema),
+            &[PartitionRef {
+                dt: day(RUN_DATE),
+                run_prefix,
+            }],
+        )
+        .unwrap();
+    let warehouse = DataFusionWarehouse::new(root);
+    let tables = [
+        registered("segment_aliases", 0),
+        registered("search_queries_items", 4),
+        // The manifest promised more rows than the partition holds.
+        registered("segment_pages", 5),
+        registered("shop_order_items", 11),
+    ];
+    let checks = ChecksConfig {
+        on_failure: OnFailure::Warn,
+        tables: vec![
+            TableChecks {
+                table: "shop_order_items".into(),
+                min_rows: None,
+                not_null: vec!["order_id".into()],
+                unique: vec!["order_id".into()],
+                freshness: None,
+                on_failure: None,
+            },
+            TableChecks {
+                table: "segment_pages".into(),
+                min_rows: None,
+                not_null: vec!["name".into()],
+                unique: vec!["message_id".into()],
+                freshness: Some(daybook_core::quality::Freshness {
+                    column: "timestamp".into(),
+                    max_age_hours: 6.0,
+                }),
+                on_failure: None,
+            },
+        ],
+    };
+    let marts = [("search_daily_summary".to_string(), MARTS[1].1)];
+    let (results, built) = check_and_build(&warehouse, &job(), &tables, &checks, &marts)
+        .await
+        .unwrap();
+    let status = |table: &str, check: &str| {
+        results
+            .iter()
+            .find(|r| r.table == table && r.check == check)
+            .unwrap_or_else(|| panic!("no {check} check for {table}: {results:?}"))
+    };
+    assert_eq!(
+        status("segment_aliases", "rows").status,
+        CheckStatus::Warning
+    );
+    assert_eq!(
+        status("segment_aliases", "reconciled").status,
+        CheckStatus::Passed
+    );
+    assert_eq!(
+        status("search_queries_items", "rows").status,
+        CheckStatus::Passed
+    );
+    let reconciled = status("segment_pages", "reconciled");
+    assert_eq!(reconciled.status, CheckStatus::Warning);
+    assert!(
+        reconciled.detail.contains("sees 4 rows") && reconciled.detail.contains("says 5"),
+        "{}",
+        reconciled.detail
+    );
+    // Order 4 has two items: its order_id repeats.
+    let unique = status("shop_order_items", "unique");
+    assert_eq!(unique.status, CheckStatus::Warning);
+    assert!(
+        unique
+            .detail
+            .contains("1 values of (order_id) occur more than once, in 2 rows"),
+        "{}",
+        unique.detail
+    );
+    assert_eq!(
+        status("segment_pages", "not_null").detail,
+        "name is null in 1 rows"
+    );
+    // The newest page view is at 11:00: 13 hours before midnight.
+    let fresh = status("segment_pages", "freshness");
+    assert_eq!(fresh.status, CheckStatus::Warning);
+    assert!(fresh.detail.contains("13.0 h"), "{}", fresh.detail);
+    assert_eq!(
+        status("segment_pages", "unique").status,
+        CheckStatus::Passed
+    );
+    assert_eq!(
+        status("shop_order_items", "reconciled").status,
+        CheckStatus::Passed
+    );
+    assert_eq!(built.len(), 1, "warnings do not stop the marts");
+
+    // A configured table that no export wrote is a failed check, not a silent pass.
+    let mut missing = checks.clone();
+    missing.tables[0].table = "shop_nowhere".into();
+    let (results, _) = check_and_build(&warehouse, &job(), &tables, &missing, &marts)
+        .await
+        .unwrap();
+    assert!(results.iter().any(|r| {
+        r.table == "shop_nowhere"
+            && r.status == CheckStatus::Warning
+            && r.detail
+                .contains("no export of this run wrote shop_nowhere")
+    }));
+
+    let stopping = ChecksConfig {
+        on_failure: OnFailure::Stop,
+        ..checks
+    };
+    let error = check_and_build(&warehouse, &job(), &tables, &stopping, &marts)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("data-quality checks failed for 2026-11-20, so no mart was built"),
+        "{error}"
+    );
+    assert!(error.contains("segment_pages freshness"), "{error}");
+    let runs = LocalCatalog::new(root).load().unwrap().marts["search_daily_summary"]
+        .partitions
+        .len();
+    assert_eq!(runs, 1, "the stopped run did not touch the mart");
+}
