@@ -513,6 +513,20 @@ async fn create_glue_database(config: &SdkConfig) {
         .unwrap();
 }
 
+async fn items_partition_location(glue: &aws_sdk_glue::Client, dt: &str) -> String {
+    glue.get_partition()
+        .database_name(GLUE_DATABASE)
+        .table_name("search_queries_items")
+        .partition_values(dt)
+        .send()
+        .await
+        .unwrap()
+        .partition
+        .and_then(|p| p.storage_descriptor)
+        .and_then(|s| s.location)
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_new_column_updates_the_glue_table_and_a_rerun_moves_the_partition() {
     let moto = MotoServer::start();
@@ -558,18 +572,8 @@ async fn a_new_column_updates_the_glue_table_and_a_rerun_moves_the_partition() {
         .await
         .unwrap();
     let oldest = day - chrono::Days::new(149);
-    let first = glue
-        .get_partition()
-        .database_name(GLUE_DATABASE)
-        .table_name("search_queries_items")
-        .partition_values(oldest.to_string())
-        .send()
-        .await
-        .unwrap()
-        .partition
-        .unwrap();
     assert_eq!(
-        first.storage_descriptor.unwrap().location.unwrap(),
+        items_partition_location(&glue, &oldest.to_string()).await,
         format!("s3://daybook-lake/lake/search_queries/_items/dt={oldest}/run=second/")
     );
     let table = glue
@@ -604,18 +608,8 @@ async fn a_new_column_updates_the_glue_table_and_a_rerun_moves_the_partition() {
         "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
     );
     assert_eq!(table.partition_keys.unwrap()[0].name, "dt");
-    let partition = glue
-        .get_partition()
-        .database_name(GLUE_DATABASE)
-        .table_name("search_queries_items")
-        .partition_values(DAY)
-        .send()
-        .await
-        .unwrap()
-        .partition
-        .unwrap();
     assert_eq!(
-        partition.storage_descriptor.unwrap().location.unwrap(),
+        items_partition_location(&glue, DAY).await,
         "s3://daybook-lake/lake/search_queries/_items/dt=2026-11-21/run=second/"
     );
 }

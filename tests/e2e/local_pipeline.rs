@@ -193,6 +193,28 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
         "{approval:.400}"
     );
     assert!(approval.contains("daybook approve job-e2e"));
+    // The data-quality results reach the report and the approver.
+    let quality = sections.last().unwrap();
+    assert_eq!(quality["title"], "Data quality");
+    let statuses: Vec<&str> = quality["result"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.len() > 40 && statuses.iter().all(|s| *s == "ok"),
+        "{statuses:?}"
+    );
+    // Quoted-printable folds long lines with a trailing `=`.
+    let unfolded = approval.replace("=\r\n", "").replace("=\n", "");
+    assert!(
+        unfolded.contains(&format!(
+            "Data quality: Checks of the day's tables before the marts were built: {} passed.",
+            statuses.len()
+        )),
+        "{unfolded}"
+    );
     let email = read(&outcome.email);
     assert_eq!(outcome.email, emails[1]);
     assert!(
