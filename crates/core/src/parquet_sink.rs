@@ -1,7 +1,7 @@
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
+use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use std::fs::File;
@@ -16,6 +16,17 @@ pub struct ParquetSink {
     rows: u64,
 }
 
+/// How a column is written when a dictionary would not pay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnEncoding {
+    /// Values as they are: high-cardinality keys would only pay for hashing every value into a
+    /// dictionary that is then abandoned.
+    Plain,
+    /// Differences between neighbours, bit-packed: small integers that climb in steps, such as
+    /// positions in a list, pack as tightly as with a dictionary and without hashing each one.
+    Delta,
+}
+
 #[derive(Debug, Clone)]
 pub struct WrittenFile {
     pub path: PathBuf,
@@ -24,13 +35,12 @@ pub struct WrittenFile {
 }
 
 impl ParquetSink {
-    /// `plain_columns` are written without a dictionary: high-cardinality keys only pay for
-    /// hashing every value into a dictionary that is then abandoned.
+    /// Columns not named in `encodings` get a dictionary, with plain values as the fallback.
     pub fn create(
         path: &Path,
         schema: SchemaRef,
         row_group_rows: usize,
-        plain_columns: &[String],
+        encodings: &[(String, ColumnEncoding)],
     ) -> std::io::Result<Self> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
@@ -40,8 +50,12 @@ impl ParquetSink {
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(row_group_rows))
             .set_created_by(format!("daybook {}", env!("CARGO_PKG_VERSION")));
-        for column in plain_columns {
-            props = props.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
+        for (column, encoding) in encodings {
+            let column = ColumnPath::from(column.as_str());
+            props = props.set_column_dictionary_enabled(column.clone(), false);
+            if *encoding == ColumnEncoding::Delta {
+                props = props.set_column_encoding(column, Encoding::DELTA_BINARY_PACKED);
+            }
         }
         let props = props.build();
         let writer =

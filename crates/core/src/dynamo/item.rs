@@ -1,3 +1,4 @@
+use super::scan::scan_export_line;
 use super::value::{AttributeMap, AttributeValue, BorrowedText, Text};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -81,8 +82,16 @@ impl<'de> Deserialize<'de> for ExportLine<'de> {
     }
 }
 
-/// Parses an export line; the item borrows from it.
+/// Parses an export line; the item borrows from it. Lines in the shape DynamoDB writes take the
+/// fast path; serde_json parses the rest and explains what is wrong with a bad one.
 pub fn parse_export_line(line: &str) -> Result<Item<'_>, serde_json::Error> {
+    match scan_export_line(line) {
+        Some(item) => Ok(item),
+        None => parse_with_serde(line),
+    }
+}
+
+pub(crate) fn parse_with_serde(line: &str) -> Result<Item<'_>, serde_json::Error> {
     let parsed: ExportLine<'_> = serde_json::from_str(line)?;
     Ok(Item::new(parsed.item.0))
 }

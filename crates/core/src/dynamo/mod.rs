@@ -1,7 +1,10 @@
 //! DynamoDB's JSON wire format (`{"S": "..."}`, `{"N": "..."}`, ...) as a Rust value.
 
 mod item;
+mod plain_json;
+mod scan;
 mod value;
 
 pub use item::{ExportLine, Item, parse_export_line};
+pub use plain_json::write_string as write_json_string;
 pub use value::{AttributeKind, AttributeValue, Text};

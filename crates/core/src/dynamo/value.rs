@@ -174,7 +174,7 @@ impl<'a> AttributeValue<'a> {
     }
 }
 
-fn plain_number(n: &str) -> serde_json::Value {
+pub(super) fn plain_number(n: &str) -> serde_json::Value {
     if let Ok(i) = n.parse::<i64>() {
         return serde_json::Value::from(i);
     }

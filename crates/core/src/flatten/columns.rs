@@ -3,11 +3,15 @@ use super::decimal::parse_decimal;
 use super::value_ref::ValueRef;
 use crate::dynamo::AttributeValue;
 use arrow::array::{
-    ArrayRef, BinaryBuilder, BooleanBuilder, Decimal128Builder, Float64Builder, Int32Builder,
-    Int64Builder, StringBuilder, StructArray,
+    Array, ArrayRef, BinaryBuilder, BooleanBuilder, Decimal128Builder, Float64Builder,
+    Int32Builder, Int64Builder, StringBuilder, StructArray,
 };
 use arrow::buffer::NullBuffer;
 use std::sync::Arc;
+
+/// Bytes per text value reserved up front; a guess that only decides how often the first row
+/// group's buffer grows.
+const GUESSED_TEXT_BYTES: usize = 16;
 
 /// Builds one Arrow column. `check` says whether a value fits without touching the column, so an
 /// item is either written whole or quarantined whole; `append` then cannot fail.
@@ -33,12 +37,19 @@ pub enum ColumnBuilder {
 
 impl ColumnBuilder {
     pub fn new(ty: &ColumnType) -> Self {
+        Self::with_capacity(ty, 0)
+    }
+
+    /// A builder with room for `rows` values (and a guess of their text), so that filling a row
+    /// group does not regrow and copy its buffers.
+    pub fn with_capacity(ty: &ColumnType, rows: usize) -> Self {
+        let text = || StringBuilder::with_capacity(rows, rows * GUESSED_TEXT_BYTES);
         match ty {
-            ColumnType::String => ColumnBuilder::String(StringBuilder::new()),
-            ColumnType::Json => ColumnBuilder::Json(StringBuilder::new()),
-            ColumnType::Int32 => ColumnBuilder::Int32(Int32Builder::new()),
-            ColumnType::Int64 => ColumnBuilder::Int64(Int64Builder::new()),
-            ColumnType::Float64 => ColumnBuilder::Float64(Float64Builder::new()),
+            ColumnType::String => ColumnBuilder::String(text()),
+            ColumnType::Json => ColumnBuilder::Json(text()),
+            ColumnType::Int32 => ColumnBuilder::Int32(Int32Builder::with_capacity(rows)),
+            ColumnType::Int64 => ColumnBuilder::Int64(Int64Builder::with_capacity(rows)),
+            ColumnType::Float64 => ColumnBuilder::Float64(Float64Builder::with_capacity(rows)),
             ColumnType::Decimal { precision, scale } => ColumnBuilder::Decimal {
                 builder: Decimal128Builder::new(),
                 precision: *precision,
@@ -134,7 +145,11 @@ impl ColumnBuilder {
             }
             ColumnBuilder::Json(b) => match value {
                 None => b.append_null(),
-                Some(v) => b.append_value(v.to_plain_json().to_string()),
+                Some(v) => {
+                    v.write_plain_json(b)
+                        .expect("writing into a string builder cannot fail");
+                    b.append_value("");
+                }
             },
             ColumnBuilder::Int32(b) => {
                 b.append_option(value.and_then(|v| v.as_number()?.parse().ok()))
@@ -189,10 +204,20 @@ impl ColumnBuilder {
         }
     }
 
+    /// The column so far; the builder starts again with room for as many rows and bytes, since
+    /// row groups are alike and regrowing from empty costs copies and page faults each time.
     pub fn finish(&mut self) -> ArrayRef {
         match self {
-            ColumnBuilder::String(b) | ColumnBuilder::Json(b) => Arc::new(b.finish()),
-            ColumnBuilder::Int32(b) => Arc::new(b.finish()),
+            ColumnBuilder::String(b) | ColumnBuilder::Json(b) => {
+                let array = b.finish();
+                *b = StringBuilder::with_capacity(array.len(), array.value_data().len());
+                Arc::new(array)
+            }
+            ColumnBuilder::Int32(b) => {
+                let array = b.finish();
+                *b = Int32Builder::with_capacity(array.len());
+                Arc::new(array)
+            }
             ColumnBuilder::Int64(b) => Arc::new(b.finish()),
             ColumnBuilder::Float64(b) => Arc::new(b.finish()),
             ColumnBuilder::Decimal {
@@ -230,7 +255,7 @@ impl ColumnBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Array, AsArray};
+    use arrow::array::AsArray;
     use arrow::datatypes::Int64Type;
 
     fn n(text: &str) -> AttributeValue<'_> {

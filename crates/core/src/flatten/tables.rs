@@ -4,11 +4,14 @@ use super::plan::{EXTRA_COLUMN, FlattenPlan, ITEMS_TABLE};
 use super::value_ref::ValueRef;
 use crate::dynamo::{AttributeValue, Item};
 use crate::lake::PartitionLayout;
-use crate::parquet_sink::{ParquetSink, WrittenFile};
+use crate::parquet_sink::{ColumnEncoding, ParquetSink, WrittenFile};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use std::path::Path;
 use std::sync::Arc;
+
+/// The element's index in its list, in every array table.
+const POSITION_COLUMN: &str = "pos";
 
 /// One output table: its name, Arrow schema and the column types behind the schema.
 pub struct TableShape {
@@ -41,7 +44,7 @@ pub fn table_shapes(plan: &FlattenPlan) -> Vec<TableShape> {
     let mut shapes = vec![TableShape::new(ITEMS_TABLE, items)];
     for array in &plan.arrays {
         let mut columns: Vec<_> = keys().collect();
-        columns.push(("pos".to_string(), ColumnType::Int32, false));
+        columns.push((POSITION_COLUMN.to_string(), ColumnType::Int32, false));
         columns.push(("value".to_string(), array.ty.clone(), true));
         shapes.push(TableShape::new(&array.name, columns));
     }
@@ -110,16 +113,27 @@ impl<'p> TableSet<'p> {
         part: usize,
     ) -> std::io::Result<Self> {
         let mut writers = Vec::new();
-        let key_names: Vec<String> = plan.keys.iter().map(|k| k.name.clone()).collect();
+        let keys = plan
+            .keys
+            .iter()
+            .map(|k| (k.name.clone(), ColumnEncoding::Plain));
         for shape in table_shapes(plan) {
             let key = layout.part_key(&shape.name, part);
+            let mut encodings: Vec<_> = keys.clone().collect();
+            if shape.name != ITEMS_TABLE {
+                encodings.push((POSITION_COLUMN.to_string(), ColumnEncoding::Delta));
+            }
             let sink = ParquetSink::create(
                 &staging.join(&key),
                 shape.schema.clone(),
                 plan.row_group_rows,
-                &key_names,
+                &encodings,
             )?;
-            let columns = shape.types.iter().map(ColumnBuilder::new).collect();
+            let columns = shape
+                .types
+                .iter()
+                .map(|ty| ColumnBuilder::with_capacity(ty, plan.row_group_rows))
+                .collect();
             writers.push(TableWriter {
                 name: shape.name,
                 schema: shape.schema,

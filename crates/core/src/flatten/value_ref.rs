@@ -48,11 +48,11 @@ impl<'a> ValueRef<'a> {
         }
     }
 
-    pub fn to_plain_json(self) -> serde_json::Value {
+    pub fn write_plain_json(self, out: &mut impl std::fmt::Write) -> std::fmt::Result {
         match self {
-            ValueRef::Attribute(v) => v.to_plain_json(),
-            ValueRef::S(s) | ValueRef::B(s) => serde_json::Value::String(s.to_string()),
-            ValueRef::N(n) => AttributeValue::N(n.into()).to_plain_json(),
+            ValueRef::Attribute(v) => v.write_plain_json(out),
+            ValueRef::S(s) | ValueRef::B(s) => crate::dynamo::write_json_string(s, out),
+            ValueRef::N(n) => AttributeValue::N(n.into()).write_plain_json(out),
         }
     }
 
