@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) const STATE_TABLE: &str = "daybook-state";
-const SPECTRUM_ROLE: &str = "arn:aws:iam::123456789012:role/daybook-spectrum";
-const CRAWLER: &str = "daybook-extra";
+pub(crate) const SPECTRUM_ROLE: &str = "arn:aws:iam::123456789012:role/daybook-spectrum";
+pub(crate) const CRAWLER: &str = "daybook-extra";
 
 /// How many crawls the test crawler has run.
 async fn glue_crawls(config: &SdkConfig) -> usize {
@@ -39,11 +39,11 @@ async fn glue_crawls(config: &SdkConfig) -> usize {
         .crawls()
         .len()
 }
-const GLUE_DATABASE: &str = "daybook_lake";
-const SENDER: &str = "reports@daybook.example";
+pub(crate) const GLUE_DATABASE: &str = "daybook_lake";
+pub(crate) const SENDER: &str = "reports@daybook.example";
 
 /// Each function's adapters, built as its `Adapters::from_env` would on AWS.
-struct AwsFunctions {
+pub(crate) struct AwsFunctions {
     start: start_job::Adapters,
     flatten: flatten_dynamodb::Adapters,
     rds: export_rds::Adapters,
@@ -54,6 +54,84 @@ struct AwsFunctions {
     send: send_report::Adapters,
 }
 
+/// How the functions' SDK clients are made: by default all from one config; in the IAM test
+/// each from its own role's config, with every call recorded.
+pub(crate) struct FunctionClients {
+    pub default: SdkConfig,
+    pub per_function: std::collections::HashMap<&'static str, SdkConfig>,
+    /// Where the Redshift Data API is (the fake).
+    pub redshift_endpoint: String,
+    pub recorder: Option<Arc<daybook_tests::iam::CallRecorder>>,
+}
+
+/// Adds the recorder's interceptor for `function` to a service's config builder.
+macro_rules! client {
+    ($clients:expr, $function:expr, $service:ident) => {{
+        let mut builder = $service::config::Builder::from($clients.config($function));
+        if let Some(recorder) = &$clients.recorder {
+            builder = builder.interceptor(recorder.for_function($function));
+        }
+        builder
+    }};
+}
+
+impl FunctionClients {
+    pub(crate) fn shared(config: &SdkConfig, redshift_endpoint: &str) -> Self {
+        Self {
+            default: config.clone(),
+            per_function: Default::default(),
+            redshift_endpoint: redshift_endpoint.to_string(),
+            recorder: None,
+        }
+    }
+
+    fn config(&self, function: &str) -> &SdkConfig {
+        self.per_function.get(function).unwrap_or(&self.default)
+    }
+
+    fn s3(&self, function: &str) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            client!(self, function, aws_sdk_s3)
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
+    fn dynamodb(&self, function: &str) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::from_conf(client!(self, function, aws_sdk_dynamodb).build())
+    }
+
+    fn glue(&self, function: &str) -> aws_sdk_glue::Client {
+        aws_sdk_glue::Client::from_conf(client!(self, function, aws_sdk_glue).build())
+    }
+
+    fn ses(&self, function: &str) -> aws_sdk_sesv2::Client {
+        aws_sdk_sesv2::Client::from_conf(client!(self, function, aws_sdk_sesv2).build())
+    }
+
+    fn secrets(&self, function: &str) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::from_conf(
+            client!(self, function, aws_sdk_secretsmanager).build(),
+        )
+    }
+
+    fn redshift(&self, function: &str) -> aws_sdk_redshiftdata::Client {
+        aws_sdk_redshiftdata::Client::from_conf(
+            client!(self, function, aws_sdk_redshiftdata)
+                .endpoint_url(&self.redshift_endpoint)
+                .build(),
+        )
+    }
+
+    fn store(&self, function: &str) -> S3Store {
+        S3Store::new(self.s3(function), BUCKET)
+    }
+
+    fn state(&self, function: &str) -> DynamoDbStateStore {
+        DynamoDbStateStore::new(self.dynamodb(function), STATE_TABLE)
+    }
+}
+
 fn store(config: &SdkConfig) -> S3Store {
     S3Store::new(sdk::s3_client(config), BUCKET)
 }
@@ -62,9 +140,9 @@ fn state(config: &SdkConfig) -> DynamoDbStateStore {
     DynamoDbStateStore::new(sdk::dynamodb_client(config), STATE_TABLE)
 }
 
-fn warehouse(config: &SdkConfig) -> RedshiftWarehouse {
+fn warehouse(client: aws_sdk_redshiftdata::Client) -> RedshiftWarehouse {
     RedshiftWarehouse::new(
-        aws_sdk_redshiftdata::Client::new(config),
+        client,
         RedshiftTarget::Cluster {
             id: "daybook".into(),
             db_user: Some("daybook".into()),
@@ -80,66 +158,88 @@ fn warehouse(config: &SdkConfig) -> RedshiftWarehouse {
 }
 
 impl AwsFunctions {
-    fn new(config: &SdkConfig, redshift: &SdkConfig) -> Self {
-        let mailer = || SesMailer::new(aws_sdk_sesv2::Client::new(config));
+    pub(crate) fn new(clients: &FunctionClients) -> Self {
+        let mail = |function: &str| request_approval::Adapters {
+            store: clients.store(function),
+            mailer: SesMailer::new(clients.ses(function)),
+            state: clients.state(function),
+        };
         Self {
             start: start_job::Adapters {
-                store: store(config),
+                store: clients.store("start-job"),
+                time_zone: chrono_tz::UTC,
             },
             flatten: flatten_dynamodb::Adapters {
-                store: store(config),
-                reader: DynamoDbReader::new(sdk::dynamodb_client(config)),
+                store: clients.store("flatten-dynamodb"),
+                reader: DynamoDbReader::new(clients.dynamodb("flatten-dynamodb")),
                 stream_config: None,
                 workers: 2,
             },
             rds: export_rds::Adapters {
-                store: store(config),
-                state: state(config),
-                secrets: aws_sdk_secretsmanager::Client::new(config),
+                store: clients.store("export-rds"),
+                state: clients.state("export-rds"),
+                secrets: clients.secrets("export-rds"),
             },
             segment: export_segment::Adapters {
-                store: store(config),
+                store: clients.store("export-segment"),
                 put_config: None,
                 workers: 2,
             },
             load: load_warehouse::Adapters {
-                store: store(config),
-                catalog: GlueCatalog::new(aws_sdk_glue::Client::new(config), GLUE_DATABASE, BUCKET)
+                store: clients.store("load-warehouse"),
+                catalog: GlueCatalog::new(clients.glue("load-warehouse"), GLUE_DATABASE, BUCKET)
                     .with_crawler(CrawlerRun {
                         name: CRAWLER.into(),
                         poll_every: std::time::Duration::from_millis(50),
                         deadline: std::time::Duration::from_secs(30),
                     }),
-                warehouse: warehouse(redshift).with_spectrum(SpectrumSchema {
-                    glue_database: GLUE_DATABASE.into(),
-                    iam_role: SPECTRUM_ROLE.into(),
-                }),
+                warehouse: warehouse(clients.redshift("load-warehouse")).with_spectrum(
+                    SpectrumSchema {
+                        glue_database: GLUE_DATABASE.into(),
+                        iam_role: SPECTRUM_ROLE.into(),
+                    },
+                ),
             },
             build: build_report::Adapters {
-                store: store(config),
-                warehouse: warehouse(redshift),
+                store: clients.store("build-report"),
+                warehouse: warehouse(clients.redshift("build-report")),
             },
-            request: request_approval::Adapters {
-                store: store(config),
-                mailer: mailer(),
-                state: state(config),
-            },
-            send: send_report::Adapters {
-                store: store(config),
-                mailer: mailer(),
-                state: state(config),
-            },
+            request: mail("request-approval"),
+            send: mail("send-report"),
         }
     }
 }
 
-fn parse<T: DeserializeOwned>(function: &str, input: Value) -> Result<T, Failure> {
-    serde_json::from_value(input)
-        .map_err(|e| Failure::new("Daybook.InvalidInput", format!("{function}: {e}")))
+/// The deployed definition, run by the local runner with every Task on these functions'
+/// adapters, and the approval answered through the state table and Step Functions as
+/// `approver` (a person with `daybook approve --state-table`).
+pub(crate) fn pipeline_runner(clients: &FunctionClients, approver: &SdkConfig) -> Runner {
+    let definition = Definition::parse(
+        daybook_local::demo::DAILY_REPORT_DEFINITION,
+        &local_substitutions(),
+    )
+    .unwrap();
+    Runner::new(
+        definition,
+        Arc::new(AwsFunctions::new(clients)),
+        Arc::new(ApproverOnAws {
+            state: state(approver),
+            callbacks: SfnCallbacks::new(sdk::sfn_client(approver)),
+        }),
+        Arc::new(SystemClock),
+    )
 }
 
-fn failed(e: impl ToString) -> Failure {
-    Failure::new("Daybook.StepFailed", e.to_string())
+/// The event as the function's runtime parses it (`serve` uses the same function).
+fn parse<T: DeserializeOwned>(_function: &str, input: Value) -> Result<T, Failure> {
+    daybook_aws::lambda::parse_event(input).map_err(failed)
+}
+
+/// A handler's error as Step Functions receives it: the error name is the `errorType` the
+/// runtime posts (`Daybook.Transient`, `Daybook.InvalidInput`, `Daybook.Failed`).
+fn failed(e: daybook_aws::lambda::HandlerError) -> Failure {
+    let diagnostic = lambda_runtime::Diagnostic::from(e);
+    Failure::new(diagnostic.error_type, diagnostic.error_message)
 }
 
 #[async_trait]
@@ -171,7 +271,10 @@ impl TaskInvoker for AwsFunctions {
             "send-report" => send_report::handle(&self.send, parse(name, input)?)
                 .await
                 .map_err(failed),
-            other => Err(failed(format!("no function {other}"))),
+            other => Err(Failure::new(
+                "Lambda.ResourceNotFoundException",
+                format!("no function {other}"),
+            )),
         }
     }
 }
@@ -195,7 +298,7 @@ impl CallbackWaiter for ApproverOnAws {
         let decision = Decision::new(true, "ana", None, chrono::Utc::now());
         let pending = decide_approval(&self.state, &self.callbacks, execution, &decision)
             .await
-            .map_err(failed)?;
+            .map_err(|e| failed(e.into()))?;
         assert_eq!(pending.token, token, "the token kept is the one passed");
         Ok(serde_json::to_value(decision).unwrap())
     }
@@ -214,7 +317,7 @@ fn config(shop: &std::path::Path) -> Value {
     config
 }
 
-async fn prepare(config: &SdkConfig, scratch: &std::path::Path, moto: &MotoServer) {
+pub(crate) async fn prepare(config: &SdkConfig, scratch: &std::path::Path, moto: &MotoServer) {
     // moto's crawls wait for a manual step unless told to finish at once.
     http_post(
         &moto.endpoint,
@@ -285,23 +388,9 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     let moto = MotoServer::start();
     let config = with_bucket(&moto).await;
     let fake = FakeRedshift::start();
-    let redshift = sdk_config_at(&fake.endpoint).await;
     let scratch = tempfile::tempdir().unwrap();
     prepare(&config, scratch.path(), &moto).await;
-    let definition = Definition::parse(
-        daybook_local::demo::DAILY_REPORT_DEFINITION,
-        &local_substitutions(),
-    )
-    .unwrap();
-    let runner = Runner::new(
-        definition,
-        Arc::new(AwsFunctions::new(&config, &redshift)),
-        Arc::new(ApproverOnAws {
-            state: state(&config),
-            callbacks: SfnCallbacks::new(sdk::sfn_client(&config)),
-        }),
-        Arc::new(SystemClock),
-    );
+    let runner = pipeline_runner(&FunctionClients::shared(&config, &fake.endpoint), &config);
     let job_id = "20261121-060000-aws001";
     let delivery = runner
         .execute(job_id, json!({ "date": DAY, "started_by": "test" }))
@@ -618,9 +707,12 @@ async fn a_new_column_updates_the_glue_table_and_a_rerun_moves_the_partition() {
 async fn a_redshift_query_is_polled_read_page_by_page_and_typed_by_column() {
     let fake = FakeRedshift::start();
     let config = sdk_config_at(&fake.endpoint).await;
-    let result = daybook_core::ports::Warehouse::query(&warehouse(&config), "SELECT 1")
-        .await
-        .unwrap();
+    let result = daybook_core::ports::Warehouse::query(
+        &warehouse(aws_sdk_redshiftdata::Client::new(&config)),
+        "SELECT 1",
+    )
+    .await
+    .unwrap();
     assert_eq!(result.columns, ["place", "keyword", "share"]);
     assert_eq!(
         result.rows,
@@ -648,7 +740,7 @@ async fn a_failed_mart_names_the_mart_and_carries_redshifts_error() {
     let fake = FakeRedshift::start();
     let config = sdk_config_at(&fake.endpoint).await;
     let err = daybook_core::ports::Warehouse::materialize(
-        &warehouse(&config),
+        &warehouse(aws_sdk_redshiftdata::Client::new(&config)),
         "search_top",
         "SELECT FAIL_ME",
         DAY.parse().unwrap(),
@@ -667,7 +759,7 @@ async fn a_failed_mart_names_the_mart_and_carries_redshifts_error() {
 async fn a_mart_is_created_by_its_first_build_and_its_day_replaced_after() {
     let fake = FakeRedshift::start();
     let config = sdk_config_at(&fake.endpoint).await;
-    let redshift = warehouse(&config);
+    let redshift = warehouse(aws_sdk_redshiftdata::Client::new(&config));
     use daybook_core::ports::Warehouse;
     for day in ["2026-11-20", "2026-11-21"] {
         redshift
@@ -726,4 +818,50 @@ async fn a_crawler_that_does_not_finish_in_time_stops_the_load_with_its_name() {
         "{error}"
     );
     assert_eq!(glue_crawls(&config).await, 1);
+}
+
+#[tokio::test]
+async fn with_role_database_users_the_loader_grants_the_report_user_read_access() {
+    let fake = FakeRedshift::start();
+    let config = sdk_config_at(&fake.endpoint).await;
+    let reader = "IAMR:daybook-BuildReportFunctionRole-1A2B3C";
+    let loader = warehouse(aws_sdk_redshiftdata::Client::new(&config))
+        .with_spectrum(SpectrumSchema {
+            glue_database: GLUE_DATABASE.into(),
+            iam_role: "default".into(),
+        })
+        .with_readers(vec![reader.into()])
+        .unwrap();
+    daybook_core::ports::Warehouse::prepare(&loader)
+        .await
+        .unwrap();
+    let batch = fake
+        .requests()
+        .into_iter()
+        .find(|(operation, _)| operation == "BatchExecuteStatement")
+        .unwrap()
+        .1;
+    assert_eq!(
+        batch["Sqls"],
+        json!([
+            "CREATE SCHEMA IF NOT EXISTS marts",
+            format!(
+                "CREATE EXTERNAL SCHEMA IF NOT EXISTS lake FROM DATA CATALOG DATABASE '{GLUE_DATABASE}' IAM_ROLE default"
+            ),
+            format!("GRANT USAGE ON SCHEMA marts TO \"{reader}\""),
+            format!("GRANT SELECT ON ALL TABLES IN SCHEMA marts TO \"{reader}\""),
+            format!(
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA marts GRANT SELECT ON TABLES TO \"{reader}\""
+            ),
+            format!("GRANT USAGE ON SCHEMA lake TO \"{reader}\""),
+        ])
+    );
+    let refused = warehouse(aws_sdk_redshiftdata::Client::new(&config))
+        .with_readers(vec!["x\"; DROP TABLE marts.page_views; --".into()])
+        .err()
+        .expect("a quote in a user name is refused");
+    assert!(
+        refused.to_string().contains("REDSHIFT_READER_USERS"),
+        "{refused}"
+    );
 }

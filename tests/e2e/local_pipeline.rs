@@ -1,7 +1,10 @@
 //! The daily-report state machine on embedded adapters, from generated data to the email.
 
 use daybook_local::asl::{Failure, RunEvent};
-use daybook_local::demo::{DemoOptions, decide, run_daily_report, run_demo};
+use daybook_local::demo::{
+    DemoError, DemoOptions, decide, redrive_daily_report, run_daily_report, run_daily_report_with,
+    run_demo,
+};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -338,7 +341,7 @@ async fn a_rejected_report_ends_the_run_without_sending() {
         .unwrap();
     let err = run.await.unwrap().unwrap_err();
     match err {
-        daybook_local::demo::DemoError::Run { failure, .. } => {
+        DemoError::Run { failure, .. } => {
             assert_eq!(
                 failure,
                 Failure::new("Daybook.Rejected", "numbers look off")
@@ -351,4 +354,143 @@ async fn a_rejected_report_ends_the_run_without_sending() {
         1,
         "only the approval request"
     );
+}
+
+/// The local functions, with `export-segment` failing on its first call as a step does when
+/// its source is unreachable (a plain failure: no Retry rule takes it).
+struct SegmentFailsOnce {
+    functions: daybook_local::pipeline::LocalFunctions,
+    calls: Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl daybook_local::asl::TaskInvoker for SegmentFailsOnce {
+    async fn invoke(&self, function: &str, input: Value) -> Result<Value, Failure> {
+        let name = function.rsplit(':').next().unwrap_or(function).to_string();
+        let first = {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push(name.clone());
+            calls.iter().filter(|c| **c == name).count() == 1
+        };
+        if name == "export-segment" && first {
+            return Err(Failure::new(
+                "Daybook.Failed",
+                "listing segment-logs/: the bucket answered AccessDenied",
+            ));
+        }
+        self.functions.invoke(function, input).await
+    }
+}
+
+impl SegmentFailsOnce {
+    fn count(&self, name: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| *c == name)
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn a_redrive_resumes_in_the_failed_state_and_keeps_what_succeeded() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let options = options(&root, "job-redrive", false);
+    daybook_local::demo::prepare(&options).unwrap();
+    daybook_local::demo::prepare_shop(&options).unwrap();
+    let functions = Arc::new(SegmentFailsOnce {
+        functions: daybook_local::pipeline::LocalFunctions::new(
+            &daybook_local::pipeline::LocalPaths::new(&root),
+        ),
+        calls: Mutex::new(Vec::new()),
+    });
+    let approve = || {
+        Arc::new(daybook_local::callbacks::AutoAnswer(
+            json!({ "approved": true, "by": "ana" }),
+        ))
+    };
+    let quiet = || Arc::new(|_: &RunEvent| {});
+
+    let error = run_daily_report_with(
+        &root,
+        functions.clone(),
+        "job-redrive",
+        json!({ "date": "2026-11-21", "started_by": "test" }),
+        approve(),
+        quiet(),
+    )
+    .await
+    .unwrap_err();
+    match &error {
+        DemoError::Run { failure, state, .. } => {
+            assert_eq!(failure.error, "Daybook.Failed");
+            assert_eq!(
+                state,
+                "Export sources / Export Segment sources / Export Segment source"
+            );
+        }
+        other => panic!("expected a failed run, got {other}"),
+    }
+    assert!(
+        error.to_string().contains("daybook redrive job-redrive"),
+        "{error}"
+    );
+    assert_eq!(
+        functions.count("load-warehouse"),
+        0,
+        "the run stopped there"
+    );
+    assert!(!root.join("outbox").exists(), "nothing was sent");
+
+    let output = redrive_daily_report(&root, functions.clone(), "job-redrive", approve(), quiet())
+        .await
+        .unwrap();
+    assert_eq!(output["already_sent"], false);
+    for (step, runs) in [
+        ("start-job", 1),
+        ("flatten-dynamodb", 1),
+        ("export-rds", 1),
+        ("export-segment", 2),
+        ("load-warehouse", 1),
+        ("build-report", 1),
+        ("request-approval", 1),
+        ("send-report", 1),
+    ] {
+        assert_eq!(functions.count(step), runs, "{step}");
+    }
+    // One run folder per table and day: the branches that succeeded were not exported again.
+    for table in ["search_queries/_items", "shop/orders", "segment/pages"] {
+        let day = root.join(format!("lake/{table}/dt=2026-11-21"));
+        let runs: Vec<_> = std::fs::read_dir(&day)
+            .unwrap_or_else(|e| panic!("{}: {e}", day.display()))
+            .collect();
+        assert_eq!(runs.len(), 1, "{table}");
+    }
+    let catalog: Value = serde_json::from_str(&read(&root.join("catalog/catalog.json"))).unwrap();
+    assert_eq!(
+        catalog["tables"]["segment_pages"]["partitions"]["2026-11-21"],
+        "lake/segment/pages/dt=2026-11-21/run=job-redrive/"
+    );
+    assert_eq!(
+        std::fs::read_dir(root.join("outbox")).unwrap().count(),
+        2,
+        "one approval request and one report"
+    );
+    let record: Value =
+        serde_json::from_str(&read(&root.join(".daybook/executions/job-redrive.json"))).unwrap();
+    assert_eq!(record["status"], "SUCCEEDED");
+    assert_eq!(record["redrive_count"], 1);
+
+    let again = redrive_daily_report(&root, functions.clone(), "job-redrive", approve(), quiet())
+        .await
+        .unwrap_err();
+    assert!(
+        again
+            .to_string()
+            .contains("only a failed execution can be redriven"),
+        "{again}"
+    );
+    assert_eq!(functions.count("send-report"), 1, "no second email");
 }

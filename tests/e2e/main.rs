@@ -1,6 +1,7 @@
 //! Cross-crate tests. Run them all with the README's test command (`scripts/test`).
 
 mod aws_exports;
+mod aws_iam;
 mod aws_moto;
 mod aws_pipeline;
 mod events;
@@ -8,3 +9,4 @@ mod lake_postgres;
 mod local_pipeline;
 mod marts;
 mod rds;
+mod retry_rules;

@@ -237,7 +237,7 @@ async fn postgres_types_read_back_from_parquet_and_errors_name_what_failed() {
             "Timestamp(µs, \"UTC\")",
             "2026-11-21T18:00:00Z",
         ),
-        ("opens", "Time64(µs)", "23:59:59.500"),
+        ("opens", "Utf8", "23:59:59.500"),
         ("ref", "Utf8", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
         ("doc", "Utf8", "{\"a\":[1,2]}"),
         ("docb", "Utf8", "{\"b\":null}"),
@@ -400,7 +400,7 @@ async fn mariadb_types_read_back_from_parquet() {
             "Timestamp(µs, \"UTC\")",
             "2026-11-21T10:11:12.123456Z",
         ),
-        ("opens", "Time64(µs)", "23:59:59.500"),
+        ("opens", "Utf8", "23:59:59.500"),
         ("doc", "Utf8", "{\"a\": 1}"),
         ("blob_col", "Binary", "00ff"),
     ];

@@ -2,6 +2,8 @@
 
 pub mod databases;
 pub mod fake_redshift;
+pub mod iam;
+pub mod runtime_api;
 
 pub use fake_redshift::FakeRedshift;
 use std::net::TcpListener;

@@ -2,7 +2,7 @@
 //! writer), or a parallel Scan with one lane per segment.
 
 use crate::convert;
-use crate::sdk::describe;
+use crate::sdk::port_error;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue as Sdk;
@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use daybook_core::config::DynamoDbRead;
 use daybook_core::error::{Error, Result};
 use daybook_core::flatten::ItemBatch;
+use daybook_core::ports::PortError;
 use daybook_core::steps::flatten::{ItemLane, ItemReader};
 use std::collections::HashMap;
 use tokio::sync::mpsc;
@@ -34,18 +35,18 @@ type Page = (Vec<HashMap<String, Sdk>>, Option<Key>);
 /// Fetches pages until the last one, sending each as a batch; stops at the first error (sent
 /// on, so the step fails) or when the writer has gone.
 async fn pump<F, Fut>(
-    tx: mpsc::Sender<std::result::Result<ItemBatch, String>>,
+    tx: mpsc::Sender<std::result::Result<ItemBatch, PortError>>,
     label: impl Fn(usize) -> String,
     mut fetch: F,
 ) where
     F: FnMut(Option<Key>) -> Fut,
-    Fut: std::future::Future<Output = std::result::Result<Page, String>>,
+    Fut: std::future::Future<Output = std::result::Result<Page, PortError>>,
 {
     let mut start = None;
     for page in 0.. {
         match fetch(start.take()).await {
             Err(e) => {
-                let _ = tx.send(Err(format!("{}: {e}", label(page)))).await;
+                let _ = tx.send(Err(e.context(label(page)))).await;
                 return;
             }
             Ok((items, last_key)) => {
@@ -94,7 +95,7 @@ impl ItemReader for DynamoDbReader {
                         .expression_attribute_values(":day", Sdk::S(day.clone()))
                         .set_exclusive_start_key(start);
                     async move {
-                        let output = request.send().await.map_err(|e| describe(&e))?;
+                        let output = request.send().await.map_err(|e| port_error("Query", &e))?;
                         Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
                     }
                 }));
@@ -122,7 +123,8 @@ impl ItemReader for DynamoDbReader {
                             .total_segments(total)
                             .set_exclusive_start_key(start);
                         async move {
-                            let output = request.send().await.map_err(|e| describe(&e))?;
+                            let output =
+                                request.send().await.map_err(|e| port_error("Scan", &e))?;
                             Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
                         }
                     }));

@@ -1,4 +1,4 @@
-use crate::sdk::describe;
+use crate::sdk::{classified, describe};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -48,7 +48,7 @@ impl StateStore for DynamoDbStateStore {
             {
                 self.get(key).await
             }
-            Err(e) => Err(self.fail("writing", key, describe(&e))),
+            Err(e) => Err(classified(self.fail("writing", key, describe(&e)), &e)),
         }
     }
 
@@ -61,7 +61,7 @@ impl StateStore for DynamoDbStateStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| self.fail("reading", key, describe(&e)))?;
+            .map_err(|e| classified(self.fail("reading", key, describe(&e)), &e))?;
         match output.item.as_ref().and_then(|item| item.get("value")) {
             None => Ok(None),
             Some(AttributeValue::S(text)) => serde_json::from_str(text)
@@ -84,6 +84,29 @@ impl StateStore for DynamoDbStateStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| self.fail("writing", key, describe(&e)))
+            .map_err(|e| classified(self.fail("writing", key, describe(&e)), &e))
+    }
+
+    async fn remove_if(&self, key: &str, expected: &Value) -> Result<bool, PortError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.to_string()))
+            .condition_expression("#v = :expected")
+            .expression_attribute_names("#v", "value")
+            .expression_attribute_values(":expected", AttributeValue::S(expected.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classified(self.fail("removing", key, describe(&e)), &e)),
+        }
     }
 }

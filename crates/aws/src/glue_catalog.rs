@@ -1,5 +1,5 @@
 use crate::glue_crawler::CrawlerRun;
-use crate::sdk::describe;
+use crate::sdk::{classified, describe};
 use async_trait::async_trait;
 use aws_sdk_glue::Client;
 use aws_sdk_glue::types::{
@@ -119,7 +119,7 @@ impl Catalog for GlueCatalog {
             {
                 false
             }
-            Err(e) => return Err(fail("reading table", describe(&e))),
+            Err(e) => return Err(classified(fail("reading table", describe(&e)), &e)),
         };
         // A new column in today's schema widens the table: Spectrum reads older files with nulls.
         if exists {
@@ -129,7 +129,7 @@ impl Catalog for GlueCatalog {
                 .table_input(table_input)
                 .send()
                 .await
-                .map_err(|e| fail("updating table", describe(&e)))?;
+                .map_err(|e| classified(fail("updating table", describe(&e)), &e))?;
         } else {
             self.client
                 .create_table()
@@ -137,7 +137,7 @@ impl Catalog for GlueCatalog {
                 .table_input(table_input)
                 .send()
                 .await
-                .map_err(|e| fail("creating table", describe(&e)))?;
+                .map_err(|e| classified(fail("creating table", describe(&e)), &e))?;
         }
         let input = |p: &PartitionRef| {
             PartitionInput::builder()
@@ -155,7 +155,7 @@ impl Catalog for GlueCatalog {
                 .set_partition_input_list(Some(chunk.iter().map(input).collect()))
                 .send()
                 .await
-                .map_err(|e| fail("creating partitions", describe(&e)))?;
+                .map_err(|e| classified(fail("creating partitions", describe(&e)), &e))?;
             for error in created.errors() {
                 let detail = error.error_detail();
                 let code = detail.and_then(|d| d.error_code()).unwrap_or_default();
@@ -192,7 +192,7 @@ impl Catalog for GlueCatalog {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| fail("repointing partitions", describe(&e)))?;
+                .map_err(|e| classified(fail("repointing partitions", describe(&e)), &e))?;
             if let Some(error) = updated.errors().first() {
                 let detail = error.error_detail();
                 return Err(fail(

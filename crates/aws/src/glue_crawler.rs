@@ -2,7 +2,7 @@
 //! crawler of the operator's (over datasets daybook does not write, or with their own
 //! classifiers) runs to completion before the marts read the catalog.
 
-use crate::sdk::describe;
+use crate::sdk::{classified, describe};
 use aws_sdk_glue::Client;
 use aws_sdk_glue::types::{CrawlerState, LastCrawlStatus};
 use daybook_core::ports::PortError;
@@ -42,7 +42,7 @@ impl CrawlerRun {
                     Err(e)
                         if e.as_service_error()
                             .is_some_and(|s| s.is_crawler_running_exception()) => {}
-                    Err(e) => return Err(fail("starting", describe(&e))),
+                    Err(e) => return Err(classified(fail("starting", describe(&e)), &e)),
                 }
             }
             let crawler = client
@@ -50,7 +50,7 @@ impl CrawlerRun {
                 .name(&self.name)
                 .send()
                 .await
-                .map_err(|e| fail("reading its state", describe(&e)))?
+                .map_err(|e| classified(fail("reading its state", describe(&e)), &e))?
                 .crawler
                 .ok_or_else(|| fail("reading its state", "Glue returned no crawler".into()))?;
             if ours && crawler.state() == Some(&CrawlerState::Ready) {

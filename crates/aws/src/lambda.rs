@@ -1,6 +1,7 @@
 //! What every daybook Lambda does at init: JSON logs, and settings from the environment.
 
 use anyhow::Context;
+use daybook_core::{Classify, ErrorKind};
 
 /// JSON logs to CloudWatch, filtered by `RUST_LOG`.
 pub fn init_tracing() {
@@ -23,14 +24,55 @@ pub fn optional(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// A handler's failure: the input it cannot act on, or the step's own error. The state
-/// machine's Retry and Catch rules match on the error it carries.
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError<E: std::error::Error + 'static> {
-    #[error("{0}")]
-    InvalidInput(String),
-    #[error(transparent)]
-    Failed(#[from] E),
+/// A handler's failure as Step Functions sees it: the runtime posts `error_type` of its kind
+/// (`Daybook.Transient`, `Daybook.InvalidInput`, `Daybook.Failed`) as the `errorType` that the
+/// definition's Retry rules match, and the message as the cause.
+#[derive(Debug)]
+pub struct HandlerError {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl HandlerError {
+    /// An event or setting the function cannot act on: retrying it changes nothing.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::InvalidInput,
+            message: message.into(),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.error_type(), self.message)
+    }
+}
+
+impl<E: Classify + std::fmt::Display> From<E> for HandlerError {
+    fn from(error: E) -> Self {
+        Self {
+            kind: error.kind(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.kind.error_type().to_string(),
+            error_message: error.message,
+        }
+    }
 }
 
 /// An optional environment variable holding JSON, parsed as `T`; `what` names it in the error.
@@ -97,7 +139,8 @@ pub fn catalog(config: &aws_config::SdkConfig) -> anyhow::Result<crate::GlueCata
 }
 
 /// Redshift from `REDSHIFT_WORKGROUP`, or `REDSHIFT_CLUSTER` (with `REDSHIFT_DB_USER` for IAM
-/// authentication), `REDSHIFT_DATABASE` and optional `REDSHIFT_SECRET_ARN`.
+/// authentication), `REDSHIFT_DATABASE` and optional `REDSHIFT_SECRET_ARN`; the loader also
+/// takes `REDSHIFT_READER_USERS`, the database users it grants read access to the marts.
 pub fn warehouse(config: &aws_config::SdkConfig) -> anyhow::Result<crate::RedshiftWarehouse> {
     let target = match (optional("REDSHIFT_WORKGROUP"), optional("REDSHIFT_CLUSTER")) {
         (Some(workgroup), _) => crate::RedshiftTarget::Workgroup(workgroup),
@@ -115,42 +158,61 @@ pub fn warehouse(config: &aws_config::SdkConfig) -> anyhow::Result<crate::Redshi
         required("REDSHIFT_DATABASE")?,
         optional("REDSHIFT_SECRET_ARN"),
     );
-    Ok(match optional("REDSHIFT_SPECTRUM_ROLE_ARN") {
+    let warehouse = match optional("REDSHIFT_SPECTRUM_ROLE_ARN") {
         Some(iam_role) => warehouse.with_spectrum(crate::SpectrumSchema {
             glue_database: required("GLUE_DATABASE")?,
             iam_role,
         }),
         None => warehouse,
-    })
+    };
+    let readers: Vec<String> = optional("REDSHIFT_READER_USERS")
+        .map(|list| list.split(',').map(|u| u.trim().to_string()).collect())
+        .unwrap_or_default();
+    Ok(warehouse.with_readers(readers)?)
 }
 
 pub fn mailer(config: &aws_config::SdkConfig) -> crate::SesMailer {
     crate::SesMailer::new(aws_sdk_sesv2::Client::new(config))
 }
 
-/// Runs a function: `adapters` built once at init, then `handler` per event, its error becoming
-/// the Lambda error (which Step Functions' Retry and Catch rules see).
-pub async fn serve<A, E, O, Er, F, Fut>(
-    adapters: A,
-    handler: F,
-) -> Result<(), lambda_runtime::Error>
+/// Runs a function: `adapters` built once at init, then `handler` per event. The event is
+/// parsed here, so a payload of the wrong shape fails as `Daybook.InvalidInput` like any other
+/// input the handler refuses, rather than with the runtime's own error name.
+pub async fn serve<A, E, O, F, Fut>(adapters: A, handler: F) -> Result<(), lambda_runtime::Error>
 where
     A: Sync + 'static,
     E: serde::de::DeserializeOwned + Send + 'static,
     O: serde::Serialize,
-    Er: Into<lambda_runtime::Error>,
     F: Fn(&'static A, E) -> Fut,
-    Fut: std::future::Future<Output = Result<O, Er>> + Send,
+    Fut: std::future::Future<Output = Result<O, HandlerError>> + Send,
 {
     // The adapters live as long as the process, like the runtime loop itself.
     let adapters: &'static A = Box::leak(Box::new(adapters));
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<E>| async move {
-            handler(adapters, event.payload).await.map_err(Into::into)
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            let input = parse_event::<E>(event.payload)?;
+            handler(adapters, input).await
         },
     ))
     .await
+}
+
+/// The event as the handler's input type, or an `InvalidInput` naming what does not match.
+pub fn parse_event<E: serde::de::DeserializeOwned>(
+    payload: serde_json::Value,
+) -> Result<E, HandlerError> {
+    serde_path_to_error::deserialize(payload).map_err(|e| {
+        let at = match e.path().to_string().as_str() {
+            "." => "the event".to_string(),
+            path => format!("field {path}"),
+        };
+        HandlerError::invalid_input(format!(
+            "the event does not match what this function takes ({}): {at}: {}; compare it with the function's sample in events/",
+            std::any::type_name::<E>(),
+            e.inner()
+        ))
+    })
 }
 
 /// What the two email functions (request-approval, send-report) use: the lake for the report

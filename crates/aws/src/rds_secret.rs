@@ -26,10 +26,10 @@ pub async fn rds_url(
         .send()
         .await
         .map_err(|e| {
-            PortError::new(format!(
+            crate::sdk::classified(PortError::new(format!(
                 "reading the database secret {secret_arn}: {}; check the ARN and that the function may call secretsmanager:GetSecretValue on it",
                 crate::sdk::describe(&e)
-            ))
+            )), &e)
         })?;
     let text = output
         .secret_string()

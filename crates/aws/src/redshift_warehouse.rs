@@ -1,7 +1,7 @@
 //! The warehouse on Redshift through the Data API: marts materialised per date in one
 //! transaction (BatchExecuteStatement), queries polled with backoff and read page by page.
 
-use crate::sdk::describe;
+use crate::sdk::{classified, describe};
 use async_trait::async_trait;
 use aws_sdk_redshiftdata::Client;
 use aws_sdk_redshiftdata::types::{Field, StatusString};
@@ -51,6 +51,7 @@ pub struct RedshiftWarehouse {
     secret_arn: Option<String>,
     poll: PollPolicy,
     spectrum: Option<SpectrumSchema>,
+    readers: Vec<String>,
 }
 
 /// Expands to a request builder with the target, database and secret set.
@@ -82,7 +83,26 @@ impl RedshiftWarehouse {
             secret_arn,
             poll: PollPolicy::default(),
             spectrum: None,
+            readers: Vec::new(),
         }
+    }
+
+    /// Database users that read the marts without building them: with IAM authentication each
+    /// function's role is its own database user (`IAMR:<role name>`), so the loader grants the
+    /// report's user read access when it prepares the schemas.
+    pub fn with_readers(mut self, readers: Vec<String>) -> Result<Self, PortError> {
+        for reader in &readers {
+            if reader.is_empty() || reader.contains('"') || reader.len() > 127 {
+                return Err(PortError::with_kind(
+                    format!(
+                        "the reader database user {reader:?} is not a Redshift user name (1 to 127 characters, no double quote); fix REDSHIFT_READER_USERS"
+                    ),
+                    daybook_core::ErrorKind::InvalidInput,
+                ));
+            }
+        }
+        self.readers = readers;
+        Ok(self)
     }
 
     /// Creates the `lake` external schema from the Glue database when it is absent.
@@ -105,7 +125,10 @@ impl RedshiftWarehouse {
             .set_sqls(Some(statements))
             .statement_name(name);
         let started = request.send().await.map_err(|e| {
-            PortError::new(format!("{what}: BatchExecuteStatement: {}", describe(&e)))
+            classified(
+                PortError::new(format!("{what}: BatchExecuteStatement: {}", describe(&e))),
+                &e,
+            )
         })?;
         self.wait(&started.id.unwrap_or_default(), what).await
     }
@@ -134,25 +157,37 @@ impl RedshiftWarehouse {
                 .send()
                 .await
                 .map_err(|e| {
-                    PortError::new(format!("{what}: DescribeStatement {id}: {}", describe(&e)))
+                    classified(
+                        PortError::new(format!("{what}: DescribeStatement {id}: {}", describe(&e))),
+                        &e,
+                    )
                 })?;
             match status.status {
                 Some(StatusString::Finished) => return Ok(status),
                 Some(StatusString::Failed) | Some(StatusString::Aborted) => {
-                    return Err(PortError::new(format!(
-                        "{what}: Redshift says: {}{}",
-                        status
-                            .error
-                            .as_deref()
-                            .unwrap_or("the statement failed without an error message"),
-                        failed_statement(&status)
-                    )));
+                    let error = status
+                        .error
+                        .as_deref()
+                        .unwrap_or("the statement failed without an error message");
+                    // Concurrent transactions on the same tables: the next attempt usually wins.
+                    let kind = if error.contains("Serializable isolation violation") {
+                        daybook_core::ErrorKind::Transient
+                    } else {
+                        daybook_core::ErrorKind::Failed
+                    };
+                    return Err(PortError::with_kind(
+                        format!(
+                            "{what}: Redshift says: {error}{}",
+                            failed_statement(&status)
+                        ),
+                        kind,
+                    ));
                 }
                 _ => {}
             }
             if started.elapsed() >= self.poll.deadline {
                 let _ = self.client.cancel_statement().id(id).send().await;
-                return Err(PortError::new(format!(
+                return Err(PortError::transient(format!(
                     "{what}: still running after {}s, cancelled; raise the poll deadline or make the statement cheaper",
                     self.poll.deadline.as_secs()
                 )));
@@ -177,6 +212,20 @@ impl Warehouse for RedshiftWarehouse {
                 spectrum.glue_database
             ));
         }
+        for reader in &self.readers {
+            let user = format!("\"{reader}\"");
+            statements.push(format!("GRANT USAGE ON SCHEMA {MARTS_SCHEMA} TO {user}"));
+            statements.push(format!(
+                "GRANT SELECT ON ALL TABLES IN SCHEMA {MARTS_SCHEMA} TO {user}"
+            ));
+            // Marts this loader creates later are readable too, without another grant.
+            statements.push(format!(
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA {MARTS_SCHEMA} GRANT SELECT ON TABLES TO {user}"
+            ));
+            if self.spectrum.is_some() {
+                statements.push(format!("GRANT USAGE ON SCHEMA {LAKE_SCHEMA} TO {user}"));
+            }
+        }
         self.batch(
             statements,
             "daybook-schemas".into(),
@@ -200,7 +249,7 @@ impl Warehouse for RedshiftWarehouse {
                 "SELECT count(*) AS tables FROM information_schema.tables WHERE table_schema = '{MARTS_SCHEMA}' AND table_name = '{mart}'"
             ))
             .await
-            .map_err(|e| PortError::new(format!("{what}: looking for the table: {e}")))?
+            .map_err(|e| e.context(format!("{what}: looking for the table")))?
             .rows
             .first()
             .and_then(|r| r.first())
@@ -240,7 +289,12 @@ impl Warehouse for RedshiftWarehouse {
             .sql(sql)
             .send()
             .await
-            .map_err(|e| PortError::new(format!("{what}: ExecuteStatement: {}", describe(&e))))?;
+            .map_err(|e| {
+                classified(
+                    PortError::new(format!("{what}: ExecuteStatement: {}", describe(&e))),
+                    &e,
+                )
+            })?;
         let id = started.id.unwrap_or_default();
         self.wait(&id, &what).await?;
         let mut result = QueryResult::default();
@@ -255,7 +309,10 @@ impl Warehouse for RedshiftWarehouse {
                 .send()
                 .await
                 .map_err(|e| {
-                    PortError::new(format!("{what}: GetStatementResult: {}", describe(&e)))
+                    classified(
+                        PortError::new(format!("{what}: GetStatementResult: {}", describe(&e))),
+                        &e,
+                    )
                 })?;
             if result.columns.is_empty() {
                 let metadata = page.column_metadata.unwrap_or_default();

@@ -1,8 +1,9 @@
-use crate::sdk::describe;
+use crate::sdk::store_error;
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use daybook_core::ErrorKind;
 use daybook_core::store::{ObjectStore, StoreError};
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncReadExt;
@@ -39,7 +40,7 @@ impl S3Store {
                         location: self.location(key),
                     }
                 } else {
-                    StoreError::failed(action, self.location(key), describe(&e))
+                    store_error(action, self.location(key), &e)
                 }
             })
     }
@@ -60,6 +61,7 @@ impl S3Store {
 
     async fn put_multipart(&self, key: &str, path: &Path) -> Result<(), StoreError> {
         let fail = |e: String| StoreError::failed("uploading", self.location(key), e);
+
         let upload = self
             .client
             .create_multipart_upload()
@@ -67,7 +69,7 @@ impl S3Store {
             .key(key)
             .send()
             .await
-            .map_err(|e| fail(describe(&e)))?;
+            .map_err(|e| store_error("uploading", self.location(key), &e))?;
         let upload_id = upload
             .upload_id
             .ok_or_else(|| fail("S3 returned no upload id".into()))?;
@@ -96,7 +98,7 @@ impl S3Store {
                     .body(ByteStream::from(buffer))
                     .send()
                     .await
-                    .map_err(|e| fail(describe(&e)))?;
+                    .map_err(|e| store_error("uploading", self.location(key), &e))?;
                 parts.push(
                     CompletedPart::builder()
                         .part_number(number)
@@ -116,7 +118,7 @@ impl S3Store {
                 )
                 .send()
                 .await
-                .map_err(|e| fail(describe(&e)))?;
+                .map_err(|e| store_error("uploading", self.location(key), &e))?;
             Ok(())
         }
         .await;
@@ -150,7 +152,7 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| StoreError::failed("writing", self.location(key), describe(&e)))
+            .map_err(|e| store_error("writing", self.location(key), &e))
     }
 
     async fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError> {
@@ -171,16 +173,14 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| StoreError::failed("uploading", self.location(key), describe(&e)))
+            .map_err(|e| store_error("uploading", self.location(key), &e))
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         let output = self.open_object(key, "reading").await?;
-        let bytes = output
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::failed("reading", self.location(key), e))?;
+        let bytes = output.body.collect().await.map_err(|e| {
+            StoreError::failed_with(ErrorKind::Transient, "reading", self.location(key), e)
+        })?;
         Ok(bytes.into_bytes().to_vec())
     }
 
@@ -207,8 +207,7 @@ impl ObjectStore for S3Store {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page
-                .map_err(|e| StoreError::failed("listing", self.location(prefix), describe(&e)))?;
+            let page = page.map_err(|e| store_error("listing", self.location(prefix), &e))?;
             keys.extend(
                 page.contents
                     .unwrap_or_default()

@@ -1,4 +1,4 @@
-use crate::sdk::describe;
+use crate::sdk::{classified, describe};
 use async_trait::async_trait;
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::primitives::Blob;
@@ -41,7 +41,7 @@ impl Mailer for SesMailer {
             .content(EmailContent::builder().raw(message).build())
             .send()
             .await
-            .map_err(|e| fail(describe(&e)))?;
+            .map_err(|e| classified(fail(describe(&e)), &e))?;
         Ok(output.message_id.unwrap_or_default())
     }
 }

@@ -1,4 +1,4 @@
-use crate::sdk::describe;
+use crate::sdk::{classified, describe};
 use async_trait::async_trait;
 use aws_sdk_sfn::Client;
 use daybook_core::ports::{PortError, TaskCallbacks};
@@ -34,7 +34,7 @@ impl TaskCallbacks for SfnCallbacks {
                 } else {
                     ""
                 };
-                PortError::new(format!("Step Functions SendTaskSuccess: {}{hint}", describe(&e)))
+                classified(PortError::new(format!("Step Functions SendTaskSuccess: {}{hint}", describe(&e))), &e)
             })
     }
 }

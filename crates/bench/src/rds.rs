@@ -24,6 +24,13 @@ impl StateStore for NoState {
     async fn put(&self, _key: &str, _value: serde_json::Value) -> Result<(), PortError> {
         Ok(())
     }
+    async fn remove_if(
+        &self,
+        _key: &str,
+        _expected: &serde_json::Value,
+    ) -> Result<bool, PortError> {
+        Ok(false)
+    }
 }
 
 /// A local folder as the object store: the bench writes where the staging is, as locally.

@@ -36,6 +36,8 @@ enum Command {
     Approve(commands::approve::ApproveArgs),
     /// Reject the report of a run waiting in its approval step; nothing is sent.
     Reject(commands::approve::RejectArgs),
+    /// Resume a failed local run from the state that failed (the states that succeeded are kept).
+    Redrive(commands::redrive::RedriveArgs),
 }
 
 #[tokio::main]
@@ -56,6 +58,7 @@ async fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Approve(args) => commands::approve::approve(args).await,
         Command::Reject(args) => commands::approve::reject(args).await,
+        Command::Redrive(args) => commands::redrive::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,3 +1,4 @@
+use crate::failure::{Classify, ErrorKind};
 use thiserror::Error;
 
 /// Every failure of daybook's core, each naming the input it concerns.
@@ -14,6 +15,12 @@ pub enum Error {
     #[error("object store: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("{context}: {source}")]
+    Port {
+        context: String,
+        #[source]
+        source: crate::ports::PortError,
+    },
+    #[error("{context}: {source}")]
     Json {
         context: String,
         #[source]
@@ -22,6 +29,27 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An adapter's failure while doing `context`; it keeps the adapter's kind.
+    pub fn port(context: impl Into<String>, source: crate::ports::PortError) -> Self {
+        Error::Port {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+impl Classify for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Io { .. } => ErrorKind::Failed,
+            Error::Invalid(_) | Error::Json { .. } => ErrorKind::InvalidInput,
+            Error::Store(e) => e.kind(),
+            Error::Port { source, .. } => source.kind(),
+        }
+    }
+}
 
 /// Adds "what failed, on which input" to an I/O error.
 pub trait IoContext<T> {

@@ -112,18 +112,23 @@ impl SchemaColumn {
     }
 }
 
-/// The Hive type Glue tables and Spectrum use for an Arrow type read from Parquet.
+/// The Hive type Glue tables and Spectrum use for an Arrow type read from Parquet. Every type
+/// daybook writes has one; a type with no Hive equivalent (a time of day, a duration, an
+/// interval, a union) is written as text by the exporters, and is declared `unsupported<…>` here
+/// so that Glue refuses the table instead of Spectrum misreading the column.
 pub fn hive_type(data_type: &arrow::datatypes::DataType) -> String {
     use arrow::datatypes::DataType::*;
     match data_type {
         Boolean => "boolean".into(),
         Int8 => "tinyint".into(),
-        Int16 => "smallint".into(),
+        Int16 | UInt8 => "smallint".into(),
         Int32 | UInt16 => "int".into(),
         Int64 | UInt32 => "bigint".into(),
         UInt64 => "decimal(20,0)".into(),
-        Float32 => "float".into(),
+        Float16 | Float32 => "float".into(),
         Float64 => "double".into(),
+        Utf8 | LargeUtf8 | Utf8View | Null => "string".into(),
+        Dictionary(_, values) => hive_type(values),
         Decimal128(p, s) | Decimal256(p, s) => format!("decimal({p},{s})"),
         Date32 | Date64 => "date".into(),
         Timestamp(_, _) => "timestamp".into(),
@@ -139,7 +144,15 @@ pub fn hive_type(data_type: &arrow::datatypes::DataType) -> String {
                 .collect::<Vec<_>>()
                 .join(",")
         ),
-        _ => "string".into(),
+        Map(entries, _) => match entries.data_type() {
+            Struct(kv) if kv.len() == 2 => format!(
+                "map<{},{}>",
+                hive_type(kv[0].data_type()),
+                hive_type(kv[1].data_type())
+            ),
+            other => format!("unsupported<{other}>"),
+        },
+        other => format!("unsupported<{other}>"),
     }
 }
 
@@ -160,6 +173,25 @@ mod tests {
             hive_type(&DataType::Struct(fields)),
             "struct<sku:string,qty:bigint>"
         );
+    }
+
+    #[test]
+    fn types_without_a_hive_equivalent_are_never_declared_as_text() {
+        use arrow::datatypes::{DataType, TimeUnit};
+        assert_eq!(hive_type(&DataType::UInt8), "smallint");
+        assert_eq!(
+            hive_type(&DataType::Dictionary(
+                Box::new(DataType::Int32),
+                Box::new(DataType::Utf8)
+            )),
+            "string"
+        );
+        for odd in [
+            DataType::Time64(TimeUnit::Microsecond),
+            DataType::Duration(TimeUnit::Second),
+        ] {
+            assert!(hive_type(&odd).starts_with("unsupported<"), "{odd}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod dynamo;
 pub mod error;
+pub mod failure;
 pub mod flatten;
 pub mod lake;
 pub mod marts;
@@ -17,3 +18,4 @@ pub mod steps;
 pub mod store;
 
 pub use error::{Error, Result};
+pub use failure::{Classify, ErrorKind};

@@ -1,18 +1,48 @@
 //! The ports other than the object store: each has an AWS adapter and an embedded one.
 
+use crate::failure::{Classify, ErrorKind};
 use crate::lake::SchemaColumn;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-/// A failure inside an adapter, with enough context for an operator.
+/// A failure inside an adapter, with enough context for an operator, and whether the same
+/// call may succeed later (throttling, timeouts, 5xx).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct PortError(pub String);
+#[error("{message}")]
+pub struct PortError {
+    message: String,
+    kind: ErrorKind,
+}
 
 impl PortError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
+        Self::with_kind(message, ErrorKind::Failed)
+    }
+
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self::with_kind(message, ErrorKind::Transient)
+    }
+
+    pub fn with_kind(message: impl Into<String>, kind: ErrorKind) -> Self {
+        Self {
+            message: message.into(),
+            kind,
+        }
+    }
+
+    /// The same failure with more context in front of its message.
+    pub fn context(self, context: impl std::fmt::Display) -> Self {
+        Self {
+            message: format!("{context}: {}", self.message),
+            kind: self.kind,
+        }
+    }
+}
+
+impl Classify for PortError {
+    fn kind(&self) -> ErrorKind {
+        self.kind
     }
 }
 
@@ -93,6 +123,9 @@ pub trait StateStore: Send + Sync {
     ) -> Result<Option<serde_json::Value>, PortError>;
     async fn get(&self, key: &str) -> Result<Option<serde_json::Value>, PortError>;
     async fn put(&self, key: &str, value: serde_json::Value) -> Result<(), PortError>;
+    /// Removes `key` if it still holds `expected` (a claim this attempt made); returns whether
+    /// it did. Another writer's newer value is left alone.
+    async fn remove_if(&self, key: &str, expected: &serde_json::Value) -> Result<bool, PortError>;
 }
 
 /// Answers a task that waits for a callback (`.waitForTaskToken`): SendTaskSuccess on AWS,

@@ -1,5 +1,6 @@
 //! The object-store port: S3 on AWS, a directory locally.
 
+use crate::failure::{Classify, ErrorKind};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,17 @@ pub enum StoreError {
         operation: &'static str,
         location: String,
         message: String,
+        kind: ErrorKind,
     },
+}
+
+impl Classify for StoreError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::NotFound { .. } => ErrorKind::Failed,
+            StoreError::Failed { kind, .. } => *kind,
+        }
+    }
 }
 
 impl StoreError {
@@ -21,10 +32,20 @@ impl StoreError {
         location: impl Into<String>,
         message: impl ToString,
     ) -> Self {
+        Self::failed_with(ErrorKind::Failed, operation, location, message)
+    }
+
+    pub fn failed_with(
+        kind: ErrorKind,
+        operation: &'static str,
+        location: impl Into<String>,
+        message: impl ToString,
+    ) -> Self {
         StoreError::Failed {
             operation,
             location: location.into(),
             message: message.to_string(),
+            kind,
         }
     }
 }

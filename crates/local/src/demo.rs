@@ -1,8 +1,11 @@
 //! `daybook demo`: a generated day through the real state machine on embedded adapters, and
 //! the approve / reject commands that answer its approval step.
 
-use crate::asl::{CallbackWaiter, Definition, Failure, Observer, Runner, SystemClock};
+use crate::asl::{
+    CallbackWaiter, Definition, Failure, Interrupted, Observer, Runner, SystemClock, TaskInvoker,
+};
 use crate::callbacks::{AutoAnswer, FileCallbacks};
+use crate::executions::{ExecutionStore, redrive_recorded, start_recorded};
 use crate::pipeline::{LocalFunctions, LocalPaths, local_substitutions};
 use crate::state::FileStateStore;
 use chrono::NaiveDate;
@@ -220,8 +223,29 @@ pub struct DemoOutcome {
 pub enum DemoError {
     #[error("preparing the demo in {path}: {message}")]
     Setup { path: String, message: String },
-    #[error("the run {job_id} failed: {failure}")]
-    Run { job_id: String, failure: Failure },
+    #[error(
+        "the run {job_id} failed in {state}: {failure}. Fix the cause, then resume it from there with `daybook redrive {job_id} --root {root}`"
+    )]
+    Run {
+        job_id: String,
+        failure: Failure,
+        /// The state that failed, as a path through Parallel branches and Map iterations.
+        state: String,
+        root: String,
+    },
+    #[error("{0}")]
+    Execution(String),
+}
+
+impl DemoError {
+    fn run(root: &Path, job_id: &str, interrupted: Interrupted) -> Self {
+        DemoError::Run {
+            job_id: job_id.to_string(),
+            state: interrupted.resume.failed_path(),
+            failure: interrupted.failure,
+            root: root.display().to_string(),
+        }
+    }
 }
 
 /// Writes the demo config (unless one is there) and a generated export for the date.
@@ -275,19 +299,61 @@ pub fn prepare_shop(options: &DemoOptions) -> Result<(), DemoError> {
     Ok(())
 }
 
-/// Runs the daily-report state machine on the local root. `waiter` answers the approval.
+/// The daily-report definition with every function pointed at its local stand-in.
+pub fn daily_report_definition() -> Result<Definition, DemoError> {
+    Definition::parse(DAILY_REPORT_DEFINITION, &local_substitutions()).map_err(DemoError::Execution)
+}
+
+/// Runs the daily-report state machine on the local root, as execution `job_id`, recorded in
+/// `.daybook/executions/` so that `daybook redrive` can resume it if it fails. `waiter`
+/// answers the approval.
 pub async fn run_daily_report(
     root: &Path,
     job_id: &str,
     input: Value,
     waiter: Arc<dyn CallbackWaiter>,
     observer: Observer,
-) -> Result<Value, Failure> {
-    let definition = Definition::parse(DAILY_REPORT_DEFINITION, &local_substitutions())?;
+) -> Result<Value, DemoError> {
     let functions = Arc::new(LocalFunctions::new(&LocalPaths::new(root)));
+    run_daily_report_with(root, functions, job_id, input, waiter, observer).await
+}
+
+/// `run_daily_report` with the functions given (tests wrap the local ones).
+pub async fn run_daily_report_with(
+    root: &Path,
+    functions: Arc<dyn TaskInvoker>,
+    job_id: &str,
+    input: Value,
+    waiter: Arc<dyn CallbackWaiter>,
+    observer: Observer,
+) -> Result<Value, DemoError> {
+    let definition = daily_report_definition()?;
+    let recorded = definition.to_value();
     let runner =
         Runner::new(definition, functions, waiter, Arc::new(SystemClock)).with_observer(observer);
-    runner.execute(job_id, input).await
+    let store = ExecutionStore::new(&LocalPaths::new(root).executions());
+    start_recorded(&store, &runner, recorded, job_id, input)
+        .await
+        .map_err(DemoError::Execution)?
+        .map_err(|interrupted| DemoError::run(root, job_id, interrupted))
+}
+
+/// `daybook redrive`: resumes the failed execution `job_id` in the state that failed, with the
+/// definition it ran; the states that succeeded are not run again.
+pub async fn redrive_daily_report(
+    root: &Path,
+    functions: Arc<dyn TaskInvoker>,
+    job_id: &str,
+    waiter: Arc<dyn CallbackWaiter>,
+    observer: Observer,
+) -> Result<Value, DemoError> {
+    let store = ExecutionStore::new(&LocalPaths::new(root).executions());
+    redrive_recorded(&store, job_id, |definition| {
+        Runner::new(definition, functions, waiter, Arc::new(SystemClock)).with_observer(observer)
+    })
+    .await
+    .map_err(|e| DemoError::Execution(format!("{e} (local root {})", root.display())))?
+    .map_err(|interrupted| DemoError::run(root, job_id, interrupted))
 }
 
 pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoOutcome, DemoError> {
@@ -302,12 +368,7 @@ pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoO
         ))
     };
     let input = json!({ "date": options.date, "started_by": "daybook demo" });
-    let output = run_daily_report(&options.root, &options.job_id, input, waiter, observer)
-        .await
-        .map_err(|failure| DemoError::Run {
-            job_id: options.job_id.clone(),
-            failure,
-        })?;
+    let output = run_daily_report(&options.root, &options.job_id, input, waiter, observer).await?;
     let delivery: Delivery =
         serde_json::from_value(output.clone()).map_err(|e| DemoError::Setup {
             path: options.root.display().to_string(),

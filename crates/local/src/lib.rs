@@ -6,6 +6,7 @@ pub mod asl;
 pub mod callbacks;
 pub mod catalog;
 pub mod demo;
+pub mod executions;
 pub mod fs_store;
 pub mod load;
 pub mod outbox;

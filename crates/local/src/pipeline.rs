@@ -8,6 +8,7 @@ use crate::outbox::OutboxMailer;
 use crate::state::FileStateStore;
 use crate::warehouse::DataFusionWarehouse;
 use async_trait::async_trait;
+use daybook_core::Classify;
 use daybook_core::steps::{flatten, load, start};
 use daybook_report::steps as report;
 use serde::Serialize;
@@ -34,6 +35,9 @@ impl LocalPaths {
     }
     pub fn callbacks(&self) -> PathBuf {
         self.root.join(".daybook/callbacks")
+    }
+    pub fn executions(&self) -> PathBuf {
+        self.root.join(".daybook/executions")
     }
 }
 
@@ -92,7 +96,9 @@ impl LocalFunctions {
         match name {
             "start-job" => {
                 let task: start::StartTask = parse(name, input)?;
-                output(start::start_job(&self.store, &task, now, rand::random()).await)
+                output(
+                    start::start_job(&self.store, &task, now, chrono_tz::UTC, rand::random()).await,
+                )
             }
             "flatten-dynamodb" => {
                 let task: flatten::FlattenTask = parse(name, input)?;
@@ -172,6 +178,7 @@ impl LocalFunctions {
             .ok_or_else(|| daybook_rds::RdsError::Connect {
                 target: task.source.source.clone(),
                 message: "locally a source needs a url (secret_arn is read on AWS only)".into(),
+                kind: daybook_core::ErrorKind::InvalidInput,
             })?;
         let url = match url.strip_prefix("sqlite://") {
             Some(path) if !path.starts_with('/') => {
@@ -199,15 +206,19 @@ impl TaskInvoker for LocalFunctions {
 fn parse<T: DeserializeOwned>(function: &str, input: Value) -> Result<T, Failure> {
     serde_json::from_value(input).map_err(|e| {
         Failure::new(
-            "Daybook.InvalidInput",
+            daybook_core::ErrorKind::InvalidInput.error_type(),
             format!("{function}: the step input does not match: {e}"),
         )
     })
 }
 
-fn output<T: Serialize, E: std::fmt::Display>(result: Result<T, E>) -> Result<Value, Failure> {
+/// A step's result as the Lambda runtime reports it: the error named by its kind, as the
+/// functions' `HandlerError` names it on AWS.
+fn output<T: Serialize, E: Classify + std::fmt::Display>(
+    result: Result<T, E>,
+) -> Result<Value, Failure> {
     match result {
         Ok(value) => Ok(serde_json::to_value(value).expect("step outputs serialise")),
-        Err(e) => Err(Failure::new("Daybook.StepFailed", e.to_string())),
+        Err(e) => Err(Failure::new(e.kind().error_type(), e.to_string())),
     }
 }

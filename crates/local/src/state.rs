@@ -64,4 +64,15 @@ impl StateStore for FileStateStore {
         std::fs::write(&temp, value.to_string()).map_err(|e| self.fail(key, e))?;
         std::fs::rename(&temp, &path).map_err(|e| self.fail(key, e))
     }
+
+    async fn remove_if(&self, key: &str, expected: &Value) -> Result<bool, PortError> {
+        if self.get(key).await?.as_ref() != Some(expected) {
+            return Ok(false);
+        }
+        match std::fs::remove_file(self.path(key)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.fail(key, e)),
+        }
+    }
 }

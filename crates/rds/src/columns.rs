@@ -3,7 +3,7 @@
 use arrow::array::{
     ArrayBuilder, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder,
     Float32Builder, Float64Builder, Int8Builder, Int16Builder, Int32Builder, Int64Builder,
-    ListBuilder, StringBuilder, Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
+    ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, TimeUnit};
 use bigdecimal::BigDecimal;
@@ -55,7 +55,8 @@ impl ColumnKind {
             ColumnKind::Timestamp { .. } => {
                 DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
             }
-            ColumnKind::Time => DataType::Time64(TimeUnit::Microsecond),
+            // As text: Glue and Spectrum have no time-of-day type to declare for it.
+            ColumnKind::Time => DataType::Utf8,
             ColumnKind::List(inner) => {
                 DataType::List(Arc::new(Field::new("item", inner.arrow(), true)))
             }
@@ -144,7 +145,7 @@ fn builder_for(kind: &ColumnKind) -> Box<dyn ArrayBuilder> {
         ColumnKind::Timestamp { .. } => {
             Box::new(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
         }
-        ColumnKind::Time => Box::new(Time64MicrosecondBuilder::new()),
+        ColumnKind::Time => Box::new(StringBuilder::new()),
         ColumnKind::List(inner) => Box::new(ListBuilder::new(builder_for(inner))),
     }
 }
@@ -189,8 +190,7 @@ fn append_to(builder: &mut dyn ArrayBuilder, kind: &ColumnKind, cell: &Cell) -> 
             downcast::<TimestampMicrosecondBuilder>(builder).append_value(v.timestamp_micros())
         }
         (ColumnKind::Time, Cell::Time(v)) => {
-            let micros = (*v - NaiveTime::MIN).num_microseconds().unwrap_or(0);
-            downcast::<Time64MicrosecondBuilder>(builder).append_value(micros)
+            downcast::<StringBuilder>(builder).append_value(v.format("%H:%M:%S%.f").to_string())
         }
         (ColumnKind::List(inner), Cell::List(values)) => {
             let list = downcast::<ListBuilder<Box<dyn ArrayBuilder>>>(builder);
@@ -223,7 +223,7 @@ fn append_null(builder: &mut dyn ArrayBuilder, kind: &ColumnKind) {
         ColumnKind::Timestamp { .. } => {
             downcast::<TimestampMicrosecondBuilder>(builder).append_null()
         }
-        ColumnKind::Time => downcast::<Time64MicrosecondBuilder>(builder).append_null(),
+        ColumnKind::Time => downcast::<StringBuilder>(builder).append_null(),
         ColumnKind::List(_) => {
             downcast::<ListBuilder<Box<dyn ArrayBuilder>>>(builder).append(false)
         }
@@ -249,6 +249,43 @@ fn scaled(value: &BigDecimal, precision: u8, scale: i8) -> Result<i128, String> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_column_kind_has_a_type_glue_and_spectrum_can_declare() {
+        let scalars = [
+            ColumnKind::Int8,
+            ColumnKind::Int16,
+            ColumnKind::Int32,
+            ColumnKind::Int64,
+            ColumnKind::Float32,
+            ColumnKind::Float64,
+            ColumnKind::Decimal {
+                precision: 20,
+                scale: 0,
+            },
+            ColumnKind::Bool,
+            ColumnKind::Text,
+            ColumnKind::Binary,
+            ColumnKind::Date,
+            ColumnKind::Timestamp { zoned: true },
+            ColumnKind::Time,
+            ColumnKind::Uuid,
+            ColumnKind::Json,
+        ];
+        for kind in scalars.iter().cloned().chain(
+            scalars
+                .iter()
+                .cloned()
+                .map(|k| ColumnKind::List(Box::new(k))),
+        ) {
+            let declared = daybook_core::lake::hive_type(&kind.arrow());
+            assert!(!declared.contains("unsupported"), "{kind:?} → {declared}");
+        }
+        assert_eq!(
+            daybook_core::lake::hive_type(&ColumnKind::Time.arrow()),
+            "string"
+        );
+    }
+
     use super::*;
     use arrow::array::{Array, AsArray};
     use std::str::FromStr;

@@ -33,6 +33,7 @@ impl Database {
         let failed = |e: sqlx::Error| RdsError::Connect {
             target: target.clone(),
             message: connect_advice(&e),
+            kind: crate::error::connect_kind(&e),
         };
         let loopback = [
             "@localhost",
@@ -94,6 +95,7 @@ impl Database {
             Err(RdsError::Connect {
                 target,
                 message: "the URL must start with postgres://, mysql:// or sqlite:".into(),
+                kind: daybook_core::ErrorKind::InvalidInput,
             })
         }
     }

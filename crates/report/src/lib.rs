@@ -26,3 +26,16 @@ pub enum ReportError {
 }
 
 pub type Result<T, E = ReportError> = std::result::Result<T, E>;
+
+impl daybook_core::Classify for ReportError {
+    fn kind(&self) -> daybook_core::ErrorKind {
+        use daybook_core::ErrorKind;
+        match self {
+            ReportError::Render { .. } => ErrorKind::Failed,
+            ReportError::Core(e) => e.kind(),
+            ReportError::Store(e) => e.kind(),
+            ReportError::Port(e) => e.kind(),
+            ReportError::Approval(_) => ErrorKind::InvalidInput,
+        }
+    }
+}

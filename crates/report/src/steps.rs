@@ -362,18 +362,54 @@ pub async fn send_report(
 ) -> Result<Delivery> {
     let key = send_key(&input.job.job_id, &input.report.name, &input.email.to);
     let claim = serde_json::json!({ "status": "sending", "started_at": now });
-    if let Some(existing) = state.put_if_absent(&key, claim).await? {
+    if let Some(existing) = state.put_if_absent(&key, claim.clone()).await? {
         return match serde_json::from_value::<Delivery>(existing.clone()) {
             Ok(mut delivery) => {
                 delivery.already_sent = true;
                 Ok(delivery)
             }
             Err(_) => Err(ReportError::Port(PortError::new(format!(
-                "an earlier attempt of job {} started sending report {} and did not record the result ({existing}); check the mail log before clearing {key} to send again",
-                input.job.job_id, input.report.name
+                "an earlier attempt of job {} started sending report {} and stopped before recording the result ({existing}): it may or may not have gone out. Check SES's sending log (or the outbox) for job {}; if it was not sent, delete the state record {key} and redrive",
+                input.job.job_id, input.report.name, input.job.job_id
             )))),
         };
     }
+    let message_id = match send_claimed(store, mailer, input).await {
+        Ok(message_id) => message_id,
+        Err(error) => {
+            // Nothing went out (the report could not be read, or SES refused the message): let
+            // the next attempt send it. A release that fails leaves the claim for a person to
+            // check, as the message of the next attempt says.
+            if let Err(release) = state.remove_if(&key, &claim).await {
+                tracing::warn!(%key, %release, "could not release the send claim");
+            }
+            return Err(error);
+        }
+    };
+    let delivery = Delivery {
+        message_id,
+        recipients: input.email.to.clone(),
+        sent_at: now,
+        already_sent: false,
+    };
+    let record = serde_json::to_value(&delivery).expect("serialisable");
+    state.put(&key, record).await?;
+    store
+        .put(
+            &job_key(&input.job.job_id, "send.json"),
+            to_json(&delivery)?,
+        )
+        .await?;
+    Ok(delivery)
+}
+
+/// Builds the message from the stored report and hands it to the mailer: the part of a send
+/// that runs while this attempt holds the claim.
+async fn send_claimed(
+    store: &dyn ObjectStore,
+    mailer: &dyn Mailer,
+    input: &SendInput,
+) -> Result<String> {
     let data: ReportData = read_json(store, &input.report.data_key).await?;
     let html = String::from_utf8_lossy(&store.get(&input.report.html_key).await?).into_owned();
     let text = String::from_utf8_lossy(&store.get(&input.report.text_key).await?).into_owned();
@@ -395,24 +431,9 @@ pub async fn send_report(
         }],
         job_id: &data.job_id,
     })?;
-    let message_id = mailer
+    Ok(mailer
         .send_raw(&input.email.from, &input.email.to, raw)
-        .await?;
-    let delivery = Delivery {
-        message_id,
-        recipients: input.email.to.clone(),
-        sent_at: now,
-        already_sent: false,
-    };
-    let record = serde_json::to_value(&delivery).expect("serialisable");
-    state.put(&key, record).await?;
-    store
-        .put(
-            &job_key(&input.job.job_id, "send.json"),
-            to_json(&delivery)?,
-        )
-        .await?;
-    Ok(delivery)
+        .await?)
 }
 
 /// `sends/<job>/<report>/<fnv64 of the sorted recipients>`.

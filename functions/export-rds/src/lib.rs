@@ -1,7 +1,7 @@
 //! The handler of `export-rds`, apart from the runtime so tests call it directly.
 
 use daybook_aws::{DynamoDbStateStore, S3Store, lambda, sdk};
-use daybook_rds::{Database, RdsError, RdsTask, run_rds_task};
+use daybook_rds::{Database, RdsTask, run_rds_task};
 use serde_json::Value;
 
 /// Built once per container, at init.
@@ -23,16 +23,14 @@ impl Adapters {
     }
 }
 
-pub type HandlerError = lambda::HandlerError<RdsError>;
+pub use lambda::HandlerError;
 
 pub async fn handle(adapters: &Adapters, task: RdsTask) -> Result<Value, HandlerError> {
     let url = match (&task.source.url, &task.source.secret_arn) {
-        (_, Some(arn)) => daybook_aws::rds_secret::rds_url(&adapters.secrets, arn)
-            .await
-            .map_err(|e| HandlerError::InvalidInput(e.to_string()))?,
+        (_, Some(arn)) => daybook_aws::rds_secret::rds_url(&adapters.secrets, arn).await?,
         (Some(url), None) => url.clone(),
         (None, None) => {
-            return Err(HandlerError::InvalidInput(format!(
+            return Err(HandlerError::invalid_input(format!(
                 "RDS source {} has neither secret_arn nor url: give the read replica's Secrets Manager secret",
                 task.source.source
             )));

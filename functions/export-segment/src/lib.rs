@@ -39,7 +39,7 @@ impl Adapters {
     }
 }
 
-pub type HandlerError = lambda::HandlerError<daybook_core::Error>;
+pub use lambda::HandlerError;
 
 pub async fn handle(adapters: &Adapters, event: SegmentInvocation) -> Result<Value, HandlerError> {
     match event {
@@ -49,8 +49,8 @@ pub async fn handle(adapters: &Adapters, event: SegmentInvocation) -> Result<Val
         }
         SegmentInvocation::Put(event) => {
             let config = adapters.put_config.as_ref().ok_or_else(|| {
-                HandlerError::InvalidInput(
-                    "an S3 event arrived but DAYBOOK_SEGMENT_CONFIG is not set".into(),
+                HandlerError::invalid_input(
+                    "an S3 event arrived but DAYBOOK_SEGMENT_CONFIG is not set",
                 )
             })?;
             let mut reports = Vec::new();

@@ -41,7 +41,7 @@ impl Adapters {
     }
 }
 
-pub type HandlerError = lambda::HandlerError<daybook_core::Error>;
+pub use lambda::HandlerError;
 
 pub async fn handle(adapters: &Adapters, event: FlattenEvent) -> Result<Value, HandlerError> {
     let report = match event {
@@ -50,11 +50,11 @@ pub async fn handle(adapters: &Adapters, event: FlattenEvent) -> Result<Value, H
         }
         FlattenEvent::Stream(event) => {
             let config = adapters.stream_config.as_ref().ok_or_else(|| {
-                HandlerError::InvalidInput(
-                    "a DynamoDB stream batch arrived but DAYBOOK_STREAM_CONFIG is not set".into(),
+                HandlerError::invalid_input(
+                    "a DynamoDB stream batch arrived but DAYBOOK_STREAM_CONFIG is not set",
                 )
             })?;
-            let batch = stream::to_batch(&event).map_err(HandlerError::InvalidInput)?;
+            let batch = stream::to_batch(&event).map_err(HandlerError::invalid_input)?;
             let layout = batch.layout(config);
             let mut report =
                 flatten_items(&adapters.store, config, vec![batch.items], &layout).await?;

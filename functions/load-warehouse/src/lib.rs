@@ -21,18 +21,17 @@ impl Adapters {
     }
 }
 
-/// Runs the step; the error text names the step's input and what to do.
+/// Runs the step; the error names the step's input, what to do, and its kind (for Retry).
 pub async fn handle(
     adapters: &Adapters,
     event: daybook_core::steps::load::LoadInput,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, daybook_aws::lambda::HandlerError> {
     let output = daybook_core::steps::load::load_warehouse(
         &adapters.store,
         &adapters.catalog,
         &adapters.warehouse,
         &event,
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     Ok(serde_json::to_value(output).expect("step outputs serialise"))
 }

@@ -3,11 +3,11 @@
 /// Built once per container, at init: the lake, SES and the state table.
 pub type Adapters = daybook_aws::lambda::MailAdapters;
 
-/// Runs the step; the error text names the step's input and what to do.
+/// Runs the step; the error names the step's input, what to do, and its kind (for Retry).
 pub async fn handle(
     adapters: &Adapters,
     event: daybook_report::steps::SendInput,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, daybook_aws::lambda::HandlerError> {
     let output = daybook_report::steps::send_report(
         &adapters.store,
         &adapters.mailer,
@@ -15,7 +15,6 @@ pub async fn handle(
         &event,
         chrono::Utc::now(),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     Ok(serde_json::to_value(output).expect("step outputs serialise"))
 }

@@ -6,30 +6,42 @@ use daybook_aws::{lambda, sdk};
 /// Built once per container, at init.
 pub struct Adapters {
     pub store: S3Store,
+    /// The schedule's time zone (`SCHEDULE_TIMEZONE`, default UTC): a run without a date
+    /// reports on yesterday there.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Adapters {
     pub async fn from_env() -> anyhow::Result<Self> {
+        let time_zone = match lambda::optional("SCHEDULE_TIMEZONE") {
+            Some(name) => name.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "SCHEDULE_TIMEZONE is {name:?}, not an IANA time zone such as Asia/Seoul: fix the ScheduleTimezone parameter"
+                )
+            })?,
+            None => chrono_tz::UTC,
+        };
         let config = sdk::load().await;
         Ok(Self {
             store: lambda::lake_store(&config)?,
+            time_zone,
         })
     }
 }
 
-/// Runs the step; the error text names the step's input and what to do.
+/// Runs the step; the error names the step's input, what to do, and its kind (for Retry).
 pub async fn handle(
     adapters: &Adapters,
     event: daybook_core::steps::start::StartTask,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, daybook_aws::lambda::HandlerError> {
     let output = daybook_core::steps::start::start_job(
         &adapters.store,
         &event,
         chrono::Utc::now(),
+        adapters.time_zone,
         entropy(),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     Ok(serde_json::to_value(output).expect("step outputs serialise"))
 }
 

@@ -1,9 +1,7 @@
 use anyhow::Context;
 use clap::Args;
-use daybook_local::asl::RunEvent;
 use daybook_local::demo::{DemoOptions, run_demo};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -40,32 +38,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.items,
         args.out.display()
     );
-    let root = args.out.clone();
-    let waiting_job = job_id.clone();
-    let observer = Arc::new(move |event: &RunEvent| match event {
-        RunEvent::Entered { state, kind } if kind != "Choice" => eprintln!("  → {state}"),
-        RunEvent::Exited { state, elapsed } => {
-            eprintln!("  ✓ {state} ({:.2}s)", elapsed.as_secs_f64())
-        }
-        RunEvent::Retrying {
-            state,
-            error,
-            attempt,
-            delay,
-        } => {
-            eprintln!(
-                "  ↻ {state}: {error}, retry {attempt} in {:.0}s",
-                delay.as_secs_f64()
-            )
-        }
-        RunEvent::Caught { state, error, next } => eprintln!("  ✗ {state}: {error} → {next}"),
-        RunEvent::WaitingForCallback { state, .. } => eprintln!(
-            "  … {state}: waiting. Approve with `daybook approve {waiting_job} --root {}` (or reject with `daybook reject`)",
-            root.display()
-        ),
-        RunEvent::Failed { state, failure } => eprintln!("  ✗ {state}: {failure}"),
-        _ => {}
-    });
+    let observer = super::progress::printer(&job_id, &args.out);
     let started = std::time::Instant::now();
     let outcome = run_demo(&options, observer)
         .await

@@ -3,6 +3,8 @@ pub mod demo;
 pub mod export;
 pub mod flatten;
 pub mod generate;
+pub mod progress;
+pub mod redrive;
 pub mod warehouse;
 
 /// Yesterday in UTC: the day a daily report is about.

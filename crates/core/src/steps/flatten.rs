@@ -198,7 +198,8 @@ pub async fn run_flatten_task(
 
 /// A stream of item batches from one reader worker (a Query, or one Scan segment). An `Err`
 /// ends the read: the step fails and nothing is published.
-pub type ItemLane = tokio::sync::mpsc::Receiver<std::result::Result<ItemBatch, String>>;
+pub type ItemLane =
+    tokio::sync::mpsc::Receiver<std::result::Result<ItemBatch, crate::ports::PortError>>;
 
 /// The DynamoDB source port for Query and Scan reads.
 #[async_trait::async_trait]
@@ -232,7 +233,7 @@ pub async fn flatten_lanes(
     for lane in &mut lanes {
         firsts.push(match lane.recv().await {
             Some(Ok(batch)) => Some(batch),
-            Some(Err(e)) => return Err(Error::Invalid(format!("reading {}: {e}", config.source))),
+            Some(Err(e)) => return Err(Error::port(format!("reading {}", config.source), e)),
             None => None,
         });
     }
@@ -265,7 +266,7 @@ pub async fn flatten_lanes(
             let part =
                 crate::flatten::flatten_batches(&plan, index, &label, batches, &layout, &staging);
             match failure {
-                Some(e) => Err(Error::Invalid(format!("reading {label}: {e}"))),
+                Some(e) => Err(Error::port(format!("reading {label}"), e)),
                 None => part,
             }
         }));

@@ -109,7 +109,7 @@ pub async fn register(
         catalog
             .register_partitions(&name, schema, &partitions)
             .await
-            .map_err(|e| Error::Invalid(format!("registering {name}: {e}")))?;
+            .map_err(|e| Error::port(format!("registering {name}"), e))?;
         registered.extend(runs.iter().map(|(m, t)| RegisteredTable {
             table: name.clone(),
             dt: m.dt,
@@ -120,7 +120,7 @@ pub async fn register(
     catalog
         .refresh()
         .await
-        .map_err(|e| Error::Invalid(format!("refreshing the catalog: {e}")))?;
+        .map_err(|e| Error::port("refreshing the catalog", e))?;
     Ok(registered)
 }
 
@@ -154,7 +154,7 @@ pub async fn check_and_build(
     warehouse
         .prepare()
         .await
-        .map_err(|e| Error::Invalid(format!("preparing the warehouse: {e}")))?;
+        .map_err(|e| Error::port("preparing the warehouse", e))?;
     let loaded: Vec<LoadedTable> = tables
         .iter()
         .filter(|t| t.dt == job.date)
@@ -166,10 +166,10 @@ pub async fn check_and_build(
     let results = run_checks(warehouse, checks, &loaded, job.date)
         .await
         .map_err(|e| {
-            Error::Invalid(format!(
-                "running the data-quality checks for {}: {e}",
-                job.date
-            ))
+            Error::port(
+                format!("running the data-quality checks for {}", job.date),
+                e,
+            )
         })?;
     let stops = stopping(&results);
     if !stops.is_empty() {
@@ -178,7 +178,7 @@ pub async fn check_and_build(
             .map(|r| format!("{} {}: {}", r.table, r.check, r.detail))
             .collect();
         return Err(Error::Invalid(format!(
-            "data-quality checks failed for {}, so no mart was built: {}. Fix the source and redrive the run, or set the check's on_failure to \"warn\"",
+            "data-quality checks failed for {}, so no mart was built: {}. Fix the source and start a new run for the date (a redrive would check the same exports again), or set the check's on_failure to \"warn\"",
             job.date,
             list.join("; ")
         )));
@@ -188,7 +188,7 @@ pub async fn check_and_build(
         let run = warehouse
             .materialize(mart, &bind_run_date(sql, job.date), job.date, &job.job_id)
             .await
-            .map_err(|e| Error::Invalid(format!("building mart {mart} for {}: {e}", job.date)))?;
+            .map_err(|e| Error::port(format!("building mart {mart} for {}", job.date), e))?;
         runs.push(run);
     }
     Ok((results, runs))

@@ -45,33 +45,45 @@ pub struct JobSnapshot {
     pub config: PipelineConfig,
 }
 
+/// The day a run started at `now` reports on when no date is given: yesterday where the
+/// schedule runs (a 06:00 Seoul run on the 22nd reports the 21st, although it is still the
+/// 21st in UTC).
+pub fn business_date(now: DateTime<Utc>, time_zone: chrono_tz::Tz) -> NaiveDate {
+    now.with_timezone(&time_zone)
+        .date_naive()
+        .pred_opt()
+        .expect("dates before year 0 are not run")
+}
+
 /// Resolves the run's date and id, reads the config, and snapshots both. A rerun with the same
 /// job id reuses the snapshot, so a redrive sees the variables of the first attempt.
 pub async fn start_job(
     store: &dyn ObjectStore,
     task: &StartTask,
     now: DateTime<Utc>,
+    time_zone: chrono_tz::Tz,
     entropy: u32,
 ) -> Result<StartOutput> {
     let input = &task.request;
-    if let Some(job_id) = &task.job_id
-        && let Ok(bytes) = store.get(&job_key(job_id, "input.json")).await
-    {
-        let snapshot: JobSnapshot =
-            serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-                context: format!("reading the snapshot of job {job_id}"),
-                source,
-            })?;
-        return Ok(StartOutput {
-            job: snapshot.job,
-            config: snapshot.config,
-        });
+    if let Some(job_id) = &task.job_id {
+        // Only a missing snapshot means a first run: a failed read must not start a new one.
+        match store.get(&job_key(job_id, "input.json")).await {
+            Ok(bytes) => {
+                let snapshot: JobSnapshot =
+                    serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+                        context: format!("reading the snapshot of job {job_id}"),
+                        source,
+                    })?;
+                return Ok(StartOutput {
+                    job: snapshot.job,
+                    config: snapshot.config,
+                });
+            }
+            Err(crate::store::StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
-    let date = input.date.unwrap_or_else(|| {
-        now.date_naive()
-            .pred_opt()
-            .expect("dates before year 0 are not run")
-    });
+    let date = input.date.unwrap_or_else(|| business_date(now, time_zone));
     let job_id = task
         .job_id
         .clone()
@@ -80,11 +92,12 @@ pub async fn start_job(
         .config_key
         .clone()
         .unwrap_or_else(|| DEFAULT_CONFIG_KEY.to_string());
-    let bytes = store.get(&config_key).await.map_err(|e| {
-        Error::Invalid(format!(
+    let bytes = store.get(&config_key).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound { .. } => Error::Invalid(format!(
             "cannot read the pipeline config {}: {e}. Write one there (see README, Configuration)",
             store.location(&config_key)
-        ))
+        )),
+        other => Error::Store(other),
     })?;
     let config: PipelineConfig = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
         context: format!(
@@ -126,4 +139,30 @@ fn validate(config: &PipelineConfig) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod business_date_tests {
+    use super::business_date;
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    #[test]
+    fn yesterday_is_read_in_the_schedules_time_zone() {
+        // 06:00 in Seoul on the 22nd is 21:00 UTC on the 21st.
+        let now = Utc.with_ymd_and_hms(2026, 11, 21, 21, 0, 0).unwrap();
+        assert_eq!(
+            business_date(now, chrono_tz::Asia::Seoul),
+            NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
+        );
+        assert_eq!(
+            business_date(now, chrono_tz::UTC),
+            NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+        );
+        // 06:00 in Los Angeles on the 22nd is 14:00 UTC on the 22nd.
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap();
+        assert_eq!(
+            business_date(now, chrono_tz::America::Los_Angeles),
+            NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
+        );
+    }
 }

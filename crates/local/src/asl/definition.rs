@@ -31,6 +31,11 @@ impl Definition {
         Self::from_value(&value)
     }
 
+    /// The definition as JSON (what `from_value` reads), e.g. to keep it with an execution.
+    pub fn to_value(&self) -> Value {
+        serde_json::json!({ "StartAt": self.start_at, "States": self.states })
+    }
+
     pub fn from_value(value: &Value) -> Result<Self, String> {
         let start_at = value
             .get("StartAt")

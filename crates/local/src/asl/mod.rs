@@ -5,10 +5,12 @@ mod definition;
 mod error;
 mod intrinsics;
 mod paths;
+mod redrive;
 mod runner;
 #[cfg(test)]
 mod tests;
 
 pub use definition::Definition;
 pub use error::Failure;
+pub use redrive::{BranchProgress, Interrupted, ResumePoint};
 pub use runner::{CallbackWaiter, Clock, Observer, RunEvent, Runner, SystemClock, TaskInvoker};

@@ -1,10 +1,12 @@
-//! Executes a definition: each state's input/output processing, Retry and Catch, and the
-//! `.waitForTaskToken` callback pattern, with tasks handled in-process.
+//! Executes a definition: each state's input/output processing, Retry (with backoff, a cap and
+//! jitter) and Catch, the `.waitForTaskToken` callback pattern, and Redrive, with tasks handled
+//! in-process.
 
 use super::choice::rule_matches;
 use super::definition::Definition;
 use super::error::Failure;
 use super::paths::{apply_template, merge_result, select};
+use super::redrive::{BranchProgress, Interrupted, ResumePoint};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -102,11 +104,27 @@ struct Execution {
     name: String,
     start_time: String,
     input: Value,
+    redrive_count: u32,
 }
 
 enum Transition {
     Next(String),
     End,
+}
+
+/// Why a state did not complete: its failure and, for Parallel and Map, each branch's progress.
+struct Stop {
+    failure: Failure,
+    branches: Option<Vec<BranchProgress>>,
+}
+
+impl From<Failure> for Stop {
+    fn from(failure: Failure) -> Self {
+        Stop {
+            failure,
+            branches: None,
+        }
+    }
 }
 
 impl Runner {
@@ -132,22 +150,58 @@ impl Runner {
 
     /// Runs an execution to its end: the final output, or the failure that ended it.
     pub async fn execute(&self, name: &str, input: Value) -> Result<Value, Failure> {
+        self.start(name, input).await.map_err(|i| i.failure)
+    }
+
+    /// Runs an execution to its end; a failure comes with the point a redrive resumes from.
+    pub async fn start(&self, name: &str, input: Value) -> Result<Value, Interrupted> {
+        let started = self.clock.now().to_rfc3339();
+        self.run_execution(name, input, started, 0, None).await
+    }
+
+    /// Redrives a failed execution as Step Functions does: the same name, input and start
+    /// time; it resumes in the state that failed, with the input that state had, and reruns
+    /// only the Parallel branches and Map iterations that did not succeed. `redrive_count` is
+    /// this redrive's number (1 for the first), seen as `$$.Execution.RedriveCount`.
+    pub async fn redrive(
+        &self,
+        name: &str,
+        input: Value,
+        start_time: String,
+        redrive_count: u32,
+        from: ResumePoint,
+    ) -> Result<Value, Interrupted> {
+        self.run_execution(name, input, start_time, redrive_count, Some(from))
+            .await
+    }
+
+    async fn run_execution(
+        &self,
+        name: &str,
+        input: Value,
+        start_time: String,
+        redrive_count: u32,
+        from: Option<ResumePoint>,
+    ) -> Result<Value, Interrupted> {
         let execution = Execution {
             name: name.to_string(),
-            start_time: self.clock.now().to_rfc3339(),
+            start_time,
             input: input.clone(),
+            redrive_count,
         };
-        let states = self.definition.states.clone();
+        let states = Arc::new(self.definition.states.clone());
         self.run_states(
             self.definition.start_at.clone(),
-            Arc::new(states),
+            states,
             input,
             execution,
             None,
+            from,
         )
         .await
     }
 
+    /// Runs states from `start_at`, or from `resume` (a redrive), until an end or a failure.
     fn run_states<'a>(
         &'a self,
         start_at: String,
@@ -155,13 +209,27 @@ impl Runner {
         mut input: Value,
         execution: Execution,
         map_item: Option<(usize, Value)>,
-    ) -> BoxFuture<'a, Result<Value, Failure>> {
+        resume: Option<ResumePoint>,
+    ) -> BoxFuture<'a, Result<Value, Interrupted>> {
         async move {
             let mut current = start_at;
+            let mut prior_branches = None;
+            if let Some(point) = resume {
+                current = point.state;
+                input = point.input;
+                prior_branches = point.branches;
+            }
             loop {
                 let state = states
                     .get(&current)
-                    .ok_or_else(|| Failure::runtime(format!("no state named {current:?}")))?
+                    .ok_or_else(|| Interrupted {
+                        failure: Failure::runtime(format!("no state named {current:?}")),
+                        resume: ResumePoint {
+                            state: current.clone(),
+                            input: input.clone(),
+                            branches: None,
+                        },
+                    })?
                     .clone();
                 let kind = state["Type"].as_str().unwrap_or_default().to_string();
                 (self.observer)(&RunEvent::Entered {
@@ -170,7 +238,14 @@ impl Runner {
                 });
                 let started = std::time::Instant::now();
                 let outcome = self
-                    .run_with_retries(&current, &state, &input, &execution, map_item.clone())
+                    .run_with_retries(
+                        &current,
+                        &state,
+                        &input,
+                        &execution,
+                        map_item.clone(),
+                        prior_branches.take(),
+                    )
                     .await;
                 match outcome {
                     Ok((transition, output)) => {
@@ -184,12 +259,19 @@ impl Runner {
                             Transition::End => return Ok(input),
                         }
                     }
-                    Err(failure) => {
+                    Err(stop) => {
                         (self.observer)(&RunEvent::Failed {
                             state: current.clone(),
-                            failure: failure.clone(),
+                            failure: stop.failure.clone(),
                         });
-                        return Err(failure);
+                        return Err(Interrupted {
+                            failure: stop.failure,
+                            resume: ResumePoint {
+                                state: current,
+                                input,
+                                branches: stop.branches,
+                            },
+                        });
                     }
                 }
             }
@@ -197,6 +279,8 @@ impl Runner {
         .boxed()
     }
 
+    /// Runs a state with its Retry and Catch rules. `prior` (a redrive) holds the branches of
+    /// a Parallel or Map state that already ran; it applies to the first attempt only.
     async fn run_with_retries(
         &self,
         name: &str,
@@ -204,7 +288,8 @@ impl Runner {
         input: &Value,
         execution: &Execution,
         map_item: Option<(usize, Value)>,
-    ) -> Result<(Transition, Value), Failure> {
+        mut prior: Option<Vec<BranchProgress>>,
+    ) -> Result<(Transition, Value), Stop> {
         let retriers = state
             .get("Retry")
             .and_then(Value::as_array)
@@ -214,10 +299,14 @@ impl Runner {
         let mut retry_count = 0;
         loop {
             let context = self.context(execution, name, retry_count, None, map_item.clone());
-            let failure = match self.run_once(name, state, input, &context, execution).await {
+            let stop = match self
+                .run_once(name, state, input, &context, execution, prior.take())
+                .await
+            {
                 Ok(done) => return Ok(done),
-                Err(failure) => failure,
+                Err(stop) => stop,
             };
+            let failure = &stop.failure;
             if let Some(index) = retriers
                 .iter()
                 .position(|r| failure.matches(&error_names(r)))
@@ -240,6 +329,10 @@ impl Runner {
                     if let Some(max) = retrier.get("MaxDelaySeconds").and_then(Value::as_f64) {
                         delay = delay.min(max);
                     }
+                    // FULL jitter: a random wait up to the backoff, so retries spread out.
+                    if retrier.get("JitterStrategy").and_then(Value::as_str) == Some("FULL") {
+                        delay *= rand::random::<f64>();
+                    }
                     attempts[index] += 1;
                     retry_count += 1;
                     let delay = Duration::from_secs_f64(delay);
@@ -261,7 +354,7 @@ impl Runner {
             if let Some(catcher) = catchers.iter().find(|c| failure.matches(&error_names(c))) {
                 let next = catcher["Next"].as_str().unwrap_or_default().to_string();
                 let result_path = result_path(catcher);
-                let error = serde_json::to_value(&failure).expect("a failure serialises");
+                let error = serde_json::to_value(failure).expect("a failure serialises");
                 let output = merge_result(input, result_path.as_deref(), error)?;
                 (self.observer)(&RunEvent::Caught {
                     state: name.to_string(),
@@ -270,7 +363,7 @@ impl Runner {
                 });
                 return Ok((Transition::Next(next), output));
             }
-            return Err(failure);
+            return Err(stop);
         }
     }
 
@@ -281,7 +374,8 @@ impl Runner {
         raw_input: &Value,
         context: &Value,
         execution: &Execution,
-    ) -> Result<(Transition, Value), Failure> {
+        prior: Option<Vec<BranchProgress>>,
+    ) -> Result<(Transition, Value), Stop> {
         let kind = state["Type"].as_str().unwrap_or_default();
         let input = match state.get("InputPath") {
             Some(Value::Null) => json!({}),
@@ -298,8 +392,14 @@ impl Runner {
                 self.run_task(name, state, effective, context, execution)
                     .await?
             }
-            "Parallel" => self.run_parallel(state, effective, execution).await?,
-            "Map" => self.run_map(state, &input, context, execution).await?,
+            "Parallel" => {
+                self.run_parallel(state, effective, execution, prior)
+                    .await?
+            }
+            "Map" => {
+                self.run_map(state, &input, context, execution, prior)
+                    .await?
+            }
             "Wait" => {
                 self.run_wait(state, &input, context).await?;
                 input.clone()
@@ -327,7 +427,8 @@ impl Runner {
                     None => Err(Failure::new(
                         "States.NoChoiceMatched",
                         format!("no Choice rule of {name:?} matched and there is no Default"),
-                    )),
+                    )
+                    .into()),
                 };
             }
             "Succeed" => return Ok((Transition::End, self.output_path(state, input, context)?)),
@@ -348,12 +449,13 @@ impl Runner {
                 return Err(Failure::new(
                     pick("Error", "ErrorPath", "States.Fail")?,
                     pick("Cause", "CausePath", "")?,
-                ));
+                )
+                .into());
             }
             other => {
-                return Err(Failure::runtime(format!(
-                    "state type {other} is not supported"
-                )));
+                return Err(
+                    Failure::runtime(format!("state type {other} is not supported")).into(),
+                );
             }
         };
         let selected = match state.get("ResultSelector") {
@@ -432,47 +534,66 @@ impl Runner {
         self.invoker.invoke(resource, effective).await
     }
 
+    /// Runs every branch on the same input; the outputs in branch order. On a redrive,
+    /// branches that succeeded keep their output and the others resume where they stopped.
     async fn run_parallel(
         &self,
         state: &Value,
         input: Value,
         execution: &Execution,
-    ) -> Result<Value, Failure> {
+        prior: Option<Vec<BranchProgress>>,
+    ) -> Result<Value, Stop> {
         let branches = state
             .get("Branches")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
+        let mut prior = prior.unwrap_or_default().into_iter();
         let runs = branches.iter().map(|branch| {
             let definition = Definition::from_value(branch);
             let input = input.clone();
             let execution = execution.clone();
+            let before = prior.next().unwrap_or(BranchProgress::NotStarted);
             async move {
-                let definition = definition?;
+                let definition = definition.map_err(|cause| Interrupted {
+                    failure: Failure::from(cause),
+                    resume: ResumePoint {
+                        state: String::new(),
+                        input: input.clone(),
+                        branches: None,
+                    },
+                })?;
+                let resume = match before {
+                    BranchProgress::Succeeded { output } => return Ok(output),
+                    BranchProgress::Failed { at } => Some(at),
+                    BranchProgress::NotStarted => None,
+                };
                 self.run_states(
                     definition.start_at,
                     Arc::new(definition.states),
                     input,
                     execution,
                     None,
+                    resume,
                 )
                 .await
             }
         });
         let results = futures::future::join_all(runs).await;
-        results
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array)
+        collect_branches(results)
     }
 
+    /// Runs the processor once per item, at most MaxConcurrency at a time; once an iteration
+    /// fails no new one starts (as on AWS). On a redrive, iterations that succeeded keep their
+    /// output and the others resume where they stopped, or start.
     async fn run_map(
         &self,
         state: &Value,
         input: &Value,
         context: &Value,
         execution: &Execution,
-    ) -> Result<Value, Failure> {
+        prior: Option<Vec<BranchProgress>>,
+    ) -> Result<Value, Stop> {
         let items = match state.get("ItemsPath").and_then(Value::as_str) {
             Some(path) => select(path, input, context)?,
             None => input.clone(),
@@ -485,7 +606,7 @@ impl Runner {
             .get("ItemProcessor")
             .or_else(|| state.get("Iterator"))
             .ok_or_else(|| Failure::runtime("Map state has no ItemProcessor"))?;
-        let definition = Definition::from_value(processor)?;
+        let definition = Definition::from_value(processor).map_err(Failure::from)?;
         let states = Arc::new(definition.states);
         let selector = state
             .get("ItemSelector")
@@ -499,6 +620,9 @@ impl Runner {
             0 => items.len().max(1),
             n => n as usize,
         };
+        let mut prior = prior.unwrap_or_default().into_iter();
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        let failed = &failed;
         let runs = items.into_iter().enumerate().map(|(index, item)| {
             let states = states.clone();
             let start_at = definition.start_at.clone();
@@ -506,21 +630,74 @@ impl Runner {
             let execution = execution.clone();
             let mut item_context = context.clone();
             item_context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
+            let before = prior.next().unwrap_or(BranchProgress::NotStarted);
             async move {
+                let resume = match before {
+                    BranchProgress::Succeeded { output } => return Some(Ok(output)),
+                    BranchProgress::Failed { at } => Some(at),
+                    BranchProgress::NotStarted => None,
+                };
+                if failed.load(std::sync::atomic::Ordering::SeqCst) {
+                    return None;
+                }
                 let item_input = match &selector {
-                    Some(template) => apply_template(template, input, &item_context)?,
+                    Some(template) => match apply_template(template, input, &item_context) {
+                        Ok(value) => value,
+                        Err(failure) => {
+                            failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                            return Some(Err(Interrupted {
+                                failure,
+                                resume: ResumePoint {
+                                    state: start_at,
+                                    input: item.clone(),
+                                    branches: None,
+                                },
+                            }));
+                        }
+                    },
                     None => item.clone(),
                 };
-                self.run_states(start_at, states, item_input, execution, Some((index, item)))
-                    .await
+                let result = self
+                    .run_states(
+                        start_at,
+                        states,
+                        item_input,
+                        execution,
+                        Some((index, item)),
+                        resume,
+                    )
+                    .await;
+                if result.is_err() {
+                    failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                Some(result)
             }
         });
-        let results: Vec<Result<Value, Failure>> =
+        let results: Vec<Option<Result<Value, Interrupted>>> =
             futures::stream::iter(runs).buffered(limit).collect().await;
-        results
+        if results.iter().all(|r| matches!(r, Some(Ok(_)))) {
+            return Ok(Value::Array(
+                results.into_iter().flatten().flatten().collect(),
+            ));
+        }
+        let mut first_failure = None;
+        let progress = results
             .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array)
+            .map(|result| match result {
+                Some(Ok(output)) => BranchProgress::Succeeded { output },
+                Some(Err(interrupted)) => {
+                    first_failure.get_or_insert(interrupted.failure);
+                    BranchProgress::Failed {
+                        at: interrupted.resume,
+                    }
+                }
+                None => BranchProgress::NotStarted,
+            })
+            .collect();
+        Err(Stop {
+            failure: first_failure.expect("a Map that did not succeed has a failed iteration"),
+            branches: Some(progress),
+        })
     }
 
     async fn run_wait(&self, state: &Value, input: &Value, context: &Value) -> Result<(), Failure> {
@@ -575,6 +752,9 @@ impl Runner {
             "StateMachine": { "Id": "arn:aws:states:local:000000000000:stateMachine:daybook", "Name": "daybook" },
             "Task": { "Token": token.unwrap_or_else(|| format!("{}-{}-{}", execution.name, state.replace(' ', "_"), uuid::Uuid::new_v4().simple())) },
         });
+        if execution.redrive_count > 0 {
+            context["Execution"]["RedriveCount"] = json!(execution.redrive_count);
+        }
         if let Some((index, value)) = map_item {
             context["Map"] = json!({ "Item": { "Index": index, "Value": value } });
         }
@@ -603,4 +783,28 @@ fn result_path(state: &Value) -> Option<String> {
         Some(Value::String(path)) => Some(path.clone()),
         Some(_) => Some("$".to_string()),
     }
+}
+
+/// The outputs of branches in order, or the first failure with every branch's progress.
+fn collect_branches(results: Vec<Result<Value, Interrupted>>) -> Result<Value, Stop> {
+    if results.iter().all(Result::is_ok) {
+        return Ok(Value::Array(results.into_iter().flatten().collect()));
+    }
+    let mut first_failure = None;
+    let progress = results
+        .into_iter()
+        .map(|result| match result {
+            Ok(output) => BranchProgress::Succeeded { output },
+            Err(interrupted) => {
+                first_failure.get_or_insert(interrupted.failure);
+                BranchProgress::Failed {
+                    at: interrupted.resume,
+                }
+            }
+        })
+        .collect();
+    Err(Stop {
+        failure: first_failure.expect("a failed branch"),
+        branches: Some(progress),
+    })
 }

@@ -25,7 +25,8 @@ impl Clock for VirtualClock {
 }
 
 /// Tasks: `double` doubles `$.n`; `flaky` fails with `Transient` until its third call;
-/// `broken` always fails; `echo` returns its input.
+/// `broken` always fails; `once` fails the first time it sees an input with `"fail": true`;
+/// `echo` returns its input.
 #[derive(Default)]
 struct FakeTasks {
     calls: Mutex<Vec<(String, Value)>>,
@@ -35,16 +36,23 @@ struct FakeTasks {
 impl TaskInvoker for FakeTasks {
     async fn invoke(&self, function: &str, input: Value) -> Result<Value, Failure> {
         let name = function.rsplit(':').next().unwrap_or(function).to_string();
-        let count = {
+        let (count, same_input) = {
             let mut calls = self.calls.lock().unwrap();
             calls.push((name.clone(), input.clone()));
-            calls.iter().filter(|(n, _)| *n == name).count()
+            (
+                calls.iter().filter(|(n, _)| *n == name).count(),
+                calls.iter().filter(|c| c.0 == name && c.1 == input).count(),
+            )
         };
         match name.as_str() {
             "double" => Ok(json!({ "n": input["n"].as_i64().unwrap_or(0) * 2 })),
             "flaky" if count < 3 => Err(Failure::new("Transient", format!("attempt {count}"))),
             "flaky" => Ok(json!("recovered")),
             "broken" => Err(Failure::new("Daybook.Broken", "always fails")),
+            "once" if same_input == 1 && input["fail"] == json!(true) => Err(Failure::new(
+                "Daybook.Failed",
+                format!("first try of {input}"),
+            )),
             _ => Ok(input),
         }
     }
@@ -354,4 +362,126 @@ async fn wait_for_task_token_failure_is_the_states_failure() {
         .await
         .unwrap_err();
     assert_eq!(err, Failure::new("Rejected", "not today"));
+}
+
+impl Harness {
+    fn calls_of(&self, name: &str) -> usize {
+        self.tasks
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(n, _)| n == name)
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn full_jitter_waits_a_random_part_of_the_capped_backoff() {
+    let h = harness(
+        json!({"StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": "flaky", "End": true,
+            "Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 10, "BackoffRate": 4,
+                       "MaxDelaySeconds": 15, "MaxAttempts": 3, "JitterStrategy": "FULL"}]}}}),
+        Ok(json!(null)),
+    );
+    h.runner.execute("j", json!({})).await.unwrap();
+    let slept = h.clock.slept.lock().unwrap().clone();
+    assert_eq!(slept.len(), 2);
+    assert!(slept[0] <= Duration::from_secs(10), "{slept:?}");
+    assert!(slept[1] <= Duration::from_secs(15), "capped: {slept:?}");
+}
+
+#[tokio::test]
+async fn a_redrive_resumes_the_failed_branch_and_keeps_the_states_that_succeeded() {
+    let h = harness(
+        json!({"StartAt": "Before", "States": {
+            "Before": {"Type": "Task", "Resource": "double", "ResultPath": "$.before", "Next": "P"},
+            "P": {"Type": "Parallel", "ResultPath": "$.branches", "Next": "After", "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "echo", "End": true}}},
+                {"StartAt": "B1", "States": {
+                    "B1": {"Type": "Task", "Resource": "echo", "Next": "B2"},
+                    "B2": {"Type": "Task", "Resource": "flaky", "End": true}}}]},
+            "After": {"Type": "Task", "Resource": "echo", "End": true}}}),
+        Ok(json!(null)),
+    );
+    let first = h.runner.start("exec", json!({"n": 1})).await.unwrap_err();
+    assert_eq!(first.failure.error, "Transient");
+    assert_eq!(first.resume.state, "P");
+    assert_eq!(first.resume.failed_path(), "P / B2");
+    // Redriven twice: `flaky` fails on its second call too, then succeeds.
+    let second = h
+        .runner
+        .redrive("exec", json!({"n": 1}), "t0".into(), 1, first.resume)
+        .await
+        .unwrap_err();
+    assert_eq!(second.resume.failed_path(), "P / B2");
+    let output = h
+        .runner
+        .redrive("exec", json!({"n": 1}), "t0".into(), 2, second.resume)
+        .await
+        .unwrap();
+    assert_eq!(output["before"], json!({"n": 2}));
+    assert_eq!(output["branches"][1], json!("recovered"));
+    assert_eq!(h.calls_of("double"), 1, "Before ran once");
+    assert_eq!(h.calls_of("flaky"), 3, "B2 ran on each redrive");
+    // echo: A once, B1 once, After once.
+    assert_eq!(h.calls_of("echo"), 3);
+}
+
+#[tokio::test]
+async fn a_redrive_reruns_only_the_map_iterations_that_failed_or_never_started() {
+    let h = harness(
+        json!({"StartAt": "M", "States": {"M": {
+            "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1,
+            "ItemProcessor": {"StartAt": "D", "States": {"D": {"Type": "Task", "Resource": "once", "End": true}}},
+            "End": true}}}),
+        Ok(json!(null)),
+    );
+    let items = json!({"items": [{"i": 0}, {"i": 1, "fail": true}, {"i": 2}]});
+    let stopped = h.runner.start("m", items.clone()).await.unwrap_err();
+    assert_eq!(stopped.failure.error, "Daybook.Failed");
+    match stopped.resume.branches.as_deref() {
+        Some(
+            [
+                BranchProgress::Succeeded { .. },
+                BranchProgress::Failed { .. },
+                BranchProgress::NotStarted,
+            ],
+        ) => {}
+        other => panic!("unexpected progress {other:?}"),
+    }
+    let output = h
+        .runner
+        .redrive("m", items, "t0".into(), 1, stopped.resume)
+        .await
+        .unwrap();
+    assert_eq!(output, json!([{"i": 0}, {"i": 1, "fail": true}, {"i": 2}]));
+    assert_eq!(
+        h.calls_of("once"),
+        4,
+        "item 0 once, item 1 twice, item 2 once"
+    );
+}
+
+#[tokio::test]
+async fn a_redriven_execution_sees_its_redrive_count() {
+    let h = harness(
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "flaky", "Next": "C"},
+            "C": {"Type": "Pass", "Parameters": {"count.$": "$$.Execution.RedriveCount", "name.$": "$$.Execution.Name"}, "End": true}}}),
+        Ok(json!(null)),
+    );
+    let first = h.runner.start("e", json!({})).await.unwrap_err();
+    let second = h
+        .runner
+        .redrive("e", json!({}), "t0".into(), 1, first.resume)
+        .await
+        .unwrap_err();
+    let output = h
+        .runner
+        .redrive("e", json!({}), "t0".into(), 2, second.resume)
+        .await
+        .unwrap();
+    assert_eq!(output, json!({"count": 2, "name": "e"}));
 }

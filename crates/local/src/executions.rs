@@ -1,0 +1,197 @@
+//! Local executions kept on disk, so that a failed run can be redriven later by another
+//! process (`daybook redrive <job>`), as a failed execution can be from the Step Functions
+//! console: same name, same input, same definition, resumed in the state that failed.
+
+use crate::asl::{Definition, Failure, Interrupted, ResumePoint, Runner};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Step Functions keeps an execution redrivable for 14 days after it started.
+pub const REDRIVE_DAYS: i64 = 14;
+/// And allows at most this many redrives of one execution.
+pub const MAX_REDRIVES: u32 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// What a local execution ran, how it ended, and where a redrive resumes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecutionRecord {
+    pub name: String,
+    /// The definition as it ran (placeholders substituted): a redrive runs this one, as AWS
+    /// redrives with the execution's own state machine version.
+    pub definition: Value,
+    pub input: Value,
+    pub start_time: DateTime<Utc>,
+    pub status: ExecutionStatus,
+    #[serde(default)]
+    pub redrive_count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<ResumePoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+}
+
+impl ExecutionRecord {
+    pub fn started(name: &str, definition: Value, input: Value, now: DateTime<Utc>) -> Self {
+        Self {
+            name: name.to_string(),
+            definition,
+            input,
+            start_time: now,
+            status: ExecutionStatus::Running,
+            redrive_count: 0,
+            failure: None,
+            resume: None,
+            output: None,
+        }
+    }
+
+    /// Records how a run (or redrive) ended.
+    pub fn finish(&mut self, result: &Result<Value, Interrupted>) {
+        match result {
+            Ok(output) => {
+                self.status = ExecutionStatus::Succeeded;
+                self.output = Some(output.clone());
+                self.failure = None;
+                self.resume = None;
+            }
+            Err(interrupted) => {
+                self.status = ExecutionStatus::Failed;
+                self.failure = Some(interrupted.failure.clone());
+                self.resume = Some(interrupted.resume.clone());
+            }
+        }
+    }
+
+    /// Where a redrive would resume, or why this execution cannot be redriven (AWS's rules).
+    pub fn redrive_point(&self, now: DateTime<Utc>) -> Result<&ResumePoint, String> {
+        match self.status {
+            ExecutionStatus::Succeeded => {
+                return Err(format!(
+                    "execution {} succeeded; only a failed execution can be redriven",
+                    self.name
+                ));
+            }
+            ExecutionStatus::Running => {
+                return Err(format!(
+                    "execution {} is still running, or its process was stopped before it could record an end; a running execution cannot be redriven: start a new run for the date",
+                    self.name
+                ));
+            }
+            ExecutionStatus::Failed => {}
+        }
+        if now - self.start_time > chrono::Duration::days(REDRIVE_DAYS) {
+            return Err(format!(
+                "execution {} started on {}, more than {REDRIVE_DAYS} days ago; Step Functions no longer redrives it: start a new run for the date",
+                self.name, self.start_time
+            ));
+        }
+        if self.redrive_count >= MAX_REDRIVES {
+            return Err(format!(
+                "execution {} was redriven {MAX_REDRIVES} times already, the most Step Functions allows",
+                self.name
+            ));
+        }
+        self.resume.as_ref().ok_or_else(|| {
+            format!(
+                "execution {} failed but its record has no resume point",
+                self.name
+            )
+        })
+    }
+}
+
+/// `<root>/.daybook/executions/<name>.json`.
+pub struct ExecutionStore {
+    dir: PathBuf,
+}
+
+impl ExecutionStore {
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.json"))
+    }
+
+    pub fn save(&self, record: &ExecutionRecord) -> Result<(), String> {
+        let path = self.path(&record.name);
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| format!("creating {}: {e}", self.dir.display()))?;
+        let temp = path.with_extension("partial");
+        let text = serde_json::to_vec_pretty(record).expect("records serialise");
+        std::fs::write(&temp, text)
+            .and_then(|_| std::fs::rename(&temp, &path))
+            .map_err(|e| format!("writing {}: {e}", path.display()))
+    }
+
+    pub fn load(&self, name: &str) -> Result<ExecutionRecord, String> {
+        let path = self.path(name);
+        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!(
+                "no execution named {name} in {}: give the job id the run printed, and the same --root",
+                self.dir.display()
+            ),
+            _ => format!("reading {}: {e}", path.display()),
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("reading {}: {e}", path.display()))
+    }
+}
+
+/// Runs `runner` as a new execution and records it (before it starts and when it ends).
+pub async fn start_recorded(
+    store: &ExecutionStore,
+    runner: &Runner,
+    definition: Value,
+    name: &str,
+    input: Value,
+) -> Result<Result<Value, Interrupted>, String> {
+    let mut record = ExecutionRecord::started(name, definition, input.clone(), Utc::now());
+    store.save(&record)?;
+    let result = runner.start(name, input).await;
+    record.finish(&result);
+    store.save(&record)?;
+    Ok(result)
+}
+
+/// Redrives the failed execution `name` with `make_runner` (given the recorded definition),
+/// and records the outcome.
+pub async fn redrive_recorded(
+    store: &ExecutionStore,
+    name: &str,
+    make_runner: impl FnOnce(Definition) -> Runner,
+) -> Result<Result<Value, Interrupted>, String> {
+    let mut record = store.load(name)?;
+    let from = record.redrive_point(Utc::now())?.clone();
+    let definition = Definition::from_value(&record.definition)
+        .map_err(|e| format!("the recorded definition of {name}: {e}"))?;
+    let runner = make_runner(definition);
+    record.redrive_count += 1;
+    record.status = ExecutionStatus::Running;
+    store.save(&record)?;
+    let result = runner
+        .redrive(
+            name,
+            record.input.clone(),
+            record.start_time.to_rfc3339(),
+            record.redrive_count,
+            from,
+        )
+        .await;
+    record.finish(&result);
+    store.save(&record)?;
+    Ok(result)
+}

@@ -1,0 +1,170 @@
+//! The deployed IAM, proven rather than assumed: every function runs its part of a whole
+//! pipeline run with the role `infra/template.yaml` gives it (as SAM translates it), on a moto
+//! server that enforces IAM. moto checks S3 calls by bucket and key and every other call by
+//! action; the resources of those other calls are checked here, from the calls each function's
+//! clients recorded, against the role's statements. A role missing one statement fails.
+
+use crate::aws_moto::{BUCKET, DAY, with_bucket};
+use crate::aws_pipeline::{
+    CRAWLER, FunctionClients, GLUE_DATABASE, SENDER, SPECTRUM_ROLE, STATE_TABLE, pipeline_runner,
+    prepare,
+};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use daybook_aws::{S3Store, sdk};
+use daybook_tests::iam::{CallRecorder, RoleCredentials, denied_calls, make_roles};
+use daybook_tests::{FakeRedshift, MotoServer};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Each function, by the name the definition invokes it with and its template logical id.
+const FUNCTIONS: &[(&str, &str)] = &[
+    ("start-job", "StartJobFunction"),
+    ("flatten-dynamodb", "FlattenDynamoDbFunction"),
+    ("export-rds", "ExportRdsFunction"),
+    ("export-segment", "ExportSegmentFunction"),
+    ("load-warehouse", "LoadWarehouseFunction"),
+    ("build-report", "BuildReportFunction"),
+    ("request-approval", "RequestApprovalFunction"),
+    ("send-report", "SendReportFunction"),
+];
+
+async fn role_config(endpoint: &str, role: &RoleCredentials) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            role.access_key_id.clone(),
+            role.secret_access_key.clone(),
+            Some(role.session_token.clone()),
+            None,
+            "assumed-role",
+        ))
+        .load()
+        .await
+}
+
+/// The stack parameters of this test's deployment, and the names its resources got.
+fn deployment() -> (Value, Value) {
+    let parameters = json!({
+        "SenderIdentityArn": format!("arn:aws:ses:us-east-1:123456789012:identity/{SENDER}"),
+        "RedshiftClusterIdentifier": "daybook",
+        "RedshiftDbUser": "daybook",
+        "RedshiftDatabase": "dev",
+        "GlueDatabase": GLUE_DATABASE,
+        "GlueCrawlerName": CRAWLER,
+        "SpectrumRoleArn": SPECTRUM_ROLE,
+    });
+    let physical = json!({
+        "LakeBucket": { "Ref": BUCKET, "Arn": format!("arn:aws:s3:::{BUCKET}") },
+        "StateTable": {
+            "Ref": STATE_TABLE,
+            "Arn": format!("arn:aws:dynamodb:us-east-1:123456789012:table/{STATE_TABLE}"),
+        },
+    });
+    (parameters, physical)
+}
+
+#[tokio::test]
+async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template_gives_it() {
+    let moto = MotoServer::start();
+    let setup = with_bucket(&moto).await;
+    let fake = FakeRedshift::start();
+    let scratch = tempfile::tempdir().unwrap();
+    prepare(&setup, scratch.path(), &moto).await;
+    let (parameters, physical) = deployment();
+    let roles = make_roles(
+        &moto.endpoint,
+        &parameters,
+        &physical,
+        &["StartJobFunction:WriteJobRecords"],
+    );
+    // IAM is enforced from here: the test's own calls use an administrator's role.
+    let admin = role_config(&moto.endpoint, &roles.admin).await;
+    let recorder = Arc::new(CallRecorder::default());
+    let mut per_function = HashMap::new();
+    for (function, logical) in FUNCTIONS {
+        let (credentials, _) = &roles.roles[*logical];
+        per_function.insert(*function, role_config(&moto.endpoint, credentials).await);
+    }
+    let clients = FunctionClients {
+        default: admin.clone(),
+        per_function,
+        redshift_endpoint: fake.endpoint.clone(),
+        recorder: Some(recorder.clone()),
+    };
+    let delivery = pipeline_runner(&clients, &admin)
+        .execute(
+            "20261121-060000-iam001",
+            json!({ "date": DAY, "started_by": "test" }),
+        )
+        .await
+        .unwrap_or_else(|failure| panic!("a function was refused or failed: {failure}"));
+    assert_eq!(delivery["recipients"], json!(["data-team@daybook.example"]));
+    let sent = S3Store::new(sdk::s3_client(&admin), BUCKET);
+    daybook_core::store::ObjectStore::get(&sent, "jobs/20261121-060000-iam001/send.json")
+        .await
+        .expect("send-report recorded the send in the job's folder");
+
+    // The other services' calls, each checked against the resources its role allows.
+    let calls = recorder.calls();
+    for (function, logical) in FUNCTIONS {
+        let denied = denied_calls(&roles.roles[*logical].1, &calls, function);
+        assert!(
+            denied.is_empty(),
+            "{logical}'s role in infra/template.yaml does not allow:\n{}",
+            denied.join("\n")
+        );
+    }
+    let called = |function: &str, prefix: &str| {
+        calls.iter().any(|c| {
+            c.function == function && (c.target.starts_with(prefix) || c.uri.contains(prefix))
+        })
+    };
+    for (function, service) in [
+        ("load-warehouse", "AWSGlue."),
+        ("load-warehouse", "RedshiftData."),
+        ("build-report", "RedshiftData."),
+        ("request-approval", "DynamoDB_20120810.PutItem"),
+        ("request-approval", "/v2/email/outbound-emails"),
+        ("send-report", "DynamoDB_20120810.PutItem"),
+        ("send-report", "/v2/email/outbound-emails"),
+    ] {
+        assert!(
+            called(function, service),
+            "{function} made no {service} call"
+        );
+    }
+
+    // The evaluator fails a role that lacks a statement its function needs...
+    let glue_less: Vec<Value> = roles.roles["LoadWarehouseFunction"]
+        .1
+        .iter()
+        .filter(|s| s["Sid"] != "RegisterLakeTables")
+        .cloned()
+        .collect();
+    let denied = denied_calls(&glue_less, &calls, "load-warehouse");
+    assert!(
+        denied.iter().any(|d| d.contains("glue:CreateTable")),
+        "{denied:?}"
+    );
+    // ...and moto refuses an S3 write the role does not grant: start-job cannot snapshot.
+    let (weak, _) = &roles.roles["StartJobFunction-without-WriteJobRecords"];
+    let weak = role_config(&moto.endpoint, weak).await;
+    let adapters = start_job::Adapters {
+        store: S3Store::new(sdk::s3_client(&weak), BUCKET),
+        time_zone: chrono_tz::UTC,
+    };
+    let error = start_job::handle(
+        &adapters,
+        serde_json::from_value(json!({ "job_id": "weak-1", "request": { "date": DAY } })).unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), daybook_core::ErrorKind::Failed);
+    assert!(
+        error.message().contains("AccessDenied"),
+        "{}",
+        error.message()
+    );
+}
