@@ -40,9 +40,10 @@ async fn segment_day_and_single_file_exports_on_s3() {
         "job": { "job_id": "seg-1", "date": "2026-11-21" },
         "source": { "prefix": "segment-logs/xK2bd8shop" }
     });
-    let report = export_segment::handle(&adapters, serde_json::from_value(step).unwrap())
+    let summary = export_segment::handle(&adapters, serde_json::from_value(step).unwrap())
         .await
         .unwrap();
+    let report = crate::aws_moto::full_report(&adapters.store, &summary).await;
     let tables: Vec<&str> = report["tables"]
         .as_array()
         .unwrap()
@@ -141,6 +142,7 @@ async fn rds_export_reads_its_secret_and_keeps_its_watermark_in_dynamodb() {
         .unwrap()
     };
     let first = export_rds::handle(&adapters, task("rds-1")).await.unwrap();
+    let first = crate::aws_moto::full_report(&adapters.store, &first).await;
     assert_eq!(first["tables"][0]["rows"], 500);
     let mark = adapters
         .state
@@ -163,6 +165,7 @@ async fn rds_export_reads_its_secret_and_keeps_its_watermark_in_dynamodb() {
 
     postgres.psql(DATABASE, "INSERT INTO orders VALUES (501, 9.99, now())");
     let second = export_rds::handle(&adapters, task("rds-2")).await.unwrap();
+    let second = crate::aws_moto::full_report(&adapters.store, &second).await;
     assert_eq!(second["tables"][0]["rows"], 1);
 
     let missing = json!({

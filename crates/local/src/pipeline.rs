@@ -109,12 +109,13 @@ impl LocalFunctions {
                         &task,
                         self.workers,
                     )
-                    .await,
+                    .await
+                    .map(|r| r.summary()),
                 )
             }
             "export-rds" => {
                 let task: daybook_rds::RdsTask = parse(name, input)?;
-                output(self.export_rds(&task).await)
+                output(self.export_rds(&task).await.map(|r| r.summary()))
             }
             "export-segment" => {
                 let task: daybook_core::steps::segment::SegmentTask = parse(name, input)?;
@@ -124,7 +125,8 @@ impl LocalFunctions {
                         &task,
                         self.workers,
                     )
-                    .await,
+                    .await
+                    .map(|r| r.summary()),
                 )
             }
             "load-warehouse" => {

@@ -48,8 +48,8 @@ pub async fn run_rds_task(
     task: &RdsTask,
 ) -> Result<ExportReport, RdsError> {
     let layout = PartitionLayout::lake(&task.source.source, task.job.date, &task.job.job_id);
-    let report = export_tables(db, store, state, &task.source, &layout).await?;
-    write_step_output(store, "export-rds", &report).await?;
+    let mut report = export_tables(db, store, state, &task.source, &layout).await?;
+    write_step_output(store, "export-rds", &mut report).await?;
     Ok(report)
 }
 

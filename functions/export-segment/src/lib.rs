@@ -44,8 +44,9 @@ pub use lambda::HandlerError;
 pub async fn handle(adapters: &Adapters, event: SegmentInvocation) -> Result<Value, HandlerError> {
     match event {
         SegmentInvocation::Step(task) => {
+            // The state machine gets the summary; the whole report is in the job's folder.
             let report = run_segment_task(&adapters.store, &task, adapters.workers).await?;
-            Ok(serde_json::to_value(report).expect("reports serialise"))
+            Ok(serde_json::to_value(report.summary()).expect("summaries serialise"))
         }
         SegmentInvocation::Put(event) => {
             let config = adapters.put_config.as_ref().ok_or_else(|| {

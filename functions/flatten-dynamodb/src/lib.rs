@@ -45,8 +45,12 @@ pub use lambda::HandlerError;
 
 pub async fn handle(adapters: &Adapters, event: FlattenEvent) -> Result<Value, HandlerError> {
     let report = match event {
+        // The state machine gets the summary; the whole report is in the job's folder.
         FlattenEvent::Step(task) => {
-            run_flatten_task(&adapters.store, &adapters.reader, &task, adapters.workers).await?
+            let report =
+                run_flatten_task(&adapters.store, &adapters.reader, &task, adapters.workers)
+                    .await?;
+            return Ok(serde_json::to_value(report.summary()).expect("summaries serialise"));
         }
         FlattenEvent::Stream(event) => {
             let config = adapters.stream_config.as_ref().ok_or_else(|| {

@@ -96,7 +96,7 @@ pub async fn flatten_items(
     let outcome = crate::flatten::finish_parts(&plan, vec![part], staging.path(), layout)?;
     let mut report = publish_outcome(store, &outcome, layout).await?;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
-    write_step_output(store, "flatten", &report).await?;
+    write_step_output(store, "flatten", &mut report).await?;
     Ok(report)
 }
 
@@ -174,7 +174,7 @@ pub async fn run_flatten_task(
     workers: usize,
 ) -> Result<ExportReport> {
     let layout = lake_layout(&task.source.flatten, &task.job);
-    let report = match &task.source.read {
+    let mut report = match &task.source.read {
         DynamoDbRead::Export { export_prefix } => {
             let prefix = export_prefix.replace("{date}", &task.job.date.to_string());
             flatten_export(
@@ -192,7 +192,7 @@ pub async fn run_flatten_task(
             flatten_lanes(store, &task.source.flatten, lanes, &layout).await?
         }
     };
-    write_step_output(store, "flatten", &report).await?;
+    write_step_output(store, "flatten", &mut report).await?;
     Ok(report)
 }
 

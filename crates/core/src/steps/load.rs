@@ -53,7 +53,8 @@ pub async fn load_warehouse(
     warehouse: &dyn Warehouse,
     input: &LoadInput,
 ) -> Result<LoadOutput> {
-    let committed: Vec<CommittedTable> = collect_reports(&input.exports)?
+    let committed: Vec<CommittedTable> = collect_reports(store, &input.exports)
+        .await?
         .into_iter()
         .flat_map(|report| {
             report.tables.into_iter().map(move |t| CommittedTable {
@@ -194,19 +195,34 @@ pub async fn check_and_build(
     Ok((results, runs))
 }
 
-/// Finds every export report in the nested arrays the Parallel and Map states produce.
-fn collect_reports(value: &serde_json::Value) -> Result<Vec<ExportReport>> {
+/// Finds every export report in the nested arrays the Parallel and Map states produce: a
+/// summary's report is read from its key; a whole report passed inline is taken as it is.
+async fn collect_reports(
+    store: &dyn ObjectStore,
+    value: &serde_json::Value,
+) -> Result<Vec<ExportReport>> {
     let mut reports = Vec::new();
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {
         match v {
             serde_json::Value::Array(items) => stack.extend(items.iter().rev()),
             serde_json::Value::Object(map)
-                if map.contains_key("tables") && map.contains_key("source") =>
+                if map.get("tables").is_some_and(|t| t.is_array())
+                    && map.contains_key("source") =>
             {
                 reports.push(
                     serde_json::from_value(v.clone()).map_err(|source| Error::Json {
                         context: "reading an export report passed to load-warehouse".into(),
+                        source,
+                    })?,
+                )
+            }
+            serde_json::Value::Object(map) if map.contains_key("report_key") => {
+                let key = map["report_key"].as_str().unwrap_or_default();
+                let bytes = store.get(key).await?;
+                reports.push(
+                    serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+                        context: format!("reading the export report {}", store.location(key)),
                         source,
                     })?,
                 )

@@ -27,6 +27,42 @@ pub struct ExportReport {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub counts: BTreeMap<String, u64>,
     pub elapsed_ms: u64,
+    /// Where this report is kept: `jobs/<job>/<step>-<source>.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_key: Option<String>,
+}
+
+/// What an export step hands the state machine: its counts and the key of its full report,
+/// which the load step reads. The full report lists every table, and Step Functions caps the
+/// data a state carries at 256 KiB, so it travels through S3.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportSummary {
+    pub source: String,
+    pub job_id: String,
+    pub date: NaiveDate,
+    pub report_key: String,
+    pub tables: usize,
+    pub items_read: u64,
+    pub items_written: u64,
+    pub quarantined: u64,
+    pub warnings: usize,
+}
+
+impl ExportReport {
+    /// The summary a step returns; the report must have been written by `write_step_output`.
+    pub fn summary(&self) -> ExportSummary {
+        ExportSummary {
+            source: self.source.clone(),
+            job_id: self.job_id.clone(),
+            date: self.date,
+            report_key: self.report_key.clone().unwrap_or_default(),
+            tables: self.tables.len(),
+            items_read: self.items_read,
+            items_written: self.items_written,
+            quarantined: self.quarantined,
+            warnings: self.warnings.len(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,16 +170,18 @@ pub async fn publish(store: &dyn ObjectStore, staged: &StagedExport) -> Result<E
         warnings: staged.warnings.clone(),
         counts: BTreeMap::new(),
         elapsed_ms: 0,
+        report_key: None,
     })
 }
 
-/// Records the step's report as `jobs/<job>/<step>-<source>.json`.
+/// Records the step's report as `jobs/<job>/<step>-<source>.json`, and notes the key in it.
 pub async fn write_step_output(
     store: &dyn ObjectStore,
     step: &str,
-    report: &ExportReport,
+    report: &mut ExportReport,
 ) -> Result<()> {
     let key = job_key(&report.job_id, &format!("{step}-{}.json", report.source));
+    report.report_key = Some(key.clone());
     store.put(&key, to_json(report)?).await?;
     Ok(())
 }

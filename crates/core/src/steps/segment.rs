@@ -52,7 +52,7 @@ pub async fn run_segment_task(
             store.location(&prefix)
         ));
     }
-    write_step_output(store, "export-segment", &report).await?;
+    write_step_output(store, "export-segment", &mut report).await?;
     Ok(report)
 }
 
@@ -121,7 +121,7 @@ pub async fn export_new_object(
     let date = batch.with_timezone(&tz).date_naive();
     let job_id = format!("object-{:016x}", xxhash_rust::xxh3::xxh3_64(key.as_bytes()));
     let layout = PartitionLayout::lake(&config.source, date, &job_id);
-    let report = export_keys(
+    let mut report = export_keys(
         store,
         store,
         config,
@@ -131,6 +131,6 @@ pub async fn export_new_object(
         workers,
     )
     .await?;
-    write_step_output(store, "export-segment", &report).await?;
+    write_step_output(store, "export-segment", &mut report).await?;
     Ok(report)
 }
