@@ -85,10 +85,17 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
         .collect()
     );
     assert_eq!(entered[..2], ["Start job", "Export sources"]);
+    // Then the load, and one "Build mart" iteration per mart of the config.
+    let marts = daybook_core::marts::known_marts().len();
+    assert_eq!(entered[8..10], ["Load warehouse", "Build marts"]);
+    assert!(
+        entered[10..10 + marts].iter().all(|s| s == "Build mart"),
+        "{:?}",
+        &entered[10..]
+    );
     assert_eq!(
-        entered[8..],
+        entered[10 + marts..],
         [
-            "Load warehouse",
             "Build report",
             "Request approval",
             "Approved?",
@@ -448,12 +455,14 @@ async fn a_redrive_resumes_in_the_failed_state_and_keeps_what_succeeded() {
         .await
         .unwrap();
     assert_eq!(output["already_sent"], false);
+    // load-warehouse: the load, then one call per mart.
+    let load_calls = 1 + daybook_core::marts::known_marts().len();
     for (step, runs) in [
         ("start-job", 1),
         ("flatten-dynamodb", 1),
         ("export-rds", 1),
         ("export-segment", 2),
-        ("load-warehouse", 1),
+        ("load-warehouse", load_calls),
         ("build-report", 1),
         ("request-approval", 1),
         ("send-report", 1),

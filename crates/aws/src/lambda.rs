@@ -165,6 +165,23 @@ pub fn warehouse(config: &aws_config::SdkConfig) -> anyhow::Result<crate::Redshi
         }),
         None => warehouse,
     };
+    // A statement may wait at most this long, which the template keeps well under the
+    // function's own timeout: a slow statement ends as a retried Daybook.Transient, not as a
+    // Lambda killed mid-way.
+    let warehouse = match optional("REDSHIFT_STATEMENT_TIMEOUT_SECONDS") {
+        Some(text) => {
+            let seconds: u64 = text.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "REDSHIFT_STATEMENT_TIMEOUT_SECONDS is {text:?}: give a whole number of seconds"
+                )
+            })?;
+            warehouse.with_poll(crate::redshift_warehouse::PollPolicy {
+                deadline: std::time::Duration::from_secs(seconds),
+                ..Default::default()
+            })
+        }
+        None => warehouse,
+    };
     let readers: Vec<String> = optional("REDSHIFT_READER_USERS")
         .map(|list| list.split(',').map(|u| u.trim().to_string()).collect())
         .unwrap_or_default();

@@ -129,12 +129,14 @@ impl LocalFunctions {
                     .map(|r| r.summary()),
                 )
             }
-            "load-warehouse" => {
-                let task: load::LoadInput = parse(name, input)?;
-                output(
+            "load-warehouse" => match parse(name, input)? {
+                load::LoadStep::Load(task) => output(
                     load::load_warehouse(&self.store, &self.catalog, &self.warehouse, &task).await,
-                )
-            }
+                ),
+                load::LoadStep::Mart(task) => {
+                    output(load::build_mart(&self.warehouse, &task).await)
+                }
+            },
             "build-report" => {
                 let task: report::BuildInput = parse(name, input)?;
                 output(report::build_report(&self.store, &self.warehouse, &task, now).await)

@@ -2,6 +2,7 @@
 
 use daybook_aws::{GlueCatalog, RedshiftWarehouse, S3Store};
 use daybook_aws::{lambda, sdk};
+use daybook_core::steps::load::{self, LoadStep};
 
 /// Built once per container, at init.
 pub struct Adapters {
@@ -24,14 +25,21 @@ impl Adapters {
 /// Runs the step; the error names the step's input, what to do, and its kind (for Retry).
 pub async fn handle(
     adapters: &Adapters,
-    event: daybook_core::steps::load::LoadInput,
+    event: LoadStep,
 ) -> Result<serde_json::Value, daybook_aws::lambda::HandlerError> {
-    let output = daybook_core::steps::load::load_warehouse(
-        &adapters.store,
-        &adapters.catalog,
-        &adapters.warehouse,
-        &event,
-    )
-    .await?;
-    Ok(serde_json::to_value(output).expect("step outputs serialise"))
+    let output = match event {
+        LoadStep::Load(input) => serde_json::to_value(
+            load::load_warehouse(
+                &adapters.store,
+                &adapters.catalog,
+                &adapters.warehouse,
+                &input,
+            )
+            .await?,
+        ),
+        LoadStep::Mart(task) => {
+            serde_json::to_value(load::build_mart(&adapters.warehouse, &task).await?)
+        }
+    };
+    Ok(output.expect("step outputs serialise"))
 }

@@ -16,9 +16,70 @@ pub struct LoadInput {
     pub job: JobContext,
     /// Export reports, as the exports' Parallel/Map states nest them.
     pub exports: serde_json::Value,
+    /// The marts of the run: checked by name before anything is written.
     pub marts: Vec<String>,
     #[serde(default)]
     pub checks: ChecksConfig,
+    /// Whether this step builds the marts too. The state machine builds each in an iteration
+    /// of its own (`MartTask`), so that no invocation waits on more than one statement.
+    #[serde(default = "build_marts_here")]
+    pub build_marts: bool,
+}
+
+fn build_marts_here() -> bool {
+    true
+}
+
+/// One mart to build for the job's date: an iteration of the definition's "Build marts" Map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MartTask {
+    pub job: JobContext,
+    pub mart: String,
+}
+
+/// What load-warehouse is invoked with: the load (registration, checks) or one mart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum LoadStep {
+    Mart(MartTask),
+    Load(LoadInput),
+}
+
+impl<'de> Deserialize<'de> for LoadStep {
+    /// A `mart` field makes it a mart task; anything else is read as the load, so an error
+    /// names the load's own fields rather than "no variant matched".
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if value.get("mart").is_some() {
+            serde_json::from_value(value)
+                .map(LoadStep::Mart)
+                .map_err(|e| D::Error::custom(format!("a mart task: {e}")))
+        } else {
+            serde_json::from_value(value)
+                .map(LoadStep::Load)
+                .map_err(|e| D::Error::custom(format!("a load: {e}")))
+        }
+    }
+}
+
+/// Builds one mart for the task's date (one statement batch, one wait).
+pub async fn build_mart(warehouse: &dyn Warehouse, task: &MartTask) -> Result<MartRun> {
+    let resolved = resolve_marts(std::slice::from_ref(&task.mart))?;
+    let (mart, sql) = &resolved[0];
+    materialize_mart(warehouse, &task.job, mart, sql).await
+}
+
+async fn materialize_mart(
+    warehouse: &dyn Warehouse,
+    job: &JobContext,
+    mart: &str,
+    sql: &str,
+) -> Result<MartRun> {
+    warehouse
+        .materialize(mart, &bind_run_date(sql, job.date), job.date, &job.job_id)
+        .await
+        .map_err(|e| Error::port(format!("building mart {mart} for {}", job.date), e))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,7 +126,10 @@ pub async fn load_warehouse(
             })
         })
         .collect();
-    let marts = resolve_marts(&input.marts)?;
+    let mut marts = resolve_marts(&input.marts)?;
+    if !input.build_marts {
+        marts.clear();
+    }
     let tables = register(store, catalog, &committed).await?;
     let (checks, marts) =
         check_and_build(warehouse, &input.job, &tables, &input.checks, &marts).await?;
@@ -186,11 +250,7 @@ pub async fn check_and_build(
     }
     let mut runs = Vec::new();
     for (mart, sql) in marts {
-        let run = warehouse
-            .materialize(mart, &bind_run_date(sql, job.date), job.date, &job.job_id)
-            .await
-            .map_err(|e| Error::port(format!("building mart {mart} for {}", job.date), e))?;
-        runs.push(run);
+        runs.push(materialize_mart(warehouse, job, mart, sql).await?);
     }
     Ok((results, runs))
 }
