@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+const STREAM: &str =
+    "arn:aws:dynamodb:us-east-1:123456789012:table/search_queries/stream/2025-11-21T00:00:00.000";
+
 /// Each function, by the name the definition invokes it with and its template logical id.
 const FUNCTIONS: &[(&str, &str)] = &[
     ("start-job", "StartJobFunction"),
@@ -54,6 +57,8 @@ fn deployment() -> (Value, Value) {
         "GlueDatabase": GLUE_DATABASE,
         "GlueCrawlerName": CRAWLER,
         "SpectrumRoleArn": SPECTRUM_ROLE,
+        "SourceStreamArn": STREAM,
+        "StreamFlattenConfig": "{\"source\":\"search_queries\",\"keys\":[\"query_id\"]}",
     });
     let physical = json!({
         "LakeBucket": { "Ref": BUCKET, "Arn": format!("arn:aws:s3:::{BUCKET}") },
@@ -106,6 +111,29 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
         .await
         .expect("send-report recorded the send in the job's folder");
 
+    // A stream batch on the same role: flattened, and registered in its `_stream` table.
+    let streaming = flatten_dynamodb::Adapters {
+        store: clients.store("flatten-dynamodb"),
+        reader: daybook_aws::DynamoDbReader::new(clients.dynamodb("flatten-dynamodb")),
+        stream_config: Some(
+            serde_json::from_value(json!({"source": "search_queries", "keys": ["query_id"]}))
+                .unwrap(),
+        ),
+        stream_catalog: Some(daybook_aws::GlueCatalog::new(
+            clients.glue("flatten-dynamodb"),
+            GLUE_DATABASE,
+            BUCKET,
+        )),
+        workers: 2,
+    };
+    let batch = std::fs::read_to_string(
+        daybook_tests::workspace_root().join("events/flatten-dynamodb-stream.json"),
+    )
+    .unwrap();
+    flatten_dynamodb::handle(&streaming, serde_json::from_str(&batch).unwrap())
+        .await
+        .unwrap_or_else(|e| panic!("the stream batch on flatten-dynamodb's role: {e}"));
+
     // The other services' calls, each checked against the resources its role allows.
     let calls = recorder.calls();
     for (function, logical) in FUNCTIONS {
@@ -123,6 +151,7 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
     };
     for (function, service) in [
         ("load-warehouse", "AWSGlue."),
+        ("flatten-dynamodb", "AWSGlue.BatchCreatePartition"),
         ("load-warehouse", "RedshiftData."),
         ("build-report", "RedshiftData."),
         ("request-approval", "DynamoDB_20120810.PutItem"),

@@ -77,8 +77,14 @@ async fn cloud() -> Cloud {
             )
             .unwrap(),
         ),
+        stream_catalog: Some(daybook_aws::GlueCatalog::new(
+            aws_sdk_glue::Client::new(&config),
+            crate::aws_pipeline::GLUE_DATABASE,
+            BUCKET,
+        )),
         workers: 2,
     };
+    crate::aws_pipeline::create_glue_database(&config).await;
     Cloud {
         _moto: moto,
         config,
@@ -381,6 +387,37 @@ async fn a_stream_batch_flattens_its_new_images_and_counts_removals() {
             .as_str()
             .unwrap()
             .contains("dt=2025-11-21/run=stream-111/")
+    );
+    // Registered: each batch is a partition (dt, run) of the table's `_stream` table.
+    let glue = aws_sdk_glue::Client::new(&cloud.config);
+    let table = glue
+        .get_table()
+        .database_name(crate::aws_pipeline::GLUE_DATABASE)
+        .name("search_queries_user_search_stream")
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let keys: Vec<&str> = table.partition_keys().iter().map(|c| c.name()).collect();
+    assert_eq!(keys, ["dt", "run"]);
+    let partition = glue
+        .get_partition()
+        .database_name(crate::aws_pipeline::GLUE_DATABASE)
+        .table_name("search_queries_user_search_stream")
+        .partition_values("2025-11-21")
+        .partition_values("stream-111")
+        .send()
+        .await
+        .unwrap()
+        .partition
+        .unwrap();
+    assert!(
+        partition
+            .storage_descriptor()
+            .and_then(|s| s.location())
+            .unwrap()
+            .ends_with("lake/search_queries/user_search/dt=2025-11-21/run=stream-111/")
     );
 }
 

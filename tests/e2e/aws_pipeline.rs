@@ -89,7 +89,7 @@ impl FunctionClients {
         self.per_function.get(function).unwrap_or(&self.default)
     }
 
-    fn s3(&self, function: &str) -> aws_sdk_s3::Client {
+    pub(crate) fn s3(&self, function: &str) -> aws_sdk_s3::Client {
         aws_sdk_s3::Client::from_conf(
             client!(self, function, aws_sdk_s3)
                 .force_path_style(true)
@@ -97,11 +97,11 @@ impl FunctionClients {
         )
     }
 
-    fn dynamodb(&self, function: &str) -> aws_sdk_dynamodb::Client {
+    pub(crate) fn dynamodb(&self, function: &str) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::from_conf(client!(self, function, aws_sdk_dynamodb).build())
     }
 
-    fn glue(&self, function: &str) -> aws_sdk_glue::Client {
+    pub(crate) fn glue(&self, function: &str) -> aws_sdk_glue::Client {
         aws_sdk_glue::Client::from_conf(client!(self, function, aws_sdk_glue).build())
     }
 
@@ -123,7 +123,7 @@ impl FunctionClients {
         )
     }
 
-    fn store(&self, function: &str) -> S3Store {
+    pub(crate) fn store(&self, function: &str) -> S3Store {
         S3Store::new(self.s3(function), BUCKET)
     }
 
@@ -173,6 +173,7 @@ impl AwsFunctions {
                 store: clients.store("flatten-dynamodb"),
                 reader: DynamoDbReader::new(clients.dynamodb("flatten-dynamodb")),
                 stream_config: None,
+                stream_catalog: None,
                 workers: 2,
             },
             rds: export_rds::Adapters {
@@ -588,7 +589,7 @@ pub(crate) async fn prepare_state_table(config: &SdkConfig) {
         .unwrap();
 }
 
-async fn create_glue_database(config: &SdkConfig) {
+pub(crate) async fn create_glue_database(config: &SdkConfig) {
     aws_sdk_glue::Client::new(config)
         .create_database()
         .database_input(

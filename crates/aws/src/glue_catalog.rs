@@ -79,6 +79,48 @@ impl Catalog for GlueCatalog {
         schema: &[SchemaColumn],
         partitions: &[PartitionRef],
     ) -> Result<(), PortError> {
+        self.register(table, schema, partitions, PartitionKeys::Day)
+            .await
+    }
+}
+
+/// How a table's partitions are keyed: by day (a daily run's folder per day), or by day and
+/// run (every micro-batch of a stream is a run folder of its own, all of them read).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PartitionKeys {
+    Day,
+    DayAndRun,
+}
+
+/// The run id of a run folder: `…/dt=D/run=<id>/` gives `<id>`.
+fn run_id(run_prefix: &str) -> &str {
+    run_prefix
+        .rfind("run=")
+        .map_or(run_prefix, |at| &run_prefix[at + 4..])
+        .trim_end_matches('/')
+}
+
+impl GlueCatalog {
+    /// Registers stream micro-batches: table `table` (the caller names it, e.g. with a
+    /// `_stream` suffix, apart from the daily table) is partitioned by `dt` and `run`, and
+    /// each batch's run folder is a partition of its own, so Spectrum reads every batch.
+    pub async fn register_stream_runs(
+        &self,
+        table: &str,
+        schema: &[SchemaColumn],
+        runs: &[PartitionRef],
+    ) -> Result<(), PortError> {
+        self.register(table, schema, runs, PartitionKeys::DayAndRun)
+            .await
+    }
+
+    async fn register(
+        &self,
+        table: &str,
+        schema: &[SchemaColumn],
+        partitions: &[PartitionRef],
+        keys: PartitionKeys,
+    ) -> Result<(), PortError> {
         let fail = |what: &str, why: String| {
             PortError::new(format!("Glue {what} {}.{table}: {why}", self.database))
         };
@@ -90,17 +132,32 @@ impl Catalog for GlueCatalog {
             .map(|c| Column::builder().name(&c.name).r#type(&c.hive_type).build())
             .collect::<Result<_, _>>()
             .map_err(|e| fail("describing", e.to_string()))?;
-        let dt_key = Column::builder()
-            .name("dt")
-            .r#type("date")
-            .build()
-            .map_err(|e| fail("describing", e.to_string()))?;
+        let mut partition_keys = vec![
+            Column::builder()
+                .name("dt")
+                .r#type("date")
+                .build()
+                .map_err(|e| fail("describing", e.to_string()))?,
+        ];
+        if keys == PartitionKeys::DayAndRun {
+            partition_keys.push(
+                Column::builder()
+                    .name("run")
+                    .r#type("string")
+                    .build()
+                    .map_err(|e| fail("describing", e.to_string()))?,
+            );
+        }
+        let values = |p: &PartitionRef| match keys {
+            PartitionKeys::Day => vec![p.dt.to_string()],
+            PartitionKeys::DayAndRun => vec![p.dt.to_string(), run_id(&p.run_prefix).to_string()],
+        };
         let table_input = TableInput::builder()
             .name(table)
             .table_type("EXTERNAL_TABLE")
             .parameters("classification", "parquet")
             .parameters("EXTERNAL", "TRUE")
-            .partition_keys(dt_key)
+            .set_partition_keys(Some(partition_keys))
             .storage_descriptor(self.storage(columns.clone(), table_prefix(&newest.run_prefix)))
             .build()
             .map_err(|e| fail("describing", e.to_string()))?;
@@ -141,7 +198,7 @@ impl Catalog for GlueCatalog {
         }
         let input = |p: &PartitionRef| {
             PartitionInput::builder()
-                .values(p.dt.to_string())
+                .set_values(Some(values(p)))
                 .storage_descriptor(self.storage(columns.clone(), &p.run_prefix))
                 .build()
         };
@@ -159,17 +216,17 @@ impl Catalog for GlueCatalog {
             for error in created.errors() {
                 let detail = error.error_detail();
                 let code = detail.and_then(|d| d.error_code()).unwrap_or_default();
-                let dt = error.partition_values().join("/");
+                let failed = error.partition_values().join("/");
                 if code != "AlreadyExistsException" {
                     return Err(fail(
-                        &format!("creating partition dt={dt} of"),
+                        &format!("creating partition {failed} of"),
                         format!(
                             "{code}: {}",
                             detail.and_then(|d| d.error_message()).unwrap_or_default()
                         ),
                     ));
                 }
-                existing.extend(chunk.iter().filter(|p| p.dt.to_string() == dt));
+                existing.extend(chunk.iter().filter(|p| values(p).join("/") == failed));
             }
         }
         // A rerun of a day repoints its partition at the new run folder.
@@ -178,7 +235,7 @@ impl Catalog for GlueCatalog {
                 .iter()
                 .map(|p| {
                     BatchUpdatePartitionRequestEntry::builder()
-                        .partition_value_list(p.dt.to_string())
+                        .set_partition_value_list(Some(values(p)))
                         .partition_input(input(p))
                         .build()
                 })
@@ -197,7 +254,7 @@ impl Catalog for GlueCatalog {
                 let detail = error.error_detail();
                 return Err(fail(
                     &format!(
-                        "repointing partition dt={} of",
+                        "repointing partition {} of",
                         error.partition_value_list().join("/")
                     ),
                     format!(
@@ -209,5 +266,58 @@ impl Catalog for GlueCatalog {
             }
         }
         Ok(())
+    }
+}
+
+/// The catalog table of a streamed lake table: apart from the daily table of the same name,
+/// as it is keyed by run too.
+pub fn stream_table_name(source: &str, table: &str) -> String {
+    format!(
+        "{}_stream",
+        daybook_core::marts::catalog_table_name(source, table)
+    )
+}
+
+/// Registers every table a stream micro-batch committed, each run folder a partition of the
+/// table's `_stream` catalog table, with the schema its manifest records.
+pub async fn register_stream_report(
+    store: &dyn daybook_core::store::ObjectStore,
+    catalog: &GlueCatalog,
+    report: &daybook_core::steps::publish::ExportReport,
+) -> Result<Vec<String>, daybook_core::Error> {
+    let mut registered = Vec::new();
+    for table in &report.tables {
+        let bytes = store.get(&table.manifest_key).await?;
+        let manifest: daybook_core::lake::TableManifest =
+            serde_json::from_slice(&bytes).map_err(|source| daybook_core::Error::Json {
+                context: format!("reading {}", store.location(&table.manifest_key)),
+                source,
+            })?;
+        let name = stream_table_name(&report.source, &table.table);
+        let run = PartitionRef {
+            dt: manifest.dt,
+            run_prefix: table.run_prefix.clone(),
+        };
+        catalog
+            .register_stream_runs(&name, &manifest.schema, &[run])
+            .await
+            .map_err(|e| daybook_core::Error::port(format!("registering {name}"), e))?;
+        registered.push(name);
+    }
+    Ok(registered)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_run_folder_gives_its_run_id() {
+        assert_eq!(
+            super::run_id("lake/search_queries/_items/dt=2026-11-21/run=stream-4900001/"),
+            "stream-4900001"
+        );
+        assert_eq!(
+            super::stream_table_name("search_queries", "_items"),
+            "search_queries_items_stream"
+        );
     }
 }

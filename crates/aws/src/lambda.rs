@@ -110,15 +110,19 @@ pub fn state_store(config: &aws_config::SdkConfig) -> anyhow::Result<crate::Dyna
     ))
 }
 
-/// The Glue database from `GLUE_DATABASE`, over the lake bucket.
-/// Glue from `GLUE_DATABASE` and `LAKE_BUCKET`; with `GLUE_CRAWLER`, that crawler runs after
-/// each load's registrations, for at most `GLUE_CRAWLER_TIMEOUT_SECONDS` (default 600).
-pub fn catalog(config: &aws_config::SdkConfig) -> anyhow::Result<crate::GlueCatalog> {
-    let catalog = crate::GlueCatalog::new(
+/// Glue from `GLUE_DATABASE` and `LAKE_BUCKET`, with no crawler (the stream's registrations).
+pub fn plain_catalog(config: &aws_config::SdkConfig) -> anyhow::Result<crate::GlueCatalog> {
+    Ok(crate::GlueCatalog::new(
         aws_sdk_glue::Client::new(config),
         required("GLUE_DATABASE")?,
         required("LAKE_BUCKET")?,
-    );
+    ))
+}
+
+/// Glue from `GLUE_DATABASE` and `LAKE_BUCKET`; with `GLUE_CRAWLER`, that crawler runs after
+/// each load's registrations, for at most `GLUE_CRAWLER_TIMEOUT_SECONDS` (default 600).
+pub fn catalog(config: &aws_config::SdkConfig) -> anyhow::Result<crate::GlueCatalog> {
+    let catalog = plain_catalog(config)?;
     Ok(match optional("GLUE_CRAWLER") {
         Some(name) => {
             let seconds = match optional("GLUE_CRAWLER_TIMEOUT_SECONDS") {

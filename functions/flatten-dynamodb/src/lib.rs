@@ -2,7 +2,8 @@
 
 mod stream;
 
-use daybook_aws::{DynamoDbReader, S3Store, lambda, sdk};
+use daybook_aws::glue_catalog::register_stream_report;
+use daybook_aws::{DynamoDbReader, GlueCatalog, S3Store, lambda, sdk};
 use daybook_core::flatten::FlattenConfig;
 use daybook_core::steps::flatten::{FlattenTask, flatten_items, run_flatten_task};
 use serde::Deserialize;
@@ -24,6 +25,8 @@ pub struct Adapters {
     pub reader: DynamoDbReader,
     /// How stream records are flattened (`DAYBOOK_STREAM_CONFIG`, a flatten config as JSON).
     pub stream_config: Option<FlattenConfig>,
+    /// Where each stream micro-batch is registered (`GLUE_DATABASE`), so Spectrum reads it.
+    pub stream_catalog: Option<GlueCatalog>,
     pub workers: usize,
 }
 
@@ -32,10 +35,15 @@ impl Adapters {
     pub async fn from_env() -> anyhow::Result<Self> {
         let stream_config = lambda::optional_json("DAYBOOK_STREAM_CONFIG", "a flatten config")?;
         let config = sdk::load().await;
+        let stream_catalog = match &stream_config {
+            Some(_) => Some(lambda::plain_catalog(&config)?),
+            None => None,
+        };
         Ok(Self {
             store: lambda::lake_store(&config)?,
             reader: DynamoDbReader::new(sdk::dynamodb_client(&config)),
             stream_config,
+            stream_catalog,
             workers: lambda::workers(),
         })
     }
@@ -67,6 +75,9 @@ pub async fn handle(adapters: &Adapters, event: FlattenEvent) -> Result<Value, H
                     "{} REMOVE records were counted and not written",
                     batch.removed
                 ));
+            }
+            if let Some(catalog) = &adapters.stream_catalog {
+                register_stream_report(&adapters.store, catalog, &report).await?;
             }
             report
         }
