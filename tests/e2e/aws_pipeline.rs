@@ -813,7 +813,17 @@ async fn a_crawler_that_does_not_finish_in_time_stops_the_load_with_its_name() {
         poll_every: std::time::Duration::from_millis(20),
         deadline: std::time::Duration::from_millis(300),
     };
-    let error = crawler.run(&glue).await.unwrap_err().to_string();
+    // The state machine's loop: start, then one look per wait, until the deadline.
+    let mut refresh = crawler.start(&glue).await.unwrap();
+    assert!(refresh.started);
+    let error = loop {
+        tokio::time::sleep(crawler.poll_every).await;
+        match crawler.poll(&glue, &refresh).await {
+            Ok(Some(next)) => refresh = next,
+            Ok(None) => panic!("the crawl cannot finish: nobody moves it on"),
+            Err(e) => break e.to_string(),
+        }
+    };
     assert!(
         error.starts_with("Glue crawler daybook-extra: still running: gave up after 0.3 s"),
         "{error}"

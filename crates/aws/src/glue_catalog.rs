@@ -7,7 +7,7 @@ use aws_sdk_glue::types::{
     TableInput,
 };
 use daybook_core::lake::SchemaColumn;
-use daybook_core::ports::{Catalog, PartitionRef, PortError};
+use daybook_core::ports::{Catalog, PartitionRef, PortError, Refresh};
 
 const INPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
 const OUTPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat";
@@ -32,7 +32,8 @@ impl GlueCatalog {
         }
     }
 
-    /// Runs `crawler` to completion once all of a load's tables are registered.
+    /// Starts `crawler` once all of a load's tables are registered; the state machine waits
+    /// for it before the marts.
     pub fn with_crawler(mut self, crawler: CrawlerRun) -> Self {
         self.crawler = Some(crawler);
         self
@@ -66,10 +67,23 @@ const PARTITIONS_PER_CALL: usize = 100;
 
 #[async_trait]
 impl Catalog for GlueCatalog {
-    async fn refresh(&self) -> Result<(), PortError> {
+    async fn start_refresh(&self) -> Result<Option<Refresh>, PortError> {
         match &self.crawler {
-            Some(crawler) => crawler.run(&self.client).await,
-            None => Ok(()),
+            Some(crawler) => crawler.start(&self.client).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn poll_refresh(&self, refresh: &Refresh) -> Result<Option<Refresh>, PortError> {
+        match &self.crawler {
+            Some(crawler) => crawler.poll(&self.client, refresh).await,
+            None => Err(PortError::with_kind(
+                format!(
+                    "a refresh by {} is under way, but this function has no crawler configured (GLUE_CRAWLER); was the stack updated during the run?",
+                    refresh.name
+                ),
+                daybook_core::ErrorKind::InvalidInput,
+            )),
         }
     }
 

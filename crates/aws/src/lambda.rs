@@ -46,6 +46,17 @@ impl HandlerError {
         self.kind
     }
 
+    /// The same error, its message led by the function's name (none when unnamed).
+    pub fn in_function(self, function: &str) -> Self {
+        if function.is_empty() {
+            return self;
+        }
+        Self {
+            kind: self.kind,
+            message: format!("{function}: {}", self.message),
+        }
+    }
+
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -210,10 +221,19 @@ where
     // The adapters live as long as the process, like the runtime loop itself.
     let adapters: &'static A = Box::leak(Box::new(adapters));
     let handler = &handler;
+    // The cause of a failed execution (and its alert) starts with the function that failed.
+    let function: &'static str = Box::leak(
+        optional("AWS_LAMBDA_FUNCTION_NAME")
+            .unwrap_or_default()
+            .into_boxed_str(),
+    );
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-            let input = parse_event::<E>(event.payload)?;
-            handler(adapters, input).await
+            let result = match parse_event::<E>(event.payload) {
+                Ok(input) => handler(adapters, input).await,
+                Err(error) => Err(error),
+            };
+            result.map_err(|error| error.in_function(function))
         },
     ))
     .await

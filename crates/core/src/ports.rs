@@ -65,10 +65,32 @@ pub trait Catalog: Send + Sync {
         partitions: &[PartitionRef],
     ) -> Result<(), PortError>;
 
-    /// Runs once all of a load's tables are registered (a crawler, where one is configured).
-    async fn refresh(&self) -> Result<(), PortError> {
-        Ok(())
+    /// Starts what runs once all of a load's tables are registered (a crawler, where one is
+    /// configured), without waiting for it; `None` when nothing does.
+    async fn start_refresh(&self) -> Result<Option<Refresh>, PortError> {
+        Ok(None)
     }
+
+    /// Looks at a started refresh once: `Some` (updated) while it runs, `None` when it has
+    /// finished well; an error when it failed or ran past its deadline.
+    async fn poll_refresh(&self, refresh: &Refresh) -> Result<Option<Refresh>, PortError> {
+        let _ = refresh;
+        Ok(None)
+    }
+}
+
+/// A catalog refresh under way (a crawl), carried by the state machine between its polls so
+/// that no function waits for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refresh {
+    /// What runs (the crawler's name).
+    pub name: String,
+    /// Whether the crawl under way is the one this run started (else another one is, and this
+    /// run's starts when that one ends).
+    pub started: bool,
+    pub deadline: chrono::DateTime<chrono::Utc>,
+    /// How long the state machine waits between two looks.
+    pub poll_seconds: u64,
 }
 
 /// Rows of a query, with values as JSON (numbers, strings, booleans, nulls).

@@ -98,5 +98,7 @@ pub async fn load_date(root: &Path, date: NaiveDate, job_id: &str) -> Result<Loa
         tables,
         checks,
         marts,
+        // The local catalog has no crawler to wait for.
+        refresh: None,
     })
 }

@@ -136,6 +136,9 @@ impl LocalFunctions {
                 load::LoadStep::Mart(task) => {
                     output(load::build_mart(&self.warehouse, &task).await)
                 }
+                load::LoadStep::Refresh(task) => {
+                    output(load::poll_refresh(&self.catalog, &task).await)
+                }
             },
             "build-report" => {
                 let task: report::BuildInput = parse(name, input)?;

@@ -40,6 +40,9 @@ pub async fn handle(
         LoadStep::Mart(task) => {
             serde_json::to_value(load::build_mart(&adapters.warehouse, &task).await?)
         }
+        LoadStep::Refresh(task) => {
+            serde_json::to_value(load::poll_refresh(&adapters.catalog, &task).await?)
+        }
     };
     Ok(output.expect("step outputs serialise"))
 }

@@ -63,6 +63,10 @@ fn a_function_binary_reports_error_types_that_retry_rules_can_tell_apart() {
     let (kind, message) = error(&outcomes, "bad-event");
     assert_eq!(kind, "Daybook.InvalidInput", "{message}");
     assert!(
+        message.starts_with("start-job: "),
+        "names the function: {message}"
+    );
+    assert!(
         message.contains("field request.date"),
         "names the field: {message}"
     );

@@ -4,7 +4,7 @@ use crate::config::bind_run_date;
 use crate::error::{Error, Result};
 use crate::lake::{SchemaColumn, TableManifest};
 use crate::marts::{catalog_table_name, mart_sql};
-use crate::ports::{Catalog, MartRun, PartitionRef, Warehouse};
+use crate::ports::{Catalog, MartRun, PartitionRef, Refresh, Warehouse};
 use crate::quality::{CheckResult, ChecksConfig, LoadedTable, run_checks, stopping};
 use crate::store::ObjectStore;
 use chrono::NaiveDate;
@@ -37,11 +37,13 @@ pub struct MartTask {
     pub mart: String,
 }
 
-/// What load-warehouse is invoked with: the load (registration, checks) or one mart.
+/// What load-warehouse is invoked with: the load (registration, checks), a look at the
+/// catalog refresh it started, or one mart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum LoadStep {
     Mart(MartTask),
+    Refresh(RefreshTask),
     Load(LoadInput),
 }
 
@@ -55,6 +57,10 @@ impl<'de> Deserialize<'de> for LoadStep {
             serde_json::from_value(value)
                 .map(LoadStep::Mart)
                 .map_err(|e| D::Error::custom(format!("a mart task: {e}")))
+        } else if value.get("refresh").is_some() {
+            serde_json::from_value(value)
+                .map(LoadStep::Refresh)
+                .map_err(|e| D::Error::custom(format!("a look at the catalog refresh: {e}")))
         } else {
             serde_json::from_value(value)
                 .map(LoadStep::Load)
@@ -88,6 +94,16 @@ pub struct LoadOutput {
     #[serde(default)]
     pub checks: Vec<CheckResult>,
     pub marts: Vec<MartRun>,
+    /// A catalog refresh (a crawl) still running, which the state machine waits for before
+    /// the marts; always present, null when there is none, for its Choice rule.
+    #[serde(default)]
+    pub refresh: Option<Refresh>,
+}
+
+/// A look at a catalog refresh under way: an iteration of the definition's wait loop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshTask {
+    pub refresh: Refresh,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,13 +147,33 @@ pub async fn load_warehouse(
         marts.clear();
     }
     let tables = register(store, catalog, &committed).await?;
+    let mut refresh = catalog
+        .start_refresh()
+        .await
+        .map_err(|e| Error::port("starting the catalog refresh", e))?;
+    if input.build_marts {
+        // Invoked on its own (not by the state machine): the marts wait for the refresh here.
+        while let Some(running) = refresh {
+            tokio::time::sleep(std::time::Duration::from_secs(running.poll_seconds)).await;
+            refresh = poll_refresh(catalog, &RefreshTask { refresh: running }).await?;
+        }
+    }
     let (checks, marts) =
         check_and_build(warehouse, &input.job, &tables, &input.checks, &marts).await?;
     Ok(LoadOutput {
         tables,
         checks,
         marts,
+        refresh,
     })
+}
+
+/// One look at the catalog refresh: `None` once it has finished well.
+pub async fn poll_refresh(catalog: &dyn Catalog, task: &RefreshTask) -> Result<Option<Refresh>> {
+    catalog
+        .poll_refresh(&task.refresh)
+        .await
+        .map_err(|e| Error::port("waiting for the catalog refresh", e))
 }
 
 /// Points each table's partitions at their committed run folders, one catalog call per table.
@@ -182,10 +218,6 @@ pub async fn register(
             run_prefix: t.run_prefix.clone(),
         }));
     }
-    catalog
-        .refresh()
-        .await
-        .map_err(|e| Error::port("refreshing the catalog", e))?;
     Ok(registered)
 }
 
