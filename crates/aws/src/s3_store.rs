@@ -4,7 +4,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use daybook_core::ErrorKind;
-use daybook_core::store::{ObjectStore, StoreError};
+use daybook_core::store::{ObjectStore, StoreError, check_key};
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncReadExt;
 
@@ -28,6 +28,7 @@ impl S3Store {
         key: &str,
         action: &'static str,
     ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, StoreError> {
+        check_key(key, false)?;
         self.client
             .get_object()
             .bucket(&self.bucket)
@@ -144,6 +145,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
+        check_key(key, false)?;
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -156,6 +158,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError> {
+        check_key(key, false)?;
         let size = std::fs::metadata(path)
             .map_err(|e| StoreError::failed("reading", path.display().to_string(), e))?
             .len();
@@ -198,6 +201,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        check_key(prefix, true)?;
         let mut keys = Vec::new();
         let mut pages = self
             .client

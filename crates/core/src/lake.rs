@@ -112,6 +112,16 @@ impl SchemaColumn {
     }
 }
 
+/// Where a key's file is staged under `staging`, once the key is known to stay there (a table
+/// named after an attribute, event or table of the source must not lead the path elsewhere).
+pub fn staged_path(
+    staging: &std::path::Path,
+    key: &str,
+) -> Result<std::path::PathBuf, crate::store::StoreError> {
+    crate::store::check_key(key, false)?;
+    Ok(staging.join(key))
+}
+
 /// The Hive type Glue tables and Spectrum use for an Arrow type read from Parquet. Every type
 /// daybook writes has one; a type with no Hive equivalent (a time of day, a duration, an
 /// interval, a union) is written as text by the exporters, and is declared `unsupported<…>` here

@@ -139,6 +139,10 @@ impl ExecutionStore {
     }
 
     pub fn load(&self, name: &str) -> Result<ExecutionRecord, String> {
+        daybook_core::store::check_key(name, false)
+            .ok()
+            .filter(|_| !name.contains('/'))
+            .ok_or_else(|| format!("{name:?} is not a job id: give the job id the run printed"))?;
         let path = self.path(name);
         let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => format!(

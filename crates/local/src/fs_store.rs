@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use daybook_core::store::{ObjectStore, StoreError};
+use daybook_core::store::{ObjectStore, StoreError, check_key};
 use std::path::{Path, PathBuf};
 
 /// The object store as a directory: key `a/b/c` is the file `<root>/a/b/c`.
@@ -21,6 +21,12 @@ impl FsStore {
         self.root.join(key)
     }
 
+    /// The file of `key`, once the key is known to stay under the root.
+    fn file(&self, key: &str) -> Result<PathBuf, StoreError> {
+        check_key(key, false)?;
+        Ok(self.path(key))
+    }
+
     fn failed(&self, operation: &'static str, key: &str, e: std::io::Error) -> StoreError {
         if e.kind() == std::io::ErrorKind::NotFound {
             StoreError::NotFound {
@@ -32,7 +38,7 @@ impl FsStore {
     }
 
     fn ensure_parent(&self, key: &str) -> Result<PathBuf, StoreError> {
-        let path = self.path(key);
+        let path = self.file(key)?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| self.failed("creating the folder for", key, e))?;
@@ -64,16 +70,17 @@ impl ObjectStore for FsStore {
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-        std::fs::read(self.path(key)).map_err(|e| self.failed("reading", key, e))
+        std::fs::read(self.file(key)?).map_err(|e| self.failed("reading", key, e))
     }
 
     async fn fetch_to_local(&self, key: &str, _scratch: &Path) -> Result<PathBuf, StoreError> {
-        let path = self.path(key);
+        let path = self.file(key)?;
         std::fs::metadata(&path).map_err(|e| self.failed("reading", key, e))?;
         Ok(path)
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        check_key(prefix, true)?;
         let mut keys = Vec::new();
         let (dir, _) = prefix.rsplit_once('/').unwrap_or(("", prefix));
         let start = self.root.join(dir);
@@ -123,5 +130,24 @@ mod tests {
         assert_eq!(store.list("a/b").await.unwrap(), vec!["a/b/one.json"]);
         let missing = store.get("nope").await.unwrap_err();
         assert!(matches!(missing, StoreError::NotFound { .. }), "{missing}");
+    }
+
+    #[tokio::test]
+    async fn no_key_reads_or_writes_outside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let store = FsStore::new(&root);
+        for key in ["../escaped", "a/../../escaped", "/tmp/escaped-by-daybook"] {
+            let error = store.put(key, b"x".to_vec()).await.unwrap_err();
+            assert!(
+                matches!(error, StoreError::InvalidKey { .. }),
+                "{key}: {error}"
+            );
+        }
+        assert!(!dir.path().join("escaped").exists());
+        assert!(!std::path::Path::new("/tmp/escaped-by-daybook").exists());
+        let error = store.get("/etc/passwd").await.unwrap_err();
+        assert!(matches!(error, StoreError::InvalidKey { .. }), "{error}");
+        assert!(store.list("../").await.is_err());
     }
 }

@@ -20,6 +20,15 @@ impl FileStateStore {
         self.dir.join(format!("{key}.json"))
     }
 
+    /// The record's file, once the key (which holds job ids the CLI was given) is known to stay
+    /// in the state folder.
+    fn file(&self, key: &str) -> Result<PathBuf, PortError> {
+        daybook_core::store::check_key(key, false).map_err(|e| {
+            PortError::with_kind(e.to_string(), daybook_core::ErrorKind::InvalidInput)
+        })?;
+        Ok(self.path(key))
+    }
+
     fn fail(&self, key: &str, e: impl std::fmt::Display) -> PortError {
         PortError::new(format!("state record {}: {e}", self.path(key).display()))
     }
@@ -28,7 +37,7 @@ impl FileStateStore {
 #[async_trait]
 impl StateStore for FileStateStore {
     async fn put_if_absent(&self, key: &str, value: Value) -> Result<Option<Value>, PortError> {
-        let path = self.path(key);
+        let path = self.file(key)?;
         std::fs::create_dir_all(path.parent().expect("state path has a folder"))
             .map_err(|e| self.fail(key, e))?;
         match std::fs::OpenOptions::new()
@@ -47,7 +56,7 @@ impl StateStore for FileStateStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Value>, PortError> {
-        match std::fs::read(self.path(key)) {
+        match std::fs::read(self.file(key)?) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
                 .map_err(|e| self.fail(key, e)),
@@ -57,7 +66,7 @@ impl StateStore for FileStateStore {
     }
 
     async fn put(&self, key: &str, value: Value) -> Result<(), PortError> {
-        let path = self.path(key);
+        let path = self.file(key)?;
         std::fs::create_dir_all(path.parent().expect("state path has a folder"))
             .map_err(|e| self.fail(key, e))?;
         let temp = path.with_extension("partial");
@@ -69,7 +78,7 @@ impl StateStore for FileStateStore {
         if self.get(key).await?.as_ref() != Some(expected) {
             return Ok(false);
         }
-        match std::fs::remove_file(self.path(key)) {
+        match std::fs::remove_file(self.file(key)?) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(self.fail(key, e)),

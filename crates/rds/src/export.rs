@@ -104,7 +104,8 @@ pub async fn export_tables(
         let mut notes = Vec::new();
         let planned = db.plan(&name, &columns, &meta, &mut notes)?;
         let part_key = layout.part_key(&name, 0);
-        let path = staging.path().join(&part_key);
+        let path = daybook_core::lake::staged_path(staging.path(), &part_key)
+            .map_err(daybook_core::Error::from)?;
         let mut writer = TableWriter::create(
             &path,
             planned,

@@ -130,7 +130,7 @@ pub fn finish_parts(
     let quarantine_file = if quarantine_parts.is_empty() {
         None
     } else {
-        let merged = staging.join(layout.quarantine_key());
+        let merged = crate::lake::staged_path(staging, &layout.quarantine_key())?;
         merge_files(&quarantine_parts, &merged)
             .context(|| format!("merging quarantine files into {}", merged.display()))?;
         Some(merged)

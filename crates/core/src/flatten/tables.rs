@@ -124,7 +124,7 @@ impl<'p> TableSet<'p> {
                 encodings.push((POSITION_COLUMN.to_string(), ColumnEncoding::Delta));
             }
             let sink = ParquetSink::create(
-                &staging.join(&key),
+                &crate::lake::staged_path(staging, &key).map_err(std::io::Error::other)?,
                 shape.schema.clone(),
                 plan.row_group_rows,
                 &encodings,

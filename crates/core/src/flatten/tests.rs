@@ -461,3 +461,33 @@ fn the_manifest_names_data_files_whatever_the_bucket_prefix() {
     let err = parse_manifest("{\"nope\":1}", "m.json").unwrap_err();
     assert!(err.to_string().contains("m.json line 1"), "{err}");
 }
+
+#[test]
+fn list_attributes_named_to_leave_the_output_folder_fail_and_write_nothing_outside() {
+    for (name, reason) in [("..", ". or .. segment"), ("", "starts with /")] {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = [export_line(&format!(
+            r#"{{"query_id":{{"S":"q1"}},"{name}":{{"L":[{{"S":"x"}}]}}}}"#
+        ))];
+        let path = gz_file(dir.path(), "data-0.json.gz", &lines);
+        let files = vec![ExportFile {
+            label: "data-0.json.gz".into(),
+            path,
+            expected_items: None,
+        }];
+        let plan = FlattenPlan::resolve(&config(), &sample_items(&files, SAMPLE_ITEMS)).unwrap();
+        let out = dir.path().join("nested/out");
+        let error = flatten_export_files(&plan, &files, &layout(), &out, 1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("is not a key daybook reads or writes") && error.contains(reason),
+            "attribute {name:?}: {error}"
+        );
+        assert!(
+            !dir.path().join("nested/dt=2026-11-21").exists(),
+            "nothing written beside the output folder"
+        );
+        assert!(!std::path::Path::new("/dt=2026-11-21").exists());
+    }
+}

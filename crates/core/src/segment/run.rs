@@ -163,7 +163,7 @@ pub fn export_segment_files(
                 ..layout.clone()
             };
             let key = day_layout.part_key(name, 0);
-            let path = staging.join(&key);
+            let path = crate::lake::staged_path(staging, &key)?;
             let schema = shapes[&(*day, name.clone())].schema.clone();
             let file = ParquetSink::create(&path, schema, config.row_group_rows, &[])
                 .and_then(ParquetSink::finish)
@@ -184,7 +184,7 @@ pub fn export_segment_files(
         None
     } else {
         let key = layout.quarantine_key();
-        let merged = staging.join(&key);
+        let merged = crate::lake::staged_path(staging, &key)?;
         merge_files(&quarantine_parts, &merged)
             .context(|| format!("merging quarantine files into {}", merged.display()))?;
         Some((merged, key))
@@ -341,7 +341,9 @@ fn write_files(
                         date: day,
                         ..layout.clone()
                     };
-                    let path = staging.join(day_layout.part_key(&key.1, worker));
+                    let path =
+                        crate::lake::staged_path(staging, &day_layout.part_key(&key.1, worker))
+                            .map_err(std::io::Error::other)?;
                     let columns = shapes[&key].clone();
                     tables.insert(
                         key.clone(),
