@@ -46,6 +46,10 @@ impl<'a> Item<'a> {
 impl Item<'static> {
     /// Parses an item written as a bare DynamoDB JSON map (`{"attr": {"S": "..."}}`).
     pub fn from_dynamodb_json(json: &str) -> Result<Self, serde_json::Error> {
+        Self::from_dynamodb_json_unchecked(json).and_then(within_dynamodb_nesting)
+    }
+
+    fn from_dynamodb_json_unchecked(json: &str) -> Result<Self, serde_json::Error> {
         let map: AttributeMap<'_> = serde_json::from_str(json)?;
         Ok(Item::new(map.0).into_owned())
     }
@@ -87,8 +91,26 @@ impl<'de> Deserialize<'de> for ExportLine<'de> {
 pub fn parse_export_line(line: &str) -> Result<Item<'_>, serde_json::Error> {
     match scan_export_line(line) {
         Some(item) => Ok(item),
-        None => parse_with_serde(line),
+        None => parse_with_serde(line).and_then(within_dynamodb_nesting),
     }
+}
+
+/// Refuses an item nested deeper than DynamoDB allows (serde_json already refuses one nested
+/// past its recursion limit, before the stack could run out).
+fn within_dynamodb_nesting(item: Item<'_>) -> Result<Item<'_>, serde_json::Error> {
+    let deepest = item
+        .attributes
+        .iter()
+        .map(|(_, v)| v.nesting())
+        .max()
+        .unwrap_or(0);
+    if deepest > super::value::MAX_NESTING {
+        return Err(serde::de::Error::custom(format!(
+            "the item nests lists and maps {deepest} levels deep; DynamoDB allows {}",
+            super::value::MAX_NESTING
+        )));
+    }
+    Ok(item)
 }
 
 pub(crate) fn parse_with_serde(line: &str) -> Result<Item<'_>, serde_json::Error> {

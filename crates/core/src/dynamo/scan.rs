@@ -16,6 +16,7 @@ pub(crate) fn scan_export_line(line: &str) -> Option<Item<'_>> {
         text: line,
         bytes: line.as_bytes(),
         at: 0,
+        depth: 0,
     };
     scanner.expect(b'{')?;
     if scanner.string()? != "Item" {
@@ -32,7 +33,12 @@ struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    /// Lists and maps open around the current value: past DynamoDB's limit the scanner gives
+    /// the line to serde_json, which bounds its own recursion, so no line can exhaust the stack.
+    depth: usize,
 }
+
+use super::value::MAX_NESTING;
 
 /// Lists of this many elements or fewer take one allocation.
 const LIST_CAPACITY: usize = 8;
@@ -150,15 +156,23 @@ impl<'a> Scanner<'a> {
                 self.boolean()?;
                 AttributeValue::Null
             }
+            "L" | "M" if self.depth >= MAX_NESTING => return None,
             "L" => {
+                self.depth += 1;
                 let mut values = Vec::with_capacity(LIST_CAPACITY);
                 self.array(|s| {
                     values.push(s.value()?);
                     Some(())
                 })?;
+                self.depth -= 1;
                 AttributeValue::L(values)
             }
-            "M" => AttributeValue::M(self.attribute_map()?),
+            "M" => {
+                self.depth += 1;
+                let map = self.attribute_map()?;
+                self.depth -= 1;
+                AttributeValue::M(map)
+            }
             "SS" => AttributeValue::Ss(self.text_list()?),
             "NS" => AttributeValue::Ns(self.text_list()?),
             "BS" => AttributeValue::Bs(self.text_list()?),

@@ -4,6 +4,10 @@ use serde::{Deserialize, Deserializer};
 use std::borrow::Cow;
 use std::fmt;
 
+/// DynamoDB nests lists and maps at most 32 levels deep; an item nested deeper is not one
+/// DynamoDB could hold, and goes to quarantine.
+pub const MAX_NESTING: usize = 32;
+
 /// Text inside an item: borrowed from the line it was parsed from, owned only where JSON
 /// escapes had to be undone (or where the item came from elsewhere, `'static`).
 pub type Text<'a> = Cow<'a, str>;
@@ -117,6 +121,17 @@ impl<'a> AttributeValue<'a> {
 
     /// Plain JSON, as an analyst expects to read it: numbers as JSON numbers where they are
     /// representable exactly, otherwise as strings; binary as base64 strings; sets as arrays.
+    /// How many lists and maps are nested in this value (a scalar is 0, a list of strings 1).
+    pub fn nesting(&self) -> usize {
+        match self {
+            AttributeValue::L(values) => 1 + values.iter().map(Self::nesting).max().unwrap_or(0),
+            AttributeValue::M(entries) => {
+                1 + entries.iter().map(|(_, v)| v.nesting()).max().unwrap_or(0)
+            }
+            _ => 0,
+        }
+    }
+
     pub fn to_plain_json(&self) -> serde_json::Value {
         use serde_json::Value;
         match self {

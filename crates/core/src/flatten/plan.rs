@@ -97,6 +97,13 @@ impl FlattenPlan {
         if config.row_group_rows == 0 {
             return Err("row_group_rows must be at least 1".into());
         }
+        // Every child table holds the keys beside its own `pos` and `value` columns.
+        if let Some(key) = config.keys.iter().find(|k| *k == "pos" || *k == "value") {
+            return Err(format!(
+                "key attribute {key:?} of {:?} has the name of a column every list table has (pos, value): two columns of one name cannot be written. Flatten from a query that renames it, or pick another key",
+                config.source
+            ));
+        }
         let mut evidence: BTreeMap<String, Evidence> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
         if config.discover {

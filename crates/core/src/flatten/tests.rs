@@ -491,3 +491,65 @@ fn list_attributes_named_to_leave_the_output_folder_fail_and_write_nothing_outsi
         assert!(!std::path::Path::new("/dt=2026-11-21").exists());
     }
 }
+
+fn nested(levels: usize, tag: &str) -> String {
+    let mut value = r#"{"S":"deep"}"#.to_string();
+    for _ in 0..levels {
+        value = match tag {
+            "M" => format!(r#"{{"M":{{"a":{value}}}}}"#),
+            _ => format!(r#"{{"L":[{value}]}}"#),
+        };
+    }
+    value
+}
+
+#[test]
+fn items_nested_past_dynamodbs_limit_are_quarantined_not_a_crash() {
+    let lines = [
+        export_line(&format!(
+            r#"{{"query_id":{{"S":"q1"}},"deep":{}}}"#,
+            nested(1000, "M")
+        )),
+        export_line(&format!(
+            r#"{{"query_id":{{"S":"q2"}},"deep":{}}}"#,
+            nested(3000, "L")
+        )),
+        export_line(&format!(
+            r#"{{"query_id":{{"S":"q3"}},"deep":{}}}"#,
+            nested(33, "M")
+        )),
+        export_line(&format!(
+            r#"{{"query_id":{{"S":"q4"}},"deep":{}}}"#,
+            nested(32, "M")
+        )),
+    ];
+    let (_dir, outcome) = run(config(), &lines);
+    assert_eq!((outcome.items_written, outcome.quarantined), (1, 3));
+    let reasons: Vec<String> = quarantine_lines(&outcome)
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .take(2)
+            .all(|r| r.contains("recursion limit")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[2].contains("33 levels deep; DynamoDB allows 32"),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn a_key_named_like_a_list_tables_column_is_refused_up_front() {
+    for key in ["pos", "value"] {
+        let config = FlattenConfig::new("search_queries", vec![key.to_string()]);
+        let error = FlattenPlan::resolve(&config, &[]).unwrap_err();
+        assert!(
+            error.contains("has the name of a column every list table has"),
+            "{error}"
+        );
+    }
+}
