@@ -129,11 +129,13 @@ pub fn flatten_file(
             )?;
         }
         Ok(mut lines) => {
-            let mut line = String::new();
+            // Bytes, not text: a line that is not UTF-8 is quarantined alone, and the lines
+            // after it are still read.
+            let mut bytes = Vec::new();
             let mut number = 0u64;
             loop {
-                line.clear();
-                match lines.read_line(&mut line) {
+                bytes.clear();
+                match lines.read_until(b'\n', &mut bytes) {
                     Ok(0) => break,
                     Ok(_) => {}
                     Err(e) => {
@@ -155,7 +157,24 @@ pub fn flatten_file(
                     }
                 }
                 number += 1;
-                summary.bytes += line.len() as u64;
+                summary.bytes += bytes.len() as u64;
+                let line = match std::str::from_utf8(&bytes) {
+                    Ok(line) => line,
+                    Err(e) => {
+                        summary.lines += 1;
+                        reject(
+                            &mut quarantine,
+                            QuarantineRecord {
+                                input: file.label.clone(),
+                                line: Some(number),
+                                reason: format!("the line is not UTF-8 text: {e}"),
+                                item: None,
+                                raw: Some(excerpt(String::from_utf8_lossy(&bytes).trim_end())),
+                            },
+                        )?;
+                        continue;
+                    }
+                };
                 let text = line.trim_end_matches(['\n', '\r']);
                 if text.trim().is_empty() {
                     continue;

@@ -553,3 +553,48 @@ fn a_key_named_like_a_list_tables_column_is_refused_up_front() {
         );
     }
 }
+
+#[test]
+fn a_line_that_is_not_utf8_is_quarantined_alone_and_the_rest_of_the_file_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data-0.json.gz");
+    let mut encoder = GzEncoder::new(std::fs::File::create(&path).unwrap(), Compression::fast());
+    for n in 1..=5 {
+        writeln!(
+            encoder,
+            "{}",
+            export_line(&format!(r#"{{"query_id":{{"S":"q{n}"}}}}"#))
+        )
+        .unwrap();
+    }
+    encoder
+        .write_all(b"{\"Item\":{\"query_id\":{\"S\":\"bad\xff\"}}}\n")
+        .unwrap();
+    for n in 7..=20 {
+        writeln!(
+            encoder,
+            "{}",
+            export_line(&format!(r#"{{"query_id":{{"S":"q{n}"}}}}"#))
+        )
+        .unwrap();
+    }
+    encoder.finish().unwrap();
+    let files = vec![ExportFile {
+        label: "data-0.json.gz".into(),
+        path,
+        expected_items: None,
+    }];
+    let plan = FlattenPlan::resolve(&config(), &sample_items(&files, SAMPLE_ITEMS)).unwrap();
+    let outcome =
+        flatten_export_files(&plan, &files, &layout(), &dir.path().join("out"), 1).unwrap();
+    assert_eq!((outcome.items_written, outcome.quarantined), (19, 1));
+    let rejected = quarantine_lines(&outcome);
+    assert_eq!(rejected[0]["line"], 6);
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not UTF-8"),
+        "{rejected:?}"
+    );
+}
