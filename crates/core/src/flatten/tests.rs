@@ -462,6 +462,17 @@ fn the_manifest_names_data_files_whatever_the_bucket_prefix() {
     assert!(err.to_string().contains("m.json line 1"), "{err}");
 }
 
+/// Flattens one data file as it is on disk into `out`, with the test config, on one worker.
+fn flatten_one(path: PathBuf, out: &Path) -> crate::Result<FlattenOutcome> {
+    let files = vec![ExportFile {
+        label: "data-0.json.gz".into(),
+        path,
+        expected_items: None,
+    }];
+    let plan = FlattenPlan::resolve(&config(), &sample_items(&files, SAMPLE_ITEMS)).unwrap();
+    flatten_export_files(&plan, &files, &layout(), out, 1)
+}
+
 #[test]
 fn list_attributes_named_to_leave_the_output_folder_fail_and_write_nothing_outside() {
     for (name, reason) in [("..", ". or .. segment"), ("", "starts with /")] {
@@ -470,14 +481,7 @@ fn list_attributes_named_to_leave_the_output_folder_fail_and_write_nothing_outsi
             r#"{{"query_id":{{"S":"q1"}},"{name}":{{"L":[{{"S":"x"}}]}}}}"#
         ))];
         let path = gz_file(dir.path(), "data-0.json.gz", &lines);
-        let files = vec![ExportFile {
-            label: "data-0.json.gz".into(),
-            path,
-            expected_items: None,
-        }];
-        let plan = FlattenPlan::resolve(&config(), &sample_items(&files, SAMPLE_ITEMS)).unwrap();
-        let out = dir.path().join("nested/out");
-        let error = flatten_export_files(&plan, &files, &layout(), &out, 1)
+        let error = flatten_one(path, &dir.path().join("nested/out"))
             .unwrap_err()
             .to_string();
         assert!(
@@ -505,24 +509,20 @@ fn nested(levels: usize, tag: &str) -> String {
 
 #[test]
 fn items_nested_past_dynamodbs_limit_are_quarantined_not_a_crash() {
-    let lines = [
+    let lines: Vec<String> = [
+        ("q1", 1000, "M"),
+        ("q2", 3000, "L"),
+        ("q3", 33, "M"),
+        ("q4", 32, "M"),
+    ]
+    .iter()
+    .map(|(id, levels, tag)| {
         export_line(&format!(
-            r#"{{"query_id":{{"S":"q1"}},"deep":{}}}"#,
-            nested(1000, "M")
-        )),
-        export_line(&format!(
-            r#"{{"query_id":{{"S":"q2"}},"deep":{}}}"#,
-            nested(3000, "L")
-        )),
-        export_line(&format!(
-            r#"{{"query_id":{{"S":"q3"}},"deep":{}}}"#,
-            nested(33, "M")
-        )),
-        export_line(&format!(
-            r#"{{"query_id":{{"S":"q4"}},"deep":{}}}"#,
-            nested(32, "M")
-        )),
-    ];
+            r#"{{"query_id":{{"S":"{id}"}},"deep":{}}}"#,
+            nested(*levels, tag)
+        ))
+    })
+    .collect();
     let (_dir, outcome) = run(config(), &lines);
     assert_eq!((outcome.items_written, outcome.quarantined), (1, 3));
     let reasons: Vec<String> = quarantine_lines(&outcome)
@@ -579,14 +579,7 @@ fn a_line_that_is_not_utf8_is_quarantined_alone_and_the_rest_of_the_file_is_read
         .unwrap();
     }
     encoder.finish().unwrap();
-    let files = vec![ExportFile {
-        label: "data-0.json.gz".into(),
-        path,
-        expected_items: None,
-    }];
-    let plan = FlattenPlan::resolve(&config(), &sample_items(&files, SAMPLE_ITEMS)).unwrap();
-    let outcome =
-        flatten_export_files(&plan, &files, &layout(), &dir.path().join("out"), 1).unwrap();
+    let outcome = flatten_one(path, &dir.path().join("out")).unwrap();
     assert_eq!((outcome.items_written, outcome.quarantined), (19, 1));
     let rejected = quarantine_lines(&outcome);
     assert_eq!(rejected[0]["line"], 6);
