@@ -559,24 +559,14 @@ fn a_line_that_is_not_utf8_is_quarantined_alone_and_the_rest_of_the_file_is_read
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data-0.json.gz");
     let mut encoder = GzEncoder::new(std::fs::File::create(&path).unwrap(), Compression::fast());
-    for n in 1..=5 {
-        writeln!(
-            encoder,
-            "{}",
-            export_line(&format!(r#"{{"query_id":{{"S":"q{n}"}}}}"#))
-        )
-        .unwrap();
-    }
-    encoder
-        .write_all(b"{\"Item\":{\"query_id\":{\"S\":\"bad\xff\"}}}\n")
-        .unwrap();
-    for n in 7..=20 {
-        writeln!(
-            encoder,
-            "{}",
-            export_line(&format!(r#"{{"query_id":{{"S":"q{n}"}}}}"#))
-        )
-        .unwrap();
+    for n in 1..=20 {
+        let line = match n {
+            // Line 6 holds a byte that is not UTF-8.
+            6 => b"{\"Item\":{\"query_id\":{\"S\":\"bad\xff\"}}}".to_vec(),
+            _ => export_line(&format!(r#"{{"query_id":{{"S":"q{n}"}}}}"#)).into_bytes(),
+        };
+        encoder.write_all(&line).unwrap();
+        encoder.write_all(b"\n").unwrap();
     }
     encoder.finish().unwrap();
     let outcome = flatten_one(path, &dir.path().join("out")).unwrap();
