@@ -22,7 +22,6 @@ pub struct RecordedCall {
     pub function: String,
     /// `X-Amz-Target` for JSON services (`DynamoDB_20120810.GetItem`), else empty.
     pub target: String,
-    pub method: String,
     pub uri: String,
     pub body: Value,
 }
@@ -76,7 +75,6 @@ impl Intercept for Recording {
                 .get("x-amz-target")
                 .unwrap_or_default()
                 .to_string(),
-            method: request.method().to_string(),
             uri: request.uri().to_string(),
             body,
         });

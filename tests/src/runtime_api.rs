@@ -25,8 +25,6 @@ pub enum Outcome {
 struct Shared {
     events: VecDeque<(String, Value)>,
     outcomes: Vec<(String, Outcome)>,
-    /// When the function first asked for an event (its init is over by then).
-    first_poll: Option<Instant>,
     init_error: Option<String>,
 }
 
@@ -83,15 +81,9 @@ impl RuntimeApi {
             shared = ready.wait_timeout(shared, left).unwrap().0;
         }
     }
-
-    /// When the function first polled for an event.
-    pub fn first_poll(&self) -> Option<Instant> {
-        self.shared.0.lock().unwrap().first_poll
-    }
 }
 
 struct Request {
-    method: String,
     path: String,
     body: Vec<u8>,
 }
@@ -102,7 +94,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         return None;
     }
     let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_string();
+    let _method = parts.next()?;
     let path = parts.next()?.to_string();
     let mut length = 0usize;
     loop {
@@ -120,7 +112,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    Some(Request { method, path, body })
+    Some(Request { path, body })
 }
 
 fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
@@ -141,11 +133,7 @@ fn serve(stream: TcpStream, shared: &(Mutex<Shared>, Condvar)) {
         let (lock, ready) = shared;
         let path = request.path.as_str();
         if path == "/2018-06-01/runtime/invocation/next" {
-            let next = {
-                let mut state = lock.lock().unwrap();
-                state.first_poll.get_or_insert_with(Instant::now);
-                state.events.pop_front()
-            };
+            let next = lock.lock().unwrap().events.pop_front();
             // No more events: hold the poll open, as Lambda does between invocations.
             let Some((id, event)) = next else {
                 std::thread::sleep(Duration::from_secs(3600));
@@ -199,7 +187,6 @@ fn serve(stream: TcpStream, shared: &(Mutex<Shared>, Condvar)) {
             respond(&mut writer, "202 Accepted", &[], b"{\"status\":\"OK\"}");
             continue;
         }
-        let _ = request.method;
         let (status, code) = if path.contains("slow-down") {
             ("503 Slow Down", "SlowDown")
         } else if path.contains("denied") {

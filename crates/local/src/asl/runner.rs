@@ -580,7 +580,7 @@ impl Runner {
             }
         });
         let results = futures::future::join_all(runs).await;
-        collect_branches(results)
+        collect_branches(results.into_iter().map(Some).collect())
     }
 
     /// Runs the processor once per item, at most MaxConcurrency at a time; once an iteration
@@ -675,29 +675,7 @@ impl Runner {
         });
         let results: Vec<Option<Result<Value, Interrupted>>> =
             futures::stream::iter(runs).buffered(limit).collect().await;
-        if results.iter().all(|r| matches!(r, Some(Ok(_)))) {
-            return Ok(Value::Array(
-                results.into_iter().flatten().flatten().collect(),
-            ));
-        }
-        let mut first_failure = None;
-        let progress = results
-            .into_iter()
-            .map(|result| match result {
-                Some(Ok(output)) => BranchProgress::Succeeded { output },
-                Some(Err(interrupted)) => {
-                    first_failure.get_or_insert(interrupted.failure);
-                    BranchProgress::Failed {
-                        at: interrupted.resume,
-                    }
-                }
-                None => BranchProgress::NotStarted,
-            })
-            .collect();
-        Err(Stop {
-            failure: first_failure.expect("a Map that did not succeed has a failed iteration"),
-            branches: Some(progress),
-        })
+        collect_branches(results)
     }
 
     async fn run_wait(&self, state: &Value, input: &Value, context: &Value) -> Result<(), Failure> {
@@ -785,22 +763,26 @@ fn result_path(state: &Value) -> Option<String> {
     }
 }
 
-/// The outputs of branches in order, or the first failure with every branch's progress.
-fn collect_branches(results: Vec<Result<Value, Interrupted>>) -> Result<Value, Stop> {
-    if results.iter().all(Result::is_ok) {
-        return Ok(Value::Array(results.into_iter().flatten().collect()));
+/// The outputs of branches (or Map iterations) in order, or the first failure with every
+/// branch's progress; `None` is a branch that never started.
+fn collect_branches(results: Vec<Option<Result<Value, Interrupted>>>) -> Result<Value, Stop> {
+    if results.iter().all(|r| matches!(r, Some(Ok(_)))) {
+        return Ok(Value::Array(
+            results.into_iter().flatten().flatten().collect(),
+        ));
     }
     let mut first_failure = None;
     let progress = results
         .into_iter()
         .map(|result| match result {
-            Ok(output) => BranchProgress::Succeeded { output },
-            Err(interrupted) => {
+            Some(Ok(output)) => BranchProgress::Succeeded { output },
+            Some(Err(interrupted)) => {
                 first_failure.get_or_insert(interrupted.failure);
                 BranchProgress::Failed {
                     at: interrupted.resume,
                 }
             }
+            None => BranchProgress::NotStarted,
         })
         .collect();
     Err(Stop {
