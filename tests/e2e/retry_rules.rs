@@ -28,6 +28,15 @@ fn every_task_retries_transient_errors_and_nothing_catches_into_a_fail_state() {
         if state["Type"] != "Task" {
             continue;
         }
+        // The failed execution's cause, and so its alert, names the state to open.
+        let parameters = match state["Parameters"].get("Payload") {
+            Some(payload) => payload,
+            None => &state["Parameters"],
+        };
+        assert_eq!(
+            parameters["state_name.$"], "$$.State.Name",
+            "{name} does not pass its state's name to the function"
+        );
         let retried: Vec<&str> = state["Retry"]
             .as_array()
             .unwrap_or_else(|| panic!("{name} has no Retry"))

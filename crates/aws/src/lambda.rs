@@ -46,14 +46,18 @@ impl HandlerError {
         self.kind
     }
 
-    /// The same error, its message led by the function's name (none when unnamed).
-    pub fn in_function(self, function: &str) -> Self {
-        if function.is_empty() {
-            return self;
-        }
+    /// The same error, its message led by the state that failed and the function it ran, as
+    /// `Build mart (daybook-LoadWarehouse-1a2b): …`; either may be unknown.
+    pub fn in_step(self, state: Option<&str>, function: &str) -> Self {
+        let lead = match (state, function) {
+            (Some(state), "") => state.to_string(),
+            (Some(state), function) => format!("{state} ({function})"),
+            (None, "") => return self,
+            (None, function) => function.to_string(),
+        };
         Self {
             kind: self.kind,
-            message: format!("{function}: {}", self.message),
+            message: format!("{lead}: {}", self.message),
         }
     }
 
@@ -221,7 +225,8 @@ where
     // The adapters live as long as the process, like the runtime loop itself.
     let adapters: &'static A = Box::leak(Box::new(adapters));
     let handler = &handler;
-    // The cause of a failed execution (and its alert) starts with the function that failed.
+    // The cause of a failed execution (and its alert) starts with the state and function that
+    // failed.
     let function: &'static str = Box::leak(
         optional("AWS_LAMBDA_FUNCTION_NAME")
             .unwrap_or_default()
@@ -229,20 +234,24 @@ where
     );
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-            let result = match parse_event::<E>(event.payload) {
+            let mut payload = event.payload;
+            let state = daybook_core::failure::take_state_name(&mut payload);
+            let result = match parse_event::<E>(payload) {
                 Ok(input) => handler(adapters, input).await,
                 Err(error) => Err(error),
             };
-            result.map_err(|error| error.in_function(function))
+            result.map_err(|error| error.in_step(state.as_deref(), function))
         },
     ))
     .await
 }
 
 /// The event as the handler's input type, or an `InvalidInput` naming what does not match.
+/// The state's name the definition adds to every Task's input is not the handler's to read.
 pub fn parse_event<E: serde::de::DeserializeOwned>(
-    payload: serde_json::Value,
+    mut payload: serde_json::Value,
 ) -> Result<E, HandlerError> {
+    daybook_core::failure::take_state_name(&mut payload);
     serde_path_to_error::deserialize(payload).map_err(|e| {
         let at = match e.path().to_string().as_str() {
             "." => "the event".to_string(),

@@ -33,6 +33,19 @@ pub trait Classify {
     fn kind(&self) -> ErrorKind;
 }
 
+/// The field in which the state machine hands each Task its own state's name
+/// (`"state_name.$": "$$.State.Name"`), so a failure's message, and the run's alert built from
+/// it, names the state to open and redrive rather than only the function.
+pub const STATE_NAME_FIELD: &str = "state_name";
+
+/// Takes the state's name out of a step's input, leaving the input the step itself reads.
+pub fn take_state_name(input: &mut serde_json::Value) -> Option<String> {
+    match input.as_object_mut()?.remove(STATE_NAME_FIELD)? {
+        serde_json::Value::String(name) => Some(name),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ErrorKind;

@@ -210,7 +210,9 @@ impl TaskInvoker for LocalFunctions {
     }
 }
 
-fn parse<T: DeserializeOwned>(function: &str, input: Value) -> Result<T, Failure> {
+fn parse<T: DeserializeOwned>(function: &str, mut input: Value) -> Result<T, Failure> {
+    // The runner reports the failed state itself; the step reads the rest.
+    daybook_core::failure::take_state_name(&mut input);
     serde_json::from_value(input).map_err(|e| {
         Failure::new(
             daybook_core::ErrorKind::InvalidInput.error_type(),

@@ -26,7 +26,7 @@ fn a_function_binary_reports_error_types_that_retry_rules_can_tell_apart() {
         ),
         (
             "throttled".into(),
-            json!({ "job_id": "job-slow-down", "request": { "date": "2026-11-21" } }),
+            json!({ "job_id": "job-slow-down", "request": { "date": "2026-11-21" }, "state_name": "Start job" }),
         ),
         (
             "denied".into(),
@@ -77,6 +77,10 @@ fn a_function_binary_reports_error_types_that_retry_rules_can_tell_apart() {
 
     let (kind, message) = error(&outcomes, "throttled");
     assert_eq!(kind, "Daybook.Transient", "{message}");
+    assert!(
+        message.starts_with("Start job (start-job): "),
+        "names the state and the function: {message}"
+    );
     assert!(message.contains("SlowDown"), "{message}");
     assert!(
         message.contains("job-slow-down"),
