@@ -24,6 +24,46 @@ pub struct PipelineConfig {
     pub email: EmailConfig,
 }
 
+impl PipelineConfig {
+    /// Every source, lake table and report name is plain and sources do not share a name: each
+    /// is a folder of the lake and part of catalog names, where two would overwrite each other.
+    pub fn check_names(&self) -> Result<(), String> {
+        use crate::naming::check_plain;
+        let sources = self
+            .dynamodb
+            .iter()
+            .map(|s| s.flatten.source.as_str())
+            .chain(self.rds.iter().map(|s| s.source.as_str()))
+            .chain(self.segment.iter().map(|s| s.source.as_str()));
+        let mut seen = std::collections::BTreeSet::new();
+        for source in sources {
+            check_plain(source, "source")?;
+            if !seen.insert(source) {
+                return Err(format!(
+                    "two sources are named {source:?}: each needs its own name, or one would overwrite the other's tables"
+                ));
+            }
+        }
+        for rds in &self.rds {
+            rds.check_names()?;
+        }
+        // The report's name is a folder (`reports/<name>/`) and part of file names only.
+        let name = &self.report.name;
+        let segment = name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if segment {
+            Ok(())
+        } else {
+            Err(format!(
+                "report name {name:?} is a folder and file name: use lower-case letters, digits, - and _, at most 64 characters"
+            ))
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DynamoDbSource {
     #[serde(flatten)]

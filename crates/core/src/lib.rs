@@ -8,6 +8,7 @@ pub mod failure;
 pub mod flatten;
 pub mod lake;
 pub mod marts;
+pub mod naming;
 pub mod parquet_sink;
 pub mod ports;
 pub mod quality;

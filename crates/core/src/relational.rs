@@ -44,6 +44,25 @@ pub struct TableExport {
     pub query: Option<String>,
 }
 
+impl RdsSource {
+    /// The source and every lake table are plain names, and no two tables share one.
+    pub fn check_names(&self) -> Result<(), String> {
+        crate::naming::check_plain(&self.source, "source")?;
+        let mut seen = std::collections::BTreeSet::new();
+        for table in &self.tables {
+            let name = table.lake_name();
+            crate::naming::check_plain(&name, "lake table (set `name` to choose one)")?;
+            if !seen.insert(name.clone()) {
+                return Err(format!(
+                    "two tables of source {:?} are named {name:?} in the lake: give one a `name`",
+                    self.source
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl TableExport {
     pub fn new(table: &str) -> Self {
         Self {

@@ -92,13 +92,26 @@ impl DataFusionWarehouse {
         Ok(ctx)
     }
 
-    /// Runs `sql` and returns its Arrow batches (for `daybook query`).
+    /// Runs `sql` and returns its Arrow batches (for `daybook query`). Only queries run: DDL,
+    /// DML, `COPY … TO` and `SET` are refused before anything happens, so an ad-hoc query can
+    /// neither write files nor change the session.
     pub async fn query_batches(&self, sql: &str) -> Result<Vec<RecordBatch>, PortError> {
         let ctx = self.session().await?;
-        let frame = ctx
-            .sql(sql)
-            .await
-            .map_err(|e| PortError::new(format!("{e}\nSQL:\n{sql}")))?;
+        let read_only = datafusion::execution::context::SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let frame = ctx.sql_with_options(sql, read_only).await.map_err(|e| {
+            let advice = if e.to_string().contains("not supported") {
+                "; daybook query only reads: write a SELECT (or WITH … SELECT)"
+            } else {
+                ""
+            };
+            PortError::with_kind(
+                format!("{e}{advice}\nSQL:\n{sql}"),
+                daybook_core::ErrorKind::InvalidInput,
+            )
+        })?;
         frame
             .collect()
             .await
@@ -270,5 +283,31 @@ fn column_values(array: &ArrayRef) -> Vec<Value> {
                 })
                 .collect()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DataFusionWarehouse;
+    use daybook_core::Classify;
+
+    #[tokio::test]
+    async fn ad_hoc_queries_only_read() {
+        let root = tempfile::tempdir().unwrap();
+        let warehouse = DataFusionWarehouse::new(root.path());
+        let rows = warehouse.query_batches("SELECT 1 AS one").await.unwrap();
+        assert_eq!(rows[0].num_rows(), 1);
+        let target = root.path().join("copied.csv");
+        for sql in [
+            format!("COPY (SELECT 1 AS one) TO '{}'", target.display()),
+            "CREATE TABLE t AS SELECT 1 AS one".to_string(),
+            "CREATE EXTERNAL TABLE e STORED AS CSV LOCATION '/etc/passwd'".to_string(),
+            "SET datafusion.execution.batch_size = 1".to_string(),
+        ] {
+            let error = warehouse.query_batches(&sql).await.unwrap_err();
+            assert_eq!(error.kind(), daybook_core::ErrorKind::InvalidInput, "{sql}");
+            assert!(error.to_string().contains("only reads"), "{sql}: {error}");
+        }
+        assert!(!target.exists(), "COPY wrote nothing");
     }
 }

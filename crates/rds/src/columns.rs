@@ -102,6 +102,51 @@ impl Cell {
     }
 }
 
+impl Cell {
+    /// A saved watermark read back as a value of its column's kind, to be bound as the export's
+    /// parameter. Anything but one well-formed literal of that kind (`30 OR 1=1`, a quote that
+    /// does not close) is refused: the state file is data, never SQL.
+    pub fn from_literal(literal: &str, kind: &ColumnKind) -> Result<Cell, String> {
+        let quoted = || -> Result<String, String> {
+            let inner = literal
+                .strip_prefix('\'')
+                .and_then(|rest| rest.strip_suffix('\''))
+                .ok_or("it is not one quoted value")?;
+            if inner.replace("''", "").contains('\'') {
+                return Err("it is not one quoted value".into());
+            }
+            Ok(inner.replace("''", "'"))
+        };
+        let parsed = match kind {
+            ColumnKind::Int8 | ColumnKind::Int16 | ColumnKind::Int32 | ColumnKind::Int64 => literal
+                .parse()
+                .map(Cell::Int)
+                .map_err(|_| "it is not a whole number".to_string()),
+            ColumnKind::Float32 | ColumnKind::Float64 => match literal.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(Cell::Float(v)),
+                _ => Err("it is not a finite number".to_string()),
+            },
+            ColumnKind::Decimal { .. } => literal
+                .parse::<BigDecimal>()
+                .map(Cell::Decimal)
+                .map_err(|_| "it is not a decimal number".to_string()),
+            ColumnKind::Text => quoted().map(Cell::Text),
+            ColumnKind::Date => quoted().and_then(|text| {
+                text.parse()
+                    .map(Cell::Date)
+                    .map_err(|_| "it is not a date".to_string())
+            }),
+            ColumnKind::Timestamp { .. } => quoted().and_then(|text| {
+                chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f")
+                    .map(|t| Cell::Timestamp(t.and_utc()))
+                    .map_err(|_| "it is not a timestamp".to_string())
+            }),
+            other => Err(format!("a {other:?} column cannot be a watermark")),
+        };
+        parsed.map_err(|why| format!("the saved watermark {literal:?} is refused: {why}"))
+    }
+}
+
 /// A column's builder; appending a cell of the wrong shape is a bug in an engine's mapping.
 pub struct ColumnBuilder {
     kind: ColumnKind,

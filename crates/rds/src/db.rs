@@ -1,6 +1,6 @@
 //! A connection to one relational source and the streaming of a query's rows into Parquet.
 
-use crate::columns::{Cell, ColumnBuilder};
+use crate::columns::{Cell, ColumnBuilder, ColumnKind};
 use crate::error::RdsError;
 use crate::plan::{ColumnMeta, PlannedColumn, plan_columns};
 use crate::{mysql, postgres, sqlite};
@@ -195,12 +195,63 @@ impl Database {
         }
     }
 
-    /// Streams the rows of `sql` into `writer`; memory is one row group whatever the table's size.
-    pub async fn stream(&self, sql: &str, writer: &mut TableWriter) -> Result<(), String> {
+    /// How this engine quotes names and marks a parameter.
+    pub fn dialect(&self) -> Dialect {
         match self {
-            Database::Postgres(pool) => stream_rows(pool, sql, postgres::cell, writer).await,
-            Database::MySql(pool) => stream_rows(pool, sql, mysql::cell, writer).await,
-            Database::Sqlite(pool) => stream_rows(pool, sql, sqlite::cell, writer).await,
+            Database::Postgres(_) => Dialect::Postgres,
+            Database::MySql(_) => Dialect::MySql,
+            Database::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+
+    /// Streams the rows of `sql` into `writer`; memory is one row group whatever the table's
+    /// size. `after` (the previous run's watermark, with its column's kind) is bound to the
+    /// query's one parameter.
+    pub async fn stream(
+        &self,
+        sql: &str,
+        after: Option<(&Cell, &ColumnKind)>,
+        writer: &mut TableWriter,
+    ) -> Result<(), String> {
+        match self {
+            Database::Postgres(pool) => {
+                let query = sqlx::query(sql);
+                let query = match after {
+                    None => query,
+                    Some((Cell::Decimal(v), _)) => query.bind(v.clone()),
+                    Some((Cell::Timestamp(t), ColumnKind::Timestamp { zoned: false })) => {
+                        query.bind(t.naive_utc())
+                    }
+                    Some((cell, _)) => bind(query, cell),
+                };
+                stream_rows(pool, query, postgres::cell, writer).await
+            }
+            Database::MySql(pool) => {
+                let query = sqlx::query(sql);
+                let query = match after {
+                    None => query,
+                    Some((Cell::Decimal(v), _)) => query.bind(v.clone()),
+                    Some((Cell::Timestamp(t), _)) => query.bind(t.naive_utc()),
+                    Some((cell, _)) => bind(query, cell),
+                };
+                stream_rows(pool, query, mysql::cell, writer).await
+            }
+            Database::Sqlite(pool) => {
+                // SQLite compares dates and times as the text they are stored as.
+                let query = sqlx::query(sql);
+                let query = match after {
+                    None => query,
+                    Some((Cell::Decimal(v), _)) => {
+                        query.bind(bigdecimal::ToPrimitive::to_f64(v).unwrap_or(f64::NAN))
+                    }
+                    Some((Cell::Date(d), _)) => query.bind(d.to_string()),
+                    Some((Cell::Timestamp(t), _)) => {
+                        query.bind(t.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+                    }
+                    Some((cell, _)) => bind(query, cell),
+                };
+                stream_rows(pool, query, sqlite::cell, writer).await
+            }
         }
     }
 
@@ -247,19 +298,80 @@ fn connect_advice(error: &sqlx::Error) -> String {
     format!("{text}{advice}")
 }
 
-async fn stream_rows<DB>(
+/// How an engine writes a name and a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    MySql,
+    Sqlite,
+}
+
+impl Dialect {
+    /// `name` (or `schema.name`) quoted part by part, so whatever it holds stays a name.
+    pub fn quote(self, name: &str) -> String {
+        let quote = match self {
+            Dialect::MySql => '`',
+            Dialect::Postgres | Dialect::Sqlite => '"',
+        };
+        name.split('.')
+            .map(|part| {
+                let doubled = part.replace(quote, &format!("{quote}{quote}"));
+                format!("{quote}{doubled}{quote}")
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// The query's first parameter.
+    pub fn parameter(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "$1",
+            Dialect::MySql | Dialect::Sqlite => "?",
+        }
+    }
+}
+
+type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>;
+
+/// Binds a watermark of a kind every engine encodes alike.
+fn bind<'q, DB: sqlx::Database>(query: Query<'q, DB>, cell: &Cell) -> Query<'q, DB>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    chrono::NaiveDate: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    chrono::DateTime<chrono::Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    match cell {
+        Cell::Int(v) => query.bind(*v),
+        Cell::Float(v) => query.bind(*v),
+        Cell::Date(v) => query.bind(*v),
+        Cell::Timestamp(v) => query.bind(*v),
+        Cell::Text(v) => query.bind(v.clone()),
+        // Cell::from_literal makes none of these; binding nothing makes the engine refuse the
+        // query for its missing parameter rather than export the wrong rows.
+        Cell::Null
+        | Cell::Bool(_)
+        | Cell::Binary(_)
+        | Cell::Time(_)
+        | Cell::List(_)
+        | Cell::Decimal(_) => query,
+    }
+}
+
+async fn stream_rows<'q, DB>(
     pool: &sqlx::Pool<DB>,
-    sql: &str,
+    query: Query<'q, DB>,
     decode: fn(&DB::Row, &PlannedColumn) -> Result<Cell, sqlx::Error>,
     writer: &mut TableWriter,
 ) -> Result<(), String>
 where
     DB: sqlx::Database,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
     let mut connection = pool.acquire().await.map_err(|e| e.to_string())?;
-    let mut rows = sqlx::query::<DB>(sql).fetch(&mut *connection);
+    let mut rows = query.fetch(&mut *connection);
     let mut cells = Vec::with_capacity(writer.columns.len());
     while let Some(row) = rows.try_next().await.map_err(|e| e.to_string())? {
         cells.clear();

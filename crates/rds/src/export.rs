@@ -1,7 +1,8 @@
 //! The export-rds step: every configured table of one database into the lake, whole or from
 //! the last run's high-water mark.
 
-use crate::db::{Database, TableWriter};
+use crate::columns::Cell;
+use crate::db::{Database, Dialect, TableWriter};
 use crate::error::RdsError;
 use daybook_core::lake::{PartitionLayout, SchemaColumn};
 use daybook_core::ports::StateStore;
@@ -23,19 +24,24 @@ pub struct RdsTask {
 }
 
 /// The SELECT one table's export runs: ordered by the watermark column when there is one, and
-/// only above `from` when a previous run left a mark.
-pub fn export_sql(export: &TableExport, from: Option<&str>) -> String {
+/// only above the previous run's mark (the query's one parameter) when `after_mark`. Names are
+/// quoted in the engine's dialect, so a table or column name can never be read as SQL.
+pub fn export_sql(export: &TableExport, dialect: Dialect, after_mark: bool) -> String {
     let base = match &export.query {
         Some(query) => format!(
             "SELECT * FROM ({}) AS daybook_source",
             query.trim().trim_end_matches(';')
         ),
-        None => format!("SELECT * FROM {}", export.table),
+        None => format!("SELECT * FROM {}", dialect.quote(&export.table)),
     };
-    match (&export.watermark, from) {
-        (Some(column), Some(from)) => format!("{base} WHERE {column} > {from} ORDER BY {column}"),
-        (Some(column), None) => format!("{base} ORDER BY {column}"),
-        (None, _) => base,
+    match &export.watermark {
+        Some(column) if after_mark => format!(
+            "{base} WHERE {column} > {parameter} ORDER BY {column}",
+            column = dialect.quote(column),
+            parameter = dialect.parameter()
+        ),
+        Some(column) => format!("{base} ORDER BY {}", dialect.quote(column)),
+        None => base,
     }
 }
 
@@ -61,6 +67,9 @@ pub async fn export_tables(
     source: &RdsSource,
     layout: &PartitionLayout,
 ) -> Result<ExportReport, RdsError> {
+    source
+        .check_names()
+        .map_err(|e| daybook_core::Error::Invalid(format!("{e}; nothing was exported")))?;
     let started = Instant::now();
     let staging = Staging::new(store, &layout.job_id, &format!("rds-{}", source.source))?;
     let mut tables = Vec::new();
@@ -91,12 +100,13 @@ pub async fn export_tables(
                 Some(mark.value.clone())
             }
         });
-        let sql = export_sql(export, from.as_deref());
+        let sql = export_sql(export, db.dialect(), from.is_some());
         let meta = db
             .column_meta(&export.table)
             .await
             .map_err(|e| fail(format!("reading the catalog: {e}")))?;
-        let columns = db.describe(&sql).await.map_err(|e| {
+        let described = export_sql(export, db.dialect(), false);
+        let columns = db.describe(&described).await.map_err(|e| {
             fail(format!(
                 "{e}; check the table, column and query in the source's configuration ({sql})"
             ))
@@ -113,7 +123,28 @@ pub async fn export_tables(
             source.row_group_rows,
         )
         .map_err(fail)?;
-        db.stream(&sql, &mut writer).await.map_err(fail)?;
+        let after = match (&export.watermark, &from) {
+            (Some(column), Some(literal)) => {
+                let kind = writer
+                    .columns
+                    .iter()
+                    .find(|c| &c.name == column)
+                    .map(|c| c.kind.clone())
+                    .ok_or_else(|| {
+                        fail(format!("the watermark column {column} is not exported"))
+                    })?;
+                let cell = Cell::from_literal(literal, &kind).map_err(|e| {
+                    fail(format!(
+                        "{e}. Delete the state record {key} to export the whole table once, or write the last value exported there"
+                    ))
+                })?;
+                Some((cell, kind))
+            }
+            _ => None,
+        };
+        db.stream(&sql, after.as_ref().map(|(c, k)| (c, k)), &mut writer)
+            .await
+            .map_err(fail)?;
         let (file, schema, high) = writer.finish().map_err(fail)?;
         counts.insert(format!("rows.{name}"), file.rows);
         if let Some(column) = &export.watermark {
@@ -181,18 +212,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn incremental_exports_start_above_the_mark() {
+    fn incremental_exports_start_above_the_mark_bound_as_a_parameter() {
         let mut export = TableExport::new("shop.orders");
-        assert_eq!(export_sql(&export, None), "SELECT * FROM shop.orders");
+        assert_eq!(
+            export_sql(&export, Dialect::Postgres, false),
+            r#"SELECT * FROM "shop"."orders""#
+        );
         export.watermark = Some("updated_at".into());
         assert_eq!(
-            export_sql(&export, Some("'2026-11-21 10:00:00.000000'")),
-            "SELECT * FROM shop.orders WHERE updated_at > '2026-11-21 10:00:00.000000' ORDER BY updated_at"
+            export_sql(&export, Dialect::Postgres, true),
+            r#"SELECT * FROM "shop"."orders" WHERE "updated_at" > $1 ORDER BY "updated_at""#
+        );
+        assert_eq!(
+            export_sql(&export, Dialect::MySql, true),
+            "SELECT * FROM `shop`.`orders` WHERE `updated_at` > ? ORDER BY `updated_at`"
         );
         export.query = Some("SELECT id, updated_at FROM orders WHERE status <> 'test';".into());
         assert_eq!(
-            export_sql(&export, None),
-            "SELECT * FROM (SELECT id, updated_at FROM orders WHERE status <> 'test') AS daybook_source ORDER BY updated_at"
+            export_sql(&export, Dialect::Sqlite, false),
+            r#"SELECT * FROM (SELECT id, updated_at FROM orders WHERE status <> 'test') AS daybook_source ORDER BY "updated_at""#
+        );
+    }
+
+    #[test]
+    fn a_name_holding_sql_stays_a_name() {
+        let export = TableExport::new(r#"orders"; DROP TABLE customers; --"#);
+        assert_eq!(
+            export_sql(&export, Dialect::Sqlite, false),
+            r#"SELECT * FROM "orders""; DROP TABLE customers; --""#
+        );
+    }
+
+    #[test]
+    fn a_tampered_watermark_is_refused_not_run() {
+        use crate::columns::ColumnKind;
+        for (literal, kind) in [
+            ("30 OR 1=1", ColumnKind::Int64),
+            ("'2026-11-21' OR 'a'='a'", ColumnKind::Text),
+            ("'x'; DROP TABLE t; --", ColumnKind::Text),
+            ("1e400", ColumnKind::Float64),
+        ] {
+            let error = Cell::from_literal(literal, &kind).unwrap_err();
+            assert!(error.contains("is refused"), "{literal}: {error}");
+        }
+        assert_eq!(
+            Cell::from_literal("'it''s'", &ColumnKind::Text).unwrap(),
+            Cell::Text("it's".into())
+        );
+        assert_eq!(
+            Cell::from_literal("30", &ColumnKind::Int32).unwrap(),
+            Cell::Int(30)
         );
     }
 }

@@ -1,5 +1,6 @@
 use super::column_type::ColumnType;
 use crate::dynamo::{AttributeValue, Item};
+use crate::naming::{Namespace, PARTITION_COLUMNS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -75,15 +76,28 @@ pub struct FlattenPlan {
     /// Keep attributes outside the plan in the `_extra` JSON column.
     pub keep_extra: bool,
     pub row_group_rows: usize,
+    /// The items table's column counting each array's elements, in the order of `arrays`.
+    pub count_columns: Vec<String>,
+    /// Attributes whose column or table is not named as they are, and why (see `naming`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renames: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedColumn {
+    /// The attribute as the items hold it.
     pub name: String,
+    /// Its column (for arrays, its table), a plain name told apart from every other.
+    pub column: String,
     /// For arrays, the element type.
     #[serde(rename = "type")]
     pub ty: ColumnType,
 }
+
+/// The element's index in its list, in every array table.
+pub const POSITION_COLUMN: &str = "pos";
+/// The element itself, in every array table.
+pub const VALUE_COLUMN: &str = "value";
 
 impl FlattenPlan {
     /// Resolves the plan: declared types first, then whatever the sample shows.
@@ -96,13 +110,6 @@ impl FlattenPlan {
         }
         if config.row_group_rows == 0 {
             return Err("row_group_rows must be at least 1".into());
-        }
-        // Every child table holds the keys beside its own `pos` and `value` columns.
-        if let Some(key) = config.keys.iter().find(|k| *k == "pos" || *k == "value") {
-            return Err(format!(
-                "key attribute {key:?} of {:?} has the name of a column every list table has (pos, value): two columns of one name cannot be written. Flatten from a query that renames it, or pick another key",
-                config.source
-            ));
         }
         let mut evidence: BTreeMap<String, Evidence> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
@@ -133,6 +140,7 @@ impl FlattenPlan {
             }
             keys.push(PlannedColumn {
                 name: key.clone(),
+                column: String::new(),
                 ty,
             });
         }
@@ -144,6 +152,7 @@ impl FlattenPlan {
             if !is_key(name) {
                 scalars.push(PlannedColumn {
                     name: name.clone(),
+                    column: String::new(),
                     ty: ty.clone(),
                 });
             }
@@ -156,6 +165,7 @@ impl FlattenPlan {
             }
             arrays.push(PlannedColumn {
                 name: name.clone(),
+                column: String::new(),
                 ty: ty.clone(),
             });
         }
@@ -170,6 +180,7 @@ impl FlattenPlan {
             if seen.arrays > 0 {
                 arrays.push(PlannedColumn {
                     name,
+                    column: String::new(),
                     ty: seen
                         .elements
                         .as_deref()
@@ -178,18 +189,12 @@ impl FlattenPlan {
             } else {
                 scalars.push(PlannedColumn {
                     ty: seen.resolve(config.maps),
+                    column: String::new(),
                     name,
                 });
             }
         }
-        for array in &arrays {
-            if array.name == ITEMS_TABLE || array.name.contains('/') {
-                return Err(format!(
-                    "array attribute {:?} cannot name a table; rename it in the source",
-                    array.name
-                ));
-            }
-        }
+        let (count_columns, renames) = name_columns(&mut keys, &mut scalars, &mut arrays);
         Ok(Self {
             source: config.source.clone(),
             keys,
@@ -197,18 +202,75 @@ impl FlattenPlan {
             arrays,
             keep_extra: config.discover,
             row_group_rows: config.row_group_rows,
+            count_columns,
+            renames,
         })
     }
 
     pub fn table_names(&self) -> Vec<String> {
         std::iter::once(ITEMS_TABLE.to_string())
-            .chain(self.arrays.iter().map(|a| a.name.clone()))
+            .chain(self.arrays.iter().map(|a| a.column.clone()))
             .collect()
     }
+}
 
-    pub fn count_column(array: &str) -> String {
-        format!("{array}_count")
+/// Names every column and table of the plan (see `naming`): keys clear of the partition
+/// columns and of the array tables' `pos` and `value`; the items table's columns clear of the
+/// keys, of `_extra` and of one another; array tables clear of `_items` (which the catalog
+/// calls `items`). Returns the count columns and the notes on renames.
+fn name_columns(
+    keys: &mut [PlannedColumn],
+    scalars: &mut [PlannedColumn],
+    arrays: &mut [PlannedColumn],
+) -> (Vec<String>, Vec<String>) {
+    let raw = |columns: &[PlannedColumn]| -> Vec<String> {
+        columns.iter().map(|c| c.name.clone()).collect()
+    };
+    let mut notes = Vec::new();
+
+    let mut key_names = Namespace::reserving(PARTITION_COLUMNS.into_iter().chain([
+        POSITION_COLUMN,
+        VALUE_COLUMN,
+        EXTRA_COLUMN,
+    ]));
+    let raws = raw(keys);
+    let raws: Vec<&str> = raws.iter().map(String::as_str).collect();
+    for (key, name) in keys
+        .iter_mut()
+        .zip(key_names.assign(&raws, "key attribute"))
+    {
+        key.column = name;
     }
+    notes.extend(key_names.into_notes());
+
+    let mut tables = Namespace::reserving([ITEMS_TABLE, ITEMS_TABLE.trim_start_matches('_')]);
+    let raws = raw(arrays);
+    let raws: Vec<&str> = raws.iter().map(String::as_str).collect();
+    for (array, name) in arrays
+        .iter_mut()
+        .zip(tables.assign(&raws, "list attribute"))
+    {
+        array.column = name;
+    }
+    notes.extend(tables.into_notes());
+
+    let mut items = Namespace::reserving(PARTITION_COLUMNS.into_iter().chain([EXTRA_COLUMN]));
+    for key in keys.iter() {
+        items.reserve(&key.column);
+    }
+    let raws = raw(scalars);
+    let raws: Vec<&str> = raws.iter().map(String::as_str).collect();
+    for (scalar, name) in scalars.iter_mut().zip(items.assign(&raws, "attribute")) {
+        scalar.column = name;
+    }
+    let counts: Vec<String> = arrays
+        .iter()
+        .map(|a| format!("{}_count", a.column))
+        .collect();
+    let raws: Vec<&str> = counts.iter().map(String::as_str).collect();
+    let count_columns = items.assign(&raws, "count column");
+    notes.extend(items.into_notes());
+    (count_columns, notes)
 }
 
 /// What the sample showed about one attribute (or about the elements of one array).
@@ -377,6 +439,7 @@ mod tests {
             plan.keys,
             vec![PlannedColumn {
                 name: "id".into(),
+                column: "id".into(),
                 ty: ColumnType::String
             }]
         );

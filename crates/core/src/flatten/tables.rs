@@ -1,6 +1,6 @@
 use super::column_type::ColumnType;
 use super::columns::ColumnBuilder;
-use super::plan::{EXTRA_COLUMN, FlattenPlan, ITEMS_TABLE};
+use super::plan::{EXTRA_COLUMN, FlattenPlan, ITEMS_TABLE, POSITION_COLUMN, VALUE_COLUMN};
 use super::value_ref::ValueRef;
 use crate::dynamo::{AttributeValue, Item};
 use crate::lake::PartitionLayout;
@@ -9,9 +9,6 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use std::path::Path;
 use std::sync::Arc;
-
-/// The element's index in its list, in every array table.
-const POSITION_COLUMN: &str = "pos";
 
 /// One output table: its name, Arrow schema and the column types behind the schema.
 pub struct TableShape {
@@ -25,18 +22,18 @@ pub fn table_shapes(plan: &FlattenPlan) -> Vec<TableShape> {
     let keys = || {
         plan.keys
             .iter()
-            .map(|k| (k.name.clone(), k.ty.clone(), false))
+            .map(|k| (k.column.clone(), k.ty.clone(), false))
     };
     let mut items: Vec<(String, ColumnType, bool)> = keys().collect();
     items.extend(
         plan.scalars
             .iter()
-            .map(|c| (c.name.clone(), c.ty.clone(), true)),
+            .map(|c| (c.column.clone(), c.ty.clone(), true)),
     );
     items.extend(
-        plan.arrays
+        plan.count_columns
             .iter()
-            .map(|a| (FlattenPlan::count_column(&a.name), ColumnType::Int32, true)),
+            .map(|name| (name.clone(), ColumnType::Int32, true)),
     );
     if plan.keep_extra {
         items.push((EXTRA_COLUMN.to_string(), ColumnType::Json, true));
@@ -45,8 +42,8 @@ pub fn table_shapes(plan: &FlattenPlan) -> Vec<TableShape> {
     for array in &plan.arrays {
         let mut columns: Vec<_> = keys().collect();
         columns.push((POSITION_COLUMN.to_string(), ColumnType::Int32, false));
-        columns.push(("value".to_string(), array.ty.clone(), true));
-        shapes.push(TableShape::new(&array.name, columns));
+        columns.push((VALUE_COLUMN.to_string(), array.ty.clone(), true));
+        shapes.push(TableShape::new(&array.column, columns));
     }
     shapes
 }
@@ -116,7 +113,7 @@ impl<'p> TableSet<'p> {
         let keys = plan
             .keys
             .iter()
-            .map(|k| (k.name.clone(), ColumnEncoding::Plain));
+            .map(|k| (k.column.clone(), ColumnEncoding::Plain));
         for shape in table_shapes(plan) {
             let key = layout.part_key(&shape.name, part);
             let mut encodings: Vec<_> = keys.clone().collect();

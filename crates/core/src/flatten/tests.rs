@@ -474,25 +474,38 @@ fn flatten_one(path: PathBuf, out: &Path) -> crate::Result<FlattenOutcome> {
 }
 
 #[test]
-fn list_attributes_named_to_leave_the_output_folder_fail_and_write_nothing_outside() {
-    for (name, reason) in [("..", ". or .. segment"), ("", "starts with /")] {
+fn list_attributes_named_to_leave_the_output_folder_are_written_inside_it() {
+    for name in ["..", "", "/", "a/../../b"] {
         let dir = tempfile::tempdir().unwrap();
         let lines = [export_line(&format!(
             r#"{{"query_id":{{"S":"q1"}},"{name}":{{"L":[{{"S":"x"}}]}}}}"#
         ))];
         let path = gz_file(dir.path(), "data-0.json.gz", &lines);
-        let error = flatten_one(path, &dir.path().join("nested/out"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.contains("is not a key daybook reads or writes") && error.contains(reason),
-            "attribute {name:?}: {error}"
-        );
+        let out = dir.path().join("nested/out");
+        let outcome = flatten_one(path, &out).unwrap();
+        assert_eq!(outcome.tables.len(), 2, "attribute {name:?}");
+        for table in &outcome.tables {
+            assert!(
+                !table.table.is_empty() && !table.table.contains(['/', '.']),
+                "attribute {name:?} became table {:?}",
+                table.table
+            );
+            for file in &table.files {
+                assert!(out.join(&file.key).is_file(), "{}", file.key);
+            }
+        }
         assert!(
             !dir.path().join("nested/dt=2026-11-21").exists(),
             "nothing written beside the output folder"
         );
         assert!(!std::path::Path::new("/dt=2026-11-21").exists());
+        // What is left of the name is kept; a name with nothing left is noted.
+        assert_eq!(
+            outcome.plan.renames.len(),
+            usize::from(name != "a/../../b"),
+            "attribute {name:?}: {:?}",
+            outcome.plan.renames
+        );
     }
 }
 
@@ -542,14 +555,60 @@ fn items_nested_past_dynamodbs_limit_are_quarantined_not_a_crash() {
     );
 }
 
+/// Names that once met in one table or column (and silently replaced data) stay apart, reserved
+/// names are never shadowed, and every rename is noted.
 #[test]
-fn a_key_named_like_a_list_tables_column_is_refused_up_front() {
-    for key in ["pos", "value"] {
-        let config = FlattenConfig::new("search_queries", vec![key.to_string()]);
-        let error = FlattenPlan::resolve(&config, &[]).unwrap_err();
+fn names_that_would_collide_get_columns_and_tables_of_their_own() {
+    let mut config = FlattenConfig::new("search_queries", vec!["value".into()]);
+    config.discover = true;
+    let item = r#"{"value":{"S":"q1"},"items":{"L":[{"S":"i"}]},"user_id":{"S":"u1"},
+        "x_count":{"N":"7"},"x":{"L":[{"N":"1"},{"N":"2"}]},"_extra":{"S":"mine"},
+        "dt":{"S":"2020-01-01"},"A":{"S":"upper"},"a":{"S":"lower"},"注文":{"N":"1"},"金額":{"N":"2"}}"#
+        .replace(['\n', ' '], "");
+    let (dir, outcome) = run(config, &[export_line(&item)]);
+    assert_eq!(outcome.items_written, 1);
+    let tables: Vec<&str> = outcome.tables.iter().map(|t| t.table.as_str()).collect();
+    assert_eq!(tables.len(), 3, "{tables:?}");
+    assert!(
+        !tables[1..].contains(&"items"),
+        "a list called items does not become the catalog's items table: {tables:?}"
+    );
+    for table in &outcome.tables {
+        let batch = read_table(dir.path(), &outcome, &table.table);
+        let names: Vec<&str> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(unique.len(), names.len(), "{}: {names:?}", table.table);
+        assert!(!names.contains(&"dt"), "{}: {names:?}", table.table);
+    }
+    let items = read_table(dir.path(), &outcome, ITEMS_TABLE);
+    let column = |name: &str| {
+        let at = items
+            .schema()
+            .index_of(name)
+            .unwrap_or_else(|_| panic!("no column {name} in {:?}", items.schema().fields()));
+        items.column(at).clone()
+    };
+    assert_eq!(column("user_id").as_string::<i32>().value(0), "u1");
+    assert_eq!(column("a").as_string::<i32>().value(0), "lower");
+    assert_eq!(column("x_count").as_primitive::<Int64Type>().value(0), 7);
+    assert_eq!(
+        column("_extra").null_count(),
+        1,
+        "only ours is called _extra"
+    );
+    assert_eq!(column("extra").as_string::<i32>().value(0), "mine");
+    let renamed = &outcome.plan.renames;
+    for raw in ["value", "items", "dt", "A", "注文", "金額", "x_count"] {
         assert!(
-            error.contains("has the name of a column every list table has"),
-            "{error}"
+            renamed
+                .iter()
+                .any(|note| note.contains(&format!("{raw:?}"))),
+            "{raw} is not in {renamed:#?}"
         );
     }
 }

@@ -148,8 +148,11 @@ impl TableRows {
             if let Some(raw) = event.properties
                 && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(raw.get())
             {
-                walk_properties(&map, "", &mut |name, value| {
-                    put(&mut row, &name, json_cell(value))
+                let columns = &self.columns.properties;
+                walk_properties(&map, "", &mut |path, value| {
+                    if let Some(&at) = columns.get(&path) {
+                        row[at] = json_cell(value);
+                    }
                 });
             }
         } else {

@@ -2,7 +2,7 @@ use super::config::{DaySelection, SegmentConfig, SegmentFile};
 use super::event::{CallType, parse_event};
 use super::rows::TableRows;
 use super::scan::{FileRead, read_lines};
-use super::schema::{PropertyColumns, TableColumns, event_table};
+use super::schema::{PropertyColumns, TableColumns, event_tables};
 use crate::error::{Error, IoContext, Result};
 use crate::lake::{PartitionLayout, SchemaColumn};
 use crate::parquet_sink::ParquetSink;
@@ -45,7 +45,7 @@ struct FileScan {
     keys: Vec<(u32, u128)>,
     /// Rows per (day, table).
     rows: BTreeMap<(NaiveDate, String), u64>,
-    /// Property columns per (day, event table).
+    /// Property columns per (day, event name as sent).
     properties: BTreeMap<(NaiveDate, String), PropertyColumns>,
     other_days: u64,
     quarantine: Option<PathBuf>,
@@ -106,8 +106,27 @@ pub fn export_segment_files(
             );
         }
     }
-    for (key, columns) in &properties {
-        shapes.insert(key.clone(), TableColumns::for_event(columns));
+    // Event name → table, per day: the names are made injective over the day's events.
+    let mut event_table: HashMap<NaiveDate, HashMap<String, String>> = HashMap::new();
+    for day in &selected_days {
+        let events = properties
+            .keys()
+            .filter(|(d, _)| d == day)
+            .map(|(_, event)| event.as_str());
+        let (tables, notes) = event_tables(events);
+        for (event, table) in tables {
+            let columns = &properties[&(*day, event.clone())];
+            let renamed = notes
+                .iter()
+                .filter(|note| note.starts_with(&format!("event {event:?} ")))
+                .cloned()
+                .collect();
+            shapes.insert(
+                (*day, table.clone()),
+                TableColumns::for_event(columns, renamed),
+            );
+            event_table.entry(*day).or_default().insert(event, table);
+        }
     }
 
     let dup_counts: Vec<u64> = duplicates.iter().map(|d| d.len() as u64).collect();
@@ -121,6 +140,7 @@ pub fn export_segment_files(
             days,
             &duplicates,
             &shapes,
+            &event_table,
             layout,
             staging,
         )
@@ -261,8 +281,7 @@ fn scan_file(
             .entry((day, event.call.table().to_string()))
             .or_default() += 1;
         if let Some(name) = &event.event {
-            let table = event_table(name);
-            let columns = scan.properties.entry((day, table)).or_default();
+            let columns = scan.properties.entry((day, name.to_string())).or_default();
             if let Some(raw) = event.properties
                 && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(raw.get())
             {
@@ -313,6 +332,7 @@ fn write_files(
     days: DaySelection,
     duplicates: &[Vec<u32>],
     shapes: &BTreeMap<(NaiveDate, String), TableColumns>,
+    event_table: &HashMap<NaiveDate, HashMap<String, String>>,
     layout: &PartitionLayout,
     staging: &Path,
 ) -> Result<WorkerPart> {
@@ -332,7 +352,8 @@ fn write_files(
             }
             let mut targets = vec![(event.call.table().to_string(), false)];
             if let Some(name) = &event.event {
-                targets.push((event_table(name), true));
+                let table = &event_table[&day][name.as_ref() as &str];
+                targets.push((table.clone(), true));
             }
             for (table, flatten) in targets {
                 let key = (day, table);

@@ -2,6 +2,7 @@
 //! type, and for each track event its properties, whose types are learnt from the day's data.
 
 use super::event::CallType;
+use crate::naming::{Namespace, PARTITION_COLUMNS};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -80,46 +81,26 @@ pub fn call_columns(call: CallType) -> &'static [(&'static str, ColumnKind)] {
     }
 }
 
-/// Column and table names as Glue and Redshift accept them: lower snake case.
-pub fn snake_name(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len() + 4);
-    let mut previous_lower = false;
-    for c in raw.chars() {
-        if c.is_ascii_alphanumeric() {
-            if c.is_ascii_uppercase() && previous_lower {
-                out.push('_');
-            }
-            previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-            out.push(c.to_ascii_lowercase());
-        } else {
-            if !out.ends_with('_') && !out.is_empty() {
-                out.push('_');
-            }
-            previous_lower = false;
-        }
-    }
-    let trimmed = out.trim_end_matches('_');
-    match trimmed.chars().next() {
-        None => "_".into(),
-        Some(c) if c.is_ascii_digit() => format!("_{trimmed}"),
-        Some(_) => trimmed.to_string(),
-    }
-}
-
-/// The table a track event's rows go to: its name in snake case, kept clear of the call tables.
-pub fn event_table(event: &str) -> String {
-    let name = snake_name(event);
-    if CallType::ALL.iter().any(|c| c.table() == name) {
-        format!("track_{name}")
-    } else {
-        name
-    }
+/// The tables of one day's track events, named after the events in a namespace of their own
+/// (clear of the call tables): raw event name → table name, with the notes on renames.
+pub fn event_tables<'e>(
+    events: impl IntoIterator<Item = &'e str>,
+) -> (HashMap<String, String>, Vec<String>) {
+    let raws: Vec<&str> = events.into_iter().collect();
+    let mut names = Namespace::reserving(CallType::ALL.iter().map(|c| c.table()));
+    let assigned = names.assign(&raws, "event");
+    let tables = raws
+        .iter()
+        .map(|raw| raw.to_string())
+        .zip(assigned)
+        .collect();
+    (tables, names.into_notes())
 }
 
 /// The property columns of one event table, learnt value by value.
 #[derive(Debug, Clone, Default)]
 pub struct PropertyColumns {
-    /// Column name → kind (None while only nulls were seen), in first-seen order (properties
+    /// Property path → kind (None while only nulls were seen), in first-seen order (properties
     /// are seen in name order, so the columns are too).
     columns: Vec<(String, Option<ColumnKind>)>,
     index: HashMap<String, usize>,
@@ -128,7 +109,7 @@ pub struct PropertyColumns {
 }
 
 impl PropertyColumns {
-    /// Records the types of an event's properties (nested objects flatten to `a_b` columns).
+    /// Records the types of an event's properties (nested objects flatten to `a.b` paths).
     pub fn observe(&mut self, properties: &serde_json::Map<String, Value>) {
         walk_properties(properties, "", &mut |name, value| {
             self.observe_one(name, value_kind(value))
@@ -173,19 +154,20 @@ impl PropertyColumns {
         }
     }
 
+    /// Every property path and the kind of its column.
     pub fn columns(&self) -> impl Iterator<Item = (&str, ColumnKind)> {
         self.columns
             .iter()
             .map(|(name, kind)| (name.as_str(), kind.unwrap_or(ColumnKind::Text)))
     }
 
-    /// One line per conflicting column, for the manifest.
+    /// One line per conflicting property, for the manifest.
     pub fn conflict_notes(&self) -> Vec<String> {
         self.conflicts
             .iter()
             .map(|(name, types)| {
                 format!(
-                    "column {name} had values of types {} and is stored as text",
+                    "property {name:?} had values of types {} and is stored as text",
                     types.iter().copied().collect::<Vec<_>>().join(", ")
                 )
             })
@@ -193,33 +175,40 @@ impl PropertyColumns {
     }
 }
 
-/// Calls `visit(column, value)` for every leaf property, nested objects named `a_b`: the schema
-/// and the rows name columns through this one walk.
+/// Calls `visit(path, value)` for every leaf property: the schema and the rows find a leaf's
+/// column through this one walk. The path is the keys from the top joined by `.` (a `.` or `\\`
+/// inside a key is escaped with `\\`), so two different leaves never share a path.
 pub fn walk_properties<'v>(
     properties: &'v serde_json::Map<String, Value>,
     prefix: &str,
     visit: &mut dyn FnMut(String, &'v Value),
 ) {
     for (key, value) in properties {
-        let name = property_column(prefix, key);
+        let path = property_path(prefix, key);
         match value {
-            Value::Object(inner) => walk_properties(inner, &name, visit),
-            other => visit(name, other),
+            Value::Object(inner) => walk_properties(inner, &path, visit),
+            other => visit(path, other),
         }
     }
 }
 
-pub fn property_column(prefix: &str, key: &str) -> String {
-    let name = snake_name(key);
-    if prefix.is_empty() {
-        if COMMON_COLUMNS.iter().any(|(c, _)| *c == name) || name == "event" {
-            format!("property_{name}")
-        } else {
-            name
+fn property_path(prefix: &str, key: &str) -> String {
+    let mut path = String::with_capacity(prefix.len() + key.len() + 1);
+    if !prefix.is_empty() {
+        path.push_str(prefix);
+        path.push('.');
+    }
+    if key.contains(['.', '\\']) {
+        for c in key.chars() {
+            if c == '.' || c == '\\' {
+                path.push('\\');
+            }
+            path.push(c);
         }
     } else {
-        format!("{prefix}_{name}")
+        path.push_str(key);
     }
+    path
 }
 
 /// A leaf's kind; nulls have none, arrays are kept as JSON text.
@@ -238,6 +227,8 @@ pub fn value_kind(value: &Value) -> Option<ColumnKind> {
 pub struct TableColumns {
     pub columns: Vec<(String, ColumnKind)>,
     pub schema: Arc<Schema>,
+    /// Property path → index of its column, for event tables.
+    pub properties: HashMap<String, usize>,
     pub notes: Vec<String>,
 }
 
@@ -250,6 +241,7 @@ impl TableColumns {
         Self {
             columns,
             schema: Arc::new(Schema::new(fields)),
+            properties: HashMap::new(),
             notes,
         }
     }
@@ -265,16 +257,35 @@ impl TableColumns {
         )
     }
 
-    pub fn for_event(properties: &PropertyColumns) -> Self {
-        Self::new(
+    /// An event's table: the common columns, `event`, then one column per property path, named
+    /// clear of the others (`notes` come first in the manifest, then the renames).
+    pub fn for_event(properties: &PropertyColumns, mut notes: Vec<String>) -> Self {
+        let mut names = Namespace::reserving(
             COMMON_COLUMNS
                 .iter()
-                .map(|(n, k)| (n.to_string(), *k))
-                .chain([("event".to_string(), ColumnKind::Text)])
-                .chain(properties.columns().map(|(n, k)| (n.to_string(), k)))
-                .collect(),
-            properties.conflict_notes(),
-        )
+                .map(|(name, _)| *name)
+                .chain(["event"])
+                .chain(PARTITION_COLUMNS),
+        );
+        let paths: Vec<(&str, ColumnKind)> = properties.columns().collect();
+        let raws: Vec<&str> = paths.iter().map(|(path, _)| *path).collect();
+        let assigned = names.assign(&raws, "property");
+        let mut columns: Vec<(String, ColumnKind)> = COMMON_COLUMNS
+            .iter()
+            .map(|(n, k)| (n.to_string(), *k))
+            .chain([("event".to_string(), ColumnKind::Text)])
+            .collect();
+        let mut index = HashMap::with_capacity(paths.len());
+        for ((path, kind), name) in paths.iter().zip(assigned) {
+            index.insert(path.to_string(), columns.len());
+            columns.push((name, *kind));
+        }
+        notes.extend(names.into_notes());
+        notes.extend(properties.conflict_notes());
+        Self {
+            properties: index,
+            ..Self::new(columns, notes)
+        }
     }
 }
 
@@ -284,15 +295,24 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn names_become_lower_snake_case() {
-        assert_eq!(snake_name("Product Viewed"), "product_viewed");
-        assert_eq!(snake_name("orderId"), "order_id");
+    fn event_tables_are_snake_case_and_clear_of_the_call_tables() {
+        let (tables, notes) = event_tables([
+            "Product Viewed",
+            "Checkout Step 2 — Viewed!",
+            "Pages",
+            "注文完了",
+        ]);
+        assert_eq!(tables["Product Viewed"], "product_viewed");
         assert_eq!(
-            snake_name("Checkout Step 2 — Viewed!"),
+            tables["Checkout Step 2 — Viewed!"],
             "checkout_step_2_viewed"
         );
-        assert_eq!(snake_name("3ds"), "_3ds");
-        assert_eq!(event_table("Pages"), "track_pages");
+        assert!(tables["Pages"].starts_with("pages_"), "{tables:?}");
+        assert!(
+            tables["注文完了"].starts_with("zhu_wen_wan_liao_"),
+            "{tables:?}"
+        );
+        assert_eq!(notes.len(), 2, "{notes:?}");
     }
 
     #[test]
@@ -312,7 +332,7 @@ mod tests {
         assert_eq!(
             kinds,
             vec![
-                ("cart_size", ColumnKind::Int),
+                ("cart.size", ColumnKind::Int),
                 ("gift", ColumnKind::Bool),
                 ("price", ColumnKind::Float),
                 ("qty", ColumnKind::Int),
@@ -321,7 +341,7 @@ mod tests {
         );
         assert_eq!(
             columns.conflict_notes(),
-            vec!["column sku had values of types integer, text and is stored as text"]
+            vec!["property \"sku\" had values of types integer, text and is stored as text"]
         );
     }
 
@@ -343,10 +363,21 @@ mod tests {
     }
 
     #[test]
-    fn properties_named_like_common_columns_are_prefixed() {
-        let mut columns = PropertyColumns::default();
-        columns.observe(json!({"timestamp": "x", "event": "y"}).as_object().unwrap());
-        let names: Vec<_> = columns.columns().map(|(n, _)| n.to_string()).collect();
-        assert_eq!(names, vec!["property_event", "property_timestamp"]);
+    fn properties_never_shadow_common_or_partition_columns_nor_one_another() {
+        let mut properties = PropertyColumns::default();
+        properties.observe(
+            json!({"timestamp": "x", "event": "y", "dt": 1, "a_b": 1, "a": {"b": 2}, "A": 3, "注文": 4, "金額": 5})
+                .as_object()
+                .unwrap(),
+        );
+        let table = TableColumns::for_event(&properties, vec![]);
+        let names: Vec<&str> = table.columns.iter().map(|(n, _)| n.as_str()).collect();
+        let unique: BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        assert_eq!(table.properties.len(), 8);
+        assert_eq!(names[table.properties["a_b"]], "a_b");
+        assert_ne!(names[table.properties["a.b"]], "a_b");
+        assert_ne!(names[table.properties["dt"]], "dt");
+        assert_eq!(table.notes.len(), 6, "{:?}", table.notes);
     }
 }

@@ -137,7 +137,7 @@ fn a_day_of_calls_becomes_call_and_event_tables() {
     assert_eq!(table("order_completed").rows, 1);
     assert_eq!(
         table("product_viewed").notes,
-        vec!["column position had values of types integer, text and is stored as text"]
+        vec!["property \"position\" had values of types integer, text and is stored as text"]
     );
     assert_eq!(
         table("product_viewed").run_prefix,

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::flatten::ItemBatch;
 use crate::flatten::export::{ExportFile, MANIFEST_FILES, parse_manifest, sample_items};
 use crate::flatten::{
-    FlattenConfig, FlattenOutcome, FlattenPlan, SAMPLE_ITEMS, flatten_export_files,
+    FlattenConfig, FlattenOutcome, FlattenPlan, ITEMS_TABLE, SAMPLE_ITEMS, flatten_export_files,
 };
 use crate::lake::PartitionLayout;
 use crate::store::ObjectStore;
@@ -138,7 +138,12 @@ pub async fn publish_outcome(
                         bytes: f.bytes,
                     })
                     .collect(),
-                notes: vec![],
+                // The source's renames are read where its items are.
+                notes: if table.table == ITEMS_TABLE {
+                    outcome.plan.renames.clone()
+                } else {
+                    vec![]
+                },
             })
             .collect(),
         items_read: outcome.items_read,
@@ -173,6 +178,7 @@ pub async fn run_flatten_task(
     task: &FlattenTask,
     workers: usize,
 ) -> Result<ExportReport> {
+    crate::naming::check_plain(&task.source.flatten.source, "source").map_err(Error::Invalid)?;
     let layout = lake_layout(&task.source.flatten, &task.job);
     let mut report = match &task.source.read {
         DynamoDbRead::Export { export_prefix } => {

@@ -191,10 +191,19 @@ pub async fn register(
                 context: format!("reading {}", store.location(&table.manifest_key)),
                 source,
             })?;
-        by_table
-            .entry(catalog_table_name(&table.source, &table.table))
-            .or_default()
-            .push((manifest, table));
+        let name = catalog_table_name(&table.source, &table.table);
+        check_catalog_name(&name, table)?;
+        let runs = by_table.entry(name.clone()).or_default();
+        if let Some((_, other)) = runs
+            .iter()
+            .find(|(_, other)| (&other.source, &other.table) != (&table.source, &table.table))
+        {
+            return Err(Error::Invalid(format!(
+                "table {:?} of source {:?} and table {:?} of source {:?} would both be catalog table {name}: one would replace the other's data. Rename one source in the config; nothing was registered",
+                table.table, table.source, other.table, other.source
+            )));
+        }
+        runs.push((manifest, table));
     }
     let mut registered = Vec::new();
     for (name, mut runs) in by_table {
@@ -219,6 +228,23 @@ pub async fn register(
         }));
     }
     Ok(registered)
+}
+
+/// A catalog name Glue and Spectrum take as it is (they fold case, and a `-` or `.` needs
+/// quoting everywhere), checked before anything is registered.
+fn check_catalog_name(name: &str, table: &CommittedTable) -> Result<()> {
+    let plain = !name.is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "table {:?} of source {:?} (run {}) would be catalog table {name:?}, which Glue cannot hold as it is: names are lower-case letters, digits and _. Export that source again with this version (it names tables so), or rename the source; nothing was registered",
+        table.table, table.source, table.run_prefix
+    )))
 }
 
 /// The SQL of each named mart. Run before anything is written, so that a typo in the

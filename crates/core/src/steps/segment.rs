@@ -24,6 +24,7 @@ pub async fn run_segment_task(
     task: &SegmentTask,
     workers: usize,
 ) -> Result<ExportReport> {
+    crate::naming::check_plain(&task.source.source, "source").map_err(Error::Invalid)?;
     let (from, to) = task
         .source
         .batch_window(task.job.date)

@@ -125,6 +125,7 @@ pub async fn start_job(
 }
 
 fn validate(config: &PipelineConfig) -> Result<()> {
+    config.check_names().map_err(Error::Invalid)?;
     for mart in &config.marts {
         if crate::marts::mart_sql(mart).is_none() {
             return Err(Error::Invalid(format!(
