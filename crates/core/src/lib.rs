@@ -7,6 +7,7 @@ pub mod error;
 pub mod failure;
 pub mod flatten;
 pub mod lake;
+pub mod lines;
 pub mod marts;
 pub mod naming;
 pub mod parquet_sink;

@@ -6,6 +6,7 @@ use super::tables::TableSet;
 use crate::dynamo::{Item, parse_export_line};
 use crate::error::{Error, IoContext, Result};
 use crate::lake::PartitionLayout;
+use crate::lines::Line;
 use crate::quarantine::{QuarantineRecord, QuarantineWriter, excerpt};
 use flate2::read::MultiGzDecoder;
 use serde::Deserialize;
@@ -77,13 +78,17 @@ pub fn sample_items(files: &[ExportFile], limit: usize) -> Vec<Item<'static>> {
         let Ok(mut lines) = open_lines(&file.path) else {
             continue;
         };
-        let mut line = String::new();
+        // Lines that are too long, not UTF-8 or not items are skipped here; the flatten itself
+        // quarantines them with their reason.
+        let mut bytes = Vec::new();
         while sample.len() < limit {
-            line.clear();
-            match lines.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    if let Ok(item) = parse_export_line(line.trim_end()) {
+            match crate::lines::read_line(&mut lines, &mut bytes, MAX_LINE_BYTES) {
+                Ok((Line::End, _)) | Err(_) => break,
+                Ok((Line::Oversized(_), _)) => {}
+                Ok((Line::Kept, _)) => {
+                    if let Ok(line) = std::str::from_utf8(&bytes)
+                        && let Ok(item) = parse_export_line(line.trim_end())
+                    {
                         sample.push(item.into_owned());
                     }
                 }
@@ -95,6 +100,10 @@ pub fn sample_items(files: &[ExportFile], limit: usize) -> Vec<Item<'static>> {
     }
     sample
 }
+
+/// Longest export line read into memory. A DynamoDB item is at most 400 KB; its line is longer
+/// (type tags, base64 for binary, escapes), but never by this much.
+pub const MAX_LINE_BYTES: usize = 4 << 20;
 
 /// Flattens one export file into part `part` of every table.
 pub fn flatten_file(
@@ -134,10 +143,9 @@ pub fn flatten_file(
             let mut bytes = Vec::new();
             let mut number = 0u64;
             loop {
-                bytes.clear();
-                match lines.read_until(b'\n', &mut bytes) {
-                    Ok(0) => break,
-                    Ok(_) => {}
+                let line = match crate::lines::read_line(&mut lines, &mut bytes, MAX_LINE_BYTES) {
+                    Ok((Line::End, _)) => break,
+                    Ok((line, _)) => line,
                     Err(e) => {
                         let reason = format!(
                             "data file is truncated or corrupt after line {number} ({e}); the items before it were kept, re-export to recover the rest"
@@ -155,8 +163,25 @@ pub fn flatten_file(
                         )?;
                         break;
                     }
-                }
+                };
                 number += 1;
+                if let Line::Oversized(length) = line {
+                    summary.bytes += length;
+                    summary.lines += 1;
+                    reject(
+                        &mut quarantine,
+                        QuarantineRecord {
+                            input: file.label.clone(),
+                            line: Some(number),
+                            reason: format!(
+                                "the line is {length} bytes, over the {MAX_LINE_BYTES}-byte limit (a DynamoDB item is at most 400 KB); it was not read into memory"
+                            ),
+                            item: None,
+                            raw: None,
+                        },
+                    )?;
+                    continue;
+                }
                 summary.bytes += bytes.len() as u64;
                 let line = match std::str::from_utf8(&bytes) {
                     Ok(line) => line,

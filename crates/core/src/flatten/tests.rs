@@ -640,3 +640,25 @@ fn a_line_that_is_not_utf8_is_quarantined_alone_and_the_rest_of_the_file_is_read
         "{rejected:?}"
     );
 }
+
+#[test]
+fn a_line_longer_than_any_item_is_quarantined_unread_and_the_next_lines_are_kept() {
+    let huge = export_line(&format!(
+        r#"{{"query_id":{{"S":"big"}},"blob":{{"S":"{}"}}}}"#,
+        "x".repeat(export::MAX_LINE_BYTES + 10)
+    ));
+    let lines = [
+        export_line(r#"{"query_id":{"S":"q1"}}"#),
+        huge,
+        export_line(r#"{"query_id":{"S":"q2"}}"#),
+    ];
+    let (_dir, outcome) = run(config(), &lines);
+    assert_eq!((outcome.items_written, outcome.quarantined), (2, 1));
+    let rejected = quarantine_lines(&outcome);
+    assert_eq!(rejected[0]["line"], 2);
+    let reason = rejected[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("over the 4194304-byte limit") && reason.contains("not read into memory"),
+        "{reason}"
+    );
+}

@@ -36,10 +36,9 @@ pub fn read_lines(
     let mut buffer = Vec::with_capacity(64 * 1024);
     let mut number = 0u32;
     loop {
-        buffer.clear();
-        match reader.read_until(b'\n', &mut buffer) {
-            Ok(0) => break,
-            Ok(_) => {}
+        let line = match crate::lines::read_line(&mut reader, &mut buffer, max_line_bytes) {
+            Ok((crate::lines::Line::End, _)) => break,
+            Ok((line, _)) => line,
             Err(e) => {
                 read.error = Some(format!(
                     "{} is truncated or corrupt after line {number} ({e}); the events before it were kept, ask Segment to replay the batch to recover the rest",
@@ -47,22 +46,25 @@ pub fn read_lines(
                 ));
                 break;
             }
-        }
+        };
         number += 1;
+        if let crate::lines::Line::Oversized(length) = line {
+            // Read past without keeping it: memory stays bounded whatever the file holds.
+            read.bytes += length;
+            read.lines += 1;
+            let reason = format!(
+                "line is {length} bytes, over the {max_line_bytes}-byte limit (Segment refuses messages over 32 KB); it was not read into memory"
+            );
+            visit(number, Err(reason), &[])?;
+            continue;
+        }
         read.bytes += buffer.len() as u64;
         let bytes = trim_newline(&buffer);
         if bytes.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         read.lines += 1;
-        let text = if bytes.len() > max_line_bytes {
-            Err(format!(
-                "line is {} bytes, over the {max_line_bytes}-byte limit (Segment refuses messages over 32 KB)",
-                bytes.len()
-            ))
-        } else {
-            std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))
-        };
+        let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"));
         visit(number, text, bytes)?;
     }
     Ok(read)

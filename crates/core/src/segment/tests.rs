@@ -302,5 +302,6 @@ fn a_ten_megabyte_line_is_quarantined_not_parsed() {
     let (quarantine, _) = outcome.staged.quarantine.clone().unwrap();
     let text = std::fs::read_to_string(quarantine).unwrap();
     assert!(text.contains("over the 1048576-byte limit"), "{text}");
+    assert!(text.contains("not read into memory"), "{text}");
     assert!(text.len() < 20_000, "only an excerpt of the line is kept");
 }
