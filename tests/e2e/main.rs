@@ -5,6 +5,7 @@ mod aws_iam;
 mod aws_moto;
 mod aws_pipeline;
 mod events;
+mod hostile;
 mod lake_postgres;
 mod local_pipeline;
 mod marts;

@@ -98,9 +98,12 @@ impl ColumnBuilder {
             }
             ColumnType::Float64 => {
                 let n = value.as_number().ok_or_else(mismatch)?;
-                n.parse::<f64>()
-                    .map(|_| ())
-                    .map_err(|_| format!("number {n} is not a float64"))
+                match n.parse::<f64>() {
+                    Ok(v) if v.is_finite() => Ok(()),
+                    _ => Err(format!(
+                        "number {n} is past a float64's range (and DynamoDB's, which ends near 1e126)"
+                    )),
+                }
             }
             ColumnType::Decimal { precision, scale } => {
                 parse_decimal(value.as_number().ok_or_else(mismatch)?, *precision, *scale)

@@ -78,9 +78,10 @@ pub struct FlattenPlan {
     pub row_group_rows: usize,
     /// The items table's column counting each array's elements, in the order of `arrays`.
     pub count_columns: Vec<String>,
-    /// Attributes whose column or table is not named as they are, and why (see `naming`).
+    /// What a reader should know: attributes whose column or table is not named as they are
+    /// (see `naming`), and number types inferred from the sample.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub renames: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,6 +170,7 @@ impl FlattenPlan {
                 ty: ty.clone(),
             });
         }
+        let mut number_notes = Vec::new();
         for name in order {
             if is_key(&name)
                 || config.columns.contains_key(&name)
@@ -177,6 +179,11 @@ impl FlattenPlan {
                 continue;
             }
             let seen = &evidence[&name];
+            let evidence_of_values = match &seen.elements {
+                Some(elements) if seen.arrays > 0 => elements.as_ref(),
+                _ => seen,
+            };
+            number_notes.extend(evidence_of_values.number_note(&name));
             if seen.arrays > 0 {
                 arrays.push(PlannedColumn {
                     name,
@@ -194,7 +201,8 @@ impl FlattenPlan {
                 });
             }
         }
-        let (count_columns, renames) = name_columns(&mut keys, &mut scalars, &mut arrays);
+        let (count_columns, mut notes) = name_columns(&mut keys, &mut scalars, &mut arrays);
+        notes.extend(number_notes);
         Ok(Self {
             source: config.source.clone(),
             keys,
@@ -203,7 +211,7 @@ impl FlattenPlan {
             keep_extra: config.discover,
             row_group_rows: config.row_group_rows,
             count_columns,
-            renames,
+            notes,
         })
     }
 
@@ -280,6 +288,11 @@ struct Evidence {
     numbers: usize,
     fractional: bool,
     wide: bool,
+    /// Some number was written with an exponent (`1e5`).
+    exponent: bool,
+    /// Most digits before the point, and after it, of any plain number seen.
+    whole_digits: usize,
+    scale: usize,
     bools: usize,
     binaries: usize,
     maps: usize,
@@ -346,13 +359,59 @@ impl Evidence {
 
     fn observe_number(&mut self, n: &str) {
         self.numbers += 1;
-        if n.parse::<i64>().is_err() {
-            if n.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-                self.wide = true;
-            } else {
-                self.fractional = true;
-            }
+        if n.parse::<i64>().is_ok() {
+            return;
         }
+        let digits = n.trim_start_matches(['-', '+']);
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        let plain = [whole, fraction]
+            .iter()
+            .all(|part| part.bytes().all(|b| b.is_ascii_digit()));
+        if !plain {
+            // Exponent notation: exact digits are kept only as text.
+            self.exponent = true;
+            self.fractional = true;
+            return;
+        }
+        let whole_digits = whole.trim_start_matches('0').len();
+        self.whole_digits = self.whole_digits.max(whole_digits);
+        self.scale = self.scale.max(fraction.len());
+        if fraction.is_empty() {
+            self.wide = true;
+        } else {
+            self.fractional = true;
+        }
+    }
+
+    /// The type of a number-only attribute: Int64 when every value fits; else a decimal that
+    /// keeps every digit the sample shows; else text, which keeps them too.
+    fn number_type(&self) -> ColumnType {
+        if !self.fractional && !self.wide {
+            return ColumnType::Int64;
+        }
+        if !self.exponent && self.whole_digits + self.scale <= 38 {
+            ColumnType::Decimal {
+                precision: 38,
+                scale: self.scale as i8,
+            }
+        } else {
+            ColumnType::String
+        }
+    }
+
+    /// What a reader should know of a number attribute's inferred type, if anything.
+    fn number_note(&self, name: &str) -> Option<String> {
+        if self.strings > 0 || self.numbers == 0 || !(self.fractional || self.wide) {
+            return None;
+        }
+        Some(match self.number_type() {
+            ColumnType::String => format!(
+                "attribute {name:?} holds numbers no decimal(38,S) can hold exactly (exponents or over 38 digits in the sample); they are kept as text. Declare it float64 in columns to trade digits for a number type"
+            ),
+            ty => format!(
+                "attribute {name:?} is typed {ty} from the sample, so every digit is kept; a later value with more digits is quarantined. Declare its type in columns to choose another"
+            ),
+        })
     }
 
     fn resolve(&self, maps: MapMode) -> ColumnType {
@@ -381,16 +440,7 @@ impl Evidence {
         if self.strings > 0 {
             ColumnType::String
         } else if self.numbers > 0 {
-            if self.fractional {
-                ColumnType::Float64
-            } else if self.wide {
-                ColumnType::Decimal {
-                    precision: 38,
-                    scale: 0,
-                }
-            } else {
-                ColumnType::Int64
-            }
+            self.number_type()
         } else if self.bools > 0 {
             ColumnType::Bool
         } else if self.binaries > 0 {
@@ -452,12 +502,20 @@ mod tests {
                 .clone()
         };
         assert_eq!(scalar("n"), ColumnType::Int64);
-        assert_eq!(scalar("f"), ColumnType::Float64);
+        let one_place = ColumnType::Decimal {
+            precision: 38,
+            scale: 1,
+        };
+        assert_eq!(
+            scalar("f"),
+            one_place,
+            "a decimal keeps the digits a double would round"
+        );
         assert_eq!(scalar("ok"), ColumnType::Bool);
         assert_eq!(scalar("extra"), ColumnType::Json);
         let array = |n: &str| plan.arrays.iter().find(|c| c.name == n).unwrap().ty.clone();
         assert_eq!(array("tags"), ColumnType::String);
-        assert_eq!(array("scores"), ColumnType::Float64);
+        assert_eq!(array("scores"), one_place);
     }
 
     #[test]

@@ -92,7 +92,12 @@ fn every_dynamodb_type_lands_in_a_typed_column() {
     };
     assert_eq!(column("s").as_string::<i32>().value(0), "text");
     assert_eq!(column("n").as_primitive::<Int64Type>().value(0), 42);
-    assert_eq!(column("f").as_primitive::<Float64Type>().value(0), 2.5);
+    assert_eq!(
+        column("f")
+            .as_primitive::<Decimal128Type>()
+            .value_as_string(0),
+        "2.5"
+    );
     assert_eq!(column("b").as_binary::<i32>().value(0), &[0u8, 1]);
     assert!(column("ok").as_boolean().value(0));
     assert!(column("nothing").is_null(0));
@@ -501,10 +506,10 @@ fn list_attributes_named_to_leave_the_output_folder_are_written_inside_it() {
         assert!(!std::path::Path::new("/dt=2026-11-21").exists());
         // What is left of the name is kept; a name with nothing left is noted.
         assert_eq!(
-            outcome.plan.renames.len(),
+            outcome.plan.notes.len(),
             usize::from(name != "a/../../b"),
             "attribute {name:?}: {:?}",
-            outcome.plan.renames
+            outcome.plan.notes
         );
     }
 }
@@ -602,7 +607,7 @@ fn names_that_would_collide_get_columns_and_tables_of_their_own() {
         "only ours is called _extra"
     );
     assert_eq!(column("extra").as_string::<i32>().value(0), "mine");
-    let renamed = &outcome.plan.renames;
+    let renamed = &outcome.plan.notes;
     for raw in ["value", "items", "dt", "A", "注文", "金額", "x_count"] {
         assert!(
             renamed
@@ -660,5 +665,68 @@ fn a_line_longer_than_any_item_is_quarantined_unread_and_the_next_lines_are_kept
     assert!(
         reason.contains("over the 4194304-byte limit") && reason.contains("not read into memory"),
         "{reason}"
+    );
+}
+
+#[test]
+fn discovered_numbers_keep_every_digit_and_say_how() {
+    let lines = [
+        export_line(
+            r#"{"query_id":{"S":"q1"},"amount":{"N":"12345678901234567890.123"},"ratio":{"N":"1e5"},"big":{"N":"123456789012345678901234567890"}}"#,
+        ),
+        export_line(
+            r#"{"query_id":{"S":"q2"},"amount":{"N":"0.5"},"ratio":{"N":"2"},"big":{"N":"1"}}"#,
+        ),
+    ];
+    let (dir, outcome) = run(config(), &lines);
+    assert_eq!(outcome.items_written, 2);
+    let items = read_table(dir.path(), &outcome, ITEMS_TABLE);
+    let column = |name: &str| items.column(items.schema().index_of(name).unwrap()).clone();
+    let amount = column("amount");
+    assert_eq!(
+        amount.data_type(),
+        &arrow::datatypes::DataType::Decimal128(38, 3)
+    );
+    assert_eq!(
+        amount.as_primitive::<Decimal128Type>().value_as_string(0),
+        "12345678901234567890.123"
+    );
+    assert_eq!(column("ratio").as_string::<i32>().value(0), "1e5");
+    assert_eq!(
+        column("big").data_type(),
+        &arrow::datatypes::DataType::Decimal128(38, 0)
+    );
+    let notes = &outcome.plan.notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("\"amount\" is typed decimal(38,3)")),
+        "{notes:#?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("\"ratio\"") && n.contains("kept as text")),
+        "{notes:#?}"
+    );
+}
+
+#[test]
+fn a_number_past_a_doubles_range_is_quarantined_not_infinity() {
+    let mut declared = config();
+    declared.columns.insert("score".into(), ColumnType::Float64);
+    let lines = [
+        export_line(r#"{"query_id":{"S":"q1"},"score":{"N":"1.5"}}"#),
+        export_line(r#"{"query_id":{"S":"q2"},"score":{"N":"1e400"}}"#),
+    ];
+    let (_dir, outcome) = run(declared, &lines);
+    assert_eq!((outcome.items_written, outcome.quarantined), (1, 1));
+    let rejected = quarantine_lines(&outcome);
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("past a float64's range"),
+        "{rejected:?}"
     );
 }

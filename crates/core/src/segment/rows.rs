@@ -121,11 +121,12 @@ impl TableRows {
         }
     }
 
-    /// Appends one event as a row; `flatten_properties` spreads its properties over columns.
+    /// Appends one event as a row; with `properties` (an event table's row) they are spread
+    /// over their columns, without (a call table's row) they are kept as JSON text.
     pub fn push<'e>(
         &mut self,
         event: &'e SegmentEvent<'e>,
-        flatten_properties: bool,
+        properties: Option<&serde_json::Map<String, Value>>,
     ) -> std::io::Result<()> {
         let mut row: Vec<Option<Cell<'e>>> = vec![None; self.builders.len()];
         common_cells(event, &self.index, &mut row);
@@ -144,17 +145,13 @@ impl TableRows {
             borrowed(event.previous_id.as_deref()),
         );
         put(&mut row, "traits", borrowed(event.traits.map(|r| r.get())));
-        if flatten_properties {
-            if let Some(raw) = event.properties
-                && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(raw.get())
-            {
-                let columns = &self.columns.properties;
-                walk_properties(&map, "", &mut |path, value| {
-                    if let Some(&at) = columns.get(&path) {
-                        row[at] = json_cell(value);
-                    }
-                });
-            }
+        if let Some(map) = properties {
+            let columns = &self.columns.properties;
+            walk_properties(map, "", &mut |path, value| {
+                if let Some(&at) = columns.get(&path) {
+                    row[at] = json_cell(value);
+                }
+            });
         } else {
             put(
                 &mut row,

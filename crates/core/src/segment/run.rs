@@ -2,7 +2,7 @@ use super::config::{DaySelection, SegmentConfig, SegmentFile};
 use super::event::{CallType, parse_event};
 use super::rows::TableRows;
 use super::scan::{FileRead, read_lines};
-use super::schema::{PropertyColumns, TableColumns, event_tables};
+use super::schema::{PropertyColumns, TableColumns, event_properties, event_tables};
 use crate::error::{Error, IoContext, Result};
 use crate::lake::{PartitionLayout, SchemaColumn};
 use crate::parquet_sink::ParquetSink;
@@ -275,18 +275,30 @@ fn scan_file(
             scan.other_days += 1;
             return Ok(());
         }
+        let properties = match &event.event {
+            None => None,
+            Some(_) => match event_properties(event.properties) {
+                Ok(map) => Some(map),
+                Err(reason) => {
+                    let raw = String::from_utf8_lossy(&bytes[..bytes.len().min(4 * 2000)]);
+                    return quarantine.write(&QuarantineRecord {
+                        input: file.label.clone(),
+                        line: Some(u64::from(line)),
+                        reason,
+                        item: None,
+                        raw: Some(excerpt(&raw)),
+                    });
+                }
+            },
+        };
         scan.keys.push((line, message_key(day, &event.message_id)));
         *scan
             .rows
             .entry((day, event.call.table().to_string()))
             .or_default() += 1;
-        if let Some(name) = &event.event {
+        if let (Some(name), Some(map)) = (&event.event, properties) {
             let columns = scan.properties.entry((day, name.to_string())).or_default();
-            if let Some(raw) = event.properties
-                && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(raw.get())
-            {
-                columns.observe(&map);
-            }
+            columns.observe(&map);
         }
         Ok(())
     })
@@ -350,12 +362,20 @@ fn write_files(
             if !days.includes(day) || skip.binary_search(&line).is_ok() {
                 return Ok(());
             }
-            let mut targets = vec![(event.call.table().to_string(), false)];
-            if let Some(name) = &event.event {
+            let properties = match &event.event {
+                None => None,
+                // Quarantined by the first pass for the same reason.
+                Some(_) => match event_properties(event.properties) {
+                    Ok(map) => Some(map),
+                    Err(_) => return Ok(()),
+                },
+            };
+            let mut targets = vec![(event.call.table().to_string(), None)];
+            if let (Some(name), Some(map)) = (&event.event, &properties) {
                 let table = &event_table[&day][name.as_ref() as &str];
-                targets.push((table.clone(), true));
+                targets.push((table.clone(), Some(map)));
             }
-            for (table, flatten) in targets {
+            for (table, properties) in targets {
                 let key = (day, table);
                 if !tables.contains_key(&key) {
                     let day_layout = PartitionLayout {
@@ -374,7 +394,7 @@ fn write_files(
                 tables
                     .get_mut(&key)
                     .expect("inserted above")
-                    .push(&event, flatten)?;
+                    .push(&event, properties)?;
             }
             events += 1;
             Ok(())

@@ -211,6 +211,25 @@ fn property_path(prefix: &str, key: &str) -> String {
     path
 }
 
+/// A track event's properties as the columns of its event table read them (none when they are
+/// not an object), or why they cannot be: nested deeper than serde_json's 128 levels, or a
+/// number past a double's range (`1e400`). Both passes of an export decide with this one
+/// function, so an event is quarantined in the first exactly when the second would skip it.
+pub fn event_properties(
+    raw: Option<&serde_json::value::RawValue>,
+) -> Result<serde_json::Map<String, Value>, String> {
+    let Some(raw) = raw else {
+        return Ok(serde_json::Map::new());
+    };
+    match serde_json::from_str(raw.get()) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Ok(serde_json::Map::new()),
+        Err(e) => Err(format!(
+            "properties cannot become columns ({e}); daybook reads properties nested at most 128 levels, with numbers a double can hold"
+        )),
+    }
+}
+
 /// A leaf's kind; nulls have none, arrays are kept as JSON text.
 pub fn value_kind(value: &Value) -> Option<ColumnKind> {
     match value {

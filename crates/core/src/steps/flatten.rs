@@ -42,8 +42,18 @@ pub async fn flatten_export(
     )?;
     let downloads = staging.path().join(".input");
     let mut files = Vec::new();
-    for entry in &entries {
-        let key = format!("{prefix}{}", entry.relative_path());
+    for (line, entry) in entries.iter().enumerate() {
+        // A data file is read from inside the export folder only, whatever the manifest says.
+        let relative = entry.relative_path();
+        crate::store::check_key(&relative, false).map_err(|e| {
+            Error::Invalid(format!(
+                "{} line {} lists data file {:?}, which daybook will not read ({e}); a DynamoDB export lists its own data/ files: point the export location at an export's folder",
+                input.location(&manifest_key),
+                line + 1,
+                entry.data_key
+            ))
+        })?;
+        let key = format!("{prefix}{relative}");
         let path = input.fetch_to_local(&key, &downloads).await?;
         files.push(ExportFile {
             label: input.location(&key),
@@ -138,9 +148,9 @@ pub async fn publish_outcome(
                         bytes: f.bytes,
                     })
                     .collect(),
-                // The source's renames are read where its items are.
+                // The source's notes are read where its items are.
                 notes: if table.table == ITEMS_TABLE {
-                    outcome.plan.renames.clone()
+                    outcome.plan.notes.clone()
                 } else {
                     vec![]
                 },

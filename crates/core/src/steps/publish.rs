@@ -115,6 +115,9 @@ pub struct StagedExport {
 /// Publishes data files, then the quarantine, then each table's manifest: a run folder with a
 /// manifest is complete, and the load step only points the catalog at complete folders.
 pub async fn publish(store: &dyn ObjectStore, staged: &StagedExport) -> Result<ExportReport> {
+    if let Some(error) = nothing_written(store, staged).await? {
+        return Err(error);
+    }
     for table in &staged.tables {
         for file in &table.files {
             store.put_file(&file.key, &file.path).await?;
@@ -172,6 +175,35 @@ pub async fn publish(store: &dyn ObjectStore, staged: &StagedExport) -> Result<E
         elapsed_ms: 0,
         report_key: None,
     })
+}
+
+/// A run that quarantined every item it read publishes no manifest: its empty tables would
+/// become the day's data. The quarantine is published, so the reasons can be read.
+async fn nothing_written(store: &dyn ObjectStore, staged: &StagedExport) -> Result<Option<Error>> {
+    if staged.items_written > 0 || staged.quarantined == 0 {
+        return Ok(None);
+    }
+    let Some((path, key)) = &staged.quarantine else {
+        return Ok(None);
+    };
+    // Read before publishing: a store may move the file into place.
+    let first = std::fs::File::open(path)
+        .ok()
+        .and_then(|file| {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(file), &mut line).ok()?;
+            serde_json::from_str::<serde_json::Value>(&line).ok()
+        })
+        .and_then(|record| record["reason"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into());
+    store.put_file(key, path).await?;
+    Ok(Some(Error::Invalid(format!(
+        "every one of the {} records read from source {:?} was quarantined, the first because: {first}. Nothing was published, so {} keeps its previous data. Read the reasons in {}, then fix the source's config (a key attribute's name?) or its input and run again",
+        staged.quarantined,
+        staged.source,
+        staged.date,
+        store.location(key)
+    ))))
 }
 
 /// Records the step's report as `jobs/<job>/<step>-<source>.json`, and notes the key in it.
