@@ -58,6 +58,33 @@ impl PartitionLayout {
     }
 }
 
+/// Folder of a source's run commits, beside its tables: `lake/<source>/_runs/`.
+pub const RUNS_FOLDER: &str = "_runs";
+
+/// The record that commits one run of a source for one day, written after every table's
+/// manifest: `<root>_runs/dt=<date>/<job_id>.json`. Until it exists the run is not the day's
+/// data, whatever manifests it published, so a run killed half-way never mixes with another.
+pub fn commit_key(root: &str, date: NaiveDate, job_id: &str) -> String {
+    format!("{root}{RUNS_FOLDER}/dt={date}/{job_id}.json")
+}
+
+/// A source's run committed for one day: its tables, all from that run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunCommit {
+    pub source: String,
+    pub dt: NaiveDate,
+    pub job_id: String,
+    pub tables: Vec<CommittedRunTable>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommittedRunTable {
+    pub table: String,
+    pub run_prefix: String,
+    pub manifest_key: String,
+    pub rows: u64,
+}
+
 pub fn job_key(job_id: &str, file: &str) -> String {
     format!("jobs/{job_id}/{file}")
 }

@@ -2,7 +2,10 @@
 //! returns (DynamoDB, Segment, RDS alike), which the load step reads.
 
 use crate::error::{Error, IoContext, Result};
-use crate::lake::{MANIFEST_FILE, ManifestFile, SchemaColumn, TableManifest, job_key};
+use crate::lake::{
+    CommittedRunTable, MANIFEST_FILE, ManifestFile, RunCommit, SchemaColumn, TableManifest,
+    commit_key, job_key,
+};
 use crate::store::ObjectStore;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -161,6 +164,7 @@ pub async fn publish(store: &dyn ObjectStore, staged: &StagedExport) -> Result<E
             files: table.files.len(),
         });
     }
+    commit_runs(store, staged, &tables).await?;
     Ok(ExportReport {
         source: staged.source.clone(),
         job_id: staged.job_id.clone(),
@@ -175,6 +179,46 @@ pub async fn publish(store: &dyn ObjectStore, staged: &StagedExport) -> Result<E
         elapsed_ms: 0,
         report_key: None,
     })
+}
+
+/// Commits the run for each day it wrote, once every table's manifest is out (see
+/// [`crate::lake::RunCommit`]).
+async fn commit_runs(
+    store: &dyn ObjectStore,
+    staged: &StagedExport,
+    published: &[PublishedTable],
+) -> Result<()> {
+    let mut by_day: BTreeMap<NaiveDate, (String, Vec<CommittedRunTable>)> = BTreeMap::new();
+    for (table, out) in staged.tables.iter().zip(published) {
+        let suffix = format!("{}/dt={}/run={}/", table.table, table.dt, staged.job_id);
+        let root = table
+            .run_prefix
+            .strip_suffix(&suffix)
+            .unwrap_or_default()
+            .to_string();
+        by_day
+            .entry(table.dt)
+            .or_insert_with(|| (root, Vec::new()))
+            .1
+            .push(CommittedRunTable {
+                table: out.table.clone(),
+                run_prefix: out.run_prefix.clone(),
+                manifest_key: out.manifest_key.clone(),
+                rows: out.rows,
+            });
+    }
+    for (dt, (root, tables)) in by_day {
+        let commit = RunCommit {
+            source: staged.source.clone(),
+            dt,
+            job_id: staged.job_id.clone(),
+            tables,
+        };
+        store
+            .put(&commit_key(&root, dt, &staged.job_id), to_json(&commit)?)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A run that quarantined every item it read publishes no manifest: its empty tables would
