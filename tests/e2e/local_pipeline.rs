@@ -58,6 +58,11 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
     )
     .await
     .unwrap();
+    // The demo approved it itself: a rejection now cannot claim that nothing will be sent.
+    let late = daybook_local::demo::decide(dir.path(), "job-e2e", false, "ana", Some("late"))
+        .await
+        .unwrap_err();
+    assert!(late.contains("already answered"), "{late}");
 
     let entered: Vec<String> = events
         .lock()
@@ -322,7 +327,7 @@ async fn manual_approval_waits_until_approved_and_a_rerun_does_not_send_twice() 
         &root,
         "job-wait",
         json!({ "started_by": "redrive" }),
-        Arc::new(daybook_local::callbacks::AutoAnswer(
+        Arc::new(daybook_local::callbacks::AutoAnswer::new(
             json!({ "approved": true }),
         )),
         Arc::new(|_: &RunEvent| {}),
@@ -417,7 +422,7 @@ async fn a_redrive_resumes_in_the_failed_state_and_keeps_what_succeeded() {
         calls: Mutex::new(Vec::new()),
     });
     let approve = || {
-        Arc::new(daybook_local::callbacks::AutoAnswer(
+        Arc::new(daybook_local::callbacks::AutoAnswer::new(
             json!({ "approved": true, "by": "ana" }),
         ))
     };

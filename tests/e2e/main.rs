@@ -10,4 +10,5 @@ mod lake_postgres;
 mod local_pipeline;
 mod marts;
 mod rds;
+mod readme;
 mod retry_rules;

@@ -99,18 +99,49 @@ impl daybook_core::ports::TaskCallbacks for FileCallbacks {
     }
 }
 
-/// Answers every callback at once with the same output: the demo's automatic approval.
-pub struct AutoAnswer(pub Value);
+/// Answers every callback at once with the same output: the demo's automatic approval. With
+/// a callbacks folder, the answer is recorded there as a person's would be, so a later
+/// `daybook approve` or `reject` of the same run says it was already answered instead of
+/// claiming a decision that changes nothing.
+pub struct AutoAnswer {
+    output: Value,
+    record: Option<FileCallbacks>,
+}
+
+impl AutoAnswer {
+    pub fn new(output: Value) -> Self {
+        Self {
+            output,
+            record: None,
+        }
+    }
+
+    pub fn recorded_in(mut self, dir: &Path) -> Self {
+        self.record = Some(FileCallbacks::new(dir));
+        self
+    }
+}
 
 #[async_trait]
 impl CallbackWaiter for AutoAnswer {
     async fn wait(
         &self,
-        _token: &str,
+        token: &str,
         _execution: &str,
         _state: &str,
         _timeout: Option<Duration>,
     ) -> Result<Value, Failure> {
-        Ok(self.0.clone())
+        if let Some(record) = &self.record {
+            let answer = TaskDecision::Success {
+                output: self.output.clone(),
+            };
+            // A redrive waits on the same token: the answer recorded the first time stands.
+            if record.read(token).is_none() {
+                record
+                    .decide(token, &answer)
+                    .map_err(|e| Failure::new("States.Runtime", e))?;
+            }
+        }
+        Ok(self.output.clone())
     }
 }

@@ -19,6 +19,9 @@ pub enum ColumnType {
     },
     Bool,
     Binary,
+    /// An instant, in UTC microseconds: from text in RFC 3339 (`2026-11-21T10:00:00+09:00`)
+    /// or a number of seconds since 1970.
+    Timestamp,
     /// Any value, kept as plain JSON text.
     Json,
     Struct(Vec<(String, ColumnType)>),
@@ -34,6 +37,9 @@ impl ColumnType {
             ColumnType::Decimal { precision, scale } => DataType::Decimal128(*precision, *scale),
             ColumnType::Bool => DataType::Boolean,
             ColumnType::Binary => DataType::Binary,
+            ColumnType::Timestamp => {
+                DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into()))
+            }
             ColumnType::Struct(fields) => DataType::Struct(struct_fields(fields)),
         }
     }
@@ -62,6 +68,7 @@ impl fmt::Display for ColumnType {
             ColumnType::Decimal { precision, scale } => write!(f, "decimal({precision},{scale})"),
             ColumnType::Bool => f.write_str("bool"),
             ColumnType::Binary => f.write_str("binary"),
+            ColumnType::Timestamp => f.write_str("timestamp"),
             ColumnType::Json => f.write_str("json"),
             ColumnType::Struct(fields) => {
                 f.write_str("struct<")?;
@@ -110,7 +117,7 @@ struct TypeParser<'a> {
     rest: &'a str,
 }
 
-const TYPE_HELP: &str = "expected string, int32, int64, float64, decimal(P,S), bool, binary, json or struct<name:type,...>";
+const TYPE_HELP: &str = "expected string, int32, int64, float64, decimal(P,S), bool, binary, timestamp, json or struct<name:type,...>";
 
 impl TypeParser<'_> {
     fn take_word(&mut self) -> &str {
@@ -143,6 +150,7 @@ impl TypeParser<'_> {
             "float64" | "double" => ColumnType::Float64,
             "bool" | "boolean" => ColumnType::Bool,
             "binary" | "bytes" => ColumnType::Binary,
+            "timestamp" => ColumnType::Timestamp,
             "json" => ColumnType::Json,
             "decimal" => {
                 self.expect('(')?;

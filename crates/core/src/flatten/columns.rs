@@ -4,7 +4,7 @@ use super::value_ref::ValueRef;
 use crate::dynamo::AttributeValue;
 use arrow::array::{
     Array, ArrayRef, BinaryBuilder, BooleanBuilder, Decimal128Builder, Float64Builder,
-    Int32Builder, Int64Builder, StringBuilder, StructArray,
+    Int32Builder, Int64Builder, StringBuilder, StructArray, TimestampMicrosecondBuilder,
 };
 use arrow::buffer::NullBuffer;
 use std::sync::Arc;
@@ -28,6 +28,7 @@ pub enum ColumnBuilder {
     },
     Bool(BooleanBuilder),
     Binary(BinaryBuilder),
+    Timestamp(TimestampMicrosecondBuilder),
     Struct {
         fields: Vec<(String, ColumnBuilder)>,
         ty: ColumnType,
@@ -57,6 +58,9 @@ impl ColumnBuilder {
             },
             ColumnType::Bool => ColumnBuilder::Bool(BooleanBuilder::new()),
             ColumnType::Binary => ColumnBuilder::Binary(BinaryBuilder::new()),
+            ColumnType::Timestamp => ColumnBuilder::Timestamp(
+                TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            ),
             ColumnType::Struct(fields) => ColumnBuilder::Struct {
                 fields: fields
                     .iter()
@@ -116,6 +120,7 @@ impl ColumnBuilder {
             ColumnType::Binary => {
                 AttributeValue::decode_binary(value.as_binary().ok_or_else(mismatch)?).map(|_| ())
             }
+            ColumnType::Timestamp => timestamp_micros(value).map(|_| ()),
             ColumnType::Struct(fields) => {
                 let ValueRef::Attribute(AttributeValue::M(entries)) = value else {
                     return Err(mismatch());
@@ -177,6 +182,9 @@ impl ColumnBuilder {
             ColumnBuilder::Binary(b) => b.append_option(
                 value.and_then(|v| AttributeValue::decode_binary(v.as_binary()?).ok()),
             ),
+            ColumnBuilder::Timestamp(b) => {
+                b.append_option(value.and_then(|v| timestamp_micros(v).ok()))
+            }
             ColumnBuilder::Struct {
                 fields, validity, ..
             } => {
@@ -235,6 +243,7 @@ impl ColumnBuilder {
             ),
             ColumnBuilder::Bool(b) => Arc::new(b.finish()),
             ColumnBuilder::Binary(b) => Arc::new(b.finish()),
+            ColumnBuilder::Timestamp(b) => Arc::new(b.finish()),
             ColumnBuilder::Struct {
                 fields,
                 ty,
@@ -253,6 +262,27 @@ impl ColumnBuilder {
             }
         }
     }
+}
+
+/// An instant from text in RFC 3339 (the offset is kept in the instant) or a number of seconds
+/// since 1970, in UTC microseconds.
+fn timestamp_micros(value: ValueRef<'_>) -> Result<i64, String> {
+    if let Some(text) = value.as_str() {
+        return chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.timestamp_micros())
+            .map_err(|e| {
+                format!("{text:?} is not an RFC 3339 timestamp such as 2026-11-21T10:00:00Z ({e})")
+            });
+    }
+    let Some(n) = value.as_number() else {
+        return Err(format!("expected timestamp, found {}", value.kind().tag()));
+    };
+    let micros = super::decimal::parse_decimal(n, 38, 6)
+        .ok()
+        .and_then(|scaled| i64::try_from(scaled).ok());
+    micros
+        .filter(|m| chrono::DateTime::from_timestamp_micros(*m).is_some())
+        .ok_or_else(|| format!("number {n} is not a time in seconds since 1970"))
 }
 
 #[cfg(test)]
@@ -295,5 +325,31 @@ mod tests {
         let map = AttributeValue::M(vec![("qty".into(), n("1"))]);
         let err = ColumnBuilder::check(&ty, Some(ValueRef::Attribute(&map))).unwrap_err();
         assert!(err.contains("map field \"qty\""), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use super::*;
+    use arrow::array::AsArray;
+    use arrow::datatypes::TimestampMicrosecondType;
+
+    #[test]
+    fn timestamps_come_from_rfc3339_text_or_epoch_seconds() {
+        let ty = ColumnType::Timestamp;
+        let text = AttributeValue::S("2026-11-21T19:00:00+09:00".into());
+        let epoch = AttributeValue::N("1795255200.5".into());
+        let naive = AttributeValue::S("2026-11-21 10:00".into());
+        let mut builder = ColumnBuilder::new(&ty);
+        for value in [&text, &epoch] {
+            ColumnBuilder::check(&ty, Some(ValueRef::Attribute(value))).unwrap();
+            builder.append(Some(ValueRef::Attribute(value)));
+        }
+        let error = ColumnBuilder::check(&ty, Some(ValueRef::Attribute(&naive))).unwrap_err();
+        assert!(error.contains("RFC 3339"), "{error}");
+        let array = builder.finish();
+        let values = array.as_primitive::<TimestampMicrosecondType>();
+        assert_eq!(values.value(0), 1_795_255_200_000_000);
+        assert_eq!(values.value(1), 1_795_255_200_500_000);
     }
 }
