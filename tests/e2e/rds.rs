@@ -422,3 +422,110 @@ async fn mariadb_types_read_back_from_parquet() {
         "{error}"
     );
 }
+
+/// What SQLite lets a table hold, and what a state file or a config can hold, never turns into
+/// a silent 0, a lost offset, or SQL: each either exports as written or stops naming the place.
+#[tokio::test]
+async fn sqlite_values_names_and_watermarks_from_hostile_input_never_change_silently() {
+    use daybook_core::ports::StateStore;
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("hostile.sqlite");
+    let url = format!("sqlite://{}?mode=rwc", db_path.display());
+    {
+        use sqlx::Connection;
+        let mut writer = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        for statement in [
+            r#"CREATE TABLE "orders; DROP TABLE customers; --" (id INTEGER, at DATETIME)"#,
+            r#"INSERT INTO "orders; DROP TABLE customers; --" VALUES (1, '2026-11-21 10:00:00+05:30'), (2, '2026-11-21 10:00:00')"#,
+            "CREATE TABLE customers (id INTEGER)",
+            "INSERT INTO customers VALUES (1), (2), (3)",
+            "CREATE TABLE counts (n INTEGER)",
+            "INSERT INTO counts VALUES (1), ('abc')",
+            "CREATE TABLE flags (ok BOOLEAN)",
+            "INSERT INTO flags VALUES (1), ('yes')",
+        ] {
+            sqlx::query(statement).execute(&mut writer).await.unwrap();
+        }
+    }
+    let db = Database::connect(&url, None).await.unwrap();
+    let store = FsStore::new(dir.path().join("lake"));
+    let state = FileStateStore::new(&dir.path().join("state"));
+    let layout = PartitionLayout::lake("shop", day(), "job-1");
+
+    // A table name holding SQL stays a name: it is quoted, and its lake name is chosen.
+    let mut odd = TableExport::new("orders; DROP TABLE customers; --");
+    odd.name = Some("orders".into());
+    odd.watermark = Some("id".into());
+    let report = export_tables(&db, &store, &state, &source(vec![odd.clone()]), &layout)
+        .await
+        .unwrap();
+    let orders = read_table(&dir.path().join("lake"), &report, "orders");
+    assert_eq!(orders.num_rows(), 2);
+    assert_eq!(
+        cell(&orders, "at", 0),
+        "2026-11-21T04:30:00Z",
+        "the offset is kept"
+    );
+    assert_eq!(cell(&orders, "at", 1), "2026-11-21T10:00:00Z");
+    let customers: i64 = {
+        use sqlx::Connection;
+        let mut reader = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM customers")
+            .fetch_one(&mut reader)
+            .await
+            .unwrap()
+    };
+    assert_eq!(customers, 3, "nothing was dropped");
+
+    // Without a lake name of its own, such a table name is refused up front.
+    let error = export_tables(
+        &db,
+        &store,
+        &state,
+        &source(vec![TableExport::new("../../x")]),
+        &layout,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("not a plain name"), "{error}");
+
+    // A state file edited to hold SQL is refused, not run.
+    let key = odd.watermark_key("shop");
+    let mut mark = state.get(&key).await.unwrap().unwrap();
+    mark["value"] = serde_json::json!("0 OR 1=1");
+    mark["job_id"] = serde_json::json!("job-0");
+    state.put(&key, mark).await.unwrap();
+    let error = export_tables(
+        &db,
+        &store,
+        &state,
+        &source(vec![odd]),
+        &PartitionLayout::lake("shop", day(), "job-2"),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("\"0 OR 1=1\" is refused") && error.contains(&key),
+        "{error}"
+    );
+
+    // Text where SQLite columns declare numbers or booleans stops the export at that cell.
+    for (table, column) in [("counts", "n"), ("flags", "ok")] {
+        let error = export_tables(
+            &db,
+            &store,
+            &state,
+            &source(vec![TableExport::new(table)]),
+            &layout,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains(&format!("row 2 column {column}")) && error.contains("TEXT"),
+            "{table}: {error}"
+        );
+    }
+}
