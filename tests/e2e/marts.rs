@@ -763,6 +763,7 @@ async fn an_empty_day_warns_and_a_stopping_check_builds_no_mart() {
                 on_failure: None,
             },
         ],
+        ..ChecksConfig::default()
     };
     let marts = [("search_daily_summary".to_string(), MARTS[1].1)];
     let (results, built) = check_and_build(&warehouse, &job(), &tables, &checks, &marts)

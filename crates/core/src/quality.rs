@@ -9,15 +9,34 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChecksConfig {
     /// What a failed check does, unless its table says otherwise.
     #[serde(default)]
     pub on_failure: OnFailure,
-    /// Checks of particular tables, beyond the row count and reconciliation every table gets.
+    /// Checks of particular tables, beyond the row count, the reconciliation and the volume
+    /// every table gets.
     #[serde(default)]
     pub tables: Vec<TableChecks>,
+    /// A table's day fails its `volume` check when it has fewer rows than this share of the
+    /// day before (default 0.1: a tenth); 0 turns the check off.
+    #[serde(default = "default_min_share_of_previous_day")]
+    pub min_share_of_previous_day: f64,
+}
+
+fn default_min_share_of_previous_day() -> f64 {
+    0.1
+}
+
+impl Default for ChecksConfig {
+    fn default() -> Self {
+        Self {
+            on_failure: OnFailure::default(),
+            tables: Vec::new(),
+            min_share_of_previous_day: default_min_share_of_previous_day(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,7 +92,7 @@ pub enum CheckStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     pub table: String,
-    /// `rows`, `reconciled`, `not_null`, `unique` or `freshness`.
+    /// `rows`, `volume`, `reconciled`, `not_null`, `unique` or `freshness`.
     pub check: String,
     pub status: CheckStatus,
     pub detail: String,
@@ -114,14 +133,15 @@ pub async fn run_checks(
     };
     if !tables.is_empty() {
         let counts = warehouse.query(&row_counts_sql(tables, dt)?).await?;
-        let mut seen_by_position = vec![0u64; tables.len()];
+        let mut seen_by_position = vec![(0u64, 0u64); tables.len()];
         for row in &counts.rows {
             let position = row.first().and_then(number).unwrap_or(-1.0);
             if let Some(slot) = seen_by_position.get_mut(position as usize) {
-                *slot = row.get(1).and_then(number).unwrap_or(0.0) as u64;
+                let count = |i: usize| row.get(i).and_then(number).unwrap_or(0.0) as u64;
+                *slot = (count(1), count(2));
             }
         }
-        for (table, &seen) in tables.iter().zip(&seen_by_position) {
+        for (table, &(seen, previous)) in tables.iter().zip(&seen_by_position) {
             let on_failure = on_failure_of(&table.table);
             let min_rows = configured(&table.table)
                 .and_then(|t| t.min_rows)
@@ -135,6 +155,21 @@ pub async fn run_checks(
                     format!("{seen} rows for {dt}")
                 } else {
                     format!("{seen} rows for {dt}, fewer than the {min_rows} expected")
+                },
+            ));
+            let share = config.min_share_of_previous_day;
+            let least = (previous as f64 * share).ceil() as u64;
+            results.push(outcome(
+                &table.table,
+                on_failure,
+                "volume",
+                share <= 0.0 || previous == 0 || seen >= least,
+                match previous {
+                    0 => "no rows the day before to compare with".to_string(),
+                    _ if seen >= least => format!("{seen} rows, {previous} the day before"),
+                    _ => format!(
+                        "{seen} rows, far below the {previous} of the day before (at least {least} expected): an export may have lost most of the day"
+                    ),
                 },
             ));
             results.push(outcome(
@@ -185,15 +220,16 @@ pub fn stopping(results: &[CheckResult]) -> Vec<&CheckResult> {
 
 /// One statement for all tables: on Redshift every statement costs a round of polling.
 fn row_counts_sql(tables: &[LoadedTable], dt: NaiveDate) -> Result<String, PortError> {
+    let previous = dt.pred_opt().unwrap_or(dt);
     let mut parts = Vec::new();
     for (i, t) in tables.iter().enumerate() {
         let name = identifier(&t.table)?;
         parts.push(format!(
-            "SELECT {i} AS position, count(*) AS row_count FROM {LAKE_SCHEMA}.{name} WHERE dt = DATE '{dt}'"
+            "SELECT {i} AS position, sum(CASE WHEN dt = DATE '{dt}' THEN 1 ELSE 0 END) AS row_count, sum(CASE WHEN dt = DATE '{previous}' THEN 1 ELSE 0 END) AS previous_count FROM {LAKE_SCHEMA}.{name} WHERE dt IN (DATE '{dt}', DATE '{previous}')"
         ));
     }
     Ok(format!(
-        "SELECT position, row_count FROM (\n{}\n) AS counts ORDER BY position",
+        "SELECT position, row_count, previous_count FROM (\n{}\n) AS counts ORDER BY position",
         parts.join("\nUNION ALL\n")
     ))
 }
@@ -391,7 +427,87 @@ mod tests {
         ];
         let sql = row_counts_sql(&tables, NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()).unwrap();
         assert_eq!(sql.matches("UNION ALL").count(), 1);
-        assert!(sql.contains("FROM lake.\"b\" WHERE dt = DATE '2026-11-20'"));
+        assert!(sql.contains("FROM lake.\"b\" WHERE dt IN (DATE '2026-11-20', DATE '2026-11-19')"));
         assert!(sql.ends_with("ORDER BY position"));
+    }
+}
+
+#[cfg(test)]
+mod volume_tests {
+    use super::*;
+    use crate::ports::{MartRun, QueryResult};
+
+    /// Answers the row-count statement with fixed (today, day before) counts per table.
+    struct Counts(Vec<(u64, u64)>);
+
+    #[async_trait::async_trait]
+    impl Warehouse for Counts {
+        async fn materialize(
+            &self,
+            _: &str,
+            _: &str,
+            _: NaiveDate,
+            _: &str,
+        ) -> Result<MartRun, PortError> {
+            Err(PortError::new("no marts here"))
+        }
+        async fn query(&self, sql: &str) -> Result<QueryResult, PortError> {
+            assert!(sql.contains("DATE '2026-11-20'"), "{sql}");
+            Ok(QueryResult {
+                columns: vec![
+                    "position".into(),
+                    "row_count".into(),
+                    "previous_count".into(),
+                ],
+                rows: self
+                    .0
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (today, before))| vec![json(i as u64), json(*today), json(*before)])
+                    .collect(),
+            })
+        }
+    }
+
+    fn json(n: u64) -> Value {
+        Value::from(n)
+    }
+
+    #[tokio::test]
+    async fn a_day_far_below_the_day_before_fails_its_volume_check() {
+        let tables: Vec<LoadedTable> = ["a", "b", "c"]
+            .iter()
+            .zip([5u64, 900, 100])
+            .map(|(t, rows)| LoadedTable {
+                table: t.to_string(),
+                manifest_rows: rows,
+            })
+            .collect();
+        let warehouse = Counts(vec![(5, 1000), (900, 1000), (100, 0)]);
+        let config = ChecksConfig {
+            on_failure: OnFailure::Stop,
+            ..ChecksConfig::default()
+        };
+        let dt = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let results = run_checks(&warehouse, &config, &tables, dt).await.unwrap();
+        let volume = |table: &str| {
+            results
+                .iter()
+                .find(|r| r.table == table && r.check == "volume")
+                .unwrap()
+        };
+        assert_eq!(volume("a").status, CheckStatus::Failed);
+        assert!(
+            volume("a").detail.contains("far below the 1000"),
+            "{}",
+            volume("a").detail
+        );
+        assert_eq!(volume("b").status, CheckStatus::Passed);
+        assert_eq!(
+            volume("c").status,
+            CheckStatus::Passed,
+            "nothing to compare with"
+        );
+        assert_eq!(stopping(&results).len(), 1);
     }
 }

@@ -195,6 +195,7 @@ pub fn demo_checks() -> ChecksConfig {
             may_be_empty("segment_groups"),
             may_be_empty("segment_screens"),
         ],
+        ..ChecksConfig::default()
     }
 }
 
