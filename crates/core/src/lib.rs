@@ -12,6 +12,8 @@ pub mod marts;
 pub mod naming;
 pub mod parquet_sink;
 pub mod ports;
+#[cfg(test)]
+mod properties;
 pub mod quality;
 pub mod quarantine;
 pub mod relational;

@@ -35,9 +35,14 @@ pub fn read_line<R: BufRead + ?Sized>(
             Err(e) => return Err(e),
         };
         if available.is_empty() {
+            // The last line, without a line ending.
             let line = match (total, oversized) {
                 (0, _) => Line::End,
                 (_, true) => Line::Oversized(total),
+                (_, false) if content_len(buffer) > max_bytes => {
+                    buffer.clear();
+                    Line::Oversized(total)
+                }
                 (_, false) => Line::Kept,
             };
             return Ok((line, total));
