@@ -101,6 +101,8 @@ async fn rds(args: RdsArgs) -> anyhow::Result<()> {
         tables,
         row_group_rows: 65_536,
     };
+    // Names first: a table that cannot be exported is said before any connection is made.
+    source.check_names().map_err(anyhow::Error::msg)?;
     let date = args.date.unwrap_or_else(super::yesterday);
     let job_id = job_id(args.job_id.clone(), date);
     let db = daybook_rds::Database::connect(&args.url, args.ssl_root_cert.as_deref()).await?;

@@ -274,6 +274,8 @@ pub struct Staging(PathBuf);
 
 impl Staging {
     pub fn new(store: &dyn ObjectStore, job_id: &str, step: &str) -> Result<Self> {
+        // Every export stages first: a job id that is not one plain name stops here.
+        super::job::check_job_id(job_id).map_err(Error::Invalid)?;
         let path = store
             .scratch_root()
             .join(format!("{job_id}-{step}-{}", std::process::id()));

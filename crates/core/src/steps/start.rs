@@ -66,6 +66,7 @@ pub async fn start_job(
 ) -> Result<StartOutput> {
     let input = &task.request;
     if let Some(job_id) = &task.job_id {
+        super::job::check_job_id(job_id).map_err(Error::Invalid)?;
         // Only a missing snapshot means a first run: a failed read must not start a new one.
         match store.get(&job_key(job_id, "input.json")).await {
             Ok(bytes) => {

@@ -1,0 +1,159 @@
+//! The `daybook` binary over the bad-input corpus (`tests/fixtures/hostile/`), as a user runs
+//! it: the exit status says whether anything was published, the message names the input and
+//! what to do, and nothing is written outside the output folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn corpus(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/hostile")
+        .join(case)
+}
+
+fn daybook(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_daybook"))
+        .args(args)
+        .env("DAYBOOK_LOG", "off")
+        .output()
+        .expect("run daybook")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// An output folder `<tmp>/nested/out`, and a check that nothing appeared beside it.
+struct Out(tempfile::TempDir);
+
+impl Out {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("nested")).unwrap();
+        Self(dir)
+    }
+    fn path(&self) -> String {
+        self.0.path().join("nested/out").display().to_string()
+    }
+    fn nothing_beside(&self, case: &str) {
+        let beside: Vec<_> = std::fs::read_dir(self.0.path().join("nested"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "out")
+            .collect();
+        assert!(beside.is_empty(), "{case}: wrote {beside:?} beside --out");
+        assert!(!Path::new("/dt=2026-11-21").exists(), "{case}");
+    }
+}
+
+fn flatten(case: &str, key: &str, out: &Out, job: &str) -> Output {
+    let export = corpus(case).display().to_string();
+    let out_path = out.path();
+    daybook(&[
+        "flatten",
+        "--export",
+        &export,
+        "--key",
+        key,
+        "--out",
+        &out_path,
+        "--date",
+        "2026-11-21",
+        "--job-id",
+        job,
+    ])
+}
+
+#[test]
+fn flatten_publishes_what_it_can_and_refuses_what_it_must() {
+    for case in ["dynamodb/names", "dynamodb/bad-lines"] {
+        let out = Out::new();
+        let run = flatten(case, "query_id", &out, "j1");
+        assert!(run.status.success(), "{case}: {}", text(&run.stderr));
+        out.nothing_beside(case);
+    }
+
+    for case in ["dynamodb/manifest-escape", "dynamodb/manifest-parent"] {
+        let out = Out::new();
+        let run = flatten(case, "query_id", &out, "j1");
+        let stderr = text(&run.stderr);
+        assert!(!run.status.success(), "{case}");
+        assert!(
+            stderr.contains("manifest-files.json line 1"),
+            "{case}: {stderr}"
+        );
+        out.nothing_beside(case);
+    }
+
+    // A misspelt key quarantines every item: nothing is published and the run fails.
+    let out = Out::new();
+    let run = flatten("dynamodb/bad-lines", "queryid", &out, "j1");
+    let stderr = text(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("every one of the") && stderr.contains("queryid"),
+        "{stderr}"
+    );
+
+    let out = Out::new();
+    let run = flatten("dynamodb/names", "query_id", &out, "../../escape");
+    assert!(!run.status.success());
+    assert!(
+        text(&run.stderr).contains("is not one plain name"),
+        "{}",
+        text(&run.stderr)
+    );
+    out.nothing_beside("job id");
+}
+
+#[test]
+fn segment_and_rds_exports_refuse_names_that_leave_the_output() {
+    let out = Out::new();
+    let input = corpus("segment/bad-lines").display().to_string();
+    let out_path = out.path();
+    let run = daybook(&[
+        "export",
+        "segment",
+        "--input",
+        &input,
+        "--out",
+        &out_path,
+        "--date",
+        "2026-11-21",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    out.nothing_beside("segment");
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("empty.sqlite").display()
+    );
+    for table in ["/abs/path", "../../x"] {
+        let out = Out::new();
+        let out_path = out.path();
+        let run = daybook(&[
+            "export", "rds", "--url", &url, "--table", table, "--out", &out_path,
+        ]);
+        let stderr = text(&run.stderr);
+        assert!(!run.status.success(), "{table}");
+        assert!(stderr.contains("not a plain name"), "{table}: {stderr}");
+        out.nothing_beside(table);
+    }
+}
+
+#[test]
+fn query_only_reads() {
+    let root = tempfile::tempdir().unwrap();
+    let target = root.path().join("copied.csv");
+    let root_path = root.path().display().to_string();
+    let copy = format!("COPY (SELECT 1 AS one) TO '{}'", target.display());
+    let run = daybook(&["query", "--root", &root_path, &copy]);
+    assert!(!run.status.success());
+    assert!(
+        text(&run.stderr).contains("only reads"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert!(!target.exists());
+}
