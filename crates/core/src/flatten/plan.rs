@@ -231,54 +231,39 @@ fn name_columns(
     scalars: &mut [PlannedColumn],
     arrays: &mut [PlannedColumn],
 ) -> (Vec<String>, Vec<String>) {
-    let raw = |columns: &[PlannedColumn]| -> Vec<String> {
-        columns.iter().map(|c| c.name.clone()).collect()
-    };
-    let mut notes = Vec::new();
-
     let mut key_names = Namespace::reserving(PARTITION_COLUMNS.into_iter().chain([
         POSITION_COLUMN,
         VALUE_COLUMN,
         EXTRA_COLUMN,
     ]));
-    let raws = raw(keys);
-    let raws: Vec<&str> = raws.iter().map(String::as_str).collect();
-    for (key, name) in keys
-        .iter_mut()
-        .zip(key_names.assign(&raws, "key attribute"))
-    {
-        key.column = name;
-    }
-    notes.extend(key_names.into_notes());
-
+    name_all(keys, &mut key_names, "key attribute");
     let mut tables = Namespace::reserving([ITEMS_TABLE, ITEMS_TABLE.trim_start_matches('_')]);
-    let raws = raw(arrays);
-    let raws: Vec<&str> = raws.iter().map(String::as_str).collect();
-    for (array, name) in arrays
-        .iter_mut()
-        .zip(tables.assign(&raws, "list attribute"))
-    {
-        array.column = name;
-    }
-    notes.extend(tables.into_notes());
-
+    name_all(arrays, &mut tables, "list attribute");
     let mut items = Namespace::reserving(PARTITION_COLUMNS.into_iter().chain([EXTRA_COLUMN]));
     for key in keys.iter() {
         items.reserve(&key.column);
     }
-    let raws = raw(scalars);
-    let raws: Vec<&str> = raws.iter().map(String::as_str).collect();
-    for (scalar, name) in scalars.iter_mut().zip(items.assign(&raws, "attribute")) {
-        scalar.column = name;
-    }
+    name_all(scalars, &mut items, "attribute");
     let counts: Vec<String> = arrays
         .iter()
         .map(|a| format!("{}_count", a.column))
         .collect();
     let raws: Vec<&str> = counts.iter().map(String::as_str).collect();
     let count_columns = items.assign(&raws, "count column");
-    notes.extend(items.into_notes());
+    let notes = [key_names, tables, items]
+        .into_iter()
+        .flat_map(Namespace::into_notes)
+        .collect();
     (count_columns, notes)
+}
+
+/// Gives each column its name in `names`.
+fn name_all(columns: &mut [PlannedColumn], names: &mut Namespace, what: &str) {
+    let raws: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    let raws: Vec<&str> = raws.iter().map(String::as_str).collect();
+    for (column, name) in columns.iter_mut().zip(names.assign(&raws, what)) {
+        column.column = name;
+    }
 }
 
 /// What the sample showed about one attribute (or about the elements of one array).

@@ -257,18 +257,19 @@ fn scan_file(
     let mut quarantine =
         QuarantineWriter::new(staging.join(format!(".quarantine/file-{index:05}.jsonl")));
     let read = read_lines(file, config.max_line_bytes, |line, text, bytes| {
+        let mut reject = |reason: String| {
+            let raw = String::from_utf8_lossy(&bytes[..bytes.len().min(4 * 2000)]);
+            quarantine.write(&QuarantineRecord {
+                input: file.label.clone(),
+                line: Some(u64::from(line)),
+                reason,
+                item: None,
+                raw: Some(excerpt(&raw)),
+            })
+        };
         let event = match text.and_then(|text| parse_event(text, file.batch_time)) {
             Ok(event) => event,
-            Err(reason) => {
-                let raw = String::from_utf8_lossy(&bytes[..bytes.len().min(4 * 2000)]);
-                return quarantine.write(&QuarantineRecord {
-                    input: file.label.clone(),
-                    line: Some(u64::from(line)),
-                    reason,
-                    item: None,
-                    raw: Some(excerpt(&raw)),
-                });
-            }
+            Err(reason) => return reject(reason),
         };
         let day = event.timestamp.with_timezone(&tz).date_naive();
         if !days.includes(day) {
@@ -279,16 +280,7 @@ fn scan_file(
             None => None,
             Some(_) => match event_properties(event.properties) {
                 Ok(map) => Some(map),
-                Err(reason) => {
-                    let raw = String::from_utf8_lossy(&bytes[..bytes.len().min(4 * 2000)]);
-                    return quarantine.write(&QuarantineRecord {
-                        input: file.label.clone(),
-                        line: Some(u64::from(line)),
-                        reason,
-                        item: None,
-                        raw: Some(excerpt(&raw)),
-                    });
-                }
+                Err(reason) => return reject(reason),
             },
         };
         scan.keys.push((line, message_key(day, &event.message_id)));
