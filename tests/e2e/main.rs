@@ -11,4 +11,5 @@ mod local_pipeline;
 mod marts;
 mod rds;
 mod readme;
+mod report;
 mod retry_rules;

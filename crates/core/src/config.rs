@@ -97,6 +97,9 @@ pub struct ReportDefinition {
     /// Short name used in paths: `reports/<name>/dt=…/`.
     pub name: String,
     pub title: String,
+    /// ISO 4217 code of the money columns (`USD`, `EUR`, `KRW`, …): its symbol and decimals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     pub sections: Vec<ReportSection>,
 }
 
@@ -110,6 +113,39 @@ pub struct ReportSection {
     pub sql: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chart: Option<ChartSpec>,
+    /// How the query's columns are shown, by column name: a label and a format. A column not
+    /// listed gets its name in words (`zero_result_rate` → "Zero result rate") and a format
+    /// from its values.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub columns: std::collections::BTreeMap<String, ColumnDisplay>,
+}
+
+/// A column's label and format in the email, the text part and the workbook.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnDisplay {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<ValueFormat>,
+}
+
+/// How a value reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueFormat {
+    /// As it is.
+    Text,
+    /// A whole number with separators: 12,345.
+    Count,
+    /// Two decimal places with separators: 1,234.50.
+    Decimal,
+    /// A share (0.002) as a percentage with one decimal: 0.2%.
+    Percent,
+    /// The report's currency, with its decimals: $1,234.50, ₩12,345.
+    Money,
+    /// A date, as the query gives it (`2026-11-21`).
+    Date,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

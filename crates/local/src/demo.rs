@@ -43,6 +43,7 @@ pub fn demo_config() -> PipelineConfig {
                 category: category.into(),
                 value: value.into(),
             }),
+            columns: Default::default(),
         };
     PipelineConfig {
         dynamodb: vec![DynamoDbSource {
@@ -74,6 +75,7 @@ pub fn demo_config() -> PipelineConfig {
         report: ReportDefinition {
             name: "daily-search".into(),
             title: "Daily search report".into(),
+            currency: Some("USD".into()),
             sections: vec![
                 section(
                     "Headline figures",

@@ -1,7 +1,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
-use daybook_core::config::ChartSpec;
+use daybook_core::config::{ChartSpec, ColumnDisplay};
 use daybook_core::ports::QueryResult;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Everything a report shows, as queried: rendered to HTML, text and Excel alike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -11,7 +12,21 @@ pub struct ReportData {
     pub date: NaiveDate,
     pub job_id: String,
     pub generated_at: DateTime<Utc>,
+    /// ISO 4217 code of the money columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     pub sections: Vec<SectionData>,
+}
+
+impl ReportData {
+    /// What is wrong with the report, one line per section in trouble: shown at the top of the
+    /// report and in the approval email, so that a wrong report never looks right.
+    pub fn problems(&self) -> Vec<String> {
+        self.sections
+            .iter()
+            .filter_map(|s| s.problem().map(|p| format!("{}: {p}", s.title)))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,9 +37,51 @@ pub struct SectionData {
     pub result: QueryResult,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chart: Option<ChartSpec>,
+    /// Labels and formats from the report definition, by column name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, ColumnDisplay>,
+    /// Why the section's query failed, when it did: the report is built without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl SectionData {
+    /// A section with only its title and result (a query's, or the checks').
+    pub fn new(title: impl Into<String>, result: QueryResult) -> Self {
+        Self {
+            title: title.into(),
+            description: None,
+            result,
+            chart: None,
+            columns: BTreeMap::new(),
+            error: None,
+        }
+    }
+
+    /// Why this section must not be read as it looks: its query failed, or its chart would
+    /// be empty or flat.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(error) = &self.error {
+            return Some(format!("the query failed: {error}"));
+        }
+        let chart = self.chart.as_ref()?;
+        if self.column_index(&chart.category).is_none() || self.column_index(&chart.value).is_none()
+        {
+            return Some(format!(
+                "the chart names columns {} and {}, which the query does not return",
+                chart.category, chart.value
+            ));
+        }
+        let points = self.chart_points();
+        if points.is_empty() {
+            Some("no rows to chart for this date".into())
+        } else if points.iter().all(|(_, v)| *v == 0.0) {
+            Some(format!("every {} is 0", chart.value))
+        } else {
+            None
+        }
+    }
+
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.result
             .columns
@@ -58,7 +115,10 @@ impl SectionData {
         self.result
             .rows
             .iter()
-            .filter_map(|row| Some((format_cell(&row[label]), row[value].as_f64()?)))
+            .filter_map(|row| {
+                let value = row[value].as_f64().filter(|v| v.is_finite())?;
+                Some((format_cell(&row[label]), value))
+            })
             .collect()
     }
 }

@@ -1,4 +1,5 @@
-use crate::data::{ReportData, format_cell};
+use crate::data::ReportData;
+use crate::display;
 use crate::{ReportError, Result};
 use minijinja::{Environment, context};
 use serde::Serialize;
@@ -36,6 +37,7 @@ struct Bar {
 struct Section {
     title: String,
     description: Option<String>,
+    problem: Option<String>,
     columns: Vec<Column>,
     rows: Vec<Vec<String>>,
     total_rows: usize,
@@ -46,28 +48,30 @@ struct Section {
 /// The report as HTML that mail clients render: tables, inline styles, no script, and bar
 /// charts drawn with table cells so they show even where images are blocked.
 pub fn render_report(report: &ReportData, banner: Option<&str>) -> Result<String> {
+    render_rows(report, banner, EMAIL_ROWS)
+}
+
+fn render_rows(report: &ReportData, banner: Option<&str>, shown: usize) -> Result<String> {
+    let currency = report.currency.as_deref();
     let sections: Vec<Section> = report
         .sections
         .iter()
         .map(|section| {
-            let columns = section
-                .result
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, name)| Column {
-                    name: name.clone(),
-                    numeric: section.is_numeric(i),
-                })
-                .collect();
+            let views = display::columns(section, currency);
+            let value_format = section
+                .chart
+                .as_ref()
+                .and_then(|c| views.iter().find(|v| v.name.eq_ignore_ascii_case(&c.value)))
+                .map(|v| v.format)
+                .unwrap_or(daybook_core::config::ValueFormat::Decimal);
             let points = section.chart_points();
             let max = points.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
             let bars = points
                 .iter()
-                .take(EMAIL_ROWS)
+                .take(shown)
                 .map(|(label, value)| Bar {
                     label: label.clone(),
-                    value: format_cell(&serde_json::json!(value)),
+                    value: display::format_value(&serde_json::json!(value), value_format, currency),
                     percent: if max > 0.0 {
                         ((value / max) * 100.0).round().max(1.0) as u32
                     } else {
@@ -78,16 +82,30 @@ pub fn render_report(report: &ReportData, banner: Option<&str>) -> Result<String
             Section {
                 title: section.title.clone(),
                 description: section.description.clone(),
-                columns,
+                problem: section.problem(),
+                columns: views
+                    .iter()
+                    .map(|v| Column {
+                        name: v.label.clone(),
+                        numeric: v.numeric(),
+                    })
+                    .collect(),
                 rows: section
                     .result
                     .rows
                     .iter()
-                    .take(EMAIL_ROWS)
-                    .map(|r| r.iter().map(format_cell).collect())
+                    .take(shown)
+                    .map(|row| {
+                        row.iter()
+                            .zip(&views)
+                            .map(|(value, view)| {
+                                display::format_value(value, view.format, currency)
+                            })
+                            .collect()
+                    })
                     .collect(),
                 total_rows: section.result.rows.len(),
-                truncated: section.result.rows.len() > EMAIL_ROWS,
+                truncated: section.result.rows.len() > shown,
                 bars,
             }
         })
@@ -101,6 +119,7 @@ pub fn render_report(report: &ReportData, banner: Option<&str>) -> Result<String
                 job_id => report.job_id,
                 generated_at => report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 banner => banner,
+                problems => report.problems(),
                 sections => sections,
             })
         })
@@ -108,6 +127,23 @@ pub fn render_report(report: &ReportData, banner: Option<&str>) -> Result<String
             what: format!("report {}", report.name),
             message: e.to_string(),
         })
+}
+
+/// Gmail clips an HTML part past about 102 KB, hiding the rest behind a link. The email keeps
+/// under this by showing fewer rows per table (the workbook has them all).
+pub const EMAIL_HTML_BYTES: usize = 95_000;
+
+/// The report for an email: as [`render_report`], with fewer rows per table if that is what
+/// it takes to stay under [`EMAIL_HTML_BYTES`].
+pub fn render_email(report: &ReportData, banner: Option<&str>) -> Result<String> {
+    let mut shown = EMAIL_ROWS;
+    loop {
+        let html = render_rows(report, banner, shown)?;
+        if html.len() <= EMAIL_HTML_BYTES || shown <= 3 {
+            return Ok(html);
+        }
+        shown /= 2;
+    }
 }
 
 /// The email asking approvers to let the report go.

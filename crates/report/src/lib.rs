@@ -2,11 +2,15 @@
 //! and the steps that build, approve and send them.
 
 pub mod data;
+pub mod display;
 pub mod html;
 pub mod mime;
 pub mod steps;
 pub mod text;
 pub mod xlsx;
+
+#[cfg(test)]
+mod tests;
 
 pub use data::{ReportData, SectionData};
 

@@ -4,6 +4,7 @@ use crate::data::{ReportData, SectionData};
 use crate::mime::{Attachment, Email, XLSX_MIME};
 use crate::{ReportError, Result};
 use chrono::{DateTime, Utc};
+use daybook_core::Classify;
 use daybook_core::config::{EmailConfig, ReportDefinition, bind_run_date};
 use daybook_core::lake::job_key;
 use daybook_core::ports::{Mailer, PortError, QueryResult, StateStore, TaskCallbacks, Warehouse};
@@ -49,20 +50,31 @@ pub async fn build_report(
 ) -> Result<ReportArtifacts> {
     let mut sections = Vec::new();
     for section in &input.report.sections {
-        let result = warehouse
+        // A query that may pass by itself (throttling, a timeout) fails the step, to be
+        // retried; any other failure is shown as the section's problem and the rest is built.
+        let (result, error) = match warehouse
             .query(&bind_run_date(&section.sql, input.job.date))
             .await
-            .map_err(|e| {
-                PortError::new(format!(
-                    "report {} section {:?}: {e}",
-                    input.report.name, section.title
-                ))
-            })?;
+        {
+            Ok(result) => (result, None),
+            Err(e) if e.kind() == daybook_core::ErrorKind::Transient => {
+                return Err(PortError::with_kind(
+                    format!(
+                        "report {} section {:?}: {e}",
+                        input.report.name, section.title
+                    ),
+                    e.kind(),
+                )
+                .into());
+            }
+            Err(e) => (QueryResult::default(), Some(e.to_string())),
+        };
         sections.push(SectionData {
-            title: section.title.clone(),
             description: section.description.clone(),
-            result,
             chart: section.chart.clone(),
+            columns: section.columns.clone(),
+            error,
+            ..SectionData::new(section.title.clone(), result)
         });
     }
     if !input.checks.is_empty() {
@@ -74,6 +86,7 @@ pub async fn build_report(
         date: input.job.date,
         job_id: input.job.job_id.clone(),
         generated_at: now,
+        currency: input.report.currency.clone(),
         sections,
     };
     let prefix = format!("reports/{}/dt={}/{}/", data.name, data.date, data.job_id);
@@ -97,7 +110,7 @@ pub async fn build_report(
     store
         .put(
             &artifacts.html_key,
-            crate::html::render_report(&data, None)?.into_bytes(),
+            crate::html::render_email(&data, None)?.into_bytes(),
         )
         .await?;
     store
@@ -126,33 +139,34 @@ fn checks_section(checks: &[CheckResult]) -> SectionData {
     });
     let text = |s: &str| serde_json::Value::String(s.to_string());
     SectionData {
-        title: CHECKS_SECTION.into(),
         description: Some(format!(
             "Checks of the day's tables before the marts were built: {}.",
             quality::summary(checks)
         )),
-        result: QueryResult {
-            columns: ["status", "table", "check", "detail"]
-                .map(String::from)
-                .to_vec(),
-            rows: ordered
-                .iter()
-                .map(|c| {
-                    let status = match c.status {
-                        CheckStatus::Passed => "ok",
-                        CheckStatus::Warning => "WARNING",
-                        CheckStatus::Failed => "FAILED",
-                    };
-                    vec![
-                        text(status),
-                        text(&c.table),
-                        text(&c.check),
-                        text(&c.detail),
-                    ]
-                })
-                .collect(),
-        },
-        chart: None,
+        ..SectionData::new(
+            CHECKS_SECTION,
+            QueryResult {
+                columns: ["status", "table", "check", "detail"]
+                    .map(String::from)
+                    .to_vec(),
+                rows: ordered
+                    .iter()
+                    .map(|c| {
+                        let status = match c.status {
+                            CheckStatus::Passed => "ok",
+                            CheckStatus::Warning => "WARNING",
+                            CheckStatus::Failed => "FAILED",
+                        };
+                        vec![
+                            text(status),
+                            text(&c.table),
+                            text(&c.check),
+                            text(&c.detail),
+                        ]
+                    })
+                    .collect(),
+            },
+        )
     }
 }
 
@@ -267,7 +281,12 @@ pub async fn request_approval(
         )
         .await?;
     let data: ReportData = read_json(store, &request.report.data_key).await?;
-    let mut facts: Vec<String> = Vec::new();
+    // Problems first: a chart with nothing to show or a failed query must not look right.
+    let mut facts: Vec<String> = data
+        .problems()
+        .into_iter()
+        .map(|p| format!("PROBLEM · {p}"))
+        .collect();
     for section in &data.sections {
         if section.title != CHECKS_SECTION {
             facts.push(format!(

@@ -1,23 +1,44 @@
-use crate::data::{ReportData, format_cell};
+use crate::data::ReportData;
+use crate::display;
 
 /// The plain-text part: each section as an aligned table, for clients that show no HTML.
 pub fn render_text(report: &ReportData) -> String {
+    let currency = report.currency.as_deref();
     let mut out = format!("{} — {}\n\n", report.title, report.date);
+    let problems = report.problems();
+    if !problems.is_empty() {
+        out.push_str(&format!(
+            "This report has {} problem(s): read it with care.\n",
+            problems.len()
+        ));
+        for problem in &problems {
+            out.push_str(&format!("  * {problem}\n"));
+        }
+        out.push('\n');
+    }
     for section in &report.sections {
         out.push_str(&section.title);
         out.push('\n');
         out.push_str(&"=".repeat(section.title.chars().count()));
         out.push('\n');
+        if let Some(problem) = section.problem() {
+            out.push_str(&format!("Problem: {problem}\n"));
+        }
+        let views = display::columns(section, currency);
+        let labels: Vec<String> = views.iter().map(|v| v.label.clone()).collect();
         let cells: Vec<Vec<String>> = section
             .result
             .rows
             .iter()
             .take(crate::html::EMAIL_ROWS)
-            .map(|r| r.iter().map(format_cell).collect())
+            .map(|r| {
+                r.iter()
+                    .zip(&views)
+                    .map(|(value, view)| display::format_value(value, view.format, currency))
+                    .collect()
+            })
             .collect();
-        let widths: Vec<usize> = section
-            .result
-            .columns
+        let widths: Vec<usize> = labels
             .iter()
             .enumerate()
             .map(|(i, c)| {
@@ -37,9 +58,7 @@ pub fn render_text(report: &ReportData) -> String {
                 .collect();
             format!("{}\n", padded.join("  ").trim_end())
         };
-        out.push_str(&line(
-            section.result.columns.iter().map(String::as_str).collect(),
-        ));
+        out.push_str(&line(labels.iter().map(String::as_str).collect()));
         for row in &cells {
             out.push_str(&line(row.iter().map(String::as_str).collect()));
         }

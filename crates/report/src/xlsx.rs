@@ -1,62 +1,81 @@
 use crate::data::ReportData;
+use crate::display;
 use crate::{ReportError, Result};
-use rust_xlsxwriter::{Chart, ChartType, Format, Workbook};
+use daybook_core::config::ValueFormat;
+use rust_xlsxwriter::{Chart, ChartType, ExcelDateTime, Format, Workbook};
 
-/// The workbook: one sheet per section with typed cells, a bold frozen header, an autofilter,
-/// fitted column widths and, where the section has a chart, a native Excel bar chart.
+/// The workbook: a summary sheet first (the report, its problems and the data-quality
+/// result), then one sheet per section with typed cells in the section's formats (counts,
+/// percentages, money, dates), its labels as a bold frozen header, an autofilter, fitted column
+/// widths and, where the section has a chart, a native Excel bar chart.
 pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
     let fail = |what: &str, e: rust_xlsxwriter::XlsxError| ReportError::Render {
         what: format!("workbook {} ({what})", report.name),
         message: e.to_string(),
     };
+    let currency = report.currency.as_deref();
     let mut workbook = Workbook::new();
     let header = Format::new()
         .set_bold()
         .set_background_color("#DBEAFE")
         .set_border_bottom(rust_xlsxwriter::FormatBorder::Thin);
-    let integer = Format::new().set_num_format("#,##0");
-    let decimal = Format::new().set_num_format("#,##0.000");
-    let mut used_names = Vec::new();
+    let mut used_names = vec!["Summary".to_string()];
+    write_summary(workbook.add_worksheet(), report).map_err(|e| fail("Summary", e))?;
     for section in &report.sections {
         let name = sheet_name(&section.title, &mut used_names);
         let sheet = workbook.add_worksheet();
         sheet.set_name(&name).map_err(|e| fail(&name, e))?;
-        let columns = &section.result.columns;
-        for (c, title) in columns.iter().enumerate() {
+        let views = display::columns(section, currency);
+        let formats: Vec<Option<Format>> = views
+            .iter()
+            .map(|v| {
+                display::excel_format(v.format, currency).map(|f| Format::new().set_num_format(f))
+            })
+            .collect();
+        for (c, view) in views.iter().enumerate() {
             sheet
-                .write_string_with_format(0, c as u16, title, &header)
+                .write_string_with_format(0, c as u16, &view.label, &header)
                 .map_err(|e| fail(&name, e))?;
         }
-        let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count() + 4).collect();
+        let mut widths: Vec<usize> = views.iter().map(|v| v.label.chars().count() + 4).collect();
         for (r, row) in section.result.rows.iter().enumerate() {
             let r = r as u32 + 1;
             for (c, value) in row.iter().enumerate() {
                 let col = c as u16;
-                let written = match value {
-                    serde_json::Value::Null => Ok(()),
-                    serde_json::Value::Bool(b) => sheet.write_boolean(r, col, *b).map(drop),
-                    serde_json::Value::Number(n) => match n.as_i64() {
-                        Some(i) => sheet
-                            .write_number_with_format(r, col, i as f64, &integer)
-                            .map(drop),
-                        None => sheet
-                            .write_number_with_format(
-                                r,
-                                col,
-                                n.as_f64().unwrap_or_default(),
-                                &decimal,
-                            )
-                            .map(drop),
-                    },
-                    serde_json::Value::String(s) => sheet.write_string(r, col, s).map(drop),
-                    other => sheet.write_string(r, col, other.to_string()).map(drop),
+                let view = &views[c];
+                let format = formats[c].as_ref();
+                let date = value
+                    .as_str()
+                    .filter(|_| view.format == ValueFormat::Date)
+                    .and_then(|s| ExcelDateTime::parse_from_str(s).ok());
+                let number = value.as_f64().filter(|n| n.is_finite()).or_else(|| {
+                    value
+                        .as_str()
+                        .filter(|_| view.numeric())
+                        .and_then(|s| s.parse().ok())
+                });
+                let written = match (value, date, number, format) {
+                    (serde_json::Value::Null, _, _, _) => Ok(()),
+                    (_, Some(date), _, Some(format)) => sheet
+                        .write_datetime_with_format(r, col, &date, format)
+                        .map(drop),
+                    (serde_json::Value::Bool(b), _, _, _) => {
+                        sheet.write_boolean(r, col, *b).map(drop)
+                    }
+                    (_, _, Some(n), Some(format)) if view.numeric() => {
+                        sheet.write_number_with_format(r, col, n, format).map(drop)
+                    }
+                    (_, _, Some(n), _) if value.is_number() => {
+                        sheet.write_number(r, col, n).map(drop)
+                    }
+                    (serde_json::Value::String(s), _, _, _) => {
+                        sheet.write_string(r, col, s).map(drop)
+                    }
+                    (other, _, _, _) => sheet.write_string(r, col, other.to_string()).map(drop),
                 };
                 written.map_err(|e| fail(&name, e))?;
-                let width = match value {
-                    serde_json::Value::String(s) => s.chars().count(),
-                    other => other.to_string().len() + 3,
-                };
-                widths[c] = widths[c].max(width.min(60));
+                let shown = display::format_value(value, view.format, currency);
+                widths[c] = widths[c].max(shown.chars().count().min(60) + 2);
             }
         }
         for (c, width) in widths.iter().enumerate() {
@@ -66,16 +85,16 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
         }
         sheet.set_freeze_panes(1, 0).map_err(|e| fail(&name, e))?;
         let last_row = section.result.rows.len() as u32;
-        if !columns.is_empty() {
+        if !views.is_empty() {
             sheet
-                .autofilter(0, 0, last_row.max(1), columns.len() as u16 - 1)
+                .autofilter(0, 0, last_row.max(1), views.len() as u16 - 1)
                 .map_err(|e| fail(&name, e))?;
         }
         if let Some(chart_spec) = &section.chart
-            && let (Some(label), Some(value), true) = (
+            && section.problem().is_none()
+            && let (Some(label), Some(value)) = (
                 section.column_index(&chart_spec.category),
                 section.column_index(&chart_spec.value),
-                last_row > 0,
             )
         {
             let mut chart = Chart::new(ChartType::Bar);
@@ -84,22 +103,76 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
                 .add_series()
                 .set_categories((name.as_str(), 1, label as u16, rows, label as u16))
                 .set_values((name.as_str(), 1, value as u16, rows, value as u16))
-                .set_name(chart_spec.value.as_str());
+                .set_name(views[value].label.as_str());
             chart.title().set_name(&section.title);
             chart.legend().set_hidden();
             chart.y_axis().set_reverse();
             sheet
-                .insert_chart(1, columns.len() as u16 + 1, &chart)
+                .insert_chart(1, views.len() as u16 + 1, &chart)
                 .map_err(|e| fail(&name, e))?;
         }
     }
-    if report.sections.is_empty() {
-        workbook
-            .add_worksheet()
-            .write_string(0, 0, "This report has no sections.")
-            .map_err(|e| fail("empty", e))?;
-    }
     workbook.save_to_buffer().map_err(|e| fail("saving", e))
+}
+
+/// The first sheet: what the report is, what is wrong with it, and each section's size.
+fn write_summary(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    report: &ReportData,
+) -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
+    let bold = Format::new().set_bold();
+    let title = Format::new().set_bold().set_font_size(16);
+    let problem = Format::new().set_font_color("#991B1B");
+    sheet.set_name("Summary")?;
+    sheet.write_string_with_format(0, 0, &report.title, &title)?;
+    sheet.write_string(
+        1,
+        0,
+        format!(
+            "Date {} · job {} · generated {}",
+            report.date,
+            report.job_id,
+            report.generated_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+    )?;
+    let mut row = 3;
+    let problems = report.problems();
+    if problems.is_empty() {
+        sheet.write_string(row, 0, "No problems found in the report's sections.")?;
+        row += 1;
+    } else {
+        sheet.write_string_with_format(
+            row,
+            0,
+            format!("{} problem(s): read the report with care", problems.len()),
+            &bold,
+        )?;
+        row += 1;
+        for text in &problems {
+            sheet.write_string_with_format(row, 0, text, &problem)?;
+            row += 1;
+        }
+    }
+    row += 1;
+    sheet.write_string_with_format(row, 0, "Section", &bold)?;
+    sheet.write_string_with_format(row, 1, "Rows", &bold)?;
+    for section in &report.sections {
+        row += 1;
+        sheet.write_string(row, 0, &section.title)?;
+        sheet.write_number_with_format(
+            row,
+            1,
+            section.result.rows.len() as f64,
+            &Format::new().set_num_format("#,##0"),
+        )?;
+        if let Some(description) = &section.description {
+            sheet.write_string(row, 2, description)?;
+        }
+    }
+    sheet.set_column_width(0, 36)?;
+    sheet.set_column_width(1, 10)?;
+    sheet.set_column_width(2, 80)?;
+    Ok(())
 }
 
 /// Excel sheet names: at most 31 characters, none of `[]:*?/\`, unique in the workbook.

@@ -86,11 +86,10 @@ pub async fn query(args: QueryArgs) -> anyhow::Result<()> {
         date,
         job_id: "query".into(),
         generated_at: chrono::Utc::now(),
+        currency: None,
         sections: vec![SectionData {
-            title: "Query".into(),
             description: Some(args.sql.clone()),
-            result,
-            chart: None,
+            ..SectionData::new("Query", result)
         }],
     };
     let bytes = daybook_report::xlsx::render_workbook(&data)?;

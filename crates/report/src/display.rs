@@ -1,0 +1,248 @@
+//! How a section's columns read: a label for people and a format for their values, from the
+//! report definition or, where it says nothing, from the column's name and values. The email,
+//! the text part and the workbook all show a column through this one place.
+
+use crate::data::SectionData;
+use daybook_core::config::ValueFormat;
+use serde_json::Value;
+
+/// One column as shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnView {
+    pub name: String,
+    pub label: String,
+    pub format: ValueFormat,
+}
+
+impl ColumnView {
+    /// Right-aligned in tables: every format but text and dates.
+    pub fn numeric(&self) -> bool {
+        !matches!(self.format, ValueFormat::Text | ValueFormat::Date)
+    }
+}
+
+/// The section's columns, in query order.
+pub fn columns(section: &SectionData, currency: Option<&str>) -> Vec<ColumnView> {
+    section
+        .result
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let declared = section.columns.get(name);
+            ColumnView {
+                name: name.clone(),
+                label: declared
+                    .and_then(|d| d.label.clone())
+                    .unwrap_or_else(|| words(name)),
+                format: declared
+                    .and_then(|d| d.format)
+                    .unwrap_or_else(|| infer(section, i, name, currency.is_some())),
+            }
+        })
+        .collect()
+}
+
+/// `zero_result_rate` → "Zero result rate", `isbn13` → "ISBN-13", `dau` → "DAU".
+pub fn words(name: &str) -> String {
+    let words: Vec<String> = name
+        .split(['_', ' '])
+        .filter(|w| !w.is_empty())
+        .map(|word| match word.to_ascii_lowercase().as_str() {
+            "id" => "ID".to_string(),
+            "dau" | "wau" | "mau" | "sku" | "url" | "ip" => word.to_ascii_uppercase(),
+            "isbn13" => "ISBN-13".to_string(),
+            "avg" => "average".to_string(),
+            "min" => "minimum".to_string(),
+            "max" => "maximum".to_string(),
+            other => other.to_string(),
+        })
+        .collect();
+    let text = words.join(" ");
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => name.to_string(),
+    }
+}
+
+/// A format from the column's name and values, when the definition gives none.
+fn infer(section: &SectionData, column: usize, name: &str, has_currency: bool) -> ValueFormat {
+    let values: Vec<&Value> = section
+        .result
+        .rows
+        .iter()
+        .map(|r| &r[column])
+        .filter(|v| !v.is_null())
+        .collect();
+    if values.is_empty() || !values.iter().all(|v| v.is_number()) {
+        let dates = !values.is_empty()
+            && values.iter().all(|v| {
+                v.as_str()
+                    .is_some_and(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok())
+            });
+        return if dates {
+            ValueFormat::Date
+        } else {
+            ValueFormat::Text
+        };
+    }
+    let lower = name.to_ascii_lowercase();
+    let ends = |suffixes: &[&str]| suffixes.iter().any(|s| lower.ends_with(s));
+    if ends(&["rate", "share", "ratio", "retention", "stickiness", "pct"]) {
+        ValueFormat::Percent
+    } else if has_currency && ends(&["revenue", "price", "amount", "freight", "sales", "value"]) {
+        ValueFormat::Money
+    } else if values.iter().all(|v| v.is_i64() || v.is_u64()) {
+        ValueFormat::Count
+    } else {
+        ValueFormat::Decimal
+    }
+}
+
+/// A currency's symbol and decimal places; an unknown code is written out.
+fn currency(code: &str) -> (String, usize) {
+    match code.to_ascii_uppercase().as_str() {
+        "USD" => ("$".into(), 2),
+        "EUR" => ("€".into(), 2),
+        "GBP" => ("£".into(), 2),
+        "JPY" => ("¥".into(), 0),
+        "KRW" => ("₩".into(), 0),
+        "CNY" => ("CN¥".into(), 2),
+        "INR" => ("₹".into(), 2),
+        other => (format!("{other} "), 2),
+    }
+}
+
+/// A value as people read it in `format`.
+pub fn format_value(value: &Value, format: ValueFormat, currency_code: Option<&str>) -> String {
+    let number = value
+        .as_f64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()));
+    match (format, value, number) {
+        (_, Value::Null, _) => String::new(),
+        (ValueFormat::Count, _, Some(n)) => grouped(n, 0),
+        (ValueFormat::Decimal, _, Some(n)) => grouped(n, 2),
+        (ValueFormat::Percent, _, Some(n)) => format!("{}%", grouped(n * 100.0, 1)),
+        (ValueFormat::Money, _, Some(n)) => {
+            let (symbol, places) = currency(currency_code.unwrap_or("USD"));
+            let sign = if n < 0.0 { "-" } else { "" };
+            format!("{sign}{symbol}{}", grouped(n.abs(), places))
+        }
+        (_, Value::String(s), _) => s.clone(),
+        (_, other, _) => other.to_string(),
+    }
+}
+
+/// An Excel number format for `format`, or none for text.
+pub fn excel_format(format: ValueFormat, currency_code: Option<&str>) -> Option<String> {
+    Some(match format {
+        ValueFormat::Text => return None,
+        ValueFormat::Count => "#,##0".into(),
+        ValueFormat::Decimal => "#,##0.00".into(),
+        ValueFormat::Percent => "0.0%".into(),
+        ValueFormat::Date => "yyyy-mm-dd".into(),
+        ValueFormat::Money => {
+            let (symbol, places) = currency(currency_code.unwrap_or("USD"));
+            let decimals = if places == 0 {
+                String::new()
+            } else {
+                format!(".{}", "0".repeat(places))
+            };
+            format!("\"{symbol}\"#,##0{decimals}")
+        }
+    })
+}
+
+/// `n` rounded to `places` with thousands separators.
+fn grouped(n: f64, places: usize) -> String {
+    if !n.is_finite() {
+        return n.to_string();
+    }
+    let text = format!("{:.*}", places, n.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let mut out = String::with_capacity(text.len() + whole.len() / 3);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if !fraction.is_empty() {
+        out.push('.');
+        out.push_str(fraction);
+    }
+    // No "-0.0": a value that rounds to zero has no sign.
+    let zero = text.chars().all(|c| c == '0' || c == '.');
+    if n < 0.0 && !zero {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_read_as_their_format_says() {
+        assert_eq!(
+            format_value(&json!(0.002), ValueFormat::Percent, None),
+            "0.2%"
+        );
+        assert_eq!(
+            format_value(&json!(1683), ValueFormat::Money, Some("USD")),
+            "$1,683.00"
+        );
+        assert_eq!(
+            format_value(&json!(880.7), ValueFormat::Money, Some("USD")),
+            "$880.70"
+        );
+        assert_eq!(
+            format_value(&json!(-12345.4), ValueFormat::Money, Some("KRW")),
+            "-₩12,345"
+        );
+        assert_eq!(
+            format_value(&json!(1234567), ValueFormat::Count, None),
+            "1,234,567"
+        );
+        assert_eq!(
+            format_value(&json!("12.5"), ValueFormat::Decimal, None),
+            "12.50"
+        );
+        assert_eq!(
+            format_value(&json!(-0.0001), ValueFormat::Decimal, None),
+            "0.00"
+        );
+        assert_eq!(format_value(&json!(null), ValueFormat::Count, None), "");
+        assert_eq!(
+            format_value(&json!("Seoul"), ValueFormat::Count, None),
+            "Seoul"
+        );
+    }
+
+    #[test]
+    fn names_read_as_words() {
+        assert_eq!(words("zero_result_rate"), "Zero result rate");
+        assert_eq!(words("isbn13"), "ISBN-13");
+        assert_eq!(words("dau"), "DAU");
+        assert_eq!(words("avg_hours"), "Average hours");
+        assert_eq!(words("user_id"), "User ID");
+    }
+
+    #[test]
+    fn excel_formats_match_the_email() {
+        assert_eq!(excel_format(ValueFormat::Percent, None).unwrap(), "0.0%");
+        assert_eq!(
+            excel_format(ValueFormat::Money, Some("EUR")).unwrap(),
+            "\"€\"#,##0.00"
+        );
+        assert_eq!(
+            excel_format(ValueFormat::Money, Some("KRW")).unwrap(),
+            "\"₩\"#,##0"
+        );
+        assert!(excel_format(ValueFormat::Text, None).is_none());
+    }
+}
