@@ -16,6 +16,8 @@ fn section(title: &str, sql: &str) -> ReportSection {
         sql: sql.into(),
         chart: None,
         columns: Default::default(),
+        compare: false,
+        headline: false,
     }
 }
 

@@ -118,6 +118,13 @@ pub struct ReportSection {
     /// from its values.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub columns: std::collections::BTreeMap<String, ColumnDisplay>,
+    /// Run the query for the day before and the same day a week before too, and show how each
+    /// number moved (rows are matched by their text columns).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compare: bool,
+    /// Show the section's first row as headline numbers at the top of the email.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub headline: bool,
 }
 
 /// A column's label and format in the email, the text part and the workbook.

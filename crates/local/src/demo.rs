@@ -44,6 +44,8 @@ pub fn demo_config() -> PipelineConfig {
                 value: value.into(),
             }),
             columns: Default::default(),
+            compare: false,
+            headline: false,
         };
     PipelineConfig {
         dynamodb: vec![DynamoDbSource {
@@ -77,12 +79,16 @@ pub fn demo_config() -> PipelineConfig {
             title: "Daily search report".into(),
             currency: Some("USD".into()),
             sections: vec![
-                section(
-                    "Headline figures",
-                    "Queries, distinct users, the share of queries that found nothing, and the share from mobile.",
-                    "SELECT queries, users, zero_result_rate, avg_results, mobile_share FROM marts.search_daily_summary WHERE dt = {run_date}",
-                    None,
-                ),
+                ReportSection {
+                    headline: true,
+                    compare: true,
+                    ..section(
+                        "Headline figures",
+                        "Queries, distinct users, the share of queries that found nothing, and the share from mobile.",
+                        "SELECT queries, users, zero_result_rate, avg_results, mobile_share FROM marts.search_daily_summary WHERE dt = {run_date}",
+                        None,
+                    )
+                },
                 section(
                     "Top search keywords",
                     "What people typed, lower-cased and trimmed.",
@@ -101,12 +107,15 @@ pub fn demo_config() -> PipelineConfig {
                     "SELECT item_rank AS place, item AS isbn13, hits AS listings, queries FROM marts.search_top WHERE dt = {run_date} AND dimension = 'isbn13' ORDER BY item_rank",
                     None,
                 ),
-                section(
-                    "Sales by category",
-                    "The shop's orders of the day (from its database), canceled orders left out.",
-                    "SELECT category, orders, units, revenue, freight FROM marts.sales_by_category WHERE dt = {run_date} ORDER BY revenue DESC, category",
-                    Some(("category", "revenue")),
-                ),
+                ReportSection {
+                    compare: true,
+                    ..section(
+                        "Sales by category",
+                        "The shop's orders of the day (from its database), canceled orders left out.",
+                        "SELECT category, orders, units, revenue, freight FROM marts.sales_by_category WHERE dt = {run_date} ORDER BY revenue DESC, category",
+                        Some(("category", "revenue")),
+                    )
+                },
                 section(
                     "Page views",
                     "Pages seen on the website (Segment), duplicates removed.",
@@ -267,15 +276,17 @@ pub fn prepare(options: &DemoOptions) -> Result<(), DemoError> {
     let export = options
         .root
         .join(format!("exports/search_queries/{}", options.date));
+    // Each day its own data, so that comparisons with earlier days show moves.
+    let seed = options.seed ^ u64::from(chrono::Datelike::num_days_from_ce(&options.date) as u32);
     let spec = ExportSpec {
         items: options.items,
         files: options.files,
         date: options.date,
-        seed: options.seed,
+        seed,
     };
     write_search_export(&export, &spec).map_err(|e| setup(&export, &e))?;
     let mut segment = SegmentSpec::new(options.items, options.date);
-    segment.seed = options.seed;
+    segment.seed = seed;
     write_segment_logs(&options.root, &segment).map_err(|e| setup(&options.root, &e))?;
     Ok(())
 }

@@ -43,6 +43,15 @@ pub struct SectionData {
     /// Why the section's query failed, when it did: the report is built without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The same query for the day before and the same day a week before, when the section
+    /// compares (none where that query failed or the lake has no such day).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_day: Option<QueryResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_week: Option<QueryResult>,
+    /// Its first row is shown as headline numbers at the top.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub headline: bool,
 }
 
 impl SectionData {
@@ -55,6 +64,9 @@ impl SectionData {
             chart: None,
             columns: BTreeMap::new(),
             error: None,
+            previous_day: None,
+            previous_week: None,
+            headline: false,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use crate::data::SectionData;
 use daybook_core::config::ValueFormat;
+use daybook_core::ports::QueryResult;
 use serde_json::Value;
 
 /// One column as shown.
@@ -41,6 +42,68 @@ pub fn columns(section: &SectionData, currency: Option<&str>) -> Vec<ColumnView>
             }
         })
         .collect()
+}
+
+/// How a number moved against an earlier day: `▲ 3.2%`, or for a percentage `▼ 0.4 pt`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Delta {
+    pub text: String,
+    /// 1 up, -1 down, 0 unchanged.
+    pub direction: i8,
+}
+
+/// The move of row `row`, column `column` of `section` against `earlier` (the same query for
+/// an earlier day): rows are matched by the values of their text columns (by position when
+/// the section has none). None when there is nothing to compare with.
+pub fn delta(
+    section: &SectionData,
+    views: &[ColumnView],
+    row: usize,
+    column: usize,
+    earlier: &QueryResult,
+) -> Option<Delta> {
+    let now = section.result.rows.get(row)?.get(column)?.as_f64()?;
+    let keys: Vec<usize> = (0..views.len()).filter(|&i| !views[i].numeric()).collect();
+    let position = |name: &str| earlier.columns.iter().position(|c| c == name);
+    let matched = if keys.is_empty() {
+        earlier.rows.get(row)
+    } else {
+        let wanted: Vec<(Option<usize>, &Value)> = keys
+            .iter()
+            .map(|&k| (position(&views[k].name), &section.result.rows[row][k]))
+            .collect();
+        earlier.rows.iter().find(|candidate| {
+            wanted
+                .iter()
+                .all(|(at, value)| at.is_some_and(|at| candidate.get(at) == Some(*value)))
+        })
+    }?;
+    let before = matched.get(position(&views[column].name)?)?.as_f64()?;
+    let (change, text) = if views[column].format == ValueFormat::Percent {
+        let points = (now - before) * 100.0;
+        (points, format!("{} pt", grouped(points.abs(), 1)))
+    } else if before == 0.0 {
+        return None;
+    } else {
+        let share = (now - before) / before.abs();
+        (share, format!("{}%", grouped(share.abs() * 100.0, 1)))
+    };
+    let direction = if change.abs() < 0.0005 {
+        0
+    } else if change > 0.0 {
+        1
+    } else {
+        -1
+    };
+    let arrow = match direction {
+        1 => "▲",
+        -1 => "▼",
+        _ => "=",
+    };
+    Some(Delta {
+        text: format!("{arrow} {text}"),
+        direction,
+    })
 }
 
 /// `zero_result_rate` → "Zero result rate", `isbn13` → "ISBN-13", `dau` → "DAU".

@@ -34,12 +34,33 @@ struct Bar {
 }
 
 #[derive(Serialize)]
+struct CellView {
+    text: String,
+    /// Against the day before and the same day a week before.
+    day: Option<display::Delta>,
+    week: Option<display::Delta>,
+}
+
+/// A headline number: its label, value and moves.
+#[derive(Serialize, Clone)]
+struct Tile {
+    label: String,
+    value: String,
+    day: Option<display::Delta>,
+    week: Option<display::Delta>,
+}
+
+/// Tiles per line of the email (each about 200 px wide).
+const TILES_PER_ROW: usize = 3;
+
+#[derive(Serialize)]
 struct Section {
     title: String,
     description: Option<String>,
     problem: Option<String>,
     columns: Vec<Column>,
-    rows: Vec<Vec<String>>,
+    rows: Vec<Vec<CellView>>,
+    compared: bool,
     total_rows: usize,
     truncated: bool,
     bars: Vec<Bar>,
@@ -95,15 +116,18 @@ fn render_rows(report: &ReportData, banner: Option<&str>, shown: usize) -> Resul
                     .rows
                     .iter()
                     .take(shown)
-                    .map(|row| {
+                    .enumerate()
+                    .map(|(r, row)| {
                         row.iter()
                             .zip(&views)
-                            .map(|(value, view)| {
-                                display::format_value(value, view.format, currency)
+                            .enumerate()
+                            .map(|(c, (value, view))| {
+                                cell_view(section, &views, r, c, value, view, currency)
                             })
                             .collect()
                     })
                     .collect(),
+                compared: section.previous_day.is_some() || section.previous_week.is_some(),
                 total_rows: section.result.rows.len(),
                 truncated: section.result.rows.len() > shown,
                 bars,
@@ -120,6 +144,7 @@ fn render_rows(report: &ReportData, banner: Option<&str>, shown: usize) -> Resul
                 generated_at => report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 banner => banner,
                 problems => report.problems(),
+                tile_rows => tiles(report).chunks(TILES_PER_ROW).map(<[Tile]>::to_vec).collect::<Vec<_>>(),
                 sections => sections,
             })
         })
@@ -127,6 +152,58 @@ fn render_rows(report: &ReportData, banner: Option<&str>, shown: usize) -> Resul
             what: format!("report {}", report.name),
             message: e.to_string(),
         })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cell_view(
+    section: &crate::data::SectionData,
+    views: &[display::ColumnView],
+    row: usize,
+    column: usize,
+    value: &serde_json::Value,
+    view: &display::ColumnView,
+    currency: Option<&str>,
+) -> CellView {
+    let moved = |earlier: &Option<daybook_core::ports::QueryResult>| {
+        earlier
+            .as_ref()
+            .filter(|_| view.numeric())
+            .and_then(|e| display::delta(section, views, row, column, e))
+    };
+    CellView {
+        text: display::format_value(value, view.format, currency),
+        day: moved(&section.previous_day),
+        week: moved(&section.previous_week),
+    }
+}
+
+/// The headline numbers: every number of the first row of each headline section.
+fn tiles(report: &ReportData) -> Vec<Tile> {
+    let currency = report.currency.as_deref();
+    let mut tiles = Vec::new();
+    for section in report
+        .sections
+        .iter()
+        .filter(|s| s.headline && s.error.is_none())
+    {
+        let views = display::columns(section, currency);
+        let Some(row) = section.result.rows.first() else {
+            continue;
+        };
+        for (c, (value, view)) in row.iter().zip(&views).enumerate() {
+            if !view.numeric() {
+                continue;
+            }
+            let cell = cell_view(section, &views, 0, c, value, view, currency);
+            tiles.push(Tile {
+                label: view.label.clone(),
+                value: cell.text,
+                day: cell.day,
+                week: cell.week,
+            });
+        }
+    }
+    tiles
 }
 
 /// Gmail clips an HTML part past about 102 KB, hiding the rest behind a link. The email keeps
@@ -142,7 +219,7 @@ pub fn render_email(report: &ReportData, banner: Option<&str>) -> Result<String>
         if html.len() <= EMAIL_HTML_BYTES || shown <= 3 {
             return Ok(html);
         }
-        shown /= 2;
+        shown = (shown * 4 / 5).max(3);
     }
 }
 

@@ -69,11 +69,22 @@ pub async fn build_report(
             }
             Err(e) => (QueryResult::default(), Some(e.to_string())),
         };
+        let (previous_day, previous_week) = if section.compare && error.is_none() {
+            (
+                earlier(warehouse, &section.sql, input.job.date, 1).await?,
+                earlier(warehouse, &section.sql, input.job.date, 7).await?,
+            )
+        } else {
+            (None, None)
+        };
         sections.push(SectionData {
             description: section.description.clone(),
             chart: section.chart.clone(),
             columns: section.columns.clone(),
             error,
+            previous_day,
+            previous_week,
+            headline: section.headline,
             ..SectionData::new(section.title.clone(), result)
         });
     }
@@ -124,6 +135,26 @@ pub async fn build_report(
         .await?;
     store.put(&artifacts.data_key, to_json(&data)?).await?;
     Ok(artifacts)
+}
+
+/// A section's query for `days` before the report's date, to compare with: none when that
+/// day has no rows or the query fails there (a mart that did not exist yet). Throttling fails
+/// the step, to be retried, as for the report's own queries.
+async fn earlier(
+    warehouse: &dyn Warehouse,
+    sql: &str,
+    date: chrono::NaiveDate,
+    days: u64,
+) -> Result<Option<QueryResult>> {
+    let Some(day) = date.checked_sub_days(chrono::Days::new(days)) else {
+        return Ok(None);
+    };
+    match warehouse.query(&bind_run_date(sql, day)).await {
+        Ok(result) if result.rows.is_empty() => Ok(None),
+        Ok(result) => Ok(Some(result)),
+        Err(e) if e.kind() == daybook_core::ErrorKind::Transient => Err(e.into()),
+        Err(_) => Ok(None),
+    }
 }
 
 /// The title of the section that lists the data-quality checks.

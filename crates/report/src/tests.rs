@@ -211,3 +211,59 @@ fn a_hundred_thousand_row_section_is_written_whole() {
     assert!(sheet.contains("<row r=\"100001\""), "the last row is there");
     eprintln!("100,000 rows × 3 columns to xlsx in {elapsed:?} (debug build)");
 }
+
+#[test]
+fn compared_sections_show_moves_in_headline_tiles_cells_and_text() {
+    let mut headline = headline();
+    headline.headline = true;
+    headline.previous_day = Some(result(
+        &["queries", "zero_result_rate", "revenue", "avg_results"],
+        vec![vec![json!(10000), json!(0.006), json!(1683), json!(4.0)]],
+    ));
+    headline.previous_week = Some(result(
+        &["queries", "zero_result_rate", "revenue", "avg_results"],
+        vec![vec![json!(13000), json!(0.002), json!(1500), json!(4.25)]],
+    ));
+    let mut categories = SectionData::new(
+        "Sales by category",
+        result(
+            &["category", "revenue"],
+            vec![
+                vec![json!("Comics"), json!(110)],
+                vec![json!("Travel"), json!(50)],
+            ],
+        ),
+    );
+    categories.columns.insert(
+        "revenue".into(),
+        ColumnDisplay {
+            label: None,
+            format: Some(ValueFormat::Money),
+        },
+    );
+    // Rows match by category, whatever their order the day before.
+    categories.previous_day = Some(result(
+        &["category", "revenue"],
+        vec![
+            vec![json!("Travel"), json!(100)],
+            vec![json!("Comics"), json!(100)],
+        ],
+    ));
+    let data = report(vec![headline, categories]);
+    let html = crate::html::render_email(&data, None).unwrap();
+    for expected in [
+        "▲ 23.4% vs day before",  // queries 10,000 → 12,345
+        "▼ 5.0% vs last week",    // queries 13,000 → 12,345
+        "▼ 0.4 pt vs day before", // zero results 0.6% → 0.2%: points, not percent
+        "= 0.0 pt vs last week",
+        "▲ 10.0%", // Comics 100 → 110
+        "▼ 50.0%", // Travel 100 → 50
+    ] {
+        assert!(html.contains(expected), "the email lacks {expected}");
+    }
+    let text = crate::text::render_text(&data);
+    assert!(
+        text.contains("Queries: 12,345 (▲ 23.4% vs day before, ▼ 5.0% vs last week)"),
+        "{text}"
+    );
+}
