@@ -60,3 +60,136 @@ async fn a_failing_section_query_is_shown_as_a_problem_and_the_rest_is_built() {
     assert!(html.contains("This report has 1 problem"), "{html}");
     assert!(html.contains("Works"));
 }
+
+/// Accepts every address but `refused@…`, which SES-like it refuses for good, and fails
+/// `slow@…` with throttling on its first try.
+#[derive(Default)]
+struct PickyMailer {
+    sent: std::sync::Mutex<Vec<String>>,
+    slow_tries: std::sync::Mutex<u32>,
+}
+
+#[async_trait::async_trait]
+impl daybook_core::ports::Mailer for PickyMailer {
+    async fn send_raw(
+        &self,
+        _from: &str,
+        to: &[String],
+        raw: Vec<u8>,
+    ) -> Result<String, daybook_core::ports::PortError> {
+        assert_eq!(to.len(), 1, "one recipient per message");
+        let text = String::from_utf8_lossy(&raw);
+        assert!(
+            text.contains(&to[0]),
+            "the copy is addressed to its recipient"
+        );
+        if to[0].starts_with("refused@") {
+            return Err(daybook_core::ports::PortError::new(
+                "MessageRejected: Email address is not verified",
+            ));
+        }
+        if to[0].starts_with("slow@") {
+            let mut tries = self.slow_tries.lock().unwrap();
+            *tries += 1;
+            if *tries == 1 {
+                return Err(daybook_core::ports::PortError::transient(
+                    "Throttling: slow down",
+                ));
+            }
+        }
+        let mut sent = self.sent.lock().unwrap();
+        sent.push(to[0].clone());
+        Ok(format!("message-{}", sent.len()))
+    }
+}
+
+#[tokio::test]
+async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody() {
+    use daybook_core::config::EmailConfig;
+    use daybook_report::steps::{SendInput, send_report};
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path());
+    let warehouse = DataFusionWarehouse::new(dir.path());
+    let job = JobContext {
+        job_id: "job-1".into(),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+    };
+    let report = ReportDefinition {
+        name: "daily".into(),
+        title: "Daily".into(),
+        currency: None,
+        sections: vec![section("Works", "SELECT 1 AS one")],
+    };
+    let artifacts = build_report(
+        &store,
+        &warehouse,
+        &BuildInput {
+            job: job.clone(),
+            report,
+            checks: vec![],
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let state = daybook_local::state::FileStateStore::new(&dir.path().join("state"));
+    let mailer = PickyMailer::default();
+    let mut input = SendInput {
+        job,
+        report: artifacts,
+        email: EmailConfig {
+            from: "reports@example.com".into(),
+            to: [
+                "ana@example.com",
+                "slow@example.com",
+                "refused@example.com",
+                "Ana@example.com",
+                "bo@example.com\r\nBcc: all@example.com",
+            ]
+            .map(String::from)
+            .to_vec(),
+            approvers: vec![],
+            subject: "{title} — {date}".into(),
+        },
+    };
+    let now = chrono::Utc::now();
+    // Throttled on slow@: the step fails to be retried; ana@ is already in the ledger.
+    let first = send_report(&store, &mailer, &state, &input, now)
+        .await
+        .unwrap_err();
+    assert!(first.to_string().contains("Throttling"), "{first}");
+    // The retry sends to slow@ only, and names the two addresses that cannot be sent to.
+    let second = send_report(&store, &mailer, &state, &input, now)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        second.contains("went to 2 of 4 recipients")
+            && second.contains("refused@example.com (MessageRejected")
+            && second.contains("not one plain email address"),
+        "{second}"
+    );
+    assert_eq!(
+        *mailer.sent.lock().unwrap(),
+        ["ana@example.com", "slow@example.com"],
+        "nobody twice; Ana@ is ana@"
+    );
+    // Fixed in the config, the redrive sends to nobody who had it.
+    input.email.to = ["ana@example.com", "slow@example.com", "cy@example.com"]
+        .map(String::from)
+        .to_vec();
+    let delivery = send_report(&store, &mailer, &state, &input, now)
+        .await
+        .unwrap();
+    assert_eq!(delivery.messages.len(), 3);
+    assert!(!delivery.already_sent);
+    assert_eq!(
+        *mailer.sent.lock().unwrap(),
+        ["ana@example.com", "slow@example.com", "cy@example.com"]
+    );
+    let again = send_report(&store, &mailer, &state, &input, now)
+        .await
+        .unwrap();
+    assert!(again.already_sent);
+    assert_eq!(mailer.sent.lock().unwrap().len(), 3);
+}

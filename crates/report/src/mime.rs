@@ -47,3 +47,79 @@ pub fn build(email: Email<'_>) -> Result<Vec<u8>> {
         message: e.to_string(),
     })
 }
+
+/// The `To` address of a message built once for many recipients; [`with_recipient`] puts each
+/// recipient in its place. No real address can look like it.
+pub const RECIPIENT_PLACEHOLDER: &str = "daybook-recipient@invalid";
+
+/// One recipient's copy of a message built with [`RECIPIENT_PLACEHOLDER`] as its `To`.
+pub fn with_recipient(message: &[u8], recipient: &str) -> Vec<u8> {
+    let placeholder = RECIPIENT_PLACEHOLDER.as_bytes();
+    // The placeholder appears once, in the headers, before the first blank line.
+    let headers_end = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(message.len());
+    match message[..headers_end]
+        .windows(placeholder.len())
+        .position(|w| w == placeholder)
+    {
+        Some(at) => [
+            &message[..at],
+            recipient.as_bytes(),
+            &message[at + placeholder.len()..],
+        ]
+        .concat(),
+        None => message.to_vec(),
+    }
+}
+
+/// Whether `address` can stand alone in a `To` header: one address, nothing that would start
+/// another header or another address.
+pub fn is_plain_address(address: &str) -> bool {
+    let mut parts = address.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !address
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;:\"()[]\\".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_recipient_gets_a_copy_addressed_to_them_alone() {
+        let raw = build(Email {
+            from: "reports@example.com",
+            to: &[RECIPIENT_PLACEHOLDER.to_string()],
+            subject: "Daily — 2026-11-21",
+            text: "text",
+            html: "<p>html</p>",
+            attachments: vec![],
+            job_id: "job-1",
+        })
+        .unwrap();
+        let copy = String::from_utf8(with_recipient(&raw, "ana@example.com")).unwrap();
+        assert!(copy.contains("ana@example.com"));
+        assert!(!copy.contains(RECIPIENT_PLACEHOLDER));
+    }
+
+    #[test]
+    fn only_plain_addresses_are_sent_to() {
+        assert!(is_plain_address("ana@example.com"));
+        for bad in [
+            "ana",
+            "a@b",
+            "ana@example.com\r\nBcc: x@y.z",
+            "a@b.c, d@e.f",
+            "<a@b.c>",
+        ] {
+            assert!(!is_plain_address(bad), "{bad:?}");
+        }
+    }
+}

@@ -393,16 +393,33 @@ pub struct SendInput {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
+    /// The first recipient's message (the outbox file locally).
     pub message_id: String,
     pub recipients: Vec<String>,
     pub sent_at: DateTime<Utc>,
-    /// True when a previous attempt of this job had already sent it (a redrive).
+    /// True when a previous attempt of this job had already sent it to every recipient.
+    #[serde(default)]
+    pub already_sent: bool,
+    /// Each recipient's own message: one SES call each, so one address SES refuses neither
+    /// stops nor repeats the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<RecipientMessage>,
+}
+
+/// The ledger record of one recipient's message: written after SES accepted it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecipientMessage {
+    pub recipient: String,
+    pub message_id: String,
+    pub sent_at: DateTime<Utc>,
     #[serde(default)]
     pub already_sent: bool,
 }
 
-/// Sends the report once per (job, report, recipients): a retry or redrive finds the record and
-/// does not send again.
+/// Sends the report once per (job, report, recipient). Each recipient is claimed in the state
+/// store before its message goes out and recorded after, so a retry or redrive sends only to
+/// those who have not had it. An address SES refuses is reported by name after the others
+/// were sent, and the step fails so that a redrive tries that address again, alone.
 pub async fn send_report(
     store: &dyn ObjectStore,
     mailer: &dyn Mailer,
@@ -410,40 +427,97 @@ pub async fn send_report(
     input: &SendInput,
     now: DateTime<Utc>,
 ) -> Result<Delivery> {
-    let key = send_key(&input.job.job_id, &input.report.name, &input.email.to);
-    let claim = serde_json::json!({ "status": "sending", "started_at": now });
-    if let Some(existing) = state.put_if_absent(&key, claim.clone()).await? {
-        return match serde_json::from_value::<Delivery>(existing.clone()) {
-            Ok(mut delivery) => {
-                delivery.already_sent = true;
-                Ok(delivery)
-            }
-            Err(_) => Err(ReportError::Port(PortError::new(format!(
-                "an earlier attempt of job {} started sending report {} and stopped before recording the result ({existing}): it may or may not have gone out. Check SES's sending log (or the outbox) for job {}; if it was not sent, delete the state record {key} and redrive",
-                input.job.job_id, input.report.name, input.job.job_id
-            )))),
-        };
-    }
-    let message_id = match send_claimed(store, mailer, input).await {
-        Ok(message_id) => message_id,
-        Err(error) => {
-            // Nothing went out (the report could not be read, or SES refused the message): let
-            // the next attempt send it. A release that fails leaves the claim for a person to
-            // check, as the message of the next attempt says.
-            if let Err(release) = state.remove_if(&key, &claim).await {
-                tracing::warn!(%key, %release, "could not release the send claim");
-            }
-            return Err(error);
+    let mut recipients: Vec<String> = Vec::new();
+    for recipient in &input.email.to {
+        if !recipients.iter().any(|r| r.eq_ignore_ascii_case(recipient)) {
+            recipients.push(recipient.clone());
         }
-    };
+    }
+    let mut message: Option<Vec<u8>> = None;
+    let mut messages = Vec::new();
+    let mut refused: Vec<String> = Vec::new();
+    for recipient in &recipients {
+        if !crate::mime::is_plain_address(recipient) {
+            refused.push(format!("{recipient:?} (not one plain email address)"));
+            continue;
+        }
+        let key = send_key(&input.job.job_id, &input.report.name, recipient);
+        let claim = serde_json::json!({ "status": "sending", "started_at": now });
+        if let Some(existing) = state.put_if_absent(&key, claim.clone()).await? {
+            match serde_json::from_value::<RecipientMessage>(existing.clone()) {
+                Ok(mut sent) => {
+                    sent.already_sent = true;
+                    messages.push(sent);
+                    continue;
+                }
+                Err(_) => {
+                    return Err(ReportError::Port(PortError::new(format!(
+                        "an earlier attempt of job {} started sending report {} to {recipient} and stopped before recording the result ({existing}): it may or may not have gone out. Check SES's sending log (or the outbox) for job {}; if it was not sent, delete the state record {key} and redrive",
+                        input.job.job_id, input.report.name, input.job.job_id
+                    ))));
+                }
+            }
+        }
+        let sent = async {
+            if message.is_none() {
+                message = Some(build_message(store, input).await?);
+            }
+            let template = message.as_ref().expect("built above");
+            let raw = crate::mime::with_recipient(template, recipient);
+            Ok::<String, ReportError>(
+                mailer
+                    .send_raw(&input.email.from, std::slice::from_ref(recipient), raw)
+                    .await?,
+            )
+        }
+        .await;
+        match sent {
+            Ok(message_id) => {
+                let record = RecipientMessage {
+                    recipient: recipient.clone(),
+                    message_id,
+                    sent_at: now,
+                    already_sent: false,
+                };
+                state
+                    .put(&key, serde_json::to_value(&record).expect("serialisable"))
+                    .await?;
+                messages.push(record);
+            }
+            Err(error) => {
+                // Nothing went out to this recipient: the next attempt may send it.
+                if let Err(release) = state.remove_if(&key, &claim).await {
+                    tracing::warn!(%key, %release, "could not release the send claim");
+                }
+                // A failure that may pass by itself stops here, to be retried; the recipients
+                // already sent are in the ledger and are not sent again.
+                if error.kind() == daybook_core::ErrorKind::Transient {
+                    return Err(error);
+                }
+                refused.push(format!("{recipient} ({error})"));
+            }
+        }
+    }
+    if !refused.is_empty() {
+        return Err(ReportError::Port(PortError::new(format!(
+            "report {} of job {} went to {} of {} recipients; refused: {}. Fix or remove those addresses in the config, then redrive: only they are sent to",
+            input.report.name,
+            input.job.job_id,
+            messages.len(),
+            recipients.len(),
+            refused.join("; ")
+        ))));
+    }
     let delivery = Delivery {
-        message_id,
-        recipients: input.email.to.clone(),
+        message_id: messages
+            .first()
+            .map(|m| m.message_id.clone())
+            .unwrap_or_default(),
+        recipients: recipients.clone(),
         sent_at: now,
-        already_sent: false,
+        already_sent: !messages.is_empty() && messages.iter().all(|m| m.already_sent),
+        messages,
     };
-    let record = serde_json::to_value(&delivery).expect("serialisable");
-    state.put(&key, record).await?;
     store
         .put(
             &job_key(&input.job.job_id, "send.json"),
@@ -453,13 +527,9 @@ pub async fn send_report(
     Ok(delivery)
 }
 
-/// Builds the message from the stored report and hands it to the mailer: the part of a send
-/// that runs while this attempt holds the claim.
-async fn send_claimed(
-    store: &dyn ObjectStore,
-    mailer: &dyn Mailer,
-    input: &SendInput,
-) -> Result<String> {
+/// The report's message, built once for all recipients, with a placeholder `To` that each
+/// recipient's copy replaces.
+async fn build_message(store: &dyn ObjectStore, input: &SendInput) -> Result<Vec<u8>> {
     let data: ReportData = read_json(store, &input.report.data_key).await?;
     let html = String::from_utf8_lossy(&store.get(&input.report.html_key).await?).into_owned();
     let text = String::from_utf8_lossy(&store.get(&input.report.text_key).await?).into_owned();
@@ -470,7 +540,7 @@ async fn send_claimed(
         .replace("{date}", &data.date.to_string());
     let raw = crate::mime::build(Email {
         from: &input.email.from,
-        to: &input.email.to,
+        to: &[crate::mime::RECIPIENT_PLACEHOLDER.to_string()],
         subject: &subject,
         text: &text,
         html: &html,
@@ -481,21 +551,12 @@ async fn send_claimed(
         }],
         job_id: &data.job_id,
     })?;
-    Ok(mailer
-        .send_raw(&input.email.from, &input.email.to, raw)
-        .await?)
+    Ok(raw)
 }
 
-/// `sends/<job>/<report>/<fnv64 of the sorted recipients>`.
-pub fn send_key(job_id: &str, report: &str, recipients: &[String]) -> String {
-    let mut sorted: Vec<String> = recipients.iter().map(|r| r.to_ascii_lowercase()).collect();
-    sorted.sort();
-    let mut hash: u64 = 0xcbf29ce484222325;
-    for byte in sorted.join(",").bytes() {
-        hash ^= byte as u64;
-        hash = hash.wrapping_mul(0x100000001b3);
-    }
-    format!("sends/{job_id}/{report}/{hash:016x}")
+/// `sends/<job>/<report>/<recipient, lower-cased>`: one ledger record per recipient.
+pub fn send_key(job_id: &str, report: &str, recipient: &str) -> String {
+    format!("sends/{job_id}/{report}/{}", recipient.to_ascii_lowercase())
 }
 
 async fn read_json<T: serde::de::DeserializeOwned>(
