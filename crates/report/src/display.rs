@@ -106,6 +106,56 @@ pub fn delta(
     })
 }
 
+/// One value as shown, with its moves against the day before and a week before.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Shown {
+    pub label: String,
+    pub text: String,
+    pub day: Option<Delta>,
+    pub week: Option<Delta>,
+}
+
+/// Row `row`, column `column` of `section` as shown.
+pub fn shown(
+    section: &SectionData,
+    views: &[ColumnView],
+    row: usize,
+    column: usize,
+    currency: Option<&str>,
+) -> Shown {
+    let view = &views[column];
+    let value = &section.result.rows[row][column];
+    let moved = |earlier: &Option<QueryResult>| {
+        earlier
+            .as_ref()
+            .filter(|_| view.numeric())
+            .and_then(|e| delta(section, views, row, column, e))
+    };
+    Shown {
+        label: view.label.clone(),
+        text: format_value(value, view.format, currency),
+        day: moved(&section.previous_day),
+        week: moved(&section.previous_week),
+    }
+}
+
+/// The headline numbers: every number of the first row of each headline section.
+pub fn headline(report: &crate::data::ReportData) -> Vec<Shown> {
+    let currency = report.currency.as_deref();
+    let mut numbers = Vec::new();
+    for section in report
+        .sections
+        .iter()
+        .filter(|s| s.headline && s.error.is_none() && !s.result.rows.is_empty())
+    {
+        let views = columns(section, currency);
+        for column in (0..views.len()).filter(|&c| views[c].numeric()) {
+            numbers.push(shown(section, &views, 0, column, currency));
+        }
+    }
+    numbers
+}
+
 /// `zero_result_rate` → "Zero result rate", `isbn13` → "ISBN-13", `dau` → "DAU".
 pub fn words(name: &str) -> String {
     let words: Vec<String> = name

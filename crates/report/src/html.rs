@@ -33,23 +33,6 @@ struct Bar {
     percent: u32,
 }
 
-#[derive(Serialize)]
-struct CellView {
-    text: String,
-    /// Against the day before and the same day a week before.
-    day: Option<display::Delta>,
-    week: Option<display::Delta>,
-}
-
-/// A headline number: its label, value and moves.
-#[derive(Serialize, Clone)]
-struct Tile {
-    label: String,
-    value: String,
-    day: Option<display::Delta>,
-    week: Option<display::Delta>,
-}
-
 /// Tiles per line of the email (each about 200 px wide).
 const TILES_PER_ROW: usize = 3;
 
@@ -59,7 +42,7 @@ struct Section {
     description: Option<String>,
     problem: Option<String>,
     columns: Vec<Column>,
-    rows: Vec<Vec<CellView>>,
+    rows: Vec<Vec<display::Shown>>,
     compared: bool,
     total_rows: usize,
     truncated: bool,
@@ -121,9 +104,7 @@ fn render_rows(report: &ReportData, banner: Option<&str>, shown: usize) -> Resul
                         row.iter()
                             .zip(&views)
                             .enumerate()
-                            .map(|(c, (value, view))| {
-                                cell_view(section, &views, r, c, value, view, currency)
-                            })
+                            .map(|(c, _)| display::shown(section, &views, r, c, currency))
                             .collect()
                     })
                     .collect(),
@@ -144,7 +125,7 @@ fn render_rows(report: &ReportData, banner: Option<&str>, shown: usize) -> Resul
                 generated_at => report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 banner => banner,
                 problems => report.problems(),
-                tile_rows => tiles(report).chunks(TILES_PER_ROW).map(<[Tile]>::to_vec).collect::<Vec<_>>(),
+                tile_rows => display::headline(report).chunks(TILES_PER_ROW).map(<[display::Shown]>::to_vec).collect::<Vec<_>>(),
                 sections => sections,
             })
         })
@@ -152,58 +133,6 @@ fn render_rows(report: &ReportData, banner: Option<&str>, shown: usize) -> Resul
             what: format!("report {}", report.name),
             message: e.to_string(),
         })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn cell_view(
-    section: &crate::data::SectionData,
-    views: &[display::ColumnView],
-    row: usize,
-    column: usize,
-    value: &serde_json::Value,
-    view: &display::ColumnView,
-    currency: Option<&str>,
-) -> CellView {
-    let moved = |earlier: &Option<daybook_core::ports::QueryResult>| {
-        earlier
-            .as_ref()
-            .filter(|_| view.numeric())
-            .and_then(|e| display::delta(section, views, row, column, e))
-    };
-    CellView {
-        text: display::format_value(value, view.format, currency),
-        day: moved(&section.previous_day),
-        week: moved(&section.previous_week),
-    }
-}
-
-/// The headline numbers: every number of the first row of each headline section.
-fn tiles(report: &ReportData) -> Vec<Tile> {
-    let currency = report.currency.as_deref();
-    let mut tiles = Vec::new();
-    for section in report
-        .sections
-        .iter()
-        .filter(|s| s.headline && s.error.is_none())
-    {
-        let views = display::columns(section, currency);
-        let Some(row) = section.result.rows.first() else {
-            continue;
-        };
-        for (c, (value, view)) in row.iter().zip(&views).enumerate() {
-            if !view.numeric() {
-                continue;
-            }
-            let cell = cell_view(section, &views, 0, c, value, view, currency);
-            tiles.push(Tile {
-                label: view.label.clone(),
-                value: cell.text,
-                day: cell.day,
-                week: cell.week,
-            });
-        }
-    }
-    tiles
 }
 
 /// Gmail clips an HTML part past about 102 KB, hiding the rest behind a link. The email keeps

@@ -16,35 +16,26 @@ pub fn render_text(report: &ReportData) -> String {
         }
         out.push('\n');
     }
-    for section in report
-        .sections
-        .iter()
-        .filter(|s| s.headline && s.error.is_none())
-    {
-        let views = display::columns(section, currency);
-        let Some(row) = section.result.rows.first() else {
-            continue;
-        };
-        for (c, (value, view)) in row.iter().zip(&views).enumerate() {
-            if !view.numeric() {
-                continue;
-            }
-            let moves: Vec<String> = [
-                (&section.previous_day, "vs day before"),
-                (&section.previous_week, "vs last week"),
-            ]
-            .into_iter()
-            .filter_map(|(earlier, against)| {
-                let delta = display::delta(section, &views, 0, c, earlier.as_ref()?)?;
-                Some(format!("{} {against}", delta.text))
-            })
-            .collect();
-            let shown = display::format_value(value, view.format, currency);
-            match moves.is_empty() {
-                true => out.push_str(&format!("{}: {shown}\n", view.label)),
-                false => out.push_str(&format!("{}: {shown} ({})\n", view.label, moves.join(", "))),
-            }
+    let headline = display::headline(report);
+    for number in &headline {
+        let moves: Vec<String> = [
+            (&number.day, "vs day before"),
+            (&number.week, "vs last week"),
+        ]
+        .into_iter()
+        .filter_map(|(delta, against)| Some(format!("{} {against}", delta.as_ref()?.text)))
+        .collect();
+        match moves.is_empty() {
+            true => out.push_str(&format!("{}: {}\n", number.label, number.text)),
+            false => out.push_str(&format!(
+                "{}: {} ({})\n",
+                number.label,
+                number.text,
+                moves.join(", ")
+            )),
         }
+    }
+    if !headline.is_empty() {
         out.push('\n');
     }
     for section in &report.sections {
