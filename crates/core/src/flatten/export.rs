@@ -165,21 +165,21 @@ pub fn flatten_file(
                     }
                 };
                 number += 1;
+                // A line that cannot be read as text: quarantined alone, with its number.
+                let unreadable = |reason: String, raw: Option<String>| QuarantineRecord {
+                    input: file.label.clone(),
+                    line: Some(number),
+                    reason,
+                    item: None,
+                    raw,
+                };
                 if let Line::Oversized(length) = line {
                     summary.bytes += length;
                     summary.lines += 1;
-                    reject(
-                        &mut quarantine,
-                        QuarantineRecord {
-                            input: file.label.clone(),
-                            line: Some(number),
-                            reason: format!(
-                                "the line is {length} bytes, over the {MAX_LINE_BYTES}-byte limit (a DynamoDB item is at most 400 KB); it was not read into memory"
-                            ),
-                            item: None,
-                            raw: None,
-                        },
-                    )?;
+                    let reason = format!(
+                        "the line is {length} bytes, over the {MAX_LINE_BYTES}-byte limit (a DynamoDB item is at most 400 KB); it was not read into memory"
+                    );
+                    reject(&mut quarantine, unreadable(reason, None))?;
                     continue;
                 }
                 summary.bytes += bytes.len() as u64;
@@ -187,16 +187,9 @@ pub fn flatten_file(
                     Ok(line) => line,
                     Err(e) => {
                         summary.lines += 1;
-                        reject(
-                            &mut quarantine,
-                            QuarantineRecord {
-                                input: file.label.clone(),
-                                line: Some(number),
-                                reason: format!("the line is not UTF-8 text: {e}"),
-                                item: None,
-                                raw: Some(excerpt(String::from_utf8_lossy(&bytes).trim_end())),
-                            },
-                        )?;
+                        let raw = excerpt(String::from_utf8_lossy(&bytes).trim_end());
+                        let reason = format!("the line is not UTF-8 text: {e}");
+                        reject(&mut quarantine, unreadable(reason, Some(raw)))?;
                         continue;
                     }
                 };
