@@ -193,3 +193,76 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
     assert!(again.already_sent);
     assert_eq!(mailer.sent.lock().unwrap().len(), 3);
 }
+
+/// The email as a mail client lays it out (headless Chromium, from Debian): nothing wider than
+/// its 640 px, no broken image, whatever the data holds.
+#[test]
+fn the_email_keeps_to_640_px_in_a_browser_whatever_the_data() {
+    use daybook_core::config::ChartSpec;
+    use daybook_core::ports::QueryResult;
+    use daybook_report::SectionData;
+    use serde_json::json;
+    let long_name = format!("category-{}", "x".repeat(10_000));
+    let mut rows = vec![
+        vec![json!(long_name), json!(1)],
+        vec![json!("nothing"), json!(null)],
+    ];
+    rows.extend((0..500).map(|i| vec![json!(format!("c{i}")), json!(i)]));
+    let mut wide = SectionData::new(
+        "500 categories",
+        QueryResult {
+            columns: vec!["category".into(), "count".into()],
+            rows,
+        },
+    );
+    wide.chart = Some(ChartSpec {
+        category: "category".into(),
+        value: "count".into(),
+    });
+    let data = ReportData {
+        name: "daily".into(),
+        title: "Daily".into(),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        job_id: "job-1".into(),
+        generated_at: chrono::Utc::now(),
+        currency: None,
+        sections: vec![wide],
+    };
+    let html = daybook_report::html::render_email(&data, None).unwrap();
+    let check = r#"<script>
+window.addEventListener('load', () => {
+  const email = document.querySelector('table[width="640"]');
+  const box = email.getBoundingClientRect();
+  const over = [...email.querySelectorAll('td, th, div')]
+    .filter(el => el.getBoundingClientRect().right > box.right + 0.5).length;
+  const broken = [...document.images].filter(i => !i.complete || i.naturalWidth === 0).length;
+  document.body.setAttribute('data-check', JSON.stringify({ over, broken, width: Math.round(box.width) }));
+});
+</script>"#;
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("email.html");
+    std::fs::write(&page, html.replace("</body>", &format!("{check}</body>"))).unwrap();
+    let output = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=700,2000",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium (scripts/test installs it from Debian)");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let start = dom
+        .find("data-check=\"")
+        .unwrap_or_else(|| panic!("the page did not report its layout: {dom:.2000}"))
+        + "data-check=\"".len();
+    let end = start + dom[start..].find('"').unwrap();
+    let result: serde_json::Value =
+        serde_json::from_str(&dom[start..end].replace("&quot;", "\"")).unwrap();
+    assert_eq!(result["width"], 640, "{result}");
+    assert_eq!(result["over"], 0, "elements past 640 px: {result}");
+    assert_eq!(result["broken"], 0, "{result}");
+}

@@ -74,7 +74,7 @@ fn render_rows(report: &ReportData, banner: Option<&str>, shown: usize) -> Resul
                 .iter()
                 .take(shown)
                 .map(|(label, value)| Bar {
-                    label: label.clone(),
+                    label: clip(label, BAR_LABEL_CHARS),
                     value: display::format_value(&serde_json::json!(value), value_format, currency),
                     percent: if max > 0.0 {
                         ((value / max) * 100.0).round().max(1.0) as u32
@@ -104,7 +104,11 @@ fn render_rows(report: &ReportData, banner: Option<&str>, shown: usize) -> Resul
                         row.iter()
                             .zip(&views)
                             .enumerate()
-                            .map(|(c, _)| display::shown(section, &views, r, c, currency))
+                            .map(|(c, _)| {
+                                let mut shown = display::shown(section, &views, r, c, currency);
+                                shown.text = clip(&shown.text, CELL_CHARS);
+                                shown
+                            })
                             .collect()
                     })
                     .collect(),
@@ -133,6 +137,20 @@ fn render_rows(report: &ReportData, banner: Option<&str>, shown: usize) -> Resul
             what: format!("report {}", report.name),
             message: e.to_string(),
         })
+}
+
+/// Longest text shown in a table cell or beside a bar: a long unbroken name (a URL, a pasted
+/// query) would widen the email past 640 px in clients that ignore CSS word breaking. The
+/// workbook keeps the whole text.
+const CELL_CHARS: usize = 80;
+const BAR_LABEL_CHARS: usize = 40;
+
+/// `text` cut to `chars` characters, ending in `…` when cut.
+fn clip(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 /// Gmail clips an HTML part past about 102 KB, hiding the rest behind a link. The email keeps

@@ -84,6 +84,9 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
                 .map_err(|e| fail(&name, e))?;
         }
         sheet.set_freeze_panes(1, 0).map_err(|e| fail(&name, e))?;
+        // Printed, a section is as wide as a landscape page, its chart beside its table.
+        sheet.set_landscape();
+        sheet.set_print_fit_to_pages(1, 0);
         let last_row = section.result.rows.len() as u32;
         if !views.is_empty() {
             sheet
@@ -172,6 +175,9 @@ fn write_summary(
     sheet.set_column_width(0, 36)?;
     sheet.set_column_width(1, 10)?;
     sheet.set_column_width(2, 80)?;
+    // Printed (or made a PDF), the summary is one page wide.
+    sheet.set_landscape();
+    sheet.set_print_fit_to_pages(1, 0);
     Ok(())
 }
 
