@@ -204,7 +204,7 @@ fn infer(section: &SectionData, column: usize, name: &str, has_currency: bool) -
     let ends = |suffixes: &[&str]| suffixes.iter().any(|s| lower.ends_with(s));
     if ends(&["rate", "share", "ratio", "retention", "stickiness", "pct"]) {
         ValueFormat::Percent
-    } else if has_currency && ends(&["revenue", "price", "amount", "freight", "sales", "value"]) {
+    } else if has_currency && ends(&["revenue", "price", "amount", "freight"]) {
         ValueFormat::Money
     } else if values.iter().all(|v| v.is_i64() || v.is_u64()) {
         ValueFormat::Count
