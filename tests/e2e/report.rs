@@ -247,6 +247,8 @@ window.addEventListener('load', () => {
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            // CI containers give /dev/shm a few MB, which Chromium's renderer can outgrow.
+            "--disable-dev-shm-usage",
             "--window-size=700,2000",
             "--virtual-time-budget=5000",
             "--dump-dom",
