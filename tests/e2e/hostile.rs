@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use daybook_core::flatten::FlattenConfig;
 use daybook_core::lake::PartitionLayout;
-use daybook_core::segment::SegmentConfig;
+use daybook_core::segment::{CallType, SegmentConfig};
 use daybook_core::steps::JobContext;
 use daybook_core::steps::publish::ExportReport;
 use daybook_core::steps::segment::{SegmentTask, run_segment_task};
@@ -282,17 +282,7 @@ async fn hostile_segment_names_get_tables_and_columns_of_their_own() {
         .tables
         .iter()
         .map(|t| t.table.as_str())
-        .filter(|t| {
-            ![
-                "tracks",
-                "pages",
-                "screens",
-                "identifies",
-                "groups",
-                "aliases",
-            ]
-            .contains(t)
-        })
+        .filter(|t| !CallType::ALL.iter().any(|call| call.table() == *t))
         .collect();
     // Order Completed, 注文完了, カート追加, Заказ оформлен, "..", "/etc/passwd", tracks (a
     // track without a name is quarantined: it says nothing).
