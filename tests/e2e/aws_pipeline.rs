@@ -522,8 +522,11 @@ async fn an_unverified_sender_is_refused_with_the_addresses_named() {
     let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&config));
     let err = daybook_core::ports::Mailer::send_raw(
         &mailer,
-        "nobody@unverified.example",
-        &["data-team@daybook.example".to_string()],
+        &daybook_core::ports::Envelope {
+            from: "nobody@unverified.example".into(),
+            to: vec!["data-team@daybook.example".to_string()],
+            ..Default::default()
+        },
         b"Subject: hi\r\n\r\nhello\r\n".to_vec(),
     )
     .await

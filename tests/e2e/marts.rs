@@ -450,6 +450,17 @@ fn expected(mart: &str) -> Value {
             {"category": "Fiction", "orders": 2, "units": 4, "revenue": 44.5, "freight": 6.5},
             {"category": "History", "orders": 1, "units": 3, "revenue": 42.0, "freight": 4.0},
         ]),
+        // Per purchase day, canceled left out: the days add up to the portfolio's 28-day totals
+        // (22 units, 212.50), and 11-20 is sales_by_category's day (orders 4, 5, 7).
+        "daily_sales" => json!([
+            {"day": "2026-11-01", "orders": 1, "units": 1, "revenue": 6.0},
+            {"day": "2026-11-02", "orders": 1, "units": 1, "revenue": 10.0},
+            {"day": "2026-11-10", "orders": 1, "units": 2, "revenue": 30.0},
+            {"day": "2026-11-11", "orders": 1, "units": 1, "revenue": 20.0},
+            {"day": "2026-11-12", "orders": 1, "units": 1, "revenue": 15.0},
+            {"day": "2026-11-19", "orders": 1, "units": 9, "revenue": 45.0},
+            {"day": "2026-11-20", "orders": 3, "units": 7, "revenue": 86.5},
+        ]),
         "sales_by_product" => json!([
             {"product_id": 10, "isbn13": "978A", "title": "Dune", "category": "Fiction", "orders": 1, "units": 2, "revenue": 20.0},
             {"product_id": 11, "isbn13": "978B", "title": "Emma", "category": "Fiction", "orders": 2, "units": 2, "revenue": 24.5},

@@ -140,7 +140,12 @@ async fn sqlite_shop_exports_every_table_and_then_only_new_rows() {
     {
         use sqlx::Connection;
         let mut writer = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        sqlx::query("INSERT INTO orders (order_id, customer_id, status, purchased_at, updated_at) VALUES (121, 1, 'approved', '2026-11-22 08:00:00', '2026-11-22 08:00:00'), (122, 2, 'approved', '2026-11-22 09:00:00', '2026-11-22 09:00:00')")
+        // Ids above every existing one, as a database's sequence gives them.
+        sqlx::query("INSERT INTO orders (order_id, customer_id, status, purchased_at, updated_at) SELECT max(order_id) + 1, 1, 'approved', '2026-11-22 08:00:00', '2026-11-22 08:00:00' FROM orders")
+            .execute(&mut writer)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO orders (order_id, customer_id, status, purchased_at, updated_at) SELECT max(order_id) + 1, 2, 'approved', '2026-11-22 09:00:00', '2026-11-22 09:00:00' FROM orders")
             .execute(&mut writer)
             .await
             .unwrap();
@@ -160,7 +165,8 @@ async fn sqlite_shop_exports_every_table_and_then_only_new_rows() {
         .unwrap();
         let new_rows = read_table(&root, &second, "orders");
         assert_eq!(new_rows.num_rows(), 2);
-        assert_eq!(cell(&new_rows, "order_id", 0), "121");
+        assert_eq!(cell(&new_rows, "customer_id", 0), "1");
+        assert_eq!(cell(&new_rows, "customer_id", 1), "2");
     }
     let third = export_tables(
         &db,

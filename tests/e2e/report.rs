@@ -43,6 +43,7 @@ async fn a_failing_section_query_is_shown_as_a_problem_and_the_rest_is_built() {
                 ),
             ],
         },
+        email: daybook_core::config::EmailConfig::new("reports@example.com", &[], &[]),
         checks: vec![],
     };
     let artifacts = build_report(&store, &warehouse, &input, chrono::Utc::now())
@@ -73,15 +74,15 @@ struct PickyMailer {
 impl daybook_core::ports::Mailer for PickyMailer {
     async fn send_raw(
         &self,
-        _from: &str,
-        to: &[String],
+        envelope: &daybook_core::ports::Envelope,
         raw: Vec<u8>,
     ) -> Result<String, daybook_core::ports::PortError> {
+        let to = &envelope.to;
         assert_eq!(to.len(), 1, "one recipient per message");
         let text = String::from_utf8_lossy(&raw);
         assert!(
-            text.contains(&to[0]),
-            "the copy is addressed to its recipient"
+            !text.contains("all@example.com"),
+            "an address with a line break in it is in no header"
         );
         if to[0].starts_with("refused@") {
             return Err(daybook_core::ports::PortError::new(
@@ -126,6 +127,7 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
         &BuildInput {
             job: job.clone(),
             report,
+            email: EmailConfig::new("reports@example.com", &[], &[]),
             checks: vec![],
         },
         chrono::Utc::now(),
@@ -137,20 +139,17 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
     let mut input = SendInput {
         job,
         report: artifacts,
-        email: EmailConfig {
-            from: "reports@example.com".into(),
-            to: [
+        email: EmailConfig::new(
+            "reports@example.com",
+            &[
                 "ana@example.com",
                 "slow@example.com",
                 "refused@example.com",
                 "Ana@example.com",
                 "bo@example.com\r\nBcc: all@example.com",
-            ]
-            .map(String::from)
-            .to_vec(),
-            approvers: vec![],
-            subject: "{title} — {date}".into(),
-        },
+            ],
+            &[],
+        ),
     };
     let now = chrono::Utc::now();
     // Throttled on slow@: the step fails to be retried; ana@ is already in the ledger.
@@ -215,10 +214,48 @@ fn the_email_keeps_to_640_px_in_a_browser_whatever_the_data() {
             rows,
         },
     );
-    wide.chart = Some(ChartSpec {
-        category: "category".into(),
-        value: "count".into(),
-    });
+    wide.chart = Some(ChartSpec::bar("category", "count"));
+    // A trend whose line has a 10,000-character Korean name, and a quadrant of 500 dots.
+    let korean = format!("검색 {}", "가".repeat(10_000));
+    let mut trend = SectionData::new(
+        "Trend",
+        QueryResult {
+            columns: vec!["day".into(), "series".into(), "queries".into()],
+            rows: (1..=21)
+                .map(|d| {
+                    vec![
+                        json!(format!("2026-11-{d:02}")),
+                        json!(korean),
+                        json!(1000 + d * 13 % 70),
+                    ]
+                })
+                .collect(),
+        },
+    );
+    let mut line = ChartSpec::bar("day", "queries");
+    line.kind = daybook_core::config::ChartKind::Line;
+    line.series = Some("series".into());
+    line.days = Some(28);
+    trend.chart = Some(line);
+    let mut portfolio = SectionData::new(
+        "Portfolio",
+        QueryResult {
+            columns: vec!["category".into(), "units".into(), "price".into()],
+            rows: (0..500)
+                .map(|i| {
+                    vec![
+                        json!(format!("분류 {i}")),
+                        json!(i * 7 % 113),
+                        json!((i * 31 % 97) as f64 + 0.5),
+                    ]
+                })
+                .collect(),
+        },
+    );
+    let mut quadrant = ChartSpec::bar("category", "price");
+    quadrant.kind = daybook_core::config::ChartKind::Quadrant;
+    quadrant.x = Some("units".into());
+    portfolio.chart = Some(quadrant);
     let data = ReportData {
         name: "daily".into(),
         title: "Daily".into(),
@@ -226,9 +263,26 @@ fn the_email_keeps_to_640_px_in_a_browser_whatever_the_data() {
         job_id: "job-1".into(),
         generated_at: chrono::Utc::now(),
         currency: None,
-        sections: vec![wide],
+        sections: vec![wide, trend, portfolio],
     };
-    let html = daybook_report::html::render_email(&data, None).unwrap();
+    let pictures = daybook_report::pictures::pictures(&data);
+    assert_eq!(pictures.len(), 2, "the trend and the quadrant are pictures");
+    let dir = tempfile::tempdir().unwrap();
+    let mut html = daybook_report::html::render_email(&data, &pictures, true).unwrap();
+    // As a mail client does, each cid: is the inline part of that Content-ID.
+    for picture in &pictures {
+        let png = daybook_report::pictures::draw(&data, picture).unwrap();
+        assert!(
+            png.len() < 100_000,
+            "{} is {} bytes",
+            picture.name,
+            png.len()
+        );
+        std::fs::write(dir.path().join(&picture.name), png).unwrap();
+        let cid = format!("cid:{}", picture.content_id());
+        assert!(html.contains(&cid), "the email shows {cid}");
+        html = html.replace(&cid, &picture.name);
+    }
     let check = r#"<script>
 window.addEventListener('load', () => {
   const email = document.querySelector('table[width="640"]');
@@ -236,10 +290,9 @@ window.addEventListener('load', () => {
   const over = [...email.querySelectorAll('td, th, div')]
     .filter(el => el.getBoundingClientRect().right > box.right + 0.5).length;
   const broken = [...document.images].filter(i => !i.complete || i.naturalWidth === 0).length;
-  document.body.setAttribute('data-check', JSON.stringify({ over, broken, width: Math.round(box.width) }));
+  document.body.setAttribute('data-check', JSON.stringify({ over, broken, images: document.images.length, width: Math.round(box.width) }));
 });
 </script>"#;
-    let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("email.html");
     std::fs::write(&page, html.replace("</body>", &format!("{check}</body>"))).unwrap();
     let output = std::process::Command::new("chromium")
@@ -267,4 +320,5 @@ window.addEventListener('load', () => {
     assert_eq!(result["width"], 640, "{result}");
     assert_eq!(result["over"], 0, "elements past 640 px: {result}");
     assert_eq!(result["broken"], 0, "{result}");
+    assert_eq!(result["images"], 2, "{result}");
 }

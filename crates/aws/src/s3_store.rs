@@ -187,6 +187,25 @@ impl ObjectStore for S3Store {
         Ok(bytes.into_bytes().to_vec())
     }
 
+    async fn share_link(
+        &self,
+        key: &str,
+        expires_in: std::time::Duration,
+    ) -> Result<String, StoreError> {
+        check_key(key, false)?;
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)
+            .map_err(|e| StoreError::failed("presigning a link to", self.location(key), e))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| store_error("presigning a link to", self.location(key), &e))?;
+        Ok(request.uri().to_string())
+    }
+
     async fn fetch_to_local(&self, key: &str, scratch: &Path) -> Result<PathBuf, StoreError> {
         let output = self.open_object(key, "downloading").await?;
         let path = scratch.join(key);

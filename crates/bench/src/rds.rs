@@ -57,6 +57,13 @@ impl daybook_core::store::ObjectStore for Folder {
             .and_then(|_| std::fs::rename(path, &target))
             .map_err(|e| daybook_core::store::StoreError::failed("move", self.location(key), e))
     }
+    async fn share_link(
+        &self,
+        key: &str,
+        _expires_in: std::time::Duration,
+    ) -> Result<String, daybook_core::store::StoreError> {
+        Ok(format!("file://{}", self.location(key)))
+    }
     async fn get(&self, key: &str) -> Result<Vec<u8>, daybook_core::store::StoreError> {
         std::fs::read(self.0.join(key))
             .map_err(|e| daybook_core::store::StoreError::failed("read", self.location(key), e))

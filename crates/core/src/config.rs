@@ -47,6 +47,13 @@ impl PipelineConfig {
         for rds in &self.rds {
             rds.check_names()?;
         }
+        for section in &self.report.sections {
+            if let Some(chart) = &section.chart {
+                chart
+                    .check()
+                    .map_err(|e| format!("report section {:?}: {e}", section.title))?;
+            }
+        }
         // The report's name is a folder (`reports/<name>/`) and part of file names only.
         let name = &self.report.name;
         let segment = name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
@@ -155,24 +162,168 @@ pub enum ValueFormat {
     Date,
 }
 
+/// A section's chart. Bar and stacked bar charts are drawn with table cells, so they show where
+/// images are blocked; line, scatter and quadrant charts are pictures (PNG) with alt text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChartSpec {
-    /// Column holding the bar labels.
+    #[serde(default, skip_serializing_if = "ChartKind::is_bar")]
+    pub kind: ChartKind,
+    /// The column naming each bar, each point of a line (a date) or each dot.
     pub category: String,
-    /// Column holding the bar lengths.
+    /// The column of the numbers drawn: bar lengths, the line's height, the dots' height.
     pub value: String,
+    /// Scatter and quadrant: the column of the dots' horizontal position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// Stacked bar: the column naming each part of a bar. Line: one line per value of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
+    /// Line: the trend's length in days, ending on the run date. The section's SQL reads
+    /// `{first_date}` as the first of those days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+    /// Quadrant: the names of the four parts, in the order top right (high x, high value),
+    /// top left, bottom right, bottom left. The lines between them are the medians.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quadrants: Option<[String; 4]>,
+}
+
+impl ChartSpec {
+    /// A bar chart of `value` per `category`.
+    pub fn bar(category: &str, value: &str) -> Self {
+        Self {
+            kind: ChartKind::Bar,
+            category: category.into(),
+            value: value.into(),
+            x: None,
+            series: None,
+            days: None,
+            quadrants: None,
+        }
+    }
+
+    /// What the chart needs that the definition does not give, in words.
+    pub fn check(&self) -> Result<(), String> {
+        let needs = |what: &str| Err(format!("a {} chart needs {what}", self.kind.name()));
+        match self.kind {
+            ChartKind::StackedBar if self.series.is_none() => {
+                needs("`series`: the column naming each part of a bar")
+            }
+            ChartKind::Scatter | ChartKind::Quadrant if self.x.is_none() => {
+                needs("`x`: the column of each dot's horizontal position")
+            }
+            ChartKind::Line if self.days.is_some_and(|d| !(2..=366).contains(&d)) => {
+                needs("`days` between 2 and 366")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChartKind {
+    #[default]
+    Bar,
+    StackedBar,
+    Line,
+    Scatter,
+    Quadrant,
+}
+
+impl ChartKind {
+    fn is_bar(&self) -> bool {
+        *self == ChartKind::Bar
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ChartKind::Bar => "bar",
+            ChartKind::StackedBar => "stacked bar",
+            ChartKind::Line => "line",
+            ChartKind::Scatter => "scatter",
+            ChartKind::Quadrant => "quadrant",
+        }
+    }
+
+    /// Whether the chart is a picture (PNG) rather than table cells.
+    pub fn is_picture(self) -> bool {
+        matches!(
+            self,
+            ChartKind::Line | ChartKind::Scatter | ChartKind::Quadrant
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
     pub from: String,
+    /// Shown in the `To` header.
     pub to: Vec<String>,
+    /// Shown in the `Cc` header.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<String>,
+    /// Sent a copy, named in no header.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bcc: Vec<String>,
     pub approvers: Vec<String>,
     /// `{title}` and `{date}` are filled in.
     #[serde(default = "default_subject")]
     pub subject: String,
+    /// The SES configuration set that receives delivery, bounce and complaint events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_set: Option<String>,
+    /// SES message tags (name → value) on every message; daybook adds `report` and `job`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// How long the links in the email (full report, and a workbook too large to attach)
+    /// work: at most 168 hours (7 days), S3's limit for presigned links.
+    #[serde(default = "default_link_hours")]
+    pub link_expiry_hours: u32,
+    /// Largest message sent with the workbook attached, in bytes (SES v2 takes 40 MB); above
+    /// it the workbook goes as a link.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: u64,
+}
+
+impl EmailConfig {
+    /// From `from` to `to`, approved by `approvers`, every other setting its default.
+    pub fn new(from: &str, to: &[&str], approvers: &[&str]) -> Self {
+        let owned = |list: &[&str]| list.iter().map(|a| a.to_string()).collect();
+        Self {
+            from: from.into(),
+            to: owned(to),
+            cc: vec![],
+            bcc: vec![],
+            approvers: owned(approvers),
+            subject: default_subject(),
+            configuration_set: None,
+            tags: Default::default(),
+            link_expiry_hours: default_link_hours(),
+            max_message_bytes: default_max_message_bytes(),
+        }
+    }
+
+    /// Everyone who receives the report, in the order To, Cc, Bcc, each address once.
+    pub fn recipients(&self) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for address in self.to.iter().chain(&self.cc).chain(&self.bcc) {
+            if !all.iter().any(|a| a.eq_ignore_ascii_case(address)) {
+                all.push(address.clone());
+            }
+        }
+        all
+    }
+}
+
+fn default_link_hours() -> u32 {
+    72
+}
+
+fn default_max_message_bytes() -> u64 {
+    40_000_000
 }
 
 fn default_subject() -> String {
@@ -182,4 +333,13 @@ fn default_subject() -> String {
 /// Fills `{run_date}` with a SQL date literal every engine accepts.
 pub fn bind_run_date(sql: &str, date: chrono::NaiveDate) -> String {
     sql.replace("{run_date}", &format!("DATE '{date}'"))
+}
+
+/// A section's query with its dates bound: `{run_date}`, and `{first_date}` for a trend of
+/// `days` days ending on the run date.
+pub fn bind_section_dates(sql: &str, date: chrono::NaiveDate, days: Option<u32>) -> String {
+    let first = date
+        .checked_sub_days(chrono::Days::new(u64::from(days.unwrap_or(1).max(1) - 1)))
+        .unwrap_or(date);
+    bind_run_date(sql, date).replace("{first_date}", &format!("DATE '{first}'"))
 }

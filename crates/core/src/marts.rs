@@ -28,6 +28,10 @@ pub const MARTS: &[(&str, &str)] = &[
         include_str!("../../../sql/marts/sales_by_category.sql"),
     ),
     (
+        "daily_sales",
+        include_str!("../../../sql/marts/daily_sales.sql"),
+    ),
+    (
         "sales_by_product",
         include_str!("../../../sql/marts/sales_by_product.sql"),
     ),

@@ -127,11 +127,25 @@ pub trait Warehouse: Send + Sync {
     async fn query(&self, sql: &str) -> Result<QueryResult, PortError>;
 }
 
+/// Who a raw message goes to, whatever its headers say (a Bcc recipient is in no header), and
+/// how SES files it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub from: String,
+    pub to: Vec<String>,
+    /// The SES configuration set that receives the message's events (delivery, bounce, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_set: Option<String>,
+    /// SES message tags, passed on to the configuration set's event destinations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<(String, String)>,
+}
+
 /// Sends a raw MIME message: SESv2 on AWS, `.eml` files in an outbox locally.
 #[async_trait]
 pub trait Mailer: Send + Sync {
     /// Returns the message id the service gave (or the outbox file name).
-    async fn send_raw(&self, from: &str, to: &[String], raw: Vec<u8>) -> Result<String, PortError>;
+    async fn send_raw(&self, envelope: &Envelope, raw: Vec<u8>) -> Result<String, PortError>;
 }
 
 /// Idempotency records: DynamoDB conditional writes on AWS, files locally.

@@ -126,6 +126,14 @@ pub trait ObjectStore: Send + Sync {
     /// Keys below a prefix, sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
 
+    /// A link people can open to read the object: a presigned GET URL valid for `expires_in`
+    /// on S3, a `file://` URL locally.
+    async fn share_link(
+        &self,
+        key: &str,
+        expires_in: std::time::Duration,
+    ) -> Result<String, StoreError>;
+
     /// A folder where a step stages its output before publishing it; the local store keeps it
     /// beside its data so that publishing is a rename.
     fn scratch_root(&self) -> PathBuf {

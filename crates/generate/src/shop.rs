@@ -2,7 +2,7 @@
 //! RDS database, the Segment events and the DynamoDB search queries.
 
 use super::vocabulary::{isbn13_of_title, skewed};
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 
 pub const CATEGORIES: &[&str] = &[
     "Fiction", "Crime", "Science", "History", "Children", "Cookery", "Travel", "Poetry",
@@ -92,11 +92,16 @@ pub fn orders(
     per_day: u32,
 ) -> Vec<Order> {
     let mut out = Vec::new();
-    let mut order_id = 0;
+    // Each calendar day draws from its own stream, so a day's orders (and their ids) are the
+    // same in every snapshot that holds it: the day before reads as it did the day before.
+    let base: u64 = rng.random();
     for back in (0..days).rev() {
         let day = last_day - chrono::Duration::days(i64::from(back));
-        for _ in 0..per_day {
-            order_id += 1;
+        let day_number = chrono::Datelike::num_days_from_ce(&day) as u64;
+        let rng =
+            &mut rand::rngs::SmallRng::seed_from_u64(base ^ day_number.wrapping_mul(0x9E37_79B9));
+        for n in 0..u64::from(per_day) {
+            let order_id = day_number * 100_000 + n;
             let purchased_at = day.and_hms_opt(0, 0, 0).expect("midnight")
                 + chrono::Duration::seconds(rng.random_range(0..86_400));
             let approved_at = purchased_at + chrono::Duration::minutes(rng.random_range(2..240));

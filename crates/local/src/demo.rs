@@ -10,8 +10,8 @@ use crate::pipeline::{LocalFunctions, LocalPaths, local_substitutions};
 use crate::state::FileStateStore;
 use chrono::NaiveDate;
 use daybook_core::config::{
-    ChartSpec, DynamoDbRead, DynamoDbSource, EmailConfig, PipelineConfig, ReportDefinition,
-    ReportSection,
+    ChartKind, ChartSpec, DynamoDbRead, DynamoDbSource, EmailConfig, PipelineConfig,
+    ReportDefinition, ReportSection,
 };
 use daybook_core::flatten::FlattenConfig;
 use daybook_core::quality::{ChecksConfig, Freshness, OnFailure, TableChecks};
@@ -39,10 +39,7 @@ pub fn demo_config() -> PipelineConfig {
             title: title.into(),
             description: Some(description.into()),
             sql: sql.into(),
-            chart: chart.map(|(category, value)| ChartSpec {
-                category: category.into(),
-                value: value.into(),
-            }),
+            chart: chart.map(|(category, value)| ChartSpec::bar(category, value)),
             columns: Default::default(),
             compare: false,
             headline: false,
@@ -103,10 +100,23 @@ pub fn demo_config() -> PipelineConfig {
                 ),
                 section(
                     "Most listed ISBNs",
-                    "Titles that appeared most often in results.",
-                    "SELECT item_rank AS place, item AS isbn13, hits AS listings, queries FROM marts.search_top WHERE dt = {run_date} AND dimension = 'isbn13' ORDER BY item_rank",
+                    "Titles that appeared most often in results, named from the shop's catalogue.",
+                    "SELECT t.item_rank AS place, t.item AS isbn13, coalesce(p.title, '(not sold in the shop)') AS title, t.hits AS listings, t.queries FROM marts.search_top t LEFT JOIN lake.shop_products p ON p.isbn13 = t.item AND p.dt = {run_date} WHERE t.dt = {run_date} AND t.dimension = 'isbn13' ORDER BY t.item_rank",
                     None,
                 ),
+                ReportSection {
+                    chart: Some(ChartSpec {
+                        kind: ChartKind::Line,
+                        days: Some(28),
+                        ..ChartSpec::bar("day", "revenue")
+                    }),
+                    ..section(
+                        "Sales over 28 days",
+                        "Revenue per purchase day, canceled orders left out: the last point is the report's day.",
+                        "SELECT day, orders, units, revenue FROM marts.daily_sales WHERE dt = {run_date} ORDER BY day",
+                        None,
+                    )
+                },
                 ReportSection {
                     compare: true,
                     ..section(
@@ -146,9 +156,22 @@ pub fn demo_config() -> PipelineConfig {
                     "SELECT stage, orders, avg_hours, min_hours, max_hours FROM marts.order_lead_times WHERE dt = {run_date} ORDER BY stage_order",
                     Some(("stage", "avg_hours")),
                 ),
+                ReportSection {
+                    chart: Some(ChartSpec {
+                        kind: ChartKind::StackedBar,
+                        series: Some("arrival".into()),
+                        ..ChartSpec::bar("carrier", "deliveries")
+                    }),
+                    ..section(
+                        "Deliveries by carrier",
+                        "Deliveries of the day per carrier, on time or after their estimated date.",
+                        "SELECT carrier, arrival, deliveries FROM (SELECT carrier, 'on time' AS arrival, delivered - late AS deliveries FROM marts.late_deliveries WHERE dt = {run_date} UNION ALL SELECT carrier, 'late' AS arrival, late AS deliveries FROM marts.late_deliveries WHERE dt = {run_date}) d ORDER BY carrier, arrival DESC",
+                        None,
+                    )
+                },
                 section(
                     "Late deliveries",
-                    "Deliveries of the day that arrived after their estimated date, per carrier.",
+                    "The share of the day's deliveries that arrived after their estimated date.",
                     "SELECT carrier, delivered, late, late_rate FROM marts.late_deliveries WHERE dt = {run_date} ORDER BY late_rate DESC, carrier",
                     Some(("carrier", "late_rate")),
                 ),
@@ -158,20 +181,26 @@ pub fn demo_config() -> PipelineConfig {
                     "SELECT cohort_week, week_number, cohort_customers, customers, retention FROM marts.retention_cohorts WHERE dt = {run_date} ORDER BY cohort_week, week_number",
                     None,
                 ),
-                section(
-                    "Product portfolio",
-                    "Categories over the last 28 days, split at the median of units sold and of average unit price.",
-                    "SELECT category, quadrant, units, avg_unit_price, revenue FROM marts.product_portfolio WHERE dt = {run_date} ORDER BY quadrant, revenue DESC",
-                    None,
-                ),
+                ReportSection {
+                    chart: Some(ChartSpec {
+                        kind: ChartKind::Quadrant,
+                        x: Some("units".into()),
+                        ..ChartSpec::bar("category", "avg_unit_price")
+                    }),
+                    ..section(
+                        "Product portfolio",
+                        "Categories over the last 28 days, split at the median of units sold and of average unit price.",
+                        "SELECT category, quadrant, units, avg_unit_price, revenue FROM marts.product_portfolio WHERE dt = {run_date} ORDER BY quadrant, revenue DESC",
+                        None,
+                    )
+                },
             ],
         },
-        email: EmailConfig {
-            from: "reports@daybook.example".into(),
-            to: vec!["data-team@daybook.example".into()],
-            approvers: vec!["lead@daybook.example".into()],
-            subject: "{title} — {date}".into(),
-        },
+        email: EmailConfig::new(
+            "reports@daybook.example",
+            &["data-team@daybook.example"],
+            &["lead@daybook.example"],
+        ),
     }
 }
 

@@ -73,6 +73,16 @@ impl ObjectStore for FsStore {
         std::fs::read(self.file(key)?).map_err(|e| self.failed("reading", key, e))
     }
 
+    async fn share_link(
+        &self,
+        key: &str,
+        _expires_in: std::time::Duration,
+    ) -> Result<String, StoreError> {
+        let path = self.file(key)?;
+        let path = std::path::absolute(&path).map_err(|e| self.failed("finding", key, e))?;
+        Ok(file_url(&path))
+    }
+
     async fn fetch_to_local(&self, key: &str, _scratch: &Path) -> Result<PathBuf, StoreError> {
         let path = self.file(key)?;
         std::fs::metadata(&path).map_err(|e| self.failed("reading", key, e))?;
@@ -110,6 +120,20 @@ fn walk(root: &Path, dir: &Path, keys: &mut Vec<String>) -> std::io::Result<()> 
         }
     }
     Ok(())
+}
+
+/// A `file://` URL for an absolute path, with the characters a URL cannot hold escaped.
+pub fn file_url(path: &Path) -> String {
+    let mut url = String::from("file://");
+    for byte in path.to_string_lossy().bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' | b'=' => {
+                url.push(byte as char)
+            }
+            other => url.push_str(&format!("%{other:02X}")),
+        }
+    }
+    url
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use daybook_core::ports::{Mailer, PortError};
+use daybook_core::ports::{Envelope, Mailer, PortError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -20,7 +20,9 @@ impl OutboxMailer {
 
 #[async_trait]
 impl Mailer for OutboxMailer {
-    async fn send_raw(&self, from: &str, to: &[String], raw: Vec<u8>) -> Result<String, PortError> {
+    /// Writes the message exactly as SES would receive it (`<name>.eml`) and its envelope
+    /// beside it (`<name>.eml.json`: who it went to, the configuration set and tags).
+    async fn send_raw(&self, envelope: &Envelope, raw: Vec<u8>) -> Result<String, PortError> {
         let fail = |e: std::io::Error| {
             PortError::new(format!("writing to the outbox {}: {e}", self.dir.display()))
         };
@@ -30,13 +32,9 @@ impl Mailer for OutboxMailer {
             "{}-{n:03}.eml",
             chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f")
         );
-        let mut message = format!(
-            "X-Daybook-Envelope-From: {from}\r\nX-Daybook-Envelope-To: {}\r\n",
-            to.join(", ")
-        )
-        .into_bytes();
-        message.extend(raw);
-        std::fs::write(self.dir.join(&name), message).map_err(fail)?;
+        let sidecar = serde_json::to_vec_pretty(envelope).expect("envelopes serialise");
+        std::fs::write(self.dir.join(format!("{name}.json")), sidecar).map_err(fail)?;
+        std::fs::write(self.dir.join(&name), raw).map_err(fail)?;
         Ok(name)
     }
 }

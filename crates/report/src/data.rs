@@ -24,7 +24,7 @@ impl ReportData {
     pub fn problems(&self) -> Vec<String> {
         self.sections
             .iter()
-            .filter_map(|s| s.problem().map(|p| format!("{}: {p}", s.title)))
+            .filter_map(|s| s.problem(self.date).map(|p| format!("{}: {p}", s.title)))
             .collect()
     }
 }
@@ -71,27 +71,22 @@ impl SectionData {
     }
 
     /// Why this section must not be read as it looks: its query failed, or its chart would
-    /// be empty or flat.
-    pub fn problem(&self) -> Option<String> {
+    /// be empty, flat or a trend of one day.
+    pub fn problem(&self, date: NaiveDate) -> Option<String> {
         if let Some(error) = &self.error {
             return Some(format!("the query failed: {error}"));
         }
         let chart = self.chart.as_ref()?;
-        if self.column_index(&chart.category).is_none() || self.column_index(&chart.value).is_none()
-        {
-            return Some(format!(
-                "the chart names columns {} and {}, which the query does not return",
-                chart.category, chart.value
-            ));
+        match crate::chart::plot(self, chart, date) {
+            Ok(plot) => plot.problem(chart),
+            Err(missing) => Some(missing),
         }
-        let points = self.chart_points();
-        if points.is_empty() {
-            Some("no rows to chart for this date".into())
-        } else if points.iter().all(|(_, v)| *v == 0.0) {
-            Some(format!("every {} is 0", chart.value))
-        } else {
-            None
-        }
+    }
+
+    /// The chart's points, when the section has a chart that can be drawn.
+    pub fn plot(&self, date: NaiveDate) -> Option<crate::chart::Plot> {
+        let chart = self.chart.as_ref()?;
+        crate::chart::plot(self, chart, date).ok()
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -111,27 +106,6 @@ impl SectionData {
             .filter(|v| !v.is_null())
             .peekable();
         values.peek().is_some() && values.all(|v| v.is_number())
-    }
-
-    /// (label, value) pairs of the chart, in row order, skipping rows without a number.
-    pub fn chart_points(&self) -> Vec<(String, f64)> {
-        let Some(chart) = &self.chart else {
-            return vec![];
-        };
-        let (Some(label), Some(value)) = (
-            self.column_index(&chart.category),
-            self.column_index(&chart.value),
-        ) else {
-            return vec![];
-        };
-        self.result
-            .rows
-            .iter()
-            .filter_map(|row| {
-                let value = row[value].as_f64().filter(|v| v.is_finite())?;
-                Some((format_cell(&row[label]), value))
-            })
-            .collect()
     }
 }
 

@@ -1,6 +1,9 @@
+use crate::chart::Plot;
 use crate::data::ReportData;
 use crate::display;
+use crate::pictures::Picture;
 use crate::{ReportError, Result};
+use daybook_core::config::{ChartKind, ValueFormat};
 use minijinja::{Environment, context};
 use serde::Serialize;
 
@@ -8,7 +11,7 @@ use serde::Serialize;
 const REPORT_TEMPLATE: &str = include_str!("../../../templates/report.html");
 const APPROVAL_TEMPLATE: &str = include_str!("../../../templates/approval.html");
 
-/// Rows shown per table in the email; the workbook carries them all.
+/// Most rows shown per table in the email; the full report and the workbook carry them all.
 pub const EMAIL_ROWS: usize = 25;
 
 fn environment() -> Environment<'static> {
@@ -26,15 +29,40 @@ struct Column {
     numeric: bool,
 }
 
+/// A row of a table: its cells, and the length of its bar (percent of the longest) when the
+/// section has a bar chart.
 #[derive(Serialize)]
-struct Bar {
+struct Row {
+    cells: Vec<display::Shown>,
+    bar: Option<u32>,
+}
+
+/// A bar split in coloured parts (a stacked bar chart), drawn with table cells.
+#[derive(Serialize)]
+struct StackedBar {
     label: String,
-    value: String,
+    total: String,
+    /// Width of the whole bar in percent of the longest.
     percent: u32,
+    /// (percent of this bar, colour) per part.
+    parts: Vec<(u32, &'static str)>,
+}
+
+#[derive(Serialize)]
+struct Image {
+    src: String,
+    alt: String,
+    width: u32,
+    height: u32,
 }
 
 /// Tiles per line of the email (each about 200 px wide).
 const TILES_PER_ROW: usize = 3;
+
+/// Colours of stacked bar parts: the PNG charts' palette.
+const PART_COLOURS: [&str; 6] = [
+    "#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0d9488",
+];
 
 #[derive(Serialize)]
 struct Section {
@@ -42,51 +70,160 @@ struct Section {
     description: Option<String>,
     problem: Option<String>,
     columns: Vec<Column>,
-    rows: Vec<Vec<display::Shown>>,
+    rows: Vec<Row>,
+    /// The table column after which each row's bar is drawn.
+    bar_after: Option<usize>,
     compared: bool,
     total_rows: usize,
     truncated: bool,
-    bars: Vec<Bar>,
+    stacked: Vec<StackedBar>,
+    legend: Vec<(String, &'static str)>,
+    image: Option<Image>,
 }
 
-/// The report as HTML that mail clients render: tables, inline styles, no script, and bar
-/// charts drawn with table cells so they show even where images are blocked.
-pub fn render_report(report: &ReportData, banner: Option<&str>) -> Result<String> {
-    render_rows(report, banner, EMAIL_ROWS)
+/// How pictures are found: by Content-ID inside an email, by file name beside the browser copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageSource {
+    ContentId,
+    File,
 }
 
-fn render_rows(report: &ReportData, banner: Option<&str>, shown: usize) -> Result<String> {
+/// What one rendering of the report shows.
+struct Layout<'a> {
+    rows: usize,
+    images: ImageSource,
+    /// The link to the full report in a browser (the email's).
+    full_report: Option<&'a str>,
+    /// The link to the workbook when it is too big to attach.
+    workbook_link: Option<&'a str>,
+}
+
+/// Stands for the full report's address in a built email; the send step puts the real link
+/// in (a presigned URL on AWS, a file path locally), so the link's life starts when it is sent.
+pub const FULL_REPORT_LINK: &str = "https://daybook.invalid/link/report";
+/// Stands for the workbook's address when it goes as a link rather than attached.
+pub const WORKBOOK_LINK: &str = "https://daybook.invalid/link/workbook";
+
+/// Rows per table in the browser copy: the workbook carries them all.
+pub const BROWSER_ROWS: usize = 1_000;
+
+fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -> Result<String> {
     let currency = report.currency.as_deref();
+    let shown = layout.rows;
     let sections: Vec<Section> = report
         .sections
         .iter()
-        .map(|section| {
+        .enumerate()
+        .map(|(index, section)| {
             let views = display::columns(section, currency);
-            let value_format = section
-                .chart
-                .as_ref()
-                .and_then(|c| views.iter().find(|v| v.name.eq_ignore_ascii_case(&c.value)))
-                .map(|v| v.format)
-                .unwrap_or(daybook_core::config::ValueFormat::Decimal);
-            let points = section.chart_points();
-            let max = points.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
-            let bars = points
+            let problem = section.problem(report.date);
+            let chart = section.chart.as_ref().filter(|_| problem.is_none());
+            let bar_after = chart
+                .filter(|c| c.kind == ChartKind::Bar)
+                .and_then(|c| section.column_index(&c.value));
+            let max = bar_after.map_or(0.0, |at| {
+                section
+                    .result
+                    .rows
+                    .iter()
+                    .filter_map(|r| crate::chart::number(&r[at]))
+                    .fold(0.0_f64, f64::max)
+            });
+            let rows = section
+                .result
+                .rows
                 .iter()
                 .take(shown)
-                .map(|(label, value)| Bar {
-                    label: clip(label, BAR_LABEL_CHARS),
-                    value: display::format_value(&serde_json::json!(value), value_format, currency),
-                    percent: if max > 0.0 {
-                        ((value / max) * 100.0).round().max(1.0) as u32
-                    } else {
-                        1
-                    },
+                .enumerate()
+                .map(|(r, row)| Row {
+                    cells: (0..row.len().min(views.len()))
+                        .map(|c| {
+                            let mut shown = display::shown(section, &views, r, c, currency);
+                            shown.text = clip(&shown.text, CELL_CHARS);
+                            shown
+                        })
+                        .collect(),
+                    bar: bar_after.and_then(|at| {
+                        let v = crate::chart::number(&row[at])?;
+                        (max > 0.0 && v > 0.0).then(|| ((v / max) * 100.0).round().max(1.0) as u32)
+                    }),
                 })
                 .collect();
+            let (stacked, legend) = match (chart.map(|c| c.kind), section.plot(report.date)) {
+                (
+                    Some(ChartKind::StackedBar),
+                    Some(Plot::Stacked {
+                        categories,
+                        series,
+                        values,
+                    }),
+                ) => {
+                    let value_format = chart
+                        .and_then(|c| views.iter().find(|v| v.name.eq_ignore_ascii_case(&c.value)))
+                        .map(|v| v.format)
+                        .unwrap_or(ValueFormat::Decimal);
+                    let totals: Vec<f64> = values
+                        .iter()
+                        .map(|v| v.iter().filter(|x| **x > 0.0).sum())
+                        .collect();
+                    let longest = totals.iter().copied().fold(0.0_f64, f64::max);
+                    let bars = categories
+                        .iter()
+                        .zip(&values)
+                        .zip(&totals)
+                        .take(shown)
+                        .map(|((label, parts), total)| StackedBar {
+                            label: clip(label, BAR_LABEL_CHARS),
+                            total: display::format_value(
+                                &serde_json::json!(total),
+                                value_format,
+                                currency,
+                            ),
+                            percent: if longest > 0.0 {
+                                ((total / longest) * 100.0).round().max(1.0) as u32
+                            } else {
+                                1
+                            },
+                            parts: parts
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, v)| **v > 0.0)
+                                .map(|(s, v)| {
+                                    (
+                                        ((v / total) * 100.0).round().max(1.0) as u32,
+                                        PART_COLOURS[s % PART_COLOURS.len()],
+                                    )
+                                })
+                                .collect(),
+                        })
+                        .collect();
+                    let legend = series
+                        .iter()
+                        .enumerate()
+                        .map(|(s, name)| {
+                            (
+                                clip(name, BAR_LABEL_CHARS),
+                                PART_COLOURS[s % PART_COLOURS.len()],
+                            )
+                        })
+                        .collect();
+                    (bars, legend)
+                }
+                _ => (vec![], vec![]),
+            };
+            let image = pictures.iter().find(|p| p.section == index).map(|p| Image {
+                src: match layout.images {
+                    ImageSource::ContentId => format!("cid:{}", p.content_id()),
+                    ImageSource::File => p.name.clone(),
+                },
+                alt: p.alt.clone(),
+                width: crate::picture::SHOWN_WIDTH,
+                height: crate::picture::SHOWN_HEIGHT,
+            });
             Section {
                 title: section.title.clone(),
                 description: section.description.clone(),
-                problem: section.problem(),
+                problem,
                 columns: views
                     .iter()
                     .map(|v| Column {
@@ -94,28 +231,14 @@ fn render_rows(report: &ReportData, banner: Option<&str>, shown: usize) -> Resul
                         numeric: v.numeric(),
                     })
                     .collect(),
-                rows: section
-                    .result
-                    .rows
-                    .iter()
-                    .take(shown)
-                    .enumerate()
-                    .map(|(r, row)| {
-                        row.iter()
-                            .zip(&views)
-                            .enumerate()
-                            .map(|(c, _)| {
-                                let mut shown = display::shown(section, &views, r, c, currency);
-                                shown.text = clip(&shown.text, CELL_CHARS);
-                                shown
-                            })
-                            .collect()
-                    })
-                    .collect(),
+                rows,
+                bar_after,
                 compared: section.previous_day.is_some() || section.previous_week.is_some(),
                 total_rows: section.result.rows.len(),
                 truncated: section.result.rows.len() > shown,
-                bars,
+                stacked,
+                legend,
+                image,
             }
         })
         .collect();
@@ -127,7 +250,8 @@ fn render_rows(report: &ReportData, banner: Option<&str>, shown: usize) -> Resul
                 date => report.date.to_string(),
                 job_id => report.job_id,
                 generated_at => report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                banner => banner,
+                full_report => layout.full_report,
+                workbook_link => layout.workbook_link,
                 problems => report.problems(),
                 tile_rows => display::headline(report).chunks(TILES_PER_ROW).map(<[display::Shown]>::to_vec).collect::<Vec<_>>(),
                 sections => sections,
@@ -154,20 +278,44 @@ fn clip(text: &str, chars: usize) -> String {
 }
 
 /// Gmail clips an HTML part past about 102 KB, hiding the rest behind a link. The email keeps
-/// under this by showing fewer rows per table (the workbook has them all).
+/// under this by showing fewer rows per table (the full report and the workbook have them all).
 pub const EMAIL_HTML_BYTES: usize = 95_000;
 
-/// The report for an email: as [`render_report`], with fewer rows per table if that is what
-/// it takes to stay under [`EMAIL_HTML_BYTES`].
-pub fn render_email(report: &ReportData, banner: Option<&str>) -> Result<String> {
-    let mut shown = EMAIL_ROWS;
+/// The report as the email's HTML part: pictures by Content-ID, a link to the full report,
+/// and as many rows per table as keep it under [`EMAIL_HTML_BYTES`] (at most [`EMAIL_ROWS`]).
+/// `workbook_attached` false says the workbook is a link instead.
+pub fn render_email(
+    report: &ReportData,
+    pictures: &[Picture],
+    workbook_attached: bool,
+) -> Result<String> {
+    let mut layout = Layout {
+        rows: EMAIL_ROWS,
+        images: ImageSource::ContentId,
+        full_report: Some(FULL_REPORT_LINK),
+        workbook_link: (!workbook_attached).then_some(WORKBOOK_LINK),
+    };
     loop {
-        let html = render_rows(report, banner, shown)?;
-        if html.len() <= EMAIL_HTML_BYTES || shown <= 3 {
+        let html = render_rows(report, pictures, &layout)?;
+        if html.len() <= EMAIL_HTML_BYTES || layout.rows <= 3 {
             return Ok(html);
         }
-        shown = (shown * 4 / 5).max(3);
+        layout.rows = (layout.rows * 4 / 5).max(3);
     }
+}
+
+/// The full report to read in a browser, its pictures as files beside it.
+pub fn render_browser(report: &ReportData, pictures: &[Picture]) -> Result<String> {
+    render_rows(
+        report,
+        pictures,
+        &Layout {
+            rows: BROWSER_ROWS,
+            images: ImageSource::File,
+            full_report: None,
+            workbook_link: None,
+        },
+    )
 }
 
 /// The email asking approvers to let the report go.

@@ -1,10 +1,13 @@
 //! Reports: the data model, email-safe HTML, plain text, Excel workbooks and MIME messages,
 //! and the steps that build, approve and send them.
 
+pub mod chart;
 pub mod data;
 pub mod display;
 pub mod html;
 pub mod mime;
+pub mod picture;
+pub mod pictures;
 pub mod steps;
 pub mod text;
 pub mod xlsx;

@@ -11,27 +11,33 @@ pub struct Attachment {
     pub bytes: Vec<u8>,
 }
 
-/// The message as sent: multipart/alternative text and HTML, then attachments, as raw MIME.
+/// A picture shown inside the HTML part, named there by `cid:<content_id>`.
+pub struct Inline {
+    pub content_id: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The message as sent: multipart/mixed of multipart/related (multipart/alternative of text
+/// and HTML, then the inline pictures) and the attachments, as raw MIME.
 pub struct Email<'a> {
     pub from: &'a str,
+    /// The `To` and `Cc` headers. Bcc recipients are in no header: each copy goes to its
+    /// recipient by the envelope.
     pub to: &'a [String],
+    pub cc: &'a [String],
     pub subject: &'a str,
     pub text: &'a str,
     pub html: &'a str,
+    pub inline: Vec<Inline>,
     pub attachments: Vec<Attachment>,
     /// Idempotency and tracing: ends up in the `X-Daybook-Job` header.
     pub job_id: &'a str,
 }
 
 pub fn build(email: Email<'_>) -> Result<Vec<u8>> {
-    let recipients: Vec<Address<'_>> = email
-        .to
-        .iter()
-        .map(|a| Address::new_address(None::<&str>, a.as_str()))
-        .collect();
     let mut message = MessageBuilder::new()
         .from(Address::new_address(Some("daybook"), email.from))
-        .to(Address::new_list(recipients))
         .subject(email.subject)
         .header(
             "X-Daybook-Job",
@@ -39,6 +45,15 @@ pub fn build(email: Email<'_>) -> Result<Vec<u8>> {
         )
         .text_body(email.text)
         .html_body(email.html);
+    if !email.to.is_empty() {
+        message = message.to(list(email.to));
+    }
+    if !email.cc.is_empty() {
+        message = message.cc(list(email.cc));
+    }
+    for inline in email.inline {
+        message = message.inline(inline.content_type, inline.content_id, inline.bytes);
+    }
     for attachment in email.attachments {
         message = message.attachment(attachment.content_type, attachment.name, attachment.bytes);
     }
@@ -48,30 +63,21 @@ pub fn build(email: Email<'_>) -> Result<Vec<u8>> {
     })
 }
 
-/// The `To` address of a message built once for many recipients; [`with_recipient`] puts each
-/// recipient in its place. No real address can look like it.
-pub const RECIPIENT_PLACEHOLDER: &str = "daybook-recipient@invalid";
+fn list(addresses: &[String]) -> Address<'_> {
+    Address::new_list(
+        addresses
+            .iter()
+            .map(|a| Address::new_address(None::<&str>, a.as_str()))
+            .collect(),
+    )
+}
 
-/// One recipient's copy of a message built with [`RECIPIENT_PLACEHOLDER`] as its `To`.
-pub fn with_recipient(message: &[u8], recipient: &str) -> Vec<u8> {
-    let placeholder = RECIPIENT_PLACEHOLDER.as_bytes();
-    // The placeholder appears once, in the headers, before the first blank line.
-    let headers_end = message
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(message.len());
-    match message[..headers_end]
-        .windows(placeholder.len())
-        .position(|w| w == placeholder)
-    {
-        Some(at) => [
-            &message[..at],
-            recipient.as_bytes(),
-            &message[at + placeholder.len()..],
-        ]
-        .concat(),
-        None => message.to_vec(),
-    }
+/// About how large a message is once built: its text parts as they are (quoted-printable
+/// adds little to mostly-ASCII text) and its binary parts in base64 (4 bytes per 3, and a line
+/// break per 76 characters), with room for headers and part boundaries.
+pub fn encoded_size(text_bytes: usize, binary_bytes: usize) -> u64 {
+    let base64 = (binary_bytes as u64).div_ceil(3) * 4;
+    text_bytes as u64 * 11 / 10 + base64 + base64 / 76 * 2 + 16 * 1024
 }
 
 /// Whether `address` can stand alone in a `To` header: one address, nothing that would start
@@ -91,23 +97,6 @@ pub fn is_plain_address(address: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn each_recipient_gets_a_copy_addressed_to_them_alone() {
-        let raw = build(Email {
-            from: "reports@example.com",
-            to: &[RECIPIENT_PLACEHOLDER.to_string()],
-            subject: "Daily — 2026-11-21",
-            text: "text",
-            html: "<p>html</p>",
-            attachments: vec![],
-            job_id: "job-1",
-        })
-        .unwrap();
-        let copy = String::from_utf8(with_recipient(&raw, "ana@example.com")).unwrap();
-        assert!(copy.contains("ana@example.com"));
-        assert!(!copy.contains(RECIPIENT_PLACEHOLDER));
-    }
 
     #[test]
     fn only_plain_addresses_are_sent_to() {

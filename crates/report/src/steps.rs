@@ -5,9 +5,11 @@ use crate::mime::{Attachment, Email, XLSX_MIME};
 use crate::{ReportError, Result};
 use chrono::{DateTime, Utc};
 use daybook_core::Classify;
-use daybook_core::config::{EmailConfig, ReportDefinition, bind_run_date};
+use daybook_core::config::{EmailConfig, ReportDefinition, bind_section_dates};
 use daybook_core::lake::job_key;
-use daybook_core::ports::{Mailer, PortError, QueryResult, StateStore, TaskCallbacks, Warehouse};
+use daybook_core::ports::{
+    Envelope, Mailer, PortError, QueryResult, StateStore, TaskCallbacks, Warehouse,
+};
 use daybook_core::quality::{self, CheckResult, CheckStatus};
 use daybook_core::steps::JobContext;
 use daybook_core::store::ObjectStore;
@@ -17,6 +19,8 @@ use serde::{Deserialize, Serialize};
 pub struct BuildInput {
     pub job: JobContext,
     pub report: ReportDefinition,
+    /// Who receives it: the build decides whether the workbook fits in the message.
+    pub email: EmailConfig,
     /// The load step's data-quality results, shown as the report's last section.
     #[serde(default)]
     pub checks: Vec<CheckResult>,
@@ -28,10 +32,19 @@ pub struct ReportArtifacts {
     pub name: String,
     pub title: String,
     pub prefix: String,
+    /// The full report for a browser, its pictures beside it.
     pub html_key: String,
+    /// The email's HTML part: pictures by Content-ID, links as placeholders.
+    pub email_html_key: String,
     pub text_key: String,
     pub xlsx_key: String,
     pub data_key: String,
+    /// The chart pictures, stored beside the report (`<prefix><name>`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pictures: Vec<crate::pictures::Picture>,
+    /// False when the workbook is too large for the message and goes as a link.
+    pub workbook_attached: bool,
+    pub workbook_bytes: u64,
     pub sections: Vec<SectionSummary>,
 }
 
@@ -52,8 +65,9 @@ pub async fn build_report(
     for section in &input.report.sections {
         // A query that may pass by itself (throttling, a timeout) fails the step, to be
         // retried; any other failure is shown as the section's problem and the rest is built.
+        let days = section.chart.as_ref().and_then(|c| c.days);
         let (result, error) = match warehouse
-            .query(&bind_run_date(&section.sql, input.job.date))
+            .query(&bind_section_dates(&section.sql, input.job.date, days))
             .await
         {
             Ok(result) => (result, None),
@@ -71,8 +85,8 @@ pub async fn build_report(
         };
         let (previous_day, previous_week) = if section.compare && error.is_none() {
             (
-                earlier(warehouse, &section.sql, input.job.date, 1).await?,
-                earlier(warehouse, &section.sql, input.job.date, 7).await?,
+                earlier(warehouse, &section.sql, input.job.date, days, 1).await?,
+                earlier(warehouse, &section.sql, input.job.date, days, 7).await?,
             )
         } else {
             (None, None)
@@ -101,13 +115,40 @@ pub async fn build_report(
         sections,
     };
     let prefix = format!("reports/{}/dt={}/{}/", data.name, data.date, data.job_id);
+    let pictures = crate::pictures::pictures(&data);
+    let mut picture_bytes = 0;
+    for picture in &pictures {
+        let png = crate::pictures::draw(&data, picture)?;
+        picture_bytes += png.len();
+        store.put(&format!("{prefix}{}", picture.name), png).await?;
+    }
+    let workbook = crate::xlsx::render_workbook(&data)?;
+    let email_html = crate::html::render_email(&data, &pictures, true)?;
+    let text = crate::text::render_text(&data, true);
+    let message_bytes = crate::mime::encoded_size(
+        email_html.len() + text.len(),
+        workbook.len() + picture_bytes,
+    );
+    let workbook_attached = message_bytes <= input.email.max_message_bytes;
+    let (email_html, text) = if workbook_attached {
+        (email_html, text)
+    } else {
+        (
+            crate::html::render_email(&data, &pictures, false)?,
+            crate::text::render_text(&data, false),
+        )
+    };
     let artifacts = ReportArtifacts {
         name: data.name.clone(),
         title: data.title.clone(),
         html_key: format!("{prefix}report.html"),
+        email_html_key: format!("{prefix}email.html"),
         text_key: format!("{prefix}report.txt"),
         xlsx_key: format!("{prefix}report.xlsx"),
         data_key: format!("{prefix}report.json"),
+        workbook_attached,
+        workbook_bytes: workbook.len() as u64,
+        pictures,
         prefix,
         sections: data
             .sections
@@ -121,18 +162,14 @@ pub async fn build_report(
     store
         .put(
             &artifacts.html_key,
-            crate::html::render_email(&data, None)?.into_bytes(),
+            crate::html::render_browser(&data, &artifacts.pictures)?.into_bytes(),
         )
         .await?;
     store
-        .put(
-            &artifacts.text_key,
-            crate::text::render_text(&data).into_bytes(),
-        )
+        .put(&artifacts.email_html_key, email_html.into_bytes())
         .await?;
-    store
-        .put(&artifacts.xlsx_key, crate::xlsx::render_workbook(&data)?)
-        .await?;
+    store.put(&artifacts.text_key, text.into_bytes()).await?;
+    store.put(&artifacts.xlsx_key, workbook).await?;
     store.put(&artifacts.data_key, to_json(&data)?).await?;
     Ok(artifacts)
 }
@@ -144,12 +181,13 @@ async fn earlier(
     warehouse: &dyn Warehouse,
     sql: &str,
     date: chrono::NaiveDate,
+    window: Option<u32>,
     days: u64,
 ) -> Result<Option<QueryResult>> {
     let Some(day) = date.checked_sub_days(chrono::Days::new(days)) else {
         return Ok(None);
     };
-    match warehouse.query(&bind_run_date(sql, day)).await {
+    match warehouse.query(&bind_section_dates(sql, day, window)).await {
         Ok(result) if result.rows.is_empty() => Ok(None),
         Ok(result) => Ok(Some(result)),
         Err(e) if e.kind() == daybook_core::ErrorKind::Transient => Err(e.into()),
@@ -359,9 +397,11 @@ pub async fn request_approval(
     let raw = crate::mime::build(Email {
         from: &request.email.from,
         to: &request.email.approvers,
+        cc: &[],
         subject: &subject,
         text: &text,
         html: &html,
+        inline: vec![],
         attachments: vec![
             Attachment {
                 name: "report.html".into(),
@@ -376,9 +416,11 @@ pub async fn request_approval(
         ],
         job_id: &data.job_id,
     })?;
-    let message_id = mailer
-        .send_raw(&request.email.from, &request.email.approvers, raw)
-        .await?;
+    let envelope = Envelope {
+        to: request.email.approvers.clone(),
+        ..envelope(&request.email, &request.report.name, &request.job.job_id)
+    };
+    let message_id = mailer.send_raw(&envelope, raw).await?;
     Ok(
         serde_json::json!({ "requested": true, "approvers": request.email.approvers, "message_id": message_id }),
     )
@@ -427,12 +469,7 @@ pub async fn send_report(
     input: &SendInput,
     now: DateTime<Utc>,
 ) -> Result<Delivery> {
-    let mut recipients: Vec<String> = Vec::new();
-    for recipient in &input.email.to {
-        if !recipients.iter().any(|r| r.eq_ignore_ascii_case(recipient)) {
-            recipients.push(recipient.clone());
-        }
-    }
+    let recipients = input.email.recipients();
     let mut message: Option<Vec<u8>> = None;
     let mut messages = Vec::new();
     let mut refused: Vec<String> = Vec::new();
@@ -462,13 +499,12 @@ pub async fn send_report(
             if message.is_none() {
                 message = Some(build_message(store, input).await?);
             }
-            let template = message.as_ref().expect("built above");
-            let raw = crate::mime::with_recipient(template, recipient);
-            Ok::<String, ReportError>(
-                mailer
-                    .send_raw(&input.email.from, std::slice::from_ref(recipient), raw)
-                    .await?,
-            )
+            let raw = message.clone().expect("built above");
+            let envelope = Envelope {
+                to: vec![recipient.clone()],
+                ..envelope(&input.email, &input.report.name, &input.job.job_id)
+            };
+            Ok::<String, ReportError>(mailer.send_raw(&envelope, raw).await?)
         }
         .await;
         match sent {
@@ -527,31 +563,107 @@ pub async fn send_report(
     Ok(delivery)
 }
 
-/// The report's message, built once for all recipients, with a placeholder `To` that each
-/// recipient's copy replaces.
+/// The envelope of a report's messages: from, the configuration set, and tags naming the
+/// report and job (SES tag values allow letters, digits, `_`, `-` and `.`).
+fn envelope(email: &EmailConfig, report: &str, job_id: &str) -> Envelope {
+    let clean = |v: &str| -> String {
+        v.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_-.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(256)
+            .collect()
+    };
+    let mut tags: Vec<(String, String)> = email
+        .tags
+        .iter()
+        .map(|(k, v)| (clean(k), clean(v)))
+        .collect();
+    tags.push(("daybook_report".into(), clean(report)));
+    tags.push(("daybook_job".into(), clean(job_id)));
+    Envelope {
+        from: email.from.clone(),
+        to: vec![],
+        configuration_set: email.configuration_set.clone(),
+        tags,
+    }
+}
+
+/// The report's message, built once: every recipient gets these bytes, addressed by the
+/// envelope. The links in it are made here, so that their life starts when it is sent.
 async fn build_message(store: &dyn ObjectStore, input: &SendInput) -> Result<Vec<u8>> {
     let data: ReportData = read_json(store, &input.report.data_key).await?;
-    let html = String::from_utf8_lossy(&store.get(&input.report.html_key).await?).into_owned();
-    let text = String::from_utf8_lossy(&store.get(&input.report.text_key).await?).into_owned();
+    let artifacts = &input.report;
+    let html = String::from_utf8_lossy(&store.get(&artifacts.email_html_key).await?).into_owned();
+    let text = String::from_utf8_lossy(&store.get(&artifacts.text_key).await?).into_owned();
+    let expiry = std::time::Duration::from_secs(u64::from(input.email.link_expiry_hours) * 3600);
+    let report_link = store.share_link(&artifacts.html_key, expiry).await?;
+    let workbook_link = if artifacts.workbook_attached {
+        None
+    } else {
+        Some(store.share_link(&artifacts.xlsx_key, expiry).await?)
+    };
+    let fill = |body: &str, escape: bool| {
+        let put = |link: &str| {
+            if escape {
+                link.replace('&', "&amp;").replace('"', "&quot;")
+            } else {
+                link.to_string()
+            }
+        };
+        let body = body.replace(crate::html::FULL_REPORT_LINK, &put(&report_link));
+        match &workbook_link {
+            Some(link) => body.replace(crate::html::WORKBOOK_LINK, &put(link)),
+            None => body,
+        }
+    };
+    let (html, text) = (fill(&html, true), fill(&text, false));
     let subject = input
         .email
         .subject
         .replace("{title}", &data.title)
         .replace("{date}", &data.date.to_string());
-    let raw = crate::mime::build(Email {
+    let mut inline = Vec::new();
+    for picture in &artifacts.pictures {
+        inline.push(crate::mime::Inline {
+            content_id: picture.content_id(),
+            content_type: "image/png".into(),
+            bytes: store
+                .get(&format!("{}{}", artifacts.prefix, picture.name))
+                .await?,
+        });
+    }
+    let mut attachments = Vec::new();
+    if artifacts.workbook_attached {
+        attachments.push(Attachment {
+            name: format!("{}-{}.xlsx", data.name, data.date),
+            content_type: XLSX_MIME.into(),
+            bytes: store.get(&artifacts.xlsx_key).await?,
+        });
+    }
+    // An address that is not one plain address is refused by the send loop and named in no
+    // header, where a line break in it would start a header of its own.
+    let plain = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .filter(|a| crate::mime::is_plain_address(a))
+            .cloned()
+            .collect()
+    };
+    crate::mime::build(Email {
         from: &input.email.from,
-        to: &[crate::mime::RECIPIENT_PLACEHOLDER.to_string()],
+        to: &plain(&input.email.to),
+        cc: &plain(&input.email.cc),
         subject: &subject,
         text: &text,
         html: &html,
-        attachments: vec![Attachment {
-            name: format!("{}-{}.xlsx", data.name, data.date),
-            content_type: XLSX_MIME.into(),
-            bytes: store.get(&input.report.xlsx_key).await?,
-        }],
+        inline,
+        attachments,
         job_id: &data.job_id,
-    })?;
-    Ok(raw)
+    })
 }
 
 /// `sends/<job>/<report>/<recipient, lower-cased>`: one ledger record per recipient.

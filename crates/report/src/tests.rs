@@ -27,10 +27,7 @@ fn report(sections: Vec<SectionData>) -> ReportData {
 }
 
 fn chart(category: &str, value: &str) -> Option<ChartSpec> {
-    Some(ChartSpec {
-        category: category.into(),
-        value: value.into(),
-    })
+    Some(ChartSpec::bar(category, value))
 }
 
 /// The workbook's parts by name, as text.
@@ -67,7 +64,7 @@ fn headline() -> SectionData {
 #[test]
 fn labels_and_formats_reach_the_email_the_text_and_the_workbook() {
     let data = report(vec![headline()]);
-    let html = crate::html::render_email(&data, None).unwrap();
+    let html = crate::html::render_email(&data, &[], true).unwrap();
     for expected in [
         "Zero result rate",
         "0.2%",
@@ -79,7 +76,7 @@ fn labels_and_formats_reach_the_email_the_text_and_the_workbook() {
         assert!(html.contains(expected), "the email lacks {expected}");
     }
     assert!(!html.contains("zero_result_rate"));
-    let text = crate::text::render_text(&data);
+    let text = crate::text::render_text(&data, true);
     assert!(
         text.contains("Zero result rate") && text.contains("0.2%"),
         "{text}"
@@ -139,13 +136,13 @@ fn an_empty_or_flat_chart_and_a_failed_query_are_problems_never_empty_pictures()
         problems[2].contains("relation marts.sales does not exist"),
         "{problems:?}"
     );
-    let html = crate::html::render_email(&data, None).unwrap();
+    let html = crate::html::render_email(&data, &[], true).unwrap();
     assert!(html.contains("This report has 3 problems"), "{html}");
     assert!(
         html.contains("$1,683.00"),
         "the sections that work are still shown"
     );
-    let text = crate::text::render_text(&data);
+    let text = crate::text::render_text(&data, true);
     assert!(text.contains("3 problem(s)"), "{text}");
     let parts = workbook_parts(&crate::xlsx::render_workbook(&data).unwrap());
     assert!(
@@ -175,13 +172,19 @@ fn a_long_report_stays_under_gmails_clipping_and_says_where_the_rest_is() {
         })
         .collect();
     let data = report(sections);
-    let html = crate::html::render_email(&data, None).unwrap();
+    let html = crate::html::render_email(&data, &[], true).unwrap();
     assert!(
         html.len() <= crate::html::EMAIL_HTML_BYTES,
         "{} bytes",
         html.len()
     );
-    assert!(html.contains("of 5000 rows; the attached workbook has them all"));
+    assert!(
+        html.contains(&format!(
+            "of 5000 rows; the <a href=\"{}\" style=\"color:#1d4ed8;\">full report</a> and the workbook have them all",
+            crate::html::FULL_REPORT_LINK
+        )),
+        "the email says where the other rows are"
+    );
 }
 
 #[test]
@@ -250,7 +253,7 @@ fn compared_sections_show_moves_in_headline_tiles_cells_and_text() {
         ],
     ));
     let data = report(vec![headline, categories]);
-    let html = crate::html::render_email(&data, None).unwrap();
+    let html = crate::html::render_email(&data, &[], true).unwrap();
     for expected in [
         "▲ 23.4% vs day before",  // queries 10,000 → 12,345
         "▼ 5.0% vs last week",    // queries 13,000 → 12,345
@@ -261,7 +264,7 @@ fn compared_sections_show_moves_in_headline_tiles_cells_and_text() {
     ] {
         assert!(html.contains(expected), "the email lacks {expected}");
     }
-    let text = crate::text::render_text(&data);
+    let text = crate::text::render_text(&data, true);
     assert!(
         text.contains("Queries: 12,345 (▲ 23.4% vs day before, ▼ 5.0% vs last week)"),
         "{text}"

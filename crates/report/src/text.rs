@@ -1,10 +1,22 @@
 use crate::data::ReportData;
 use crate::display;
 
-/// The plain-text part: each section as an aligned table, for clients that show no HTML.
-pub fn render_text(report: &ReportData) -> String {
+/// The plain-text part: each section as an aligned table, for clients that show no HTML, with
+/// the links of the HTML part (`workbook_attached` false: the workbook is a link).
+pub fn render_text(report: &ReportData, workbook_attached: bool) -> String {
     let currency = report.currency.as_deref();
     let mut out = format!("{} — {}\n\n", report.title, report.date);
+    out.push_str(&format!(
+        "Full report with charts: {}\n",
+        crate::html::FULL_REPORT_LINK
+    ));
+    if !workbook_attached {
+        out.push_str(&format!(
+            "The workbook is too large to attach: {}\n",
+            crate::html::WORKBOOK_LINK
+        ));
+    }
+    out.push('\n');
     let problems = report.problems();
     if !problems.is_empty() {
         out.push_str(&format!(
@@ -43,7 +55,7 @@ pub fn render_text(report: &ReportData) -> String {
         out.push('\n');
         out.push_str(&"=".repeat(section.title.chars().count()));
         out.push('\n');
-        if let Some(problem) = section.problem() {
+        if let Some(problem) = section.problem(report.date) {
             out.push_str(&format!("Problem: {problem}\n"));
         }
         let views = display::columns(section, currency);
@@ -86,11 +98,16 @@ pub fn render_text(report: &ReportData) -> String {
         }
         if section.result.rows.is_empty() {
             out.push_str("(no rows for this date)\n");
+        } else if section.result.rows.len() > cells.len() {
+            out.push_str(&format!(
+                "… and {} more rows in the full report and the workbook\n",
+                section.result.rows.len() - cells.len()
+            ));
         }
         out.push('\n');
     }
     out.push_str(&format!(
-        "Job {} · the attached workbook has every row.\n",
+        "Job {} · the workbook has every row.\n",
         report.job_id
     ));
     out

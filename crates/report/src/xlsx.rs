@@ -1,7 +1,8 @@
+use crate::chart::Plot;
 use crate::data::ReportData;
 use crate::display;
 use crate::{ReportError, Result};
-use daybook_core::config::ValueFormat;
+use daybook_core::config::{ChartKind, ValueFormat};
 use rust_xlsxwriter::{Chart, ChartType, ExcelDateTime, Format, Workbook};
 
 /// The workbook: a summary sheet first (the report, its problems and the data-quality
@@ -93,29 +94,136 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
                 .autofilter(0, 0, last_row.max(1), views.len() as u16 - 1)
                 .map_err(|e| fail(&name, e))?;
         }
-        if let Some(chart_spec) = &section.chart
-            && section.problem().is_none()
-            && let (Some(label), Some(value)) = (
-                section.column_index(&chart_spec.category),
-                section.column_index(&chart_spec.value),
-            )
+        if section.problem(report.date).is_none()
+            && let (Some(spec), Some(plot)) = (&section.chart, section.plot(report.date))
         {
-            let mut chart = Chart::new(ChartType::Bar);
-            let rows = last_row.min(30);
-            chart
-                .add_series()
-                .set_categories((name.as_str(), 1, label as u16, rows, label as u16))
-                .set_values((name.as_str(), 1, value as u16, rows, value as u16))
-                .set_name(views[value].label.as_str());
-            chart.title().set_name(&section.title);
-            chart.legend().set_hidden();
-            chart.y_axis().set_reverse();
+            let chart = native_chart(sheet, &name, section, spec, &plot, &views, &header)
+                .map_err(|e| fail(&name, e))?;
             sheet
                 .insert_chart(1, views.len() as u16 + 1, &chart)
                 .map_err(|e| fail(&name, e))?;
         }
     }
     workbook.save_to_buffer().map_err(|e| fail("saving", e))
+}
+
+/// Rows drawn in a bar chart: more would be unreadable (the sheet has them all).
+const CHART_ROWS: u32 = 30;
+
+/// The section's chart as a native Excel chart over the sheet's cells. Bar and scatter charts
+/// read the table; line and stacked bar charts read a pivot of it written to the right of the
+/// chart (days or categories down, one column per line or part).
+fn native_chart(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    name: &str,
+    section: &crate::data::SectionData,
+    spec: &daybook_core::config::ChartSpec,
+    plot: &Plot,
+    views: &[display::ColumnView],
+    header: &Format,
+) -> std::result::Result<Chart, rust_xlsxwriter::XlsxError> {
+    let column = |n: &str| section.column_index(n).unwrap_or(0) as u16;
+    let label = |n: &str| {
+        views
+            .iter()
+            .find(|v| v.name.eq_ignore_ascii_case(n))
+            .map(|v| v.label.clone())
+            .unwrap_or_default()
+    };
+    let rows = section.result.rows.len() as u32;
+    // Pivots start past the chart (about eight columns wide).
+    let pivot = views.len() as u16 + 10;
+    let mut chart = match (spec.kind, plot) {
+        (ChartKind::Scatter | ChartKind::Quadrant, _) => {
+            let mut chart = Chart::new(ChartType::Scatter);
+            let (x, y) = (
+                column(spec.x.as_deref().unwrap_or_default()),
+                column(&spec.value),
+            );
+            chart
+                .add_series()
+                .set_categories((name, 1, x, rows, x))
+                .set_values((name, 1, y, rows, y))
+                .set_name(label(&spec.value).as_str());
+            chart
+                .x_axis()
+                .set_name(label(spec.x.as_deref().unwrap_or_default()).as_str());
+            chart.y_axis().set_name(label(&spec.value).as_str());
+            chart.legend().set_hidden();
+            chart
+        }
+        (ChartKind::Line, Plot::Lines { days, lines }) => {
+            sheet.write_string_with_format(0, pivot, label(&spec.category), header)?;
+            for (d, day) in days.iter().enumerate() {
+                sheet.write_string(d as u32 + 1, pivot, day)?;
+            }
+            let mut chart = Chart::new(ChartType::Line);
+            for (l, (line, values)) in lines.iter().enumerate() {
+                let col = pivot + 1 + l as u16;
+                sheet.write_string_with_format(0, col, line, header)?;
+                for (d, value) in values.iter().enumerate() {
+                    if let Some(v) = value {
+                        sheet.write_number(d as u32 + 1, col, *v)?;
+                    }
+                }
+                let last = days.len() as u32;
+                chart
+                    .add_series()
+                    .set_categories((name, 1, pivot, last, pivot))
+                    .set_values((name, 1, col, last, col))
+                    .set_name((name, 0, col));
+            }
+            if lines.len() < 2 {
+                chart.legend().set_hidden();
+            }
+            chart.y_axis().set_name(label(&spec.value).as_str());
+            chart
+        }
+        (
+            ChartKind::StackedBar,
+            Plot::Stacked {
+                categories,
+                series,
+                values,
+            },
+        ) => {
+            sheet.write_string_with_format(0, pivot, label(&spec.category), header)?;
+            let shown = categories.len().min(CHART_ROWS as usize);
+            for (c, category) in categories.iter().take(shown).enumerate() {
+                sheet.write_string(c as u32 + 1, pivot, category)?;
+            }
+            let mut chart = Chart::new(ChartType::BarStacked);
+            for (s, part) in series.iter().enumerate() {
+                let col = pivot + 1 + s as u16;
+                sheet.write_string_with_format(0, col, part, header)?;
+                for (c, row) in values.iter().take(shown).enumerate() {
+                    sheet.write_number(c as u32 + 1, col, row[s])?;
+                }
+                chart
+                    .add_series()
+                    .set_categories((name, 1, pivot, shown as u32, pivot))
+                    .set_values((name, 1, col, shown as u32, col))
+                    .set_name((name, 0, col));
+            }
+            chart.y_axis().set_reverse();
+            chart
+        }
+        _ => {
+            let mut chart = Chart::new(ChartType::Bar);
+            let (category, value) = (column(&spec.category), column(&spec.value));
+            let last = rows.min(CHART_ROWS);
+            chart
+                .add_series()
+                .set_categories((name, 1, category, last, category))
+                .set_values((name, 1, value, last, value))
+                .set_name(label(&spec.value).as_str());
+            chart.legend().set_hidden();
+            chart.y_axis().set_reverse();
+            chart
+        }
+    };
+    chart.title().set_name(&section.title);
+    Ok(chart)
 }
 
 /// The first sheet: what the report is, what is wrong with it, and each section's size.
