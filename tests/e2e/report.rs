@@ -322,3 +322,224 @@ window.addEventListener('load', () => {
     assert_eq!(result["broken"], 0, "{result}");
     assert_eq!(result["images"], 2, "{result}");
 }
+
+/// A report with every kind of part: a trend (a PNG), bars, a stacked bar, the workbook.
+fn sections_of_every_kind() -> Vec<ReportSection> {
+    use daybook_core::config::{ChartKind, ChartSpec};
+    let trend = "SELECT * FROM (VALUES ('2026-11-19', 910.5), ('2026-11-20', 1020.25), ('2026-11-21', 987.0)) AS t(day, revenue)";
+    let bars = "SELECT * FROM (VALUES ('소설', 12), ('History', 7)) AS t(category, orders)";
+    let parts = "SELECT * FROM (VALUES ('DHL', 'on time', 17), ('DHL', 'late', 7), ('UPS', 'on time', 13)) AS t(carrier, arrival, deliveries)";
+    vec![
+        ReportSection {
+            chart: Some(ChartSpec {
+                kind: ChartKind::Line,
+                days: Some(7),
+                ..ChartSpec::bar("day", "revenue")
+            }),
+            ..section("Revenue trend", trend)
+        },
+        ReportSection {
+            chart: Some(ChartSpec::bar("category", "orders")),
+            ..section("Orders by category", bars)
+        },
+        ReportSection {
+            chart: Some(ChartSpec {
+                kind: ChartKind::StackedBar,
+                series: Some("arrival".into()),
+                ..ChartSpec::bar("carrier", "deliveries")
+            }),
+            ..section("Deliveries", parts)
+        },
+    ]
+}
+
+/// Reads a `GET` answer from a loopback HTTP server (moto's inspection API).
+fn http_get(endpoint: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let host = endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default()
+}
+
+/// The sent message as a mail client reads it (mail-parser): multipart/mixed of
+/// multipart/related (multipart/alternative of text and HTML, then the PNGs by Content-ID) and
+/// the workbook; every `cid:` resolves, the PNGs decode, the workbook reads back with a chart
+/// per chart section. Then moto's SESv2 receives the outbox's bytes as they are.
+#[tokio::test]
+async fn the_sent_report_parses_as_a_mail_client_reads_it_and_ses_gets_it_byte_for_byte() {
+    use daybook_core::config::EmailConfig;
+    use daybook_report::steps::{SendInput, send_report};
+    use mail_parser::{MessageParser, MimeHeaders, PartType};
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path());
+    let warehouse = DataFusionWarehouse::new(dir.path());
+    let job = JobContext {
+        job_id: "job-1".into(),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+    };
+    let mut email = EmailConfig::new(
+        "reports@daybook.example",
+        &["ana@example.com", "bo@example.com"],
+        &[],
+    );
+    email.cc = vec!["cy@example.com".into()];
+    email.bcc = vec!["secret@example.com".into()];
+    email.subject = "일일 보고서 — {date}".into();
+    let artifacts = build_report(
+        &store,
+        &warehouse,
+        &BuildInput {
+            job: job.clone(),
+            report: ReportDefinition {
+                name: "daily".into(),
+                title: "Daily".into(),
+                currency: Some("KRW".into()),
+                sections: sections_of_every_kind(),
+            },
+            email: email.clone(),
+            checks: vec![],
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(artifacts.pictures.len(), 1, "the trend is a picture");
+    let outbox = daybook_local::outbox::OutboxMailer::new(&dir.path().join("outbox"));
+    let state = daybook_local::state::FileStateStore::new(&dir.path().join("state"));
+    let input = SendInput {
+        job,
+        report: artifacts,
+        email,
+    };
+    let delivery = send_report(&store, &outbox, &state, &input, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(delivery.messages.len(), 4, "To, Cc and Bcc each get a copy");
+    let eml = std::fs::read(dir.path().join("outbox").join(&delivery.message_id)).unwrap();
+
+    let message = MessageParser::default()
+        .parse(&eml)
+        .expect("a MIME message");
+    assert_eq!(message.subject(), Some("일일 보고서 — 2026-11-21"));
+    let raw = String::from_utf8_lossy(&eml);
+    assert!(
+        raw.contains("Cc: <cy@example.com>") && !raw.contains("secret@example.com"),
+        "Cc is shown, Bcc is not"
+    );
+    let root = &message.parts[0];
+    let kind = |part: &mail_parser::MessagePart<'_>| {
+        let t = part.content_type().unwrap();
+        format!(
+            "{}/{}",
+            t.c_type,
+            t.c_subtype.as_deref().unwrap_or_default()
+        )
+    };
+    assert_eq!(kind(root), "multipart/mixed");
+    let PartType::Multipart(children) = &root.body else {
+        panic!("the root has parts")
+    };
+    let related = &message.parts[children[0] as usize];
+    assert_eq!(kind(related), "multipart/related");
+    let attachment = &message.parts[children[1] as usize];
+    assert_eq!(
+        kind(attachment),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let PartType::Multipart(inside) = &related.body else {
+        panic!("related has parts")
+    };
+    let alternative = &message.parts[inside[0] as usize];
+    assert_eq!(kind(alternative), "multipart/alternative");
+    let text = message.body_text(0).expect("a text part");
+    assert!(
+        text.contains("Revenue trend") && text.contains("file://"),
+        "{text}"
+    );
+    let html = message.body_html(0).expect("an HTML part");
+    let cids: Vec<&str> = html
+        .split("src=\"cid:")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert_eq!(cids.len(), 1, "{html}");
+    for cid in cids {
+        let picture = inside[1..]
+            .iter()
+            .map(|i| &message.parts[*i as usize])
+            .find(|p| p.content_id() == Some(cid))
+            .unwrap_or_else(|| panic!("no part has Content-ID {cid}"));
+        assert_eq!(kind(picture), "image/png");
+        let mut reader = png::Decoder::new(std::io::Cursor::new(picture.contents()))
+            .read_info()
+            .expect("the picture is a PNG");
+        let mut pixels = vec![0; reader.output_buffer_size()];
+        let frame = reader.next_frame(&mut pixels).unwrap();
+        assert_eq!(
+            (frame.width, frame.height),
+            (1184, 640),
+            "twice its shown size"
+        );
+    }
+    let mut workbook =
+        zip::ZipArchive::new(std::io::Cursor::new(attachment.contents().to_vec())).unwrap();
+    let names: Vec<String> = workbook
+        .file_names()
+        .map(|n| n.unwrap().into_owned())
+        .collect();
+    let charts = names
+        .iter()
+        .filter(|n| n.starts_with("xl/charts/chart"))
+        .count();
+    assert_eq!(charts, 3, "a native chart per chart section: {names:?}");
+    let mut sheet = String::new();
+    std::io::Read::read_to_string(
+        &mut workbook.by_name("xl/worksheets/sheet2.xml").unwrap(),
+        &mut sheet,
+    )
+    .unwrap();
+    assert!(sheet.contains("<pane"), "a frozen header");
+
+    // SES receives the outbox's bytes as they are.
+    let moto = daybook_tests::MotoServer::start();
+    let config = crate::aws_moto::sdk_config(&moto).await;
+    let sesv2 = aws_sdk_sesv2::Client::new(&config);
+    sesv2
+        .create_email_identity()
+        .email_identity("reports@daybook.example")
+        .send()
+        .await
+        .unwrap();
+    let mailer = daybook_aws::ses_mailer::SesMailer::new(sesv2);
+    let envelope = daybook_core::ports::Envelope {
+        from: "reports@daybook.example".into(),
+        to: vec!["ana@example.com".into()],
+        configuration_set: None,
+        tags: vec![("daybook_job".into(), "job-1".into())],
+    };
+    let id = daybook_core::ports::Mailer::send_raw(&mailer, &envelope, eml.clone())
+        .await
+        .unwrap();
+    let data: serde_json::Value =
+        serde_json::from_str(&http_get(&moto.endpoint, "/moto-api/data.json")).unwrap();
+    let received = data["ses"]["RawMessage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id.as_str())
+        .expect("moto kept the message");
+    assert!(
+        received["raw_data"].as_str().unwrap().as_bytes() == eml.as_slice(),
+        "SES got other bytes than the outbox holds"
+    );
+}

@@ -1,6 +1,7 @@
 use crate::{ReportError, Result};
 use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address;
+use mail_builder::mime::MimePart;
 
 pub const XLSX_MIME: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -36,6 +37,36 @@ pub struct Email<'a> {
 }
 
 pub fn build(email: Email<'_>) -> Result<Vec<u8>> {
+    // Built as a tree, so that the pictures are beside the HTML that shows them (related)
+    // and only the workbook is an attachment (mixed): clients that see the pictures as loose
+    // attachments, Outlook among them, then show them in place.
+    let alternative = MimePart::new(
+        "multipart/alternative",
+        vec![
+            MimePart::new("text/plain", email.text),
+            MimePart::new("text/html", email.html),
+        ],
+    );
+    let body = if email.inline.is_empty() {
+        alternative
+    } else {
+        let mut parts = vec![alternative];
+        parts.extend(email.inline.into_iter().map(|inline| {
+            MimePart::new(inline.content_type, inline.bytes)
+                .inline()
+                .cid(inline.content_id)
+        }));
+        MimePart::new("multipart/related", parts)
+    };
+    let body = if email.attachments.is_empty() {
+        body
+    } else {
+        let mut parts = vec![body];
+        parts.extend(email.attachments.into_iter().map(|attachment| {
+            MimePart::new(attachment.content_type, attachment.bytes).attachment(attachment.name)
+        }));
+        MimePart::new("multipart/mixed", parts)
+    };
     let mut message = MessageBuilder::new()
         .from(Address::new_address(Some("daybook"), email.from))
         .subject(email.subject)
@@ -43,19 +74,12 @@ pub fn build(email: Email<'_>) -> Result<Vec<u8>> {
             "X-Daybook-Job",
             mail_builder::headers::raw::Raw::new(email.job_id),
         )
-        .text_body(email.text)
-        .html_body(email.html);
+        .body(body);
     if !email.to.is_empty() {
         message = message.to(list(email.to));
     }
     if !email.cc.is_empty() {
         message = message.cc(list(email.cc));
-    }
-    for inline in email.inline {
-        message = message.inline(inline.content_type, inline.content_id, inline.bytes);
-    }
-    for attachment in email.attachments {
-        message = message.attachment(attachment.content_type, attachment.name, attachment.bytes);
     }
     message.write_to_vec().map_err(|e| ReportError::Render {
         what: format!("email {:?}", email.subject),
