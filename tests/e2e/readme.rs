@@ -30,3 +30,32 @@ fn the_pipeline_config_example_is_one_daybook_takes() {
     let config: PipelineConfig = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     config.check_names().unwrap();
 }
+
+#[test]
+fn the_chart_examples_are_sections_daybook_takes() {
+    use daybook_core::config::{ChartKind, ReportSection};
+    let text = json_after("### The report");
+    let sections: Vec<ReportSection> =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let kinds: Vec<ChartKind> = sections
+        .iter()
+        .map(|s| {
+            let chart = s.chart.as_ref().unwrap();
+            chart.check().unwrap();
+            chart.kind
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [ChartKind::Line, ChartKind::StackedBar, ChartKind::Quadrant]
+    );
+}
+
+#[test]
+fn the_email_example_is_one_daybook_takes() {
+    let text = json_after("#### Recipients and sending");
+    let email: daybook_core::config::EmailConfig =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(email.recipients().len(), 3);
+    assert_eq!(email.configuration_set.as_deref(), Some("daybook"));
+}

@@ -54,6 +54,12 @@ impl PipelineConfig {
                     .map_err(|e| format!("report section {:?}: {e}", section.title))?;
             }
         }
+        if !(1..=168).contains(&self.email.link_expiry_hours) {
+            return Err(format!(
+                "email link_expiry_hours is {}: S3 presigned links last 1 to 168 hours (7 days)",
+                self.email.link_expiry_hours
+            ));
+        }
         // The report's name is a folder (`reports/<name>/`) and part of file names only.
         let name = &self.report.name;
         let segment = name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
@@ -342,4 +348,46 @@ pub fn bind_section_dates(sql: &str, date: chrono::NaiveDate, days: Option<u32>)
         .checked_sub_days(chrono::Days::new(u64::from(days.unwrap_or(1).max(1) - 1)))
         .unwrap_or(date);
     bind_run_date(sql, date).replace("{first_date}", &format!("DATE '{first}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chart_without_what_its_kind_needs_is_refused_in_words() {
+        let mut chart = ChartSpec::bar("carrier", "deliveries");
+        assert!(chart.check().is_ok());
+        chart.kind = ChartKind::StackedBar;
+        assert!(chart.check().unwrap_err().contains("`series`"));
+        chart.kind = ChartKind::Quadrant;
+        assert!(chart.check().unwrap_err().contains("`x`"));
+        chart.kind = ChartKind::Line;
+        chart.days = Some(1);
+        assert!(chart.check().unwrap_err().contains("between 2 and 366"));
+    }
+
+    #[test]
+    fn a_trend_binds_its_first_day() {
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        assert_eq!(
+            bind_section_dates("dt BETWEEN {first_date} AND {run_date}", date, Some(28)),
+            "dt BETWEEN DATE '2026-10-25' AND DATE '2026-11-21'"
+        );
+        assert_eq!(
+            bind_section_dates("{first_date}", date, None),
+            "DATE '2026-11-21'"
+        );
+    }
+
+    #[test]
+    fn every_recipient_once_in_to_cc_bcc_order() {
+        let mut email = EmailConfig::new("r@x.example", &["a@x.example", "B@x.example"], &[]);
+        email.cc = vec!["b@x.example".into(), "c@x.example".into()];
+        email.bcc = vec!["d@x.example".into()];
+        assert_eq!(
+            email.recipients(),
+            ["a@x.example", "B@x.example", "c@x.example", "d@x.example"]
+        );
+    }
 }

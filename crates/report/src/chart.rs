@@ -104,7 +104,7 @@ pub fn plot(section: &SectionData, chart: &ChartSpec, date: NaiveDate) -> Result
             for row in rows {
                 let name = series
                     .map(|s| format_cell(&row[s]))
-                    .unwrap_or_else(|| section.title.clone());
+                    .unwrap_or_else(|| chart.value.clone());
                 let Some(day) = days.iter().position(|d| *d == format_cell(&row[category])) else {
                     continue;
                 };

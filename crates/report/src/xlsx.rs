@@ -154,13 +154,21 @@ fn native_chart(
         }
         (ChartKind::Line, Plot::Lines { days, lines }) => {
             sheet.write_string_with_format(0, pivot, label(&spec.category), header)?;
+            sheet.set_column_width(pivot, 12)?;
             for (d, day) in days.iter().enumerate() {
                 sheet.write_string(d as u32 + 1, pivot, day)?;
             }
             let mut chart = Chart::new(ChartType::Line);
             for (l, (line, values)) in lines.iter().enumerate() {
                 let col = pivot + 1 + l as u16;
-                sheet.write_string_with_format(0, col, line, header)?;
+                // One unnamed line is named by its column.
+                let title = if *line == spec.value {
+                    label(&spec.value)
+                } else {
+                    line.clone()
+                };
+                sheet.write_string_with_format(0, col, title, header)?;
+                sheet.set_column_width(col, 14)?;
                 for (d, value) in values.iter().enumerate() {
                     if let Some(v) = value {
                         sheet.write_number(d as u32 + 1, col, *v)?;
@@ -189,6 +197,7 @@ fn native_chart(
         ) => {
             sheet.write_string_with_format(0, pivot, label(&spec.category), header)?;
             let shown = categories.len().min(CHART_ROWS as usize);
+            sheet.set_column_width(pivot, 16)?;
             for (c, category) in categories.iter().take(shown).enumerate() {
                 sheet.write_string(c as u32 + 1, pivot, category)?;
             }
@@ -196,6 +205,7 @@ fn native_chart(
             for (s, part) in series.iter().enumerate() {
                 let col = pivot + 1 + s as u16;
                 sheet.write_string_with_format(0, col, part, header)?;
+                sheet.set_column_width(col, 12)?;
                 for (c, row) in values.iter().take(shown).enumerate() {
                     sheet.write_number(c as u32 + 1, col, row[s])?;
                 }
