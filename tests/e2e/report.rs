@@ -35,6 +35,7 @@ async fn a_failing_section_query_is_shown_as_a_problem_and_the_rest_is_built() {
             name: "daily".into(),
             title: "Daily".into(),
             currency: None,
+            on_problem: Default::default(),
             sections: vec![
                 section("Works", "SELECT 1 AS one"),
                 section(
@@ -119,6 +120,7 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
         name: "daily".into(),
         title: "Daily".into(),
         currency: None,
+        on_problem: Default::default(),
         sections: vec![section("Works", "SELECT 1 AS one")],
     };
     let artifacts = build_report(
@@ -404,6 +406,7 @@ async fn the_sent_report_parses_as_a_mail_client_reads_it_and_ses_gets_it_byte_f
                 name: "daily".into(),
                 title: "Daily".into(),
                 currency: Some("KRW".into()),
+                on_problem: Default::default(),
                 sections: sections_of_every_kind(),
             },
             email: email.clone(),
@@ -541,5 +544,46 @@ async fn the_sent_report_parses_as_a_mail_client_reads_it_and_ses_gets_it_byte_f
     assert!(
         received["raw_data"].as_str().unwrap().as_bytes() == eml.as_slice(),
         "SES got other bytes than the outbox holds"
+    );
+}
+
+/// `on_problem: stop` holds a report with a problem back: the build step fails, naming the
+/// problem and where to read the report, and nothing goes on to approval or sending.
+#[tokio::test]
+async fn a_report_with_a_problem_stops_when_its_definition_says_so() {
+    use daybook_core::Classify;
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path());
+    let warehouse = DataFusionWarehouse::new(dir.path());
+    let mut empty_chart = section(
+        "Nothing to chart",
+        "SELECT * FROM (VALUES ('a', 0), ('b', 0)) AS t(category, orders)",
+    );
+    empty_chart.chart = Some(daybook_core::config::ChartSpec::bar("category", "orders"));
+    let input = BuildInput {
+        job: JobContext {
+            job_id: "job-1".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        },
+        report: ReportDefinition {
+            name: "daily".into(),
+            title: "Daily".into(),
+            currency: None,
+            on_problem: daybook_core::config::OnProblem::Stop,
+            sections: vec![empty_chart],
+        },
+        email: daybook_core::config::EmailConfig::new("reports@example.com", &[], &[]),
+        checks: vec![],
+    };
+    let error = build_report(&store, &warehouse, &input, chrono::Utc::now())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), daybook_core::ErrorKind::InvalidInput);
+    let message = error.to_string();
+    assert!(
+        message.contains("Nothing to chart: every orders is 0")
+            && message.contains("on_problem is stop")
+            && message.contains("report.html"),
+        "{message}"
     );
 }

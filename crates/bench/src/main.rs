@@ -10,6 +10,7 @@ use daybook_generate::dynamodb::{ExportSpec, write_search_export};
 use std::path::{Path, PathBuf};
 
 mod rds;
+mod report;
 mod segment;
 use std::time::Instant;
 
@@ -56,6 +57,12 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Render a built report again (its `report.json`) and a 100,000-row workbook; print the
+    /// times and peak RSS.
+    Report {
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Flatten the export and print items/s, rows/s, input MB/s and peak RSS.
     Flatten {
         #[arg(long)]
@@ -74,6 +81,7 @@ fn main() -> anyhow::Result<()> {
         Command::Rds { url, table, out } => rds::export(&url, &table, &out),
         Command::GenerateSegment { dir, events } => segment::generate(&dir, events),
         Command::Segment { dir, out, workers } => segment::export(&dir, &out, workers),
+        Command::Report { data } => report::report(&data),
     }
 }
 

@@ -114,6 +114,25 @@ pub struct ReportDefinition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     pub sections: Vec<ReportSection>,
+    /// What a report with problems (a failed query, an empty or flat chart, a failed or
+    /// warning data-quality check) does: `warn` (the default) shows them at the top and goes
+    /// to approval; `stop` fails the build step, so nothing is sent.
+    #[serde(default, skip_serializing_if = "OnProblem::is_warn")]
+    pub on_problem: OnProblem,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnProblem {
+    #[default]
+    Warn,
+    Stop,
+}
+
+impl OnProblem {
+    fn is_warn(&self) -> bool {
+        *self == OnProblem::Warn
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -75,6 +75,7 @@ pub fn demo_config() -> PipelineConfig {
             name: "daily-search".into(),
             title: "Daily search report".into(),
             currency: Some("USD".into()),
+            on_problem: Default::default(),
             sections: vec![
                 ReportSection {
                     headline: true,

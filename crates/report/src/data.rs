@@ -21,11 +21,32 @@ pub struct ReportData {
 impl ReportData {
     /// What is wrong with the report, one line per section in trouble: shown at the top of the
     /// report and in the approval email, so that a wrong report never looks right.
+    /// Failed and warning data-quality checks are problems too: a report built on stale or
+    /// broken data must say so.
     pub fn problems(&self) -> Vec<String> {
-        self.sections
+        let mut problems: Vec<String> = self
+            .sections
             .iter()
             .filter_map(|s| s.problem(self.date).map(|p| format!("{}: {p}", s.title)))
-            .collect()
+            .collect();
+        for checks in self
+            .sections
+            .iter()
+            .filter(|s| s.title == crate::steps::CHECKS_SECTION)
+        {
+            problems.extend(
+                checks
+                    .result
+                    .rows
+                    .iter()
+                    .filter(|row| row.first().and_then(|v| v.as_str()) != Some("ok"))
+                    .map(|row| {
+                        let cells: Vec<&str> = row.iter().filter_map(|v| v.as_str()).collect();
+                        format!("{}: {}", checks.title, cells.join(" · "))
+                    }),
+            );
+        }
+        problems
     }
 }
 

@@ -30,6 +30,9 @@ pub enum ReportError {
     Port(#[from] daybook_core::ports::PortError),
     #[error("{0}")]
     Approval(String),
+    /// The report has problems and its definition says to stop rather than send it.
+    #[error("{0}")]
+    Problems(String),
 }
 
 pub type Result<T, E = ReportError> = std::result::Result<T, E>;
@@ -43,6 +46,7 @@ impl daybook_core::Classify for ReportError {
             ReportError::Store(e) => e.kind(),
             ReportError::Port(e) => e.kind(),
             ReportError::Approval(_) => ErrorKind::InvalidInput,
+            ReportError::Problems(_) => ErrorKind::InvalidInput,
         }
     }
 }

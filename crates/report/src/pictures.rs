@@ -70,7 +70,11 @@ pub fn pictures(report: &ReportData) -> Vec<Picture> {
                             let (_, latest) = *known.last()?;
                             let (lo_day, lo) = *known.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
                             let (hi_day, hi) = *known.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
-                            let name = if *name == chart.value { y.clone() } else { name.clone() };
+                            let name = if *name == chart.value {
+                                y.clone()
+                            } else {
+                                name.clone()
+                            };
                             Some(format!(
                                 "{name}: latest {}, lowest {} on {}, highest {} on {}",
                                 format(&chart.value, latest),

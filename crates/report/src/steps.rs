@@ -5,7 +5,7 @@ use crate::mime::{Attachment, Email, XLSX_MIME};
 use crate::{ReportError, Result};
 use chrono::{DateTime, Utc};
 use daybook_core::Classify;
-use daybook_core::config::{EmailConfig, ReportDefinition, bind_section_dates};
+use daybook_core::config::{EmailConfig, OnProblem, ReportDefinition, bind_section_dates};
 use daybook_core::lake::job_key;
 use daybook_core::ports::{
     Envelope, Mailer, PortError, QueryResult, StateStore, TaskCallbacks, Warehouse,
@@ -171,6 +171,17 @@ pub async fn build_report(
     store.put(&artifacts.text_key, text.into_bytes()).await?;
     store.put(&artifacts.xlsx_key, workbook).await?;
     store.put(&artifacts.data_key, to_json(&data)?).await?;
+    let problems = data.problems();
+    if input.report.on_problem == OnProblem::Stop && !problems.is_empty() {
+        return Err(ReportError::Problems(format!(
+            "report {} for {} has {} problem(s) and its on_problem is stop, so it is not sent: {}. Read it at {}; fix the cause, then redrive the run",
+            data.name,
+            data.date,
+            problems.len(),
+            problems.join("; "),
+            store.location(&artifacts.html_key)
+        )));
+    }
     Ok(artifacts)
 }
 
@@ -365,23 +376,12 @@ pub async fn request_approval(
             ));
             continue;
         }
+        // Its failed and warning checks are among the problems above.
         facts.push(format!(
             "{}: {}",
             section.title,
             section.description.as_deref().unwrap_or_default()
         ));
-        // Approvers must see every problem without opening the report.
-        facts.extend(
-            section
-                .result
-                .rows
-                .iter()
-                .filter(|row| row.first().and_then(|v| v.as_str()) != Some("ok"))
-                .map(|row| {
-                    let cells: Vec<&str> = row.iter().filter_map(|v| v.as_str()).collect();
-                    cells.join(" · ")
-                }),
-        );
     }
     let html = crate::html::render_approval(&data, &request.email.to, &facts)?;
     let text = format!(

@@ -257,6 +257,42 @@ fn write_summary(
         ),
     )?;
     let mut row = 3;
+    let headline = display::headline(report);
+    if !headline.is_empty() {
+        for (c, title) in ["Headline", "Value", "vs day before", "vs last week"]
+            .iter()
+            .enumerate()
+        {
+            sheet.write_string_with_format(row, c as u16, *title, &bold)?;
+        }
+        let up = Format::new().set_font_color("#15803D");
+        let down = Format::new().set_font_color("#B91C1C");
+        for number in &headline {
+            row += 1;
+            sheet.write_string(row, 0, &number.label)?;
+            sheet.write_string(row, 1, &number.text)?;
+            for (c, delta) in [(2, &number.day), (3, &number.week)] {
+                if let Some(delta) = delta {
+                    let format = match delta.direction {
+                        d if d > 0 => &up,
+                        d if d < 0 => &down,
+                        _ => &Format::new(),
+                    };
+                    sheet.write_string_with_format(row, c, &delta.text, format)?;
+                }
+            }
+        }
+        row += 2;
+    }
+    if let Some(checks) = report
+        .sections
+        .iter()
+        .find(|s| s.title == crate::steps::CHECKS_SECTION)
+    {
+        sheet.write_string_with_format(row, 0, "Data quality", &bold)?;
+        sheet.write_string(row, 1, checks.description.as_deref().unwrap_or_default())?;
+        row += 2;
+    }
     let problems = report.problems();
     if problems.is_empty() {
         sheet.write_string(row, 0, "No problems found in the report's sections.")?;
@@ -291,7 +327,7 @@ fn write_summary(
         }
     }
     sheet.set_column_width(0, 36)?;
-    sheet.set_column_width(1, 10)?;
+    sheet.set_column_width(1, 14)?;
     sheet.set_column_width(2, 80)?;
     // Printed (or made a PDF), the summary is one page wide.
     sheet.set_landscape();
