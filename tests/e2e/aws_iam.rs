@@ -30,6 +30,7 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("build-report", "BuildReportFunction"),
     ("request-approval", "RequestApprovalFunction"),
     ("send-report", "SendReportFunction"),
+    ("run-query", "RunQueryFunction"),
 ];
 
 async fn role_config(endpoint: &str, role: &RoleCredentials) -> SdkConfig {
@@ -134,6 +135,23 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
         .await
         .unwrap_or_else(|e| panic!("the stream batch on flatten-dynamodb's role: {e}"));
 
+    // A one-off analysis on run-query's role: read through the Data API, written under search/.
+    let analysis = run_query::Adapters {
+        store: clients.store("run-query"),
+        warehouse: crate::aws_pipeline::warehouse(clients.redshift("run-query")),
+    };
+    let request =
+        std::fs::read_to_string(daybook_tests::workspace_root().join("events/run-query.json"))
+            .unwrap();
+    let result = run_query::handle(&analysis, serde_json::from_str(&request).unwrap())
+        .await
+        .unwrap_or_else(|e| panic!("the analysis on run-query's role: {e}"));
+    let written = result["xlsx_key"].as_str().unwrap();
+    assert_eq!(written, "search/top-isbns-november/result.xlsx");
+    daybook_core::store::ObjectStore::get(&sent, written)
+        .await
+        .expect("run-query wrote the workbook");
+
     // The other services' calls, each checked against the resources its role allows.
     let calls = recorder.calls();
     for (function, logical) in FUNCTIONS {
@@ -154,6 +172,7 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
         ("flatten-dynamodb", "AWSGlue.BatchCreatePartition"),
         ("load-warehouse", "RedshiftData."),
         ("build-report", "RedshiftData."),
+        ("run-query", "RedshiftData."),
         ("request-approval", "DynamoDB_20120810.PutItem"),
         ("request-approval", "/v2/email/outbound-emails"),
         ("send-report", "DynamoDB_20120810.PutItem"),

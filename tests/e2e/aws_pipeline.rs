@@ -115,7 +115,7 @@ impl FunctionClients {
         )
     }
 
-    fn redshift(&self, function: &str) -> aws_sdk_redshiftdata::Client {
+    pub(crate) fn redshift(&self, function: &str) -> aws_sdk_redshiftdata::Client {
         aws_sdk_redshiftdata::Client::from_conf(
             client!(self, function, aws_sdk_redshiftdata)
                 .endpoint_url(&self.redshift_endpoint)
@@ -140,7 +140,7 @@ fn state(config: &SdkConfig) -> DynamoDbStateStore {
     DynamoDbStateStore::new(sdk::dynamodb_client(config), STATE_TABLE)
 }
 
-fn warehouse(client: aws_sdk_redshiftdata::Client) -> RedshiftWarehouse {
+pub(crate) fn warehouse(client: aws_sdk_redshiftdata::Client) -> RedshiftWarehouse {
     RedshiftWarehouse::new(
         client,
         RedshiftTarget::Cluster {

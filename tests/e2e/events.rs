@@ -40,6 +40,8 @@ fn every_sample_event_is_a_valid_handler_input() {
     assert_eq!(build.report.sections.len(), 4);
     let _: daybook_report::steps::ApprovalRequest = parses_as("request-approval.json");
     let _: daybook_report::steps::SendInput = parses_as("send-report.json");
+    let search: daybook_report::search::SearchRequest = parses_as("run-query.json");
+    daybook_report::search::check_read_only(&search.sql).unwrap();
     let mut files: Vec<String> = std::fs::read_dir(workspace_root().join("events"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -47,7 +49,7 @@ fn every_sample_event_is_a_valid_handler_input() {
     files.sort();
     assert_eq!(
         files.len(),
-        12,
+        13,
         "a new event file needs a line here: {files:?}"
     );
 }

@@ -587,3 +587,63 @@ async fn a_report_with_a_problem_stops_when_its_definition_says_so() {
         "{message}"
     );
 }
+
+/// An analysis is written once, as a workbook beside its query; a second with the same id,
+/// and anything but one reading statement, are refused before anything is written.
+#[tokio::test]
+async fn an_analysis_writes_its_workbook_once_and_refuses_what_is_not_one_query() {
+    use daybook_core::Classify;
+    use daybook_report::search::{SearchRequest, run_search};
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path());
+    let warehouse = DataFusionWarehouse::new(dir.path());
+    let request = SearchRequest {
+        id: "categories".into(),
+        sql: "SELECT * FROM (VALUES ('소설', 12), ('History', 7)) AS t(category, orders)".into(),
+        title: Some("Orders per category".into()),
+        date: None,
+    };
+    let result = run_search(&store, &warehouse, &request, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(result.rows, 2);
+    assert_eq!(result.xlsx_key, "search/categories/result.xlsx");
+    let workbook = store.get(&result.xlsx_key).await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(workbook)).unwrap();
+    let mut strings = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("xl/sharedStrings.xml").unwrap(),
+        &mut strings,
+    )
+    .unwrap();
+    assert!(strings.contains("소설") && strings.contains("Orders per category"));
+
+    let again = run_search(&store, &warehouse, &request, chrono::Utc::now())
+        .await
+        .unwrap_err();
+    assert!(again.to_string().contains("never overwritten"), "{again}");
+    for sql in [
+        "DROP TABLE marts.search_top",
+        "SELECT 1; DELETE FROM marts.search_top",
+    ] {
+        let refused = run_search(
+            &store,
+            &warehouse,
+            &SearchRequest {
+                id: "other".into(),
+                sql: sql.into(),
+                title: None,
+                date: None,
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            refused.kind(),
+            daybook_core::ErrorKind::InvalidInput,
+            "{sql}"
+        );
+    }
+    assert!(store.list("search/other/").await.unwrap().is_empty());
+}

@@ -8,6 +8,7 @@ pub mod html;
 pub mod mime;
 pub mod picture;
 pub mod pictures;
+pub mod search;
 pub mod steps;
 pub mod text;
 pub mod xlsx;
@@ -30,6 +31,9 @@ pub enum ReportError {
     Port(#[from] daybook_core::ports::PortError),
     #[error("{0}")]
     Approval(String),
+    /// A request that cannot be run as given (an analysis' id or SQL).
+    #[error("{0}")]
+    Invalid(String),
     /// The report has problems and its definition says to stop rather than send it.
     #[error("{0}")]
     Problems(String),
@@ -47,6 +51,7 @@ impl daybook_core::Classify for ReportError {
             ReportError::Port(e) => e.kind(),
             ReportError::Approval(_) => ErrorKind::InvalidInput,
             ReportError::Problems(_) => ErrorKind::InvalidInput,
+            ReportError::Invalid(_) => ErrorKind::InvalidInput,
         }
     }
 }

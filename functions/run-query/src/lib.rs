@@ -1,0 +1,36 @@
+//! The handler of `run-query`, apart from the runtime so tests call it directly.
+
+use daybook_aws::{RedshiftWarehouse, S3Store};
+use daybook_aws::{lambda, sdk};
+
+/// Built once per container, at init.
+pub struct Adapters {
+    pub store: S3Store,
+    /// Runs as this function's own database user, which may only read the marts and the lake.
+    pub warehouse: RedshiftWarehouse,
+}
+
+impl Adapters {
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = sdk::load().await;
+        Ok(Self {
+            store: lambda::lake_store(&config)?,
+            warehouse: lambda::warehouse(&config)?,
+        })
+    }
+}
+
+/// Runs the analysis; the error names it, what failed and what to do, and its kind.
+pub async fn handle(
+    adapters: &Adapters,
+    event: daybook_report::search::SearchRequest,
+) -> Result<serde_json::Value, daybook_aws::lambda::HandlerError> {
+    let output = daybook_report::search::run_search(
+        &adapters.store,
+        &adapters.warehouse,
+        &event,
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok(serde_json::to_value(output).expect("step outputs serialise"))
+}
