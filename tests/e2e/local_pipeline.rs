@@ -520,3 +520,51 @@ fn sent_emails(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     emails.sort();
     emails
 }
+
+/// `--history-days`: the days before run the same definition with `build_report` false (lake
+/// and marts, no report, no email), so the report's day compares with a real day before.
+#[tokio::test]
+async fn history_days_build_marts_without_mail_and_give_the_report_a_day_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let demo = options(&root, "20261121-070000-hist01", false);
+    let mut days = Vec::new();
+    daybook_local::demo::run_history(&demo, 1, |day, n, total, _| days.push((day, n, total)))
+        .await
+        .unwrap();
+    let day_before = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    assert_eq!(days, [(day_before, 1, 1)]);
+    assert!(
+        root.join("lake/marts/daily_sales/dt=2026-11-20").is_dir(),
+        "the day's marts are built"
+    );
+    assert!(
+        !root.join("reports").exists(),
+        "no report for a history day"
+    );
+    assert!(
+        !root.join("outbox").exists(),
+        "nothing is sent for a history day"
+    );
+
+    let outcome = run_demo(&demo, Arc::new(|_| {})).await.unwrap();
+    assert_eq!(
+        sent_emails(&root).len(),
+        2,
+        "the approval request and the report"
+    );
+    let data: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(outcome.report_html.with_file_name("report.json")).unwrap(),
+    )
+    .unwrap();
+    let headline = data["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["title"] == "Headline figures")
+        .unwrap();
+    assert!(
+        headline["previous_day"]["rows"][0][0].as_i64().is_some(),
+        "the headline compares with the history day: {headline}"
+    );
+}

@@ -400,6 +400,48 @@ pub async fn redrive_daily_report(
     .map_err(|interrupted| DemoError::run(root, job_id, interrupted))
 }
 
+/// Runs the `days` days before the demo's date, oldest first, through the same state machine
+/// with `build_report` false: each day's sources are generated and exported and its marts
+/// built, so that trends, WAU/MAU and comparisons with the day before and last week have
+/// days to read. Nothing is emailed. `on_day` hears of each day as it ends (its date, its
+/// number, the count, the seconds it took).
+pub async fn run_history(
+    options: &DemoOptions,
+    days: u32,
+    mut on_day: impl FnMut(NaiveDate, u32, u32, f64),
+) -> Result<(), DemoError> {
+    let quiet: Observer = Arc::new(|_| {});
+    for back in (1..=days).rev() {
+        let started = std::time::Instant::now();
+        let Some(date) = options
+            .date
+            .checked_sub_days(chrono::Days::new(back.into()))
+        else {
+            continue;
+        };
+        let day = DemoOptions {
+            date,
+            ..options.clone()
+        };
+        prepare(&day)?;
+        prepare_shop(&day)?;
+        let job_id = daybook_core::steps::job::new_job_id(
+            date,
+            chrono::Utc::now(),
+            rand::random::<u32>() ^ back,
+        );
+        let input =
+            json!({ "date": date, "started_by": "daybook demo (history)", "build_report": false });
+        // No approval is asked for: the run ends after the marts.
+        let waiter: Arc<dyn CallbackWaiter> = Arc::new(AutoAnswer::new(
+            json!({ "approved": false, "by": "nobody" }),
+        ));
+        run_daily_report(&options.root, &job_id, input, waiter, quiet.clone()).await?;
+        on_day(date, days - back + 1, days, started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
 pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoOutcome, DemoError> {
     prepare(options)?;
     prepare_shop(options)?;

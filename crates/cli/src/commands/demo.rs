@@ -19,6 +19,11 @@ pub struct DemoArgs {
     items: u64,
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Also run this many days before the date first (lake and marts only, no email), so
+    /// trends, WAU/MAU and the moves against the day before and last week read real days:
+    /// 35 gives five weeks, in about two minutes.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=400))]
+    history_days: u32,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -38,8 +43,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.items,
         args.out.display()
     );
-    let observer = super::progress::printer(&job_id, &args.out);
     let started = std::time::Instant::now();
+    if args.history_days > 0 {
+        eprintln!(
+            "history: {} days before {date}, lake and marts only",
+            args.history_days
+        );
+        daybook_local::demo::run_history(&options, args.history_days, |day, n, total, seconds| {
+            eprintln!("  ✓ {day} ({n}/{total}, {seconds:.1}s)")
+        })
+        .await
+        .with_context(|| format!("demo history before {date}"))?;
+    }
+    let observer = super::progress::printer(&job_id, &args.out);
     let outcome = run_demo(&options, observer)
         .await
         .with_context(|| format!("demo run {job_id}"))?;

@@ -27,12 +27,22 @@ pub struct StartInput {
     pub started_by: Option<String>,
     #[serde(default)]
     pub config_key: Option<String>,
+    /// `false` refreshes the lake and the marts for the date and stops there: no report is
+    /// built or sent (history, backfills). Default `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_report: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StartOutput {
     pub job: JobContext,
     pub config: PipelineConfig,
+    /// Whether the run goes on to the report after the marts (the state machine's choice).
+    pub build_report: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The snapshot written to `jobs/<job_id>/input.json`: everything a rerun needs to repeat this one.
@@ -43,6 +53,8 @@ pub struct JobSnapshot {
     pub started_at: DateTime<Utc>,
     pub config_key: String,
     pub config: PipelineConfig,
+    #[serde(default = "yes")]
+    pub build_report: bool,
 }
 
 /// The day a run started at `now` reports on when no date is given: yesterday where the
@@ -78,6 +90,7 @@ pub async fn start_job(
                 return Ok(StartOutput {
                     job: snapshot.job,
                     config: snapshot.config,
+                    build_report: snapshot.build_report,
                 });
             }
             Err(crate::store::StoreError::NotFound { .. }) => {}
@@ -115,6 +128,7 @@ pub async fn start_job(
         started_at: now,
         config_key,
         config: config.clone(),
+        build_report: input.build_report.unwrap_or(true),
     };
     store
         .put(
@@ -122,7 +136,11 @@ pub async fn start_job(
             super::publish::to_json(&snapshot)?,
         )
         .await?;
-    Ok(StartOutput { job, config })
+    Ok(StartOutput {
+        job,
+        config,
+        build_report: snapshot.build_report,
+    })
 }
 
 fn validate(config: &PipelineConfig) -> Result<()> {
@@ -135,9 +153,9 @@ fn validate(config: &PipelineConfig) -> Result<()> {
             )));
         }
     }
-    if config.email.to.is_empty() {
+    if config.email.recipients().is_empty() {
         return Err(Error::Invalid(
-            "the config's email.to lists no recipients".into(),
+            "the config's email lists no recipients in to, cc or bcc".into(),
         ));
     }
     Ok(())
