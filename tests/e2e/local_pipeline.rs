@@ -104,6 +104,7 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
     assert_eq!(
         entered[11 + marts..],
         [
+            "Report wanted?",
             "Build report",
             "Request approval",
             "Approved?",
