@@ -569,3 +569,75 @@ async fn history_days_build_marts_without_mail_and_give_the_report_a_day_before(
         "the headline compares with the history day: {headline}"
     );
 }
+
+/// Several reports per deployment: each is a config of its own (`config_key`), with its own
+/// name, sections and recipients. One without sources or marts reads the marts the daily run
+/// built: it only builds, approves and sends its report.
+#[tokio::test]
+async fn a_second_report_is_a_config_of_its_own_with_its_own_recipients() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    run_demo(
+        &options(&root, "20261121-080000-first1", false),
+        Arc::new(|_| {}),
+    )
+    .await
+    .unwrap();
+    let mut weekly = daybook_local::demo::demo_config();
+    weekly.dynamodb.clear();
+    weekly.rds.clear();
+    weekly.segment.clear();
+    weekly.marts.clear();
+    weekly.checks = Default::default();
+    weekly.report.name = "weekly-sales".into();
+    weekly.report.title = "Weekly sales".into();
+    weekly
+        .report
+        .sections
+        .retain(|s| s.title.starts_with("Sales"));
+    weekly.email = daybook_core::config::EmailConfig::new(
+        "reports@daybook.example",
+        &["sales@daybook.example"],
+        &["sales-lead@daybook.example"],
+    );
+    std::fs::write(
+        root.join("config/weekly-sales.json"),
+        serde_json::to_vec_pretty(&weekly).unwrap(),
+    )
+    .unwrap();
+    let approve: Arc<dyn daybook_local::asl::CallbackWaiter> = Arc::new(
+        daybook_local::callbacks::AutoAnswer::new(json!({ "approved": true, "by": "sales lead" })),
+    );
+    let output = daybook_local::demo::run_daily_report(
+        &root,
+        "20261121-090000-weekly",
+        json!({ "date": "2026-11-21", "config_key": "config/weekly-sales.json" }),
+        approve,
+        Arc::new(|_| {}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(output["recipients"], json!(["sales@daybook.example"]));
+    let report = root.join("reports/weekly-sales/dt=2026-11-21/20261121-090000-weekly");
+    let data: Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    let titles: Vec<&str> = data["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Sales over 28 days", "Sales by category"]);
+    assert!(
+        data["sections"][1]["result"]["rows"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 3,
+        "it reads the marts the daily run built"
+    );
+    let emails = sent_emails(&root);
+    assert_eq!(emails.len(), 4, "each report's approval request and report");
+    let last = read(emails.last().unwrap());
+    assert!(last.contains("To: <sales@daybook.example>") && last.contains("Weekly sales"));
+}
