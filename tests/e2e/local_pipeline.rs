@@ -123,7 +123,12 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
     let headline = &sections[0]["result"];
     assert_eq!(headline["columns"][0], "queries");
     assert_eq!(
-        headline["rows"][0][0], 3000,
+        headline["rows"][0][0],
+        daybook_local::demo::day_items(
+            3000,
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+            11
+        ),
         "every generated item is a query"
     );
     let keywords = &sections[1]["result"]["rows"];

@@ -308,17 +308,35 @@ pub fn prepare(options: &DemoOptions) -> Result<(), DemoError> {
         .join(format!("exports/search_queries/{}", options.date));
     // Each day its own data, so that comparisons with earlier days show moves.
     let seed = options.seed ^ u64::from(chrono::Datelike::num_days_from_ce(&options.date) as u32);
+    let items = day_items(options.items, options.date, options.seed);
     let spec = ExportSpec {
-        items: options.items,
+        items,
         files: options.files,
         date: options.date,
         seed,
     };
     write_search_export(&export, &spec).map_err(|e| setup(&export, &e))?;
-    let mut segment = SegmentSpec::new(options.items, options.date);
+    let mut segment = SegmentSpec::new(items, options.date);
     segment.seed = seed;
     write_segment_logs(&options.root, &segment).map_err(|e| setup(&options.root, &e))?;
     Ok(())
+}
+
+/// The items generated for `date`: `items` on a weekday, fewer at the weekend, and a few
+/// percent either way from day to day, so that a day compares with the day before and with
+/// last week as real days do.
+pub fn day_items(items: u64, date: NaiveDate, seed: u64) -> u64 {
+    use chrono::Datelike;
+    let weekday = match date.weekday() {
+        chrono::Weekday::Sat => 0.82,
+        chrono::Weekday::Sun => 0.78,
+        chrono::Weekday::Fri => 0.95,
+        _ => 1.0,
+    };
+    let mix =
+        (u64::from(date.num_days_from_ce() as u32) ^ seed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let noise = 0.97 + (mix >> 40) as f64 / (1u64 << 24) as f64 * 0.06;
+    ((items as f64) * weekday * noise).round().max(1.0) as u64
 }
 
 /// Writes the shop's database (30 days of orders up to the date) unless it is there already.

@@ -37,10 +37,29 @@ impl DataFusionWarehouse {
         }
     }
 
-    /// A session with every catalog table registered as the union of its current partitions,
-    /// each with its `dt` as a DATE column.
-    async fn session(&self) -> Result<SessionContext, PortError> {
+    /// A session for `sql` with the catalog tables it names registered, each as the union of
+    /// its current partitions with its `dt` as a DATE column. Only the named ones: each
+    /// partition costs a read of its Parquet footers, and a lake of many days has thousands.
+    /// SQL that does not parse gets every table, and DataFusion's own message.
+    async fn session(&self, sql: &str) -> Result<SessionContext, PortError> {
         let ctx = SessionContext::new();
+        let wanted: Option<std::collections::HashSet<String>> = {
+            let state = ctx.state();
+            let dialect = state.config().options().sql_parser.dialect;
+            state
+                .sql_to_statement(sql, &dialect)
+                .and_then(|statement| state.resolve_table_references(&statement))
+                .ok()
+                .map(|references| {
+                    references
+                        .iter()
+                        .map(|r| match r.schema() {
+                            Some(schema) => format!("{schema}.{}", r.table()),
+                            None => r.table().to_string(),
+                        })
+                        .collect()
+                })
+        };
         let catalog = self.catalog.load()?;
         let default_catalog = ctx
             .catalog("datafusion")
@@ -59,6 +78,9 @@ impl DataFusionWarehouse {
             .iter()
             .map(|(n, t)| (format!("{MARTS_SCHEMA}.{n}"), t));
         for (name, table) in tables.chain(marts) {
+            if wanted.as_ref().is_some_and(|w| !w.contains(&name)) {
+                continue;
+            }
             let mut combined: Option<DataFrame> = None;
             for (dt, prefix) in &table.partitions {
                 let folder = self.root.join(prefix);
@@ -96,7 +118,7 @@ impl DataFusionWarehouse {
     /// DML, `COPY … TO` and `SET` are refused before anything happens, so an ad-hoc query can
     /// neither write files nor change the session.
     pub async fn query_batches(&self, sql: &str) -> Result<Vec<RecordBatch>, PortError> {
-        let ctx = self.session().await?;
+        let ctx = self.session(sql).await?;
         let read_only = datafusion::execution::context::SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
@@ -139,7 +161,7 @@ impl Warehouse for DataFusionWarehouse {
         dt: NaiveDate,
         job_id: &str,
     ) -> Result<MartRun, PortError> {
-        let ctx = self.session().await?;
+        let ctx = self.session(select).await?;
         let frame = ctx
             .sql(select)
             .await

@@ -14,7 +14,8 @@ pub struct DemoArgs {
     /// The day to report on (default: yesterday, UTC).
     #[arg(long)]
     date: Option<chrono::NaiveDate>,
-    /// Search-query items to generate for the day.
+    /// Search-query items (and Segment events) on a weekday; weekends have about a fifth fewer,
+    /// and each day a few percent more or less.
     #[arg(long, default_value_t = 20_000)]
     items: u64,
     #[arg(long, default_value_t = 7)]
@@ -39,7 +40,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         job_id: job_id.clone(),
     };
     eprintln!(
-        "daybook demo: job {job_id}, date {date}, {} items, in {}",
+        "daybook demo: job {job_id}, date {date}, {} items a weekday, in {}",
         args.items,
         args.out.display()
     );
