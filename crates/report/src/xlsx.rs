@@ -323,12 +323,14 @@ fn write_summary(
             &Format::new().set_num_format("#,##0"),
         )?;
         if let Some(description) = &section.description {
-            sheet.write_string(row, 2, description)?;
+            // It runs on over the empty cells to its right.
+            sheet.write_string_with_format(row, 2, description, &Format::new().set_indent(1))?;
         }
     }
     sheet.set_column_width(0, 36)?;
     sheet.set_column_width(1, 14)?;
-    sheet.set_column_width(2, 80)?;
+    sheet.set_column_width(2, 16)?;
+    sheet.set_column_width(3, 16)?;
     // Printed (or made a PDF), the summary is one page wide.
     sheet.set_landscape();
     sheet.set_print_fit_to_pages(1, 0);
