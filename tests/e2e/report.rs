@@ -46,6 +46,7 @@ async fn a_failing_section_query_is_shown_as_a_problem_and_the_rest_is_built() {
         },
         email: daybook_core::config::EmailConfig::new("reports@example.com", &[], &[]),
         checks: vec![],
+        marts: vec![],
     };
     let artifacts = build_report(&store, &warehouse, &input, chrono::Utc::now())
         .await
@@ -131,6 +132,7 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
             report,
             email: EmailConfig::new("reports@example.com", &[], &[]),
             checks: vec![],
+            marts: vec![],
         },
         chrono::Utc::now(),
     )
@@ -411,6 +413,7 @@ async fn the_sent_report_parses_as_a_mail_client_reads_it_and_ses_gets_it_byte_f
             },
             email: email.clone(),
             checks: vec![],
+            marts: vec![],
         },
         chrono::Utc::now(),
     )
@@ -574,6 +577,7 @@ async fn a_report_with_a_problem_stops_when_its_definition_says_so() {
         },
         email: daybook_core::config::EmailConfig::new("reports@example.com", &[], &[]),
         checks: vec![],
+        marts: vec![],
     };
     let error = build_report(&store, &warehouse, &input, chrono::Utc::now())
         .await
@@ -646,4 +650,64 @@ async fn an_analysis_writes_its_workbook_once_and_refuses_what_is_not_one_query(
         );
     }
     assert!(store.list("search/other/").await.unwrap().is_empty());
+}
+
+/// Over `max_message_bytes` the workbook goes as a link: no attachment, and the email and its
+/// text part say so at the top with the link.
+#[tokio::test]
+async fn a_workbook_too_large_to_attach_goes_as_a_link() {
+    use daybook_core::config::EmailConfig;
+    use daybook_report::steps::{SendInput, send_report};
+    use mail_parser::MessageParser;
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path());
+    let warehouse = DataFusionWarehouse::new(dir.path());
+    let job = JobContext {
+        job_id: "job-1".into(),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+    };
+    let mut email = EmailConfig::new("reports@daybook.example", &["ana@example.com"], &[]);
+    email.max_message_bytes = 10_000;
+    let artifacts = build_report(
+        &store,
+        &warehouse,
+        &BuildInput {
+            job: job.clone(),
+            report: ReportDefinition {
+                name: "daily".into(),
+                title: "Daily".into(),
+                currency: None,
+                on_problem: Default::default(),
+                sections: sections_of_every_kind(),
+            },
+            email: email.clone(),
+            checks: vec![],
+            marts: vec![],
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(!artifacts.workbook_attached);
+    let outbox = daybook_local::outbox::OutboxMailer::new(&dir.path().join("outbox"));
+    let state = daybook_local::state::FileStateStore::new(&dir.path().join("state"));
+    let input = SendInput {
+        job,
+        report: artifacts,
+        email,
+    };
+    let delivery = send_report(&store, &outbox, &state, &input, chrono::Utc::now())
+        .await
+        .unwrap();
+    let eml = std::fs::read(dir.path().join("outbox").join(&delivery.message_id)).unwrap();
+    let message = MessageParser::default().parse(&eml).unwrap();
+    assert_eq!(message.attachments().count(), 1, "only the trend picture");
+    let html = message.body_html(0).unwrap();
+    let text = message.body_text(0).unwrap();
+    assert!(
+        html.contains("too large to attach") && html.contains("report.xlsx"),
+        "{html:.2000}"
+    );
+    assert!(text.contains("too large to attach") && text.contains("report.xlsx"));
+    assert!(!html.contains(daybook_report::html::WORKBOOK_LINK));
 }

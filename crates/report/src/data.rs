@@ -73,6 +73,9 @@ pub struct SectionData {
     /// Its first row is shown as headline numbers at the top.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub headline: bool,
+    /// How the section disagrees with the marts the run built (no rows where its mart has).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mismatch: Option<String>,
 }
 
 impl SectionData {
@@ -88,6 +91,7 @@ impl SectionData {
             previous_day: None,
             previous_week: None,
             headline: false,
+            mismatch: None,
         }
     }
 
@@ -96,6 +100,9 @@ impl SectionData {
     pub fn problem(&self, date: NaiveDate) -> Option<String> {
         if let Some(error) = &self.error {
             return Some(format!("the query failed: {error}"));
+        }
+        if let Some(mismatch) = &self.mismatch {
+            return Some(mismatch.clone());
         }
         let chart = self.chart.as_ref()?;
         match crate::chart::plot(self, chart, date) {

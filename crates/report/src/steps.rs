@@ -24,6 +24,9 @@ pub struct BuildInput {
     /// The load step's data-quality results, shown as the report's last section.
     #[serde(default)]
     pub checks: Vec<CheckResult>,
+    /// The marts this run built and their rows, to catch a section that reads none of them.
+    #[serde(default)]
+    pub marts: Vec<daybook_core::ports::MartRun>,
 }
 
 /// Where the built report is, and a summary for the approval email and the run record.
@@ -91,7 +94,13 @@ pub async fn build_report(
         } else {
             (None, None)
         };
+        let mismatch = if error.is_none() && result.rows.is_empty() {
+            empty_despite_mart(&section.sql, &input.marts, input.job.date)
+        } else {
+            None
+        };
         sections.push(SectionData {
+            mismatch,
             description: section.description.clone(),
             chart: section.chart.clone(),
             columns: section.columns.clone(),
@@ -183,6 +192,31 @@ pub async fn build_report(
         )));
     }
     Ok(artifacts)
+}
+
+/// Why a section with no rows disagrees with a mart it reads: the run built that mart with
+/// rows for the date, so an empty result means the query, not the data, is wrong.
+pub(crate) fn empty_despite_mart(
+    sql: &str,
+    marts: &[daybook_core::ports::MartRun],
+    date: chrono::NaiveDate,
+) -> Option<String> {
+    let text = sql.to_ascii_lowercase();
+    marts
+        .iter()
+        .filter(|m| m.dt == date && m.rows > 0)
+        .find(|m| {
+            let name = format!("marts.{}", m.mart);
+            text.match_indices(&name).any(|(at, _)| {
+                !text[at + name.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            })
+        })
+        .map(|m| {
+            format!(
+                "mart {} holds {} rows for {date}, but this section's query returned none: check its WHERE clause",
+                m.mart, m.rows
+            )
+        })
 }
 
 /// A section's query for `days` before the report's date, to compare with: none when that

@@ -270,3 +270,28 @@ fn compared_sections_show_moves_in_headline_tiles_cells_and_text() {
         "{text}"
     );
 }
+
+#[test]
+fn a_section_without_rows_disagrees_with_a_mart_that_has_them() {
+    use crate::steps::empty_despite_mart;
+    use daybook_core::ports::MartRun;
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+    let built = |mart: &str, rows: u64, dt: chrono::NaiveDate| MartRun {
+        mart: mart.into(),
+        dt,
+        rows,
+        location: String::new(),
+    };
+    let sql = "SELECT day, revenue FROM marts.daily_sales WHERE dt = {run_date} AND 1 = 0";
+    let why = empty_despite_mart(sql, &[built("daily_sales", 28, date)], date).unwrap();
+    assert!(
+        why.contains("mart daily_sales holds 28 rows for 2026-11-21"),
+        "{why}"
+    );
+    // No rows in the mart, another day's build, or another mart whose name starts the same:
+    // nothing to disagree with.
+    assert!(empty_despite_mart(sql, &[built("daily_sales", 0, date)], date).is_none());
+    let before = date.pred_opt().unwrap();
+    assert!(empty_despite_mart(sql, &[built("daily_sales", 28, before)], date).is_none());
+    assert!(empty_despite_mart(sql, &[built("daily", 5, date)], date).is_none());
+}
