@@ -128,7 +128,7 @@ pub fn search_item(rng: &mut impl Rng, date: NaiveDate, file: usize, n: u64) -> 
     );
     item.insert(
         "user_id".into(),
-        json!({ "S": format!("u{:06}", skewed(rng, 50_000)) }),
+        json!({ "S": format!("u{:06}", skewed(rng, 50_000) + 1) }),
     );
     item.insert(
         "device".into(),

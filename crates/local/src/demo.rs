@@ -141,8 +141,8 @@ pub fn demo_config() -> PipelineConfig {
                 ),
                 section(
                     "Most searching users",
-                    "Signed-in users with the most searches today.",
-                    "SELECT user_id, queries, zero_result_queries, mobile_queries FROM marts.search_users WHERE dt = {run_date} ORDER BY queries DESC, user_id LIMIT 10",
+                    "Signed-in users with the most searches today, named from the shop's customers.",
+                    "SELECT s.user_id, coalesce(c.email, '(no shop account)') AS customer, c.city, s.queries, s.zero_result_queries, s.mobile_queries FROM marts.search_users s LEFT JOIN lake.shop_customers c ON c.user_id = s.user_id AND c.dt = {run_date} WHERE s.dt = {run_date} ORDER BY s.queries DESC, s.user_id LIMIT 10",
                     None,
                 ),
                 section(
