@@ -36,6 +36,7 @@ async fn a_failing_section_query_is_shown_as_a_problem_and_the_rest_is_built() {
             title: "Daily".into(),
             currency: None,
             on_problem: Default::default(),
+            locale: None,
             sections: vec![
                 section("Works", "SELECT 1 AS one"),
                 section(
@@ -122,6 +123,7 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
         title: "Daily".into(),
         currency: None,
         on_problem: Default::default(),
+        locale: None,
         sections: vec![section("Works", "SELECT 1 AS one")],
     };
     let artifacts = build_report(
@@ -267,6 +269,7 @@ fn the_email_keeps_to_640_px_in_a_browser_whatever_the_data() {
         job_id: "job-1".into(),
         generated_at: chrono::Utc::now(),
         currency: None,
+        locale: None,
         sections: vec![wide, trend, portfolio],
     };
     let pictures = daybook_report::pictures::pictures(&data);
@@ -357,6 +360,58 @@ fn sections_of_every_kind() -> Vec<ReportSection> {
     ]
 }
 
+/// A report of every kind built and sent to `email` through the local outbox: what it stored,
+/// how it was delivered, and the message's bytes.
+async fn build_and_send(
+    email: daybook_core::config::EmailConfig,
+) -> (
+    daybook_report::steps::ReportArtifacts,
+    daybook_report::steps::Delivery,
+    Vec<u8>,
+) {
+    use daybook_report::steps::{SendInput, send_report};
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path());
+    let warehouse = DataFusionWarehouse::new(dir.path());
+    let job = JobContext {
+        job_id: "job-1".into(),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+    };
+    let artifacts = build_report(
+        &store,
+        &warehouse,
+        &BuildInput {
+            job: job.clone(),
+            report: ReportDefinition {
+                name: "daily".into(),
+                title: "Daily".into(),
+                currency: Some("KRW".into()),
+                on_problem: Default::default(),
+                locale: None,
+                sections: sections_of_every_kind(),
+            },
+            email: email.clone(),
+            checks: vec![],
+            marts: vec![],
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let outbox = daybook_local::outbox::OutboxMailer::new(&dir.path().join("outbox"));
+    let state = daybook_local::state::FileStateStore::new(&dir.path().join("state"));
+    let input = SendInput {
+        job,
+        report: artifacts.clone(),
+        email,
+    };
+    let delivery = send_report(&store, &outbox, &state, &input, chrono::Utc::now())
+        .await
+        .unwrap();
+    let eml = std::fs::read(dir.path().join("outbox").join(&delivery.message_id)).unwrap();
+    (artifacts, delivery, eml)
+}
+
 /// Reads a `GET` answer from a loopback HTTP server (moto's inspection API).
 fn http_get(endpoint: &str, path: &str) -> String {
     use std::io::{Read, Write};
@@ -382,15 +437,7 @@ fn http_get(endpoint: &str, path: &str) -> String {
 #[tokio::test]
 async fn the_sent_report_parses_as_a_mail_client_reads_it_and_ses_gets_it_byte_for_byte() {
     use daybook_core::config::EmailConfig;
-    use daybook_report::steps::{SendInput, send_report};
     use mail_parser::{MessageParser, MimeHeaders, PartType};
-    let dir = tempfile::tempdir().unwrap();
-    let store = FsStore::new(dir.path());
-    let warehouse = DataFusionWarehouse::new(dir.path());
-    let job = JobContext {
-        job_id: "job-1".into(),
-        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-    };
     let mut email = EmailConfig::new(
         "reports@daybook.example",
         &["ana@example.com", "bo@example.com"],
@@ -399,39 +446,9 @@ async fn the_sent_report_parses_as_a_mail_client_reads_it_and_ses_gets_it_byte_f
     email.cc = vec!["cy@example.com".into()];
     email.bcc = vec!["secret@example.com".into()];
     email.subject = "일일 보고서 — {date}".into();
-    let artifacts = build_report(
-        &store,
-        &warehouse,
-        &BuildInput {
-            job: job.clone(),
-            report: ReportDefinition {
-                name: "daily".into(),
-                title: "Daily".into(),
-                currency: Some("KRW".into()),
-                on_problem: Default::default(),
-                sections: sections_of_every_kind(),
-            },
-            email: email.clone(),
-            checks: vec![],
-            marts: vec![],
-        },
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap();
+    let (artifacts, delivery, eml) = build_and_send(email).await;
     assert_eq!(artifacts.pictures.len(), 1, "the trend is a picture");
-    let outbox = daybook_local::outbox::OutboxMailer::new(&dir.path().join("outbox"));
-    let state = daybook_local::state::FileStateStore::new(&dir.path().join("state"));
-    let input = SendInput {
-        job,
-        report: artifacts,
-        email,
-    };
-    let delivery = send_report(&store, &outbox, &state, &input, chrono::Utc::now())
-        .await
-        .unwrap();
     assert_eq!(delivery.messages.len(), 4, "To, Cc and Bcc each get a copy");
-    let eml = std::fs::read(dir.path().join("outbox").join(&delivery.message_id)).unwrap();
 
     let message = MessageParser::default()
         .parse(&eml)
@@ -573,6 +590,7 @@ async fn a_report_with_a_problem_stops_when_its_definition_says_so() {
             title: "Daily".into(),
             currency: None,
             on_problem: daybook_core::config::OnProblem::Stop,
+            locale: None,
             sections: vec![empty_chart],
         },
         email: daybook_core::config::EmailConfig::new("reports@example.com", &[], &[]),
@@ -657,49 +675,11 @@ async fn an_analysis_writes_its_workbook_once_and_refuses_what_is_not_one_query(
 #[tokio::test]
 async fn a_workbook_too_large_to_attach_goes_as_a_link() {
     use daybook_core::config::EmailConfig;
-    use daybook_report::steps::{SendInput, send_report};
     use mail_parser::MessageParser;
-    let dir = tempfile::tempdir().unwrap();
-    let store = FsStore::new(dir.path());
-    let warehouse = DataFusionWarehouse::new(dir.path());
-    let job = JobContext {
-        job_id: "job-1".into(),
-        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-    };
     let mut email = EmailConfig::new("reports@daybook.example", &["ana@example.com"], &[]);
     email.max_message_bytes = 10_000;
-    let artifacts = build_report(
-        &store,
-        &warehouse,
-        &BuildInput {
-            job: job.clone(),
-            report: ReportDefinition {
-                name: "daily".into(),
-                title: "Daily".into(),
-                currency: None,
-                on_problem: Default::default(),
-                sections: sections_of_every_kind(),
-            },
-            email: email.clone(),
-            checks: vec![],
-            marts: vec![],
-        },
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap();
+    let (artifacts, _, eml) = build_and_send(email).await;
     assert!(!artifacts.workbook_attached);
-    let outbox = daybook_local::outbox::OutboxMailer::new(&dir.path().join("outbox"));
-    let state = daybook_local::state::FileStateStore::new(&dir.path().join("state"));
-    let input = SendInput {
-        job,
-        report: artifacts,
-        email,
-    };
-    let delivery = send_report(&store, &outbox, &state, &input, chrono::Utc::now())
-        .await
-        .unwrap();
-    let eml = std::fs::read(dir.path().join("outbox").join(&delivery.message_id)).unwrap();
     let message = MessageParser::default().parse(&eml).unwrap();
     assert_eq!(message.attachments().count(), 1, "only the trend picture");
     let html = message.body_html(0).unwrap();

@@ -113,12 +113,65 @@ pub struct ReportDefinition {
     /// ISO 4217 code of the money columns (`USD`, `EUR`, `KRW`, …): its symbol and decimals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// How dates read: `en-US` (Nov 21, 2026), `en-GB` (21 Nov 2026), `de-DE` (21.11.2026),
+    /// `fr-FR` (21/11/2026), `ko-KR` (2026. 11. 21.), `ja-JP` (2026/11/21); none for ISO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
     pub sections: Vec<ReportSection>,
     /// What a report with problems (a failed query, an empty or flat chart, a failed or
     /// warning data-quality check) does: `warn` (the default) shows them at the top and goes
     /// to approval; `stop` fails the build step, so nothing is sent.
     #[serde(default, skip_serializing_if = "OnProblem::is_warn")]
     pub on_problem: OnProblem,
+}
+
+/// How a report's dates read. ISO (`2026-11-21`) unless the report names a locale.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Locale {
+    #[default]
+    #[serde(rename = "iso")]
+    Iso,
+    #[serde(rename = "en-US")]
+    EnUs,
+    #[serde(rename = "en-GB")]
+    EnGb,
+    #[serde(rename = "de-DE")]
+    DeDe,
+    #[serde(rename = "fr-FR")]
+    FrFr,
+    #[serde(rename = "ko-KR")]
+    KoKr,
+    #[serde(rename = "ja-JP")]
+    JaJp,
+}
+
+impl Locale {
+    /// A date as people of the locale write it.
+    pub fn date(self, date: chrono::NaiveDate) -> String {
+        let pattern = match self {
+            Locale::Iso => "%Y-%m-%d",
+            Locale::EnUs => "%b %-d, %Y",
+            Locale::EnGb => "%-d %b %Y",
+            Locale::DeDe => "%d.%m.%Y",
+            Locale::FrFr => "%d/%m/%Y",
+            Locale::KoKr => "%Y. %-m. %-d.",
+            Locale::JaJp => "%Y/%m/%d",
+        };
+        date.format(pattern).to_string()
+    }
+
+    /// The same, as an Excel number format.
+    pub fn excel_date(self) -> &'static str {
+        match self {
+            Locale::Iso => "yyyy-mm-dd",
+            Locale::EnUs => "mmm d, yyyy",
+            Locale::EnGb => "d mmm yyyy",
+            Locale::DeDe => "dd.mm.yyyy",
+            Locale::FrFr => "dd/mm/yyyy",
+            Locale::KoKr => "yyyy. m. d.",
+            Locale::JaJp => "yyyy/mm/dd",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -76,6 +76,7 @@ pub fn demo_config() -> PipelineConfig {
             title: "Daily search report".into(),
             currency: Some("USD".into()),
             on_problem: Default::default(),
+            locale: None,
             sections: vec![
                 ReportSection {
                     headline: true,

@@ -15,10 +15,21 @@ pub struct ReportData {
     /// ISO 4217 code of the money columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// How dates read (`ko-KR`: 2026. 11. 21.); none for ISO dates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<daybook_core::config::Locale>,
     pub sections: Vec<SectionData>,
 }
 
 impl ReportData {
+    /// Its currency and date locale.
+    pub fn conventions(&self) -> crate::display::Conventions<'_> {
+        crate::display::Conventions {
+            currency: self.currency.as_deref(),
+            locale: self.locale.unwrap_or_default(),
+        }
+    }
+
     /// What is wrong with the report, one line per section in trouble: shown at the top of the
     /// report and in the approval email, so that a wrong report never looks right.
     /// Failed and warning data-quality checks are problems too: a report built on stale or

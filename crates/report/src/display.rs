@@ -7,6 +7,25 @@ use daybook_core::config::ValueFormat;
 use daybook_core::ports::QueryResult;
 use serde_json::Value;
 
+/// How a report writes its values: the currency of its money columns and the locale of its
+/// dates.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Conventions<'a> {
+    pub currency: Option<&'a str>,
+    pub locale: Locale,
+}
+
+impl<'a> From<Option<&'a str>> for Conventions<'a> {
+    fn from(currency: Option<&'a str>) -> Self {
+        Self {
+            currency,
+            locale: Locale::default(),
+        }
+    }
+}
+
+pub use daybook_core::config::Locale;
+
 /// One column as shown.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnView {
@@ -23,7 +42,7 @@ impl ColumnView {
 }
 
 /// The section's columns, in query order.
-pub fn columns(section: &SectionData, currency: Option<&str>) -> Vec<ColumnView> {
+pub fn columns(section: &SectionData, conventions: Conventions<'_>) -> Vec<ColumnView> {
     section
         .result
         .columns
@@ -38,7 +57,7 @@ pub fn columns(section: &SectionData, currency: Option<&str>) -> Vec<ColumnView>
                     .unwrap_or_else(|| words(name)),
                 format: declared
                     .and_then(|d| d.format)
-                    .unwrap_or_else(|| infer(section, i, name, currency.is_some())),
+                    .unwrap_or_else(|| infer(section, i, name, conventions.currency.is_some())),
             }
         })
         .collect()
@@ -121,7 +140,7 @@ pub fn shown(
     views: &[ColumnView],
     row: usize,
     column: usize,
-    currency: Option<&str>,
+    currency: Conventions<'_>,
 ) -> Shown {
     let view = &views[column];
     let value = &section.result.rows[row][column];
@@ -141,7 +160,7 @@ pub fn shown(
 
 /// The headline numbers: every number of the first row of each headline section.
 pub fn headline(report: &crate::data::ReportData) -> Vec<Shown> {
-    let currency = report.currency.as_deref();
+    let currency = report.conventions();
     let mut numbers = Vec::new();
     for section in report
         .sections
@@ -228,12 +247,22 @@ fn currency(code: &str) -> (String, usize) {
 }
 
 /// A value as people read it in `format`.
-pub fn format_value(value: &Value, format: ValueFormat, currency_code: Option<&str>) -> String {
+pub fn format_value<'a>(
+    value: &Value,
+    format: ValueFormat,
+    conventions: impl Into<Conventions<'a>>,
+) -> String {
+    let conventions = conventions.into();
+    let currency_code = conventions.currency;
     let number = value
         .as_f64()
         .or_else(|| value.as_str().and_then(|s| s.parse().ok()));
     match (format, value, number) {
         (_, Value::Null, _) => String::new(),
+        (ValueFormat::Date, Value::String(s), _) => match s.parse::<chrono::NaiveDate>() {
+            Ok(date) => conventions.locale.date(date),
+            Err(_) => s.clone(),
+        },
         (ValueFormat::Count, _, Some(n)) => grouped(n, 0),
         (ValueFormat::Decimal, _, Some(n)) => grouped(n, 2),
         (ValueFormat::Percent, _, Some(n)) => format!("{}%", grouped(n * 100.0, 1)),
@@ -248,13 +277,18 @@ pub fn format_value(value: &Value, format: ValueFormat, currency_code: Option<&s
 }
 
 /// An Excel number format for `format`, or none for text.
-pub fn excel_format(format: ValueFormat, currency_code: Option<&str>) -> Option<String> {
+pub fn excel_format<'a>(
+    format: ValueFormat,
+    conventions: impl Into<Conventions<'a>>,
+) -> Option<String> {
+    let conventions = conventions.into();
+    let currency_code = conventions.currency;
     Some(match format {
         ValueFormat::Text => return None,
         ValueFormat::Count => "#,##0".into(),
         ValueFormat::Decimal => "#,##0.00".into(),
         ValueFormat::Percent => "0.0%".into(),
-        ValueFormat::Date => "yyyy-mm-dd".into(),
+        ValueFormat::Date => conventions.locale.excel_date().into(),
         ValueFormat::Money => {
             let (symbol, places) = currency(currency_code.unwrap_or("USD"));
             let decimals = if places == 0 {

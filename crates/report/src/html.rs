@@ -108,7 +108,7 @@ pub const WORKBOOK_LINK: &str = "https://daybook.invalid/link/workbook";
 pub const BROWSER_ROWS: usize = 1_000;
 
 fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -> Result<String> {
-    let currency = report.currency.as_deref();
+    let currency = report.conventions();
     let shown = layout.rows;
     let sections: Vec<Section> = report
         .sections

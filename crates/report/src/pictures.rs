@@ -38,7 +38,7 @@ pub fn pictures(report: &ReportData) -> Vec<Picture> {
                 return None;
             }
             let plot = section.plot(report.date)?;
-            let views = display::columns(section, report.currency.as_deref());
+            let views = display::columns(section, report.conventions());
             let label = |name: &str| {
                 views
                     .iter()
@@ -52,7 +52,7 @@ pub fn pictures(report: &ReportData) -> Vec<Picture> {
                     .find(|c| c.name.eq_ignore_ascii_case(name))
                     .map(|c| c.format)
                     .unwrap_or(daybook_core::config::ValueFormat::Decimal);
-                format_value(&serde_json::json!(v), f, report.currency.as_deref())
+                format_value(&serde_json::json!(v), f, report.conventions())
             };
             let y = label(&chart.value);
             let alt = match (&plot, chart.kind) {
@@ -164,7 +164,7 @@ pub fn draw(report: &ReportData, picture: &Picture) -> Result<Vec<u8>> {
     let plot = section
         .plot(report.date)
         .ok_or_else(|| fail("the chart's columns are not in the query".into()))?;
-    let currency = report.currency.as_deref();
+    let currency = report.conventions();
     let views = display::columns(section, currency);
     let view = |name: &str| views.iter().find(|v| v.name.eq_ignore_ascii_case(name));
     let x_name = chart.x.clone().unwrap_or_default();

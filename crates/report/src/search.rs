@@ -80,6 +80,7 @@ pub async fn run_search(
         job_id: request.id.clone(),
         generated_at: now,
         currency: None,
+        locale: None,
         sections: vec![SectionData {
             description: Some(request.sql.clone()),
             ..SectionData::new(title, result)

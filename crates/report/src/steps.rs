@@ -121,6 +121,7 @@ pub async fn build_report(
         job_id: input.job.job_id.clone(),
         generated_at: now,
         currency: input.report.currency.clone(),
+        locale: input.report.locale,
         sections,
     };
     let prefix = format!("reports/{}/dt={}/{}/", data.name, data.date, data.job_id);

@@ -22,6 +22,7 @@ fn report(sections: Vec<SectionData>) -> ReportData {
         job_id: "job-1".into(),
         generated_at: chrono::Utc::now(),
         currency: Some("USD".into()),
+        locale: None,
         sections,
     }
 }
@@ -294,4 +295,51 @@ fn a_section_without_rows_disagrees_with_a_mart_that_has_them() {
     let before = date.pred_opt().unwrap();
     assert!(empty_despite_mart(sql, &[built("daily_sales", 28, before)], date).is_none());
     assert!(empty_despite_mart(sql, &[built("daily", 5, date)], date).is_none());
+}
+
+#[test]
+fn dates_read_in_the_reports_locale_in_the_email_and_the_workbook() {
+    use crate::display::{Conventions, Locale, excel_format, format_value};
+    let day = json!("2026-11-21");
+    let read = |locale| {
+        format_value(
+            &day,
+            ValueFormat::Date,
+            Conventions {
+                currency: None,
+                locale,
+            },
+        )
+    };
+    assert_eq!(read(Locale::Iso), "2026-11-21");
+    assert_eq!(read(Locale::EnUs), "Nov 21, 2026");
+    assert_eq!(read(Locale::EnGb), "21 Nov 2026");
+    assert_eq!(read(Locale::DeDe), "21.11.2026");
+    assert_eq!(read(Locale::KoKr), "2026. 11. 21.");
+    assert_eq!(
+        format_value(&json!("not a date"), ValueFormat::Date, None),
+        "not a date"
+    );
+    let ko = Conventions {
+        currency: None,
+        locale: Locale::KoKr,
+    };
+    assert_eq!(
+        excel_format(ValueFormat::Date, ko).as_deref(),
+        Some("yyyy. m. d.")
+    );
+    let definition: daybook_core::config::ReportDefinition = serde_json::from_value(json!({
+        "name": "daily", "title": "Daily", "locale": "ko-KR", "sections": []
+    }))
+    .unwrap();
+    assert_eq!(definition.locale, Some(Locale::KoKr));
+    let unknown = serde_json::from_value::<daybook_core::config::ReportDefinition>(json!({
+        "name": "daily", "title": "Daily", "locale": "xx-YY", "sections": []
+    }))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        unknown.contains("ko-KR"),
+        "the error lists the locales: {unknown}"
+    );
 }

@@ -4,7 +4,7 @@ use crate::display;
 /// The plain-text part: each section as an aligned table, for clients that show no HTML, with
 /// the links of the HTML part (`workbook_attached` false: the workbook is a link).
 pub fn render_text(report: &ReportData, workbook_attached: bool) -> String {
-    let currency = report.currency.as_deref();
+    let currency = report.conventions();
     let mut out = format!("{} — {}\n\n", report.title, report.date);
     out.push_str(&format!(
         "Full report with charts: {}\n",

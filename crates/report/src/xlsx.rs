@@ -14,7 +14,7 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
         what: format!("workbook {} ({what})", report.name),
         message: e.to_string(),
     };
-    let currency = report.currency.as_deref();
+    let currency = report.conventions();
     let mut workbook = Workbook::new();
     let header = Format::new()
         .set_bold()

@@ -87,6 +87,7 @@ pub async fn query(args: QueryArgs) -> anyhow::Result<()> {
         job_id: "query".into(),
         generated_at: chrono::Utc::now(),
         currency: None,
+        locale: None,
         sections: vec![SectionData {
             description: Some(args.sql.clone()),
             ..SectionData::new("Query", result)
