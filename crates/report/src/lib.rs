@@ -9,6 +9,7 @@ pub mod mime;
 pub mod picture;
 pub mod pictures;
 pub mod search;
+pub mod signed_link;
 pub mod steps;
 pub mod text;
 pub mod xlsx;

@@ -1,0 +1,235 @@
+//! Approval links that cannot be forged or stretched: an approval id (never the task token), the
+//! approver and an expiry, signed with HMAC-SHA256 under a key that has an id, so the key can
+//! be rotated while links signed with the one before still verify.
+//!
+//! A link's token is `v1.<key id>.<claims>.<signature>`, each part URL-safe base64 without
+//! padding; the claims are `<approval id>\n<approver>\n<expiry, Unix seconds>`.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// One signing key: its id travels in the link, its secret never does.
+#[derive(Clone)]
+pub struct LinkKey {
+    pub id: String,
+    pub secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "LinkKey({}, {} secret bytes)",
+            self.id,
+            self.secret.len()
+        )
+    }
+}
+
+/// The key links are signed with now, and the earlier ones whose links still verify.
+#[derive(Debug, Clone)]
+pub struct Keyring {
+    pub current: LinkKey,
+    pub previous: Vec<LinkKey>,
+}
+
+/// What a link says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkClaims {
+    pub approval_id: String,
+    pub approver: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a link is refused, each with its own page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error(
+        "this link is not a daybook approval link (it may have been cut short by the mail client): open it from the email again"
+    )]
+    Malformed,
+    #[error(
+        "this link's signature does not match: it was changed after it was sent, or was not made by this deployment"
+    )]
+    Forged,
+    #[error(
+        "this link was signed with a key this deployment no longer has: ask for a new approval email"
+    )]
+    UnknownKey,
+    #[error("this link expired at {0}: ask for a new approval email")]
+    Expired(DateTime<Utc>),
+}
+
+/// Links stay valid this long past their expiry, for clocks that disagree a little.
+pub const CLOCK_SKEW_SECONDS: i64 = 60;
+
+impl Keyring {
+    pub fn sign(&self, claims: &LinkClaims) -> String {
+        let body = URL_SAFE_NO_PAD.encode(format!(
+            "{}\n{}\n{}",
+            claims.approval_id,
+            claims.approver,
+            claims.expires_at.timestamp()
+        ));
+        let signed = format!("v1.{}.{body}", self.current.id);
+        let signature =
+            URL_SAFE_NO_PAD.encode(mac(&self.current.secret, &signed).finalize().into_bytes());
+        format!("{signed}.{signature}")
+    }
+
+    /// The claims of a token this deployment signed and that has not expired at `now`.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<LinkClaims, LinkError> {
+        let mut parts = token.split('.');
+        let (Some("v1"), Some(key_id), Some(body), Some(signature), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(LinkError::Malformed);
+        };
+        let key = std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.id == key_id)
+            .ok_or(LinkError::UnknownKey)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| LinkError::Malformed)?;
+        // Constant-time: the comparison does not say how much of a guess was right.
+        mac(&key.secret, &format!("v1.{key_id}.{body}"))
+            .verify_slice(&signature)
+            .map_err(|_| LinkError::Forged)?;
+        let text = URL_SAFE_NO_PAD
+            .decode(body)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(LinkError::Malformed)?;
+        let mut fields = text.split('\n');
+        let (Some(approval_id), Some(approver), Some(expiry), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(LinkError::Malformed);
+        };
+        let expires_at = expiry
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| DateTime::from_timestamp(s, 0))
+            .ok_or(LinkError::Malformed)?;
+        if now.timestamp() > expires_at.timestamp() + CLOCK_SKEW_SECONDS {
+            return Err(LinkError::Expired(expires_at));
+        }
+        Ok(LinkClaims {
+            approval_id: approval_id.to_string(),
+            approver: approver.to_string(),
+            expires_at,
+        })
+    }
+}
+
+fn mac(secret: &[u8], text: &str) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(text.as_bytes());
+    mac
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn key(id: &str, secret: &[u8]) -> LinkKey {
+        LinkKey {
+            id: id.into(),
+            secret: secret.to_vec(),
+        }
+    }
+
+    fn claims() -> LinkClaims {
+        LinkClaims {
+            approval_id: "a1b2c3".into(),
+            approver: "lead@example.com".into(),
+            expires_at: Utc.with_ymd_and_hms(2026, 11, 22, 6, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_signed_link_verifies_until_it_expires() {
+        let ring = Keyring {
+            current: key("k2", b"secret two"),
+            previous: vec![],
+        };
+        let token = ring.sign(&claims());
+        let before = Utc.with_ymd_and_hms(2026, 11, 21, 8, 0, 0).unwrap();
+        assert_eq!(ring.verify(&token, before), Ok(claims()));
+        let skewed = claims().expires_at + chrono::Duration::seconds(CLOCK_SKEW_SECONDS);
+        assert!(
+            ring.verify(&token, skewed).is_ok(),
+            "a clock a minute behind"
+        );
+        let after = skewed + chrono::Duration::seconds(1);
+        assert_eq!(
+            ring.verify(&token, after),
+            Err(LinkError::Expired(claims().expires_at))
+        );
+    }
+
+    #[test]
+    fn a_changed_link_or_another_key_is_refused() {
+        let ring = Keyring {
+            current: key("k1", b"secret one"),
+            previous: vec![],
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 21, 8, 0, 0).unwrap();
+        let token = ring.sign(&claims());
+        // Another approver in the claims, the same signature.
+        let mut other = claims();
+        other.approver = "intruder@example.com".into();
+        let forged_body = ring.sign(&other);
+        let (head, _) = forged_body.rsplit_once('.').unwrap();
+        let (_, signature) = token.rsplit_once('.').unwrap();
+        assert_eq!(
+            ring.verify(&format!("{head}.{signature}"), now),
+            Err(LinkError::Forged)
+        );
+        let stranger = Keyring {
+            current: key("k1", b"another deployment"),
+            previous: vec![],
+        };
+        assert_eq!(stranger.verify(&token, now), Err(LinkError::Forged));
+        for bad in [
+            "",
+            "v1",
+            "v2.k1.x.y",
+            "v1.k1.!!.??",
+            &token[..token.len() - 5],
+        ] {
+            assert!(ring.verify(bad, now).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn links_signed_before_a_rotation_still_verify() {
+        let old = Keyring {
+            current: key("k1", b"secret one"),
+            previous: vec![],
+        };
+        let token = old.sign(&claims());
+        let rotated = Keyring {
+            current: key("k2", b"secret two"),
+            previous: vec![key("k1", b"secret one")],
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 21, 8, 0, 0).unwrap();
+        assert_eq!(rotated.verify(&token, now), Ok(claims()));
+        let retired = Keyring {
+            current: key("k3", b"secret three"),
+            previous: vec![key("k2", b"secret two")],
+        };
+        assert_eq!(retired.verify(&token, now), Err(LinkError::UnknownKey));
+    }
+}
