@@ -59,3 +59,37 @@ fn the_email_example_is_one_daybook_takes() {
     assert_eq!(email.recipients().len(), 3);
     assert_eq!(email.configuration_set.as_deref(), Some("daybook"));
 }
+
+/// The README's test command on a machine without cargo, python3 and npm: it names each with
+/// how to get it, before installing or building anything.
+#[test]
+fn the_test_command_names_every_missing_tool_before_doing_anything() {
+    let bare = tempfile::tempdir().unwrap();
+    for tool in ["bash", "dirname", "ls", "id", "printf"] {
+        let found = std::process::Command::new("bash")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        let path = String::from_utf8(found.stdout).unwrap();
+        std::os::unix::fs::symlink(path.trim(), bare.path().join(tool)).unwrap();
+    }
+    let tools = bare.path().join("tools");
+    let output = std::process::Command::new(bare.path().join("bash"))
+        .arg(daybook_tests::workspace_root().join("scripts/test"))
+        .env_clear()
+        .env("PATH", bare.path())
+        .env("DAYBOOK_TOOLS_DIR", &tools)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    for needed in [
+        "cargo: install Rust with rustup",
+        "python3 (with venv)",
+        "npm, for asl-validator",
+    ] {
+        assert!(stderr.contains(needed), "{needed} in:\n{stderr}");
+    }
+    assert!(!tools.exists(), "nothing was installed");
+    assert!(output.stdout.is_empty(), "no step started");
+}
