@@ -21,12 +21,9 @@ fn section(title: &str, sql: &str) -> ReportSection {
     }
 }
 
-#[tokio::test]
-async fn a_failing_section_query_is_shown_as_a_problem_and_the_rest_is_built() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = FsStore::new(dir.path());
-    let warehouse = DataFusionWarehouse::new(dir.path());
-    let input = BuildInput {
+/// The build input of a report `daily` of `sections` for job-1 on 2026-11-21.
+fn build_input(sections: Vec<ReportSection>) -> BuildInput {
+    BuildInput {
         job: JobContext {
             job_id: "job-1".into(),
             date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
@@ -37,18 +34,26 @@ async fn a_failing_section_query_is_shown_as_a_problem_and_the_rest_is_built() {
             currency: None,
             on_problem: Default::default(),
             locale: None,
-            sections: vec![
-                section("Works", "SELECT 1 AS one"),
-                section(
-                    "Broken",
-                    "SELECT * FROM marts.nowhere WHERE dt = {run_date}",
-                ),
-            ],
+            sections,
         },
         email: daybook_core::config::EmailConfig::new("reports@example.com", &[], &[]),
         checks: vec![],
         marts: vec![],
-    };
+    }
+}
+
+#[tokio::test]
+async fn a_failing_section_query_is_shown_as_a_problem_and_the_rest_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path());
+    let warehouse = DataFusionWarehouse::new(dir.path());
+    let input = build_input(vec![
+        section("Works", "SELECT 1 AS one"),
+        section(
+            "Broken",
+            "SELECT * FROM marts.nowhere WHERE dt = {run_date}",
+        ),
+    ]);
     let artifacts = build_report(&store, &warehouse, &input, chrono::Utc::now())
         .await
         .unwrap();
@@ -114,32 +119,11 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::new(dir.path());
     let warehouse = DataFusionWarehouse::new(dir.path());
-    let job = JobContext {
-        job_id: "job-1".into(),
-        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-    };
-    let report = ReportDefinition {
-        name: "daily".into(),
-        title: "Daily".into(),
-        currency: None,
-        on_problem: Default::default(),
-        locale: None,
-        sections: vec![section("Works", "SELECT 1 AS one")],
-    };
-    let artifacts = build_report(
-        &store,
-        &warehouse,
-        &BuildInput {
-            job: job.clone(),
-            report,
-            email: EmailConfig::new("reports@example.com", &[], &[]),
-            checks: vec![],
-            marts: vec![],
-        },
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap();
+    let input = build_input(vec![section("Works", "SELECT 1 AS one")]);
+    let job = input.job.clone();
+    let artifacts = build_report(&store, &warehouse, &input, chrono::Utc::now())
+        .await
+        .unwrap();
     let state = daybook_local::state::FileStateStore::new(&dir.path().join("state"));
     let mailer = PickyMailer::default();
     let mut input = SendInput {
@@ -373,31 +357,13 @@ async fn build_and_send(
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::new(dir.path());
     let warehouse = DataFusionWarehouse::new(dir.path());
-    let job = JobContext {
-        job_id: "job-1".into(),
-        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-    };
-    let artifacts = build_report(
-        &store,
-        &warehouse,
-        &BuildInput {
-            job: job.clone(),
-            report: ReportDefinition {
-                name: "daily".into(),
-                title: "Daily".into(),
-                currency: Some("KRW".into()),
-                on_problem: Default::default(),
-                locale: None,
-                sections: sections_of_every_kind(),
-            },
-            email: email.clone(),
-            checks: vec![],
-            marts: vec![],
-        },
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap();
+    let mut input = build_input(sections_of_every_kind());
+    input.report.currency = Some("KRW".into());
+    input.email = email.clone();
+    let job = input.job.clone();
+    let artifacts = build_report(&store, &warehouse, &input, chrono::Utc::now())
+        .await
+        .unwrap();
     let outbox = daybook_local::outbox::OutboxMailer::new(&dir.path().join("outbox"));
     let state = daybook_local::state::FileStateStore::new(&dir.path().join("state"));
     let input = SendInput {
@@ -580,23 +546,8 @@ async fn a_report_with_a_problem_stops_when_its_definition_says_so() {
         "SELECT * FROM (VALUES ('a', 0), ('b', 0)) AS t(category, orders)",
     );
     empty_chart.chart = Some(daybook_core::config::ChartSpec::bar("category", "orders"));
-    let input = BuildInput {
-        job: JobContext {
-            job_id: "job-1".into(),
-            date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        },
-        report: ReportDefinition {
-            name: "daily".into(),
-            title: "Daily".into(),
-            currency: None,
-            on_problem: daybook_core::config::OnProblem::Stop,
-            locale: None,
-            sections: vec![empty_chart],
-        },
-        email: daybook_core::config::EmailConfig::new("reports@example.com", &[], &[]),
-        checks: vec![],
-        marts: vec![],
-    };
+    let mut input = build_input(vec![empty_chart]);
+    input.report.on_problem = daybook_core::config::OnProblem::Stop;
     let error = build_report(&store, &warehouse, &input, chrono::Utc::now())
         .await
         .unwrap_err();
