@@ -61,19 +61,7 @@ impl PipelineConfig {
             ));
         }
         // The report's name is a folder (`reports/<name>/`) and part of file names only.
-        let name = &self.report.name;
-        let segment = name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && name.len() <= 64
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        if segment {
-            Ok(())
-        } else {
-            Err(format!(
-                "report name {name:?} is a folder and file name: use lower-case letters, digits, - and _, at most 64 characters"
-            ))
-        }
+        crate::naming::check_folder(&self.report.name, "report name")
     }
 }
 

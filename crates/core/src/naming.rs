@@ -45,6 +45,23 @@ pub fn check_plain(name: &str, what: &str) -> Result<(), String> {
     ))
 }
 
+/// A name that is only a folder and part of file names (a report's, an analysis'): lower-case
+/// letters and digits first, then those, `-` and `_`, at most 64 characters.
+pub fn check_folder(name: &str, what: &str) -> Result<(), String> {
+    let plain = name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if plain {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} {name:?} is a folder and file name: use lower-case letters, digits, - and _, at most 64 characters"
+        ))
+    }
+}
+
 /// The plain form of a name before any collision is looked at, and whether it must carry the
 /// hash suffix on its own (transliterated, empty or cut).
 fn candidate(raw: &str) -> (String, bool) {

@@ -270,7 +270,7 @@ const CELL_CHARS: usize = 80;
 const BAR_LABEL_CHARS: usize = 40;
 
 /// `text` cut to `chars` characters, ending in `…` when cut.
-fn clip(text: &str, chars: usize) -> String {
+pub(crate) fn clip(text: &str, chars: usize) -> String {
     match text.char_indices().nth(chars) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_string(),

@@ -3,6 +3,7 @@
 //! twice the pixels they are shown at so they are sharp on high-density screens.
 
 use crate::chart::{Dot, Plot, median, quadrant_names};
+use crate::html::clip;
 use daybook_core::config::{ChartKind, ChartSpec};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -307,13 +308,6 @@ fn draw_dots(
         }))
         .map_err(|e| err(&e))?;
     Ok(())
-}
-
-fn clip(text: &str, chars: usize) -> String {
-    match text.char_indices().nth(chars) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
-    }
 }
 
 fn encode(pixels: &[u8]) -> Result<Vec<u8>, String> {

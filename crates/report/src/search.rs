@@ -101,18 +101,7 @@ pub async fn run_search(
 }
 
 fn check_id(id: &str) -> Result<()> {
-    let plain = id.len() <= 64
-        && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if plain {
-        Ok(())
-    } else {
-        Err(ReportError::Invalid(format!(
-            "analysis id {id:?} names a folder: use lower-case letters, digits, - and _, at most 64 characters"
-        )))
-    }
+    daybook_core::naming::check_folder(id, "analysis id").map_err(ReportError::Invalid)
 }
 
 /// One statement that reads: it starts with SELECT or WITH (after comments) and has no `;`
