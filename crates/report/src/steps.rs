@@ -631,7 +631,6 @@ fn envelope(email: &EmailConfig, report: &str, job_id: &str) -> Envelope {
 /// The report's message, built once: every recipient gets these bytes, addressed by the
 /// envelope. The links in it are made here, so that their life starts when it is sent.
 async fn build_message(store: &dyn ObjectStore, input: &SendInput) -> Result<Vec<u8>> {
-    let data: ReportData = read_json(store, &input.report.data_key).await?;
     let artifacts = &input.report;
     let html = String::from_utf8_lossy(&store.get(&artifacts.email_html_key).await?).into_owned();
     let text = String::from_utf8_lossy(&store.get(&artifacts.text_key).await?).into_owned();
@@ -660,8 +659,8 @@ async fn build_message(store: &dyn ObjectStore, input: &SendInput) -> Result<Vec
     let subject = input
         .email
         .subject
-        .replace("{title}", &data.title)
-        .replace("{date}", &data.date.to_string());
+        .replace("{title}", &input.report.title)
+        .replace("{date}", &input.job.date.to_string());
     let mut inline = Vec::new();
     for picture in &artifacts.pictures {
         inline.push(crate::mime::Inline {
@@ -675,7 +674,7 @@ async fn build_message(store: &dyn ObjectStore, input: &SendInput) -> Result<Vec
     let mut attachments = Vec::new();
     if artifacts.workbook_attached {
         attachments.push(Attachment {
-            name: format!("{}-{}.xlsx", data.name, data.date),
+            name: format!("{}-{}.xlsx", input.report.name, input.job.date),
             content_type: XLSX_MIME.into(),
             bytes: store.get(&artifacts.xlsx_key).await?,
         });
@@ -697,7 +696,7 @@ async fn build_message(store: &dyn ObjectStore, input: &SendInput) -> Result<Vec
         html: &html,
         inline,
         attachments,
-        job_id: &data.job_id,
+        job_id: &input.job.job_id,
     })
 }
 
