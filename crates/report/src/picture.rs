@@ -108,6 +108,24 @@ fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
 
+type Mesh<'m, 'a, 'b, 'c> = &'m mut plotters::chart::MeshStyle<
+    'a,
+    'b,
+    plotters::coord::types::RangedCoordf64,
+    plotters::coord::types::RangedCoordf64,
+    BitMapBackend<'c>,
+>;
+
+/// The grid, labels and axes every picture shares: five value steps, light lines, grey axes.
+fn house_style<'m, 'a, 'b, 'c>(mesh: Mesh<'m, 'a, 'b, 'c>) -> Mesh<'m, 'a, 'b, 'c> {
+    mesh.y_labels(5)
+        .label_style(font(11))
+        .axis_desc_style(font(11))
+        .light_line_style(RGBColor(0xf3, 0xf4, 0xf6))
+        .bold_line_style(RGBColor(0xe5, 0xe7, 0xeb))
+        .axis_style(FAINT)
+}
+
 fn draw_lines(
     root: &Area<'_>,
     days: &[String],
@@ -134,19 +152,12 @@ fn draw_lines(
             })
             .unwrap_or_default()
     };
-    chart
-        .configure_mesh()
+    house_style(&mut chart.configure_mesh())
         .disable_x_mesh()
         .x_labels(days.len().min(7))
-        .y_labels(5)
         .x_label_formatter(&day_label)
         .y_label_formatter(&|y| y_format(*y))
         .y_desc(y_label)
-        .label_style(font(11))
-        .axis_desc_style(font(11))
-        .light_line_style(RGBColor(0xf3, 0xf4, 0xf6))
-        .bold_line_style(RGBColor(0xe5, 0xe7, 0xeb))
-        .axis_style(FAINT)
         .draw()
         .map_err(|e| err(&e))?;
     for (n, (name, values)) in lines.iter().enumerate() {
@@ -231,19 +242,12 @@ fn draw_dots(
         .y_label_area_size(64 * SCALE)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| err(&e))?;
-    chart
-        .configure_mesh()
+    house_style(&mut chart.configure_mesh())
         .x_labels(6)
-        .y_labels(5)
         .x_label_formatter(&|x| x_format(*x))
         .y_label_formatter(&|y| y_format(*y))
         .x_desc(x_label)
         .y_desc(y_label)
-        .label_style(font(11))
-        .axis_desc_style(font(11))
-        .light_line_style(RGBColor(0xf3, 0xf4, 0xf6))
-        .bold_line_style(RGBColor(0xe5, 0xe7, 0xeb))
-        .axis_style(FAINT)
         .draw()
         .map_err(|e| err(&e))?;
     let split = quadrants.as_ref().and_then(|_| {
