@@ -6,8 +6,8 @@
 
 use crate::aws_moto::{BUCKET, DAY, with_bucket};
 use crate::aws_pipeline::{
-    CRAWLER, FunctionClients, GLUE_DATABASE, SENDER, SPECTRUM_ROLE, STATE_TABLE, pipeline_runner,
-    prepare,
+    CRAWLER, FunctionClients, GLUE_DATABASE, LINK_KEY, SENDER, SPECTRUM_ROLE, STATE_TABLE,
+    pipeline_runner, prepare,
 };
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use daybook_aws::{S3Store, sdk};
@@ -31,6 +31,7 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("request-approval", "RequestApprovalFunction"),
     ("send-report", "SendReportFunction"),
     ("run-query", "RunQueryFunction"),
+    ("approval-api", "ApprovalApiFunction"),
 ];
 
 async fn role_config(endpoint: &str, role: &RoleCredentials) -> SdkConfig {
@@ -49,7 +50,7 @@ async fn role_config(endpoint: &str, role: &RoleCredentials) -> SdkConfig {
 }
 
 /// The stack parameters of this test's deployment, and the names its resources got.
-fn deployment() -> (Value, Value) {
+fn deployment(link_key: &str) -> (Value, Value) {
     let parameters = json!({
         "SenderIdentityArn": format!("arn:aws:ses:us-east-1:123456789012:identity/{SENDER}"),
         "RedshiftClusterIdentifier": "daybook",
@@ -67,6 +68,8 @@ fn deployment() -> (Value, Value) {
             "Ref": STATE_TABLE,
             "Arn": format!("arn:aws:dynamodb:us-east-1:123456789012:table/{STATE_TABLE}"),
         },
+        "LinkKeySecret": { "Ref": link_key },
+        "ApprovalApi": { "Ref": "abc123" },
     });
     (parameters, physical)
 }
@@ -78,7 +81,15 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
     let fake = FakeRedshift::start();
     let scratch = tempfile::tempdir().unwrap();
     prepare(&setup, scratch.path(), &moto).await;
-    let (parameters, physical) = deployment();
+    let link_key = aws_sdk_secretsmanager::Client::new(&setup)
+        .describe_secret()
+        .secret_id(LINK_KEY)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let (parameters, physical) = deployment(&link_key);
     let roles = make_roles(
         &moto.endpoint,
         &parameters,
@@ -98,8 +109,10 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
         per_function,
         redshift_endpoint: fake.endpoint.clone(),
         recorder: Some(recorder.clone()),
+        link_key,
+        tasks: Arc::new(daybook_tests::FakeTaskTokens::start()),
     };
-    let delivery = pipeline_runner(&clients, &admin)
+    let delivery = pipeline_runner(&clients)
         .execute(
             "20261121-060000-iam001",
             json!({ "date": DAY, "started_by": "test" }),
@@ -174,7 +187,11 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
         ("build-report", "RedshiftData."),
         ("run-query", "RedshiftData."),
         ("request-approval", "DynamoDB_20120810.PutItem"),
+        ("request-approval", "secretsmanager.GetSecretValue"),
         ("request-approval", "/v2/email/outbound-emails"),
+        ("approval-api", "secretsmanager.GetSecretValue"),
+        ("approval-api", "DynamoDB_20120810.PutItem"),
+        ("approval-api", "AWSStepFunctions.SendTaskSuccess"),
         ("send-report", "DynamoDB_20120810.PutItem"),
         ("send-report", "/v2/email/outbound-emails"),
     ] {

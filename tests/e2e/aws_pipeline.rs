@@ -17,7 +17,7 @@ use daybook_core::ports::StateStore;
 use daybook_core::store::ObjectStore;
 use daybook_local::asl::{CallbackWaiter, Definition, Failure, Runner, SystemClock, TaskInvoker};
 use daybook_local::pipeline::local_substitutions;
-use daybook_report::steps::{Decision, decide_approval, decision_key};
+use daybook_report::approval::{Answer, Decision, answer_of, decide_job, request_of_job};
 use daybook_tests::{FakeRedshift, MotoServer, http_get, http_post};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -40,6 +40,9 @@ async fn glue_crawls(config: &SdkConfig) -> usize {
         .len()
 }
 pub(crate) const GLUE_DATABASE: &str = "daybook_lake";
+/// The approval link key's secret, as the stack creates it.
+pub(crate) const LINK_KEY: &str = "daybook-link-key";
+pub(crate) const APPROVAL_URL: &str = "https://approvals.daybook.example";
 pub(crate) const SENDER: &str = "reports@daybook.example";
 
 /// Each function's adapters, built as its `Adapters::from_env` would on AWS.
@@ -54,6 +57,27 @@ pub(crate) struct AwsFunctions {
     send: send_report::Adapters,
 }
 
+/// `approval-api`'s adapters on its own clients, as on AWS (it has no APPROVAL_URL).
+pub(crate) fn approval_api(clients: &FunctionClients) -> approval_api::Adapters {
+    approval_adapters(clients, "approval-api", None)
+}
+
+fn approval_adapters(
+    clients: &FunctionClients,
+    function: &str,
+    approval_url: Option<&str>,
+) -> daybook_aws::lambda::ApprovalAdapters {
+    daybook_aws::lambda::ApprovalAdapters {
+        store: clients.store(function),
+        mailer: SesMailer::new(clients.ses(function)),
+        state: clients.state(function),
+        callbacks: SfnCallbacks::new(clients.sfn(function)),
+        secrets: clients.secrets(function),
+        link_key_secret: clients.link_key.clone(),
+        approval_url: approval_url.map(str::to_string),
+    }
+}
+
 /// How the functions' SDK clients are made: by default all from one config; in the IAM test
 /// each from its own role's config, with every call recorded.
 pub(crate) struct FunctionClients {
@@ -62,6 +86,10 @@ pub(crate) struct FunctionClients {
     /// Where the Redshift Data API is (the fake).
     pub redshift_endpoint: String,
     pub recorder: Option<Arc<daybook_tests::iam::CallRecorder>>,
+    /// The link key's secret id (its ARN where IAM checks it).
+    pub link_key: String,
+    /// Where SendTaskSuccess and SendTaskFailure go.
+    pub tasks: Arc<daybook_tests::FakeTaskTokens>,
 }
 
 /// Adds the recorder's interceptor for `function` to a service's config builder.
@@ -82,6 +110,8 @@ impl FunctionClients {
             per_function: Default::default(),
             redshift_endpoint: redshift_endpoint.to_string(),
             recorder: None,
+            link_key: LINK_KEY.to_string(),
+            tasks: Arc::new(daybook_tests::FakeTaskTokens::start()),
         }
     }
 
@@ -107,6 +137,15 @@ impl FunctionClients {
 
     fn ses(&self, function: &str) -> aws_sdk_sesv2::Client {
         aws_sdk_sesv2::Client::from_conf(client!(self, function, aws_sdk_sesv2).build())
+    }
+
+    /// Step Functions' callbacks go to the task-token stand-in (moto accepts any token).
+    fn sfn(&self, function: &str) -> aws_sdk_sfn::Client {
+        aws_sdk_sfn::Client::from_conf(
+            client!(self, function, aws_sdk_sfn)
+                .endpoint_url(&self.tasks.endpoint)
+                .build(),
+        )
     }
 
     fn secrets(&self, function: &str) -> aws_sdk_secretsmanager::Client {
@@ -159,11 +198,6 @@ pub(crate) fn warehouse(client: aws_sdk_redshiftdata::Client) -> RedshiftWarehou
 
 impl AwsFunctions {
     pub(crate) fn new(clients: &FunctionClients) -> Self {
-        let mail = |function: &str| request_approval::Adapters {
-            store: clients.store(function),
-            mailer: SesMailer::new(clients.ses(function)),
-            state: clients.state(function),
-        };
         Self {
             start: start_job::Adapters {
                 store: clients.store("start-job"),
@@ -205,16 +239,20 @@ impl AwsFunctions {
                 store: clients.store("build-report"),
                 warehouse: warehouse(clients.redshift("build-report")),
             },
-            request: mail("request-approval"),
-            send: mail("send-report"),
+            request: approval_adapters(clients, "request-approval", Some(APPROVAL_URL)),
+            send: send_report::Adapters {
+                store: clients.store("send-report"),
+                mailer: SesMailer::new(clients.ses("send-report")),
+                state: clients.state("send-report"),
+            },
         }
     }
 }
 
 /// The deployed definition, run by the local runner with every Task on these functions'
-/// adapters, and the approval answered through the state table and Step Functions as
-/// `approver` (a person with `daybook approve --state-table`).
-pub(crate) fn pipeline_runner(clients: &FunctionClients, approver: &SdkConfig) -> Runner {
+/// adapters, and the approval given as a person would: the approver's link opened (GET) and
+/// its form posted (POST), as API Gateway events to the `approval-api` handler.
+pub(crate) fn pipeline_runner(clients: &FunctionClients) -> Runner {
     let definition = Definition::parse(
         daybook_local::demo::DAILY_REPORT_DEFINITION,
         &local_substitutions(),
@@ -223,12 +261,99 @@ pub(crate) fn pipeline_runner(clients: &FunctionClients, approver: &SdkConfig) -
     Runner::new(
         definition,
         Arc::new(AwsFunctions::new(clients)),
-        Arc::new(ApproverOnAws {
-            state: state(approver),
-            callbacks: SfnCallbacks::new(sdk::sfn_client(approver)),
+        Arc::new(ApproverByLink {
+            api: approval_api(clients),
+            tasks: clients.tasks.clone(),
         }),
         Arc::new(SystemClock),
     )
+}
+
+/// An API Gateway HTTP API (payload 2.0) request for `link` (the path and query the approver's
+/// link has), as the Lambda integration delivers it: a form body base64-encoded.
+pub(crate) fn api_event(method: &str, link: &str, form: Option<&str>) -> Value {
+    let path_and_query = link.strip_prefix(APPROVAL_URL).unwrap_or(link);
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": format!("{method} /approvals/{{token}}"),
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": { "host": "approvals.daybook.example" },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "approvals.daybook.example",
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "198.51.100.7", "userAgent": "test" },
+            "requestId": "r1",
+            "routeKey": format!("{method} /approvals/{{token}}"),
+            "stage": "$default",
+            "time": "24/Nov/2026:06:00:00 +0000",
+            "timeEpoch": 1795500000000u64
+        },
+        "isBase64Encoded": false
+    });
+    if let Some(form) = form {
+        use base64::Engine;
+        event["headers"]["content-type"] = json!("application/x-www-form-urlencoded");
+        event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(form));
+        event["isBase64Encoded"] = json!(true);
+    }
+    event
+}
+
+/// Status and page of the approval API's answer to `event`.
+pub(crate) async fn api_call(api: &approval_api::Adapters, event: Value) -> (i64, String) {
+    let response = approval_api::handle(api, event).await.unwrap();
+    let page = response["body"].as_str().unwrap_or_default().to_string();
+    (response["statusCode"].as_i64().unwrap(), page)
+}
+
+/// A person approving from the email: the link's page first (which decides nothing), then its
+/// form. The runner continues with the answer Step Functions was sent.
+struct ApproverByLink {
+    api: approval_api::Adapters,
+    tasks: Arc<daybook_tests::FakeTaskTokens>,
+}
+
+#[async_trait]
+impl CallbackWaiter for ApproverByLink {
+    async fn wait(
+        &self,
+        token: &str,
+        execution: &str,
+        _state: &str,
+        _timeout: Option<Duration>,
+    ) -> Result<Value, Failure> {
+        self.tasks.wait(token);
+        let record = request_of_job(&self.api.state, execution).await.unwrap();
+        assert_eq!(record.token, token, "the token kept is the one passed");
+        assert!(
+            record.links.values().all(|l| !l.contains(token)),
+            "no link carries the task token"
+        );
+        let link = &record.links["lead@daybook.example"];
+        let (status, page) = api_call(&self.api, api_event("GET", &format!("{link}?decision=approve"), None)).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("Approve and send"), "{page}");
+        assert_eq!(answer_of(&self.api.state, &record.approval_id).await.unwrap(), None, "GET decided nothing");
+        let (status, page) = api_call(
+            &self.api,
+            api_event("POST", link, Some("comment=Numbers+match+the+dashboard&decision=approve")),
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        match answer_of(&self.api.state, &record.approval_id).await.unwrap() {
+            Some(Answer::Decided(decision)) => {
+                let answers = self.tasks.answers();
+                assert_eq!(answers.last().unwrap().1["taskToken"], token, "Step Functions got the answer");
+                Ok(serde_json::to_value(decision).unwrap())
+            }
+            other => panic!("the POST did not decide: {other:?}"),
+        }
+    }
 }
 
 /// The event as the function's runtime parses it (`serve` uses the same function).
@@ -277,31 +402,6 @@ impl TaskInvoker for AwsFunctions {
                 format!("no function {other}"),
             )),
         }
-    }
-}
-
-/// A person approving with `daybook approve --state-table`: the token comes from the state
-/// table, the answer goes to Step Functions; the runner then continues with that answer.
-struct ApproverOnAws {
-    state: DynamoDbStateStore,
-    callbacks: SfnCallbacks,
-}
-
-#[async_trait]
-impl CallbackWaiter for ApproverOnAws {
-    async fn wait(
-        &self,
-        token: &str,
-        execution: &str,
-        _state: &str,
-        _timeout: Option<Duration>,
-    ) -> Result<Value, Failure> {
-        let decision = Decision::new(true, "ana", None, chrono::Utc::now());
-        let pending = decide_approval(&self.state, &self.callbacks, execution, &decision)
-            .await
-            .map_err(|e| failed(e.into()))?;
-        assert_eq!(pending.token, token, "the token kept is the one passed");
-        Ok(serde_json::to_value(decision).unwrap())
     }
 }
 
@@ -382,6 +482,21 @@ pub(crate) async fn prepare(config: &SdkConfig, scratch: &std::path::Path, moto:
         .send()
         .await
         .unwrap();
+    create_link_key(config).await;
+}
+
+/// The link key as the stack creates it (`GenerateSecretString` into `{"id": "k1"}`); returns
+/// its ARN.
+pub(crate) async fn create_link_key(config: &SdkConfig) -> String {
+    aws_sdk_secretsmanager::Client::new(config)
+        .create_secret()
+        .name(LINK_KEY)
+        .secret_string(r#"{"id": "k1", "secret": "Qm9sZCBjb2ZmZWUgYW5kIGEgbG9uZyByZXBvcnQgdG8gcmVhZCBiZWZvcmUgOQ"}"#)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap()
 }
 
 #[tokio::test]
@@ -391,7 +506,7 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     let fake = FakeRedshift::start();
     let scratch = tempfile::tempdir().unwrap();
     prepare(&config, scratch.path(), &moto).await;
-    let runner = pipeline_runner(&FunctionClients::shared(&config, &fake.endpoint), &config);
+    let runner = pipeline_runner(&FunctionClients::shared(&config, &fake.endpoint));
     let job_id = "20261121-060000-aws001";
     let delivery = runner
         .execute(job_id, json!({ "date": DAY, "started_by": "test" }))
@@ -485,9 +600,15 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     let html = String::from_utf8(store(&config).get(&report_key).await.unwrap()).unwrap();
     assert!(html.contains("harry potter") && html.contains("9781234567897"));
 
-    // The decision is on record, and SES got two raw messages: the approval request, the report.
-    let decision = state(&config).get(&decision_key(job_id)).await.unwrap();
-    assert_eq!(decision.unwrap()["by"], "ana");
+    // The decision is on record with the approved files' hash, and SES got two raw messages:
+    // the approval request, the report (saying who approved it).
+    let record = request_of_job(&state(&config), job_id).await.unwrap();
+    let Some(Answer::Decided(decision)) = answer_of(&state(&config), &record.approval_id).await.unwrap() else {
+        panic!("no decision recorded")
+    };
+    assert_eq!(decision.by, "lead@daybook.example");
+    assert_eq!(decision.comment.as_deref(), Some("Numbers match the dashboard"));
+    assert_eq!(decision.report_sha256.as_deref(), Some(record.report_sha256.as_str()));
     let data = http_get(&moto.endpoint, "/moto-api/data.json");
     let data: Value = serde_json::from_str(&data).unwrap();
     let raw: Vec<&str> = data["ses"]["RawMessage"]
@@ -501,18 +622,26 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     assert!(raw[0].contains("Subject: =?utf-8?Q?Approve:_Daily_search_report"));
     assert!(raw[1].contains("To: <data-team@daybook.example>"));
     assert!(raw[1].contains("daily-search-2026-11-21.xlsx"));
+    assert!(raw[0].contains(&format!("{APPROVAL_URL}/approvals/v1.k1.")), "the approval email links to the approval API");
+    let sent = mail_parser::MessageParser::default().parse(raw[1].as_bytes()).unwrap();
+    assert!(
+        sent.body_text(0).unwrap().contains("Approved by lead@daybook.example at"),
+        "the sent report says who approved it"
+    );
 
     // A second approval of the same job is refused and names the first.
-    let again = decide_approval(
+    let now = chrono::Utc::now();
+    let again = decide_job(
         &state(&config),
         &SfnCallbacks::new(sdk::sfn_client(&config)),
         job_id,
-        &Decision::new(true, "bo", None, chrono::Utc::now()),
+        Decision::new(true, "bo", None, "cli", now),
+        now,
     )
     .await
     .unwrap_err()
     .to_string();
-    assert!(again.contains("already approved by ana"), "{again}");
+    assert!(again.contains("already approved by lead@daybook.example"), "{again}");
 }
 
 #[tokio::test]

@@ -38,8 +38,15 @@ fn every_sample_event_is_a_valid_handler_input() {
     assert_eq!(load.marts, ["search_daily_summary", "search_top"]);
     let build: daybook_report::steps::BuildInput = parses_as("build-report.json");
     assert_eq!(build.report.sections.len(), 4);
-    let _: daybook_report::steps::ApprovalRequest = parses_as("request-approval.json");
-    let _: daybook_report::steps::SendInput = parses_as("send-report.json");
+    let _: daybook_report::approval::ApprovalRequest = parses_as("request-approval.json");
+    let send: daybook_report::steps::SendInput = parses_as("send-report.json");
+    assert_eq!(send.approval.unwrap().by, "lead@daybook.example");
+    let console: approval_api::ConsoleDecision = parses_as("approval-console.json");
+    assert_eq!(console.decision, "approve");
+    let page: aws_lambda_events::apigw::ApiGatewayV2httpRequest = parses_as("approval-api-get.json");
+    assert_eq!(page.request_context.http.method, "GET");
+    let sweep: serde_json::Value = parses_as("approval-sweep.json");
+    assert_eq!(sweep["sweep"], true);
     let search: daybook_report::search::SearchRequest = parses_as("run-query.json");
     daybook_report::search::check_read_only(&search.sql).unwrap();
     let mut files: Vec<String> = std::fs::read_dir(workspace_root().join("events"))
@@ -49,7 +56,7 @@ fn every_sample_event_is_a_valid_handler_input() {
     files.sort();
     assert_eq!(
         files.len(),
-        13,
+        16,
         "a new event file needs a line here: {files:?}"
     );
 }

@@ -232,14 +232,22 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
         statuses.len() > 40 && statuses.iter().all(|s| *s == "ok"),
         "{statuses:?}"
     );
-    // Quoted-printable folds long lines with a trailing `=`.
-    let unfolded = approval.replace("=\r\n", "").replace("=\n", "");
+    // The approver reads the report itself, its checks included, under the request.
+    let parsed = mail_parser::MessageParser::default()
+        .parse(approval.as_bytes())
+        .unwrap();
+    let text = parsed.body_text(0).unwrap();
     assert!(
-        unfolded.contains(&format!(
-            "Data quality: Checks of the day's tables before the marts were built: {} passed.",
+        text.starts_with("This report is waiting for your approval."),
+        "{text:.300}"
+    );
+    let html = parsed.body_html(0).unwrap();
+    assert!(
+        html.contains(&format!(
+            "Checks of the day&#x27;s tables before the marts were built: {} passed.",
             statuses.len()
         )),
-        "{unfolded}"
+        "{html}"
     );
     let email = read(&outcome.email);
     assert_eq!(outcome.email, emails[1]);
@@ -367,7 +375,7 @@ async fn a_rejected_report_ends_the_run_without_sending() {
         DemoError::Run { failure, .. } => {
             assert_eq!(
                 failure,
-                Failure::new("Daybook.Rejected", "numbers look off")
+                Failure::new("Daybook.Rejected", "rejected by ana: numbers look off")
             )
         }
         other => panic!("expected a rejected run, got {other}"),

@@ -140,6 +140,7 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
             ],
             &[],
         ),
+        approval: None,
     };
     let now = chrono::Utc::now();
     // Throttled on slow@: the step fails to be retried; ana@ is already in the ledger.
@@ -370,6 +371,7 @@ async fn build_and_send(
         job,
         report: artifacts.clone(),
         email,
+        approval: None,
     };
     let delivery = send_report(&store, &outbox, &state, &input, chrono::Utc::now())
         .await

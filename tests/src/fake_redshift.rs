@@ -7,8 +7,6 @@
 
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
@@ -27,65 +25,18 @@ pub struct FakeRedshift {
 
 impl FakeRedshift {
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(Statements::default()));
         let shared = state.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let state = shared.clone();
-                std::thread::spawn(move || serve(stream, &state));
-            }
-        });
+        let endpoint = crate::json_api::start(
+            "application/x-amz-json-1.1",
+            move |operation: &str, request: Value| answer(&shared, operation, request),
+        );
         Self { endpoint, state }
     }
 
     /// Every request so far, as (operation, JSON body).
     pub fn requests(&self) -> Vec<(String, Value)> {
         self.state.lock().unwrap().requests.clone()
-    }
-}
-
-fn serve(stream: TcpStream, state: &Mutex<Statements>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    loop {
-        let mut target = String::new();
-        let mut length = 0usize;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                match name.to_ascii_lowercase().as_str() {
-                    "x-amz-target" => target = value.trim().to_string(),
-                    "content-length" => length = value.trim().parse().unwrap_or(0),
-                    _ => {}
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let operation = target.rsplit('.').next().unwrap_or_default().to_string();
-        let (status, response) = answer(state, &operation, request);
-        let text = response.to_string();
-        let head = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n",
-            text.len()
-        );
-        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(text.as_bytes()).is_err()
-        {
-            return;
-        }
     }
 }
 

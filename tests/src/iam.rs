@@ -247,6 +247,10 @@ pub fn requirements(call: &RecordedCall) -> Vec<Requirement> {
             vec![text("SecretId")],
         )];
     }
+    // Task-token callbacks have no resource in IAM: only a statement on "*" allows them.
+    if let Some(op) = call.target.strip_prefix("AWSStepFunctions.") {
+        return vec![require(format!("states:{op}"), vec!["*".into()])];
+    }
     if call.uri.contains("/v2/email/outbound-emails") {
         let from = text("FromEmailAddress");
         let domain = from.rsplit('@').next().unwrap_or_default().to_string();

@@ -2,10 +2,13 @@
 
 pub mod databases;
 pub mod fake_redshift;
+pub mod fake_task_tokens;
 pub mod iam;
+pub mod json_api;
 pub mod runtime_api;
 
 pub use fake_redshift::FakeRedshift;
+pub use fake_task_tokens::FakeTaskTokens;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -109,4 +109,33 @@ impl StateStore for DynamoDbStateStore {
             Err(e) => Err(classified(self.fail("removing", key, describe(&e)), &e)),
         }
     }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, Value)>, PortError> {
+        let mut found = Vec::new();
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :prefix)")
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_string()))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| classified(self.fail("listing", prefix, describe(&e)), &e))?;
+            for item in page.items() {
+                let (Some(AttributeValue::S(key)), Some(AttributeValue::S(text))) =
+                    (item.get("pk"), item.get("value"))
+                else {
+                    continue;
+                };
+                let value = serde_json::from_str(text)
+                    .map_err(|e| self.fail("parsing", key, e.to_string()))?;
+                found.push((key.clone(), value));
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(found)
+    }
 }

@@ -265,6 +265,42 @@ pub fn parse_event<E: serde::de::DeserializeOwned>(
     })
 }
 
+/// What the approval functions (request-approval, approval-api) use: the mail adapters,
+/// Step Functions to answer or close a waiting run, and the link key and site.
+pub struct ApprovalAdapters {
+    pub store: crate::S3Store,
+    pub mailer: crate::SesMailer,
+    pub state: crate::DynamoDbStateStore,
+    pub callbacks: crate::SfnCallbacks,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    /// `LINK_KEY_SECRET_ARN`: the secret holding the keyring.
+    pub link_key_secret: String,
+    /// `APPROVAL_URL`: where the approval pages are served (the HTTP API's URL). The API's
+    /// own function has none (the API refers to the function, so the function cannot refer
+    /// to the API): its reminders reuse the links recorded with each request.
+    pub approval_url: Option<String>,
+}
+
+impl ApprovalAdapters {
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = crate::sdk::load().await;
+        Ok(Self {
+            store: lake_store(&config)?,
+            mailer: mailer(&config),
+            state: state_store(&config)?,
+            callbacks: crate::SfnCallbacks::new(crate::sdk::sfn_client(&config)),
+            secrets: aws_sdk_secretsmanager::Client::new(&config),
+            link_key_secret: required("LINK_KEY_SECRET_ARN")?,
+            approval_url: optional("APPROVAL_URL"),
+        })
+    }
+
+    /// The keyring's JSON, read now (a rotation shows at once).
+    pub async fn link_key(&self) -> Result<String, daybook_core::ports::PortError> {
+        crate::link_key::read(&self.secrets, &self.link_key_secret).await
+    }
+}
+
 /// What the two email functions (request-approval, send-report) use: the lake for the report
 /// files, SES, and the state table for pending approvals and sent-report records.
 pub struct MailAdapters {

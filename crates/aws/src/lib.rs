@@ -8,6 +8,7 @@ pub mod dynamodb_state;
 pub mod glue_catalog;
 pub mod glue_crawler;
 pub mod lambda;
+pub mod link_key;
 pub mod rds_secret;
 pub mod redshift_warehouse;
 pub mod s3_store;

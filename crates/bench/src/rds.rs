@@ -31,6 +31,9 @@ impl StateStore for NoState {
     ) -> Result<bool, PortError> {
         Ok(false)
     }
+    async fn list(&self, _prefix: &str) -> Result<Vec<(String, serde_json::Value)>, PortError> {
+        Ok(vec![])
+    }
 }
 
 /// A local folder as the object store: the bench writes where the staging is, as locally.

@@ -36,6 +36,13 @@ enum Command {
     Approve(commands::approve::ApproveArgs),
     /// Reject the report of a run waiting in its approval step; nothing is sent.
     Reject(commands::approve::RejectArgs),
+    /// List the approval requests nobody has answered yet, with their age and links.
+    Approvals(commands::approve::ApprovalsArgs),
+    /// Serve the approval links of local runs on loopback, and send their reminders.
+    Serve(commands::serve::ServeArgs),
+    /// Manage the key that signs approval links.
+    #[command(subcommand)]
+    LinkKey(commands::link_key::LinkKey),
     /// Resume a failed local run from the state that failed (the states that succeeded are kept).
     Redrive(commands::redrive::RedriveArgs),
 }
@@ -58,6 +65,9 @@ async fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Approve(args) => commands::approve::approve(args).await,
         Command::Reject(args) => commands::approve::reject(args).await,
+        Command::Approvals(args) => commands::approve::list(args).await,
+        Command::Serve(args) => commands::serve::run(args).await,
+        Command::LinkKey(command) => commands::link_key::run(command).await,
         Command::Redrive(args) => commands::redrive::run(args).await,
     };
     match result {

@@ -60,6 +60,19 @@ impl PipelineConfig {
                 self.email.link_expiry_hours
             ));
         }
+        let email = &self.email;
+        if !(1..=168).contains(&email.approval_deadline_hours) {
+            return Err(format!(
+                "email approval_deadline_hours is {}: a run waits 1 to 168 hours (7 days) for its approval",
+                email.approval_deadline_hours
+            ));
+        }
+        if email.remind_after_hours >= email.approval_deadline_hours {
+            return Err(format!(
+                "email remind_after_hours ({}) is not before approval_deadline_hours ({}): set it lower, or 0 for no reminder",
+                email.remind_after_hours, email.approval_deadline_hours
+            ));
+        }
         // The report's name is a folder (`reports/<name>/`) and part of file names only.
         crate::naming::check_folder(&self.report.name, "report name")
     }
@@ -352,6 +365,14 @@ pub struct EmailConfig {
     /// it the workbook goes as a link.
     #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: u64,
+    /// Hours after the approval request that approvers who have not answered get a reminder;
+    /// 0 sends none.
+    #[serde(default = "default_remind_hours")]
+    pub remind_after_hours: u32,
+    /// Hours the run waits for a decision before it fails, naming who was asked; the approval
+    /// links stop working then too (1 to 168).
+    #[serde(default = "default_deadline_hours")]
+    pub approval_deadline_hours: u32,
 }
 
 impl EmailConfig {
@@ -369,6 +390,8 @@ impl EmailConfig {
             tags: Default::default(),
             link_expiry_hours: default_link_hours(),
             max_message_bytes: default_max_message_bytes(),
+            remind_after_hours: default_remind_hours(),
+            approval_deadline_hours: default_deadline_hours(),
         }
     }
 
@@ -386,6 +409,14 @@ impl EmailConfig {
 
 fn default_link_hours() -> u32 {
     72
+}
+
+fn default_remind_hours() -> u32 {
+    4
+}
+
+fn default_deadline_hours() -> u32 {
+    24
 }
 
 fn default_max_message_bytes() -> u64 {

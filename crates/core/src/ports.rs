@@ -162,6 +162,9 @@ pub trait StateStore: Send + Sync {
     /// Removes `key` if it still holds `expected` (a claim this attempt made); returns whether
     /// it did. Another writer's newer value is left alone.
     async fn remove_if(&self, key: &str, expected: &serde_json::Value) -> Result<bool, PortError>;
+    /// Every record whose key starts with `prefix`, in key order. For the small sets an
+    /// operator lists (pending approvals), not for the idempotency ledger.
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>, PortError>;
 }
 
 /// Answers a task that waits for a callback (`.waitForTaskToken`): SendTaskSuccess on AWS,
@@ -169,4 +172,6 @@ pub trait StateStore: Send + Sync {
 #[async_trait]
 pub trait TaskCallbacks: Send + Sync {
     async fn succeed(&self, token: &str, output: serde_json::Value) -> Result<(), PortError>;
+    /// SendTaskFailure: the task fails with `error` (a name its Catch can match) and `cause`.
+    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<(), PortError>;
 }

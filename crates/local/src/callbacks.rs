@@ -95,8 +95,26 @@ impl daybook_core::ports::TaskCallbacks for FileCallbacks {
         output: Value,
     ) -> Result<(), daybook_core::ports::PortError> {
         self.decide(token, &TaskDecision::Success { output })
-            .map_err(daybook_core::ports::PortError::new)
+            .map_err(answered)
     }
+
+    async fn fail(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), daybook_core::ports::PortError> {
+        let decision = TaskDecision::Failure {
+            error: error.into(),
+            cause: cause.into(),
+        };
+        self.decide(token, &decision).map_err(answered)
+    }
+}
+
+/// A task already answered takes no other answer, as in Step Functions: final, not retried.
+fn answered(message: String) -> daybook_core::ports::PortError {
+    daybook_core::ports::PortError::with_kind(message, daybook_core::ErrorKind::InvalidInput)
 }
 
 /// Answers every callback at once with the same output: the demo's automatic approval. With

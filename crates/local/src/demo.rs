@@ -21,7 +21,8 @@ use daybook_core::steps::start::DEFAULT_CONFIG_KEY;
 use daybook_generate::dynamodb::{ExportSpec, write_search_export};
 use daybook_generate::segment::{SegmentSpec, write_segment_logs};
 use daybook_rds::shop::{ShopSpec, write_shop_sqlite};
-use daybook_report::steps::{Decision, Delivery, PendingApproval, decide_approval};
+use daybook_report::approval::{ApprovalRecord, Decision, decide_job};
+use daybook_report::steps::Delivery;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -452,9 +453,7 @@ pub async fn run_history(
         let input =
             json!({ "date": date, "started_by": "daybook demo (history)", "build_report": false });
         // No approval is asked for: the run ends after the marts.
-        let waiter: Arc<dyn CallbackWaiter> = Arc::new(AutoAnswer::new(
-            json!({ "approved": false, "by": "nobody" }),
-        ));
+        let waiter: Arc<dyn CallbackWaiter> = Arc::new(AutoAnswer::new(auto_answer(false)));
         run_daily_report(&options.root, &job_id, input, waiter, quiet.clone()).await?;
         on_day(date, days - back + 1, days, started.elapsed().as_secs_f64());
     }
@@ -469,8 +468,7 @@ pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoO
         Arc::new(FileCallbacks::new(&paths.callbacks()))
     } else {
         Arc::new(
-            AutoAnswer::new(json!({ "approved": true, "by": "demo (auto-approved)" }))
-                .recorded_in(&paths.callbacks()),
+            AutoAnswer::new(auto_answer(true)).recorded_in(&paths.callbacks()),
         )
     };
     let input = json!({ "date": options.date, "started_by": "daybook demo" });
@@ -494,21 +492,34 @@ pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoO
     })
 }
 
+/// The demo's own answer when nobody is asked (`--manual-approval` asks).
+fn auto_answer(approved: bool) -> Value {
+    let decision = Decision::new(
+        approved,
+        "demo (auto-approved)",
+        None,
+        "demo",
+        chrono::Utc::now(),
+    );
+    serde_json::to_value(decision).expect("decisions serialise")
+}
+
 /// `daybook approve` / `daybook reject`: answers the pending approval of `job_id`.
 pub async fn decide(
     root: &Path,
     job_id: &str,
     approved: bool,
     by: &str,
-    reason: Option<&str>,
-) -> Result<PendingApproval, String> {
+    comment: Option<&str>,
+) -> Result<(ApprovalRecord, Decision), String> {
     let paths = LocalPaths::new(root);
-    let decision = Decision::new(approved, by, reason, chrono::Utc::now());
-    decide_approval(
+    let now = chrono::Utc::now();
+    decide_job(
         &FileStateStore::new(&paths.state()),
         &FileCallbacks::new(&paths.callbacks()),
         job_id,
-        &decision,
+        Decision::new(approved, by, comment, "cli", now),
+        now,
     )
     .await
     .map_err(|e| format!("{e} (local root {})", root.display()))

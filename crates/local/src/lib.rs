@@ -2,6 +2,7 @@
 //! JSON catalog, DataFusion as the warehouse, an outbox folder as the mailer, file-based state
 //! and callbacks, the local state-machine runner and generated data.
 
+pub mod approval_site;
 pub mod asl;
 pub mod callbacks;
 pub mod catalog;

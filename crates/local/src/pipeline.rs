@@ -73,6 +73,7 @@ pub struct LocalFunctions {
     warehouse: DataFusionWarehouse,
     mailer: OutboxMailer,
     state: FileStateStore,
+    callbacks: crate::callbacks::FileCallbacks,
     workers: usize,
 }
 
@@ -85,6 +86,7 @@ impl LocalFunctions {
             warehouse: DataFusionWarehouse::new(&paths.root),
             mailer: OutboxMailer::new(&paths.outbox()),
             state: FileStateStore::new(&paths.state()),
+            callbacks: crate::callbacks::FileCallbacks::new(&paths.callbacks()),
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
@@ -145,11 +147,17 @@ impl LocalFunctions {
                 output(report::build_report(&self.store, &self.warehouse, &task, now).await)
             }
             "request-approval" => {
-                let task: report::ApprovalRequest = parse(name, input)?;
-                output(
-                    report::request_approval(&self.store, &self.mailer, &self.state, &task, now)
-                        .await,
-                )
+                let task: daybook_report::approval::ApprovalRequest = parse(name, input)?;
+                let links = crate::approval_site::local_links(&self.root)
+                    .map_err(|e| Failure::new("Daybook.Failed", e))?;
+                let approvals = daybook_report::approval::Approvals {
+                    store: &self.store,
+                    mailer: &self.mailer,
+                    state: &self.state,
+                    callbacks: &self.callbacks,
+                    links: &links,
+                };
+                output(daybook_report::approval::request_approval(&approvals, &task, now).await)
             }
             "send-report" => {
                 let task: report::SendInput = parse(name, input)?;

@@ -84,4 +84,38 @@ impl StateStore for FileStateStore {
             Err(e) => Err(self.fail(key, e)),
         }
     }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, Value)>, PortError> {
+        let mut found = Vec::new();
+        let mut folders = vec![self.dir.clone()];
+        while let Some(folder) = folders.pop() {
+            let entries = match std::fs::read_dir(&folder) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(self.fail(prefix, e)),
+            };
+            for entry in entries {
+                let path = entry.map_err(|e| self.fail(prefix, e))?.path();
+                if path.is_dir() {
+                    folders.push(path);
+                    continue;
+                }
+                let Some(key) = path
+                    .strip_prefix(&self.dir)
+                    .ok()
+                    .and_then(|p| p.to_str())
+                    .and_then(|p| p.strip_suffix(".json"))
+                else {
+                    continue;
+                };
+                if key.starts_with(prefix)
+                    && let Some(value) = self.get(key).await?
+                {
+                    found.push((key.to_string(), value));
+                }
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(found)
+    }
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 /// The templates, compiled in so a Lambda needs no files beside its binary.
 const REPORT_TEMPLATE: &str = include_str!("../../../templates/report.html");
 const APPROVAL_TEMPLATE: &str = include_str!("../../../templates/approval.html");
+const APPROVAL_PAGE_TEMPLATE: &str = include_str!("../../../templates/approval-page.html");
 
 /// Most rows shown per table in the email; the full report and the workbook carry them all.
 pub const EMAIL_ROWS: usize = 25;
@@ -20,6 +21,8 @@ fn environment() -> Environment<'static> {
         .expect("report.html is a valid template");
     env.add_template("approval.html", APPROVAL_TEMPLATE)
         .expect("approval.html is a valid template");
+    env.add_template("approval-page.html", APPROVAL_PAGE_TEMPLATE)
+        .expect("approval-page.html is a valid template");
     env
 }
 
@@ -318,25 +321,83 @@ pub fn render_browser(report: &ReportData, pictures: &[Picture]) -> Result<Strin
     )
 }
 
-/// The email asking approvers to let the report go.
-pub fn render_approval(
-    report: &ReportData,
-    recipients: &[String],
-    facts: &[String],
-) -> Result<String> {
+/// Where the email's HTML part takes a banner: the approval request above the report in the
+/// approval email, who approved it in the sent one.
+pub const BANNER: &str = "<!--daybook:banner-->";
+
+/// The approval request's banner, for one approver.
+#[derive(Serialize)]
+pub struct ApprovalBanner<'a> {
+    pub approver: &'a str,
+    pub job_id: &'a str,
+    pub recipients: Vec<String>,
+    pub approve_link: String,
+    pub reject_link: String,
+    pub deadline: chrono::DateTime<chrono::Utc>,
+    pub reminder: bool,
+}
+
+impl ApprovalBanner<'_> {
+    fn deadline_text(&self) -> String {
+        self.deadline.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+
+    /// The same for the text part.
+    pub fn text(&self) -> String {
+        format!(
+            "{}This report is waiting for your approval. Approving sends it, exactly as below, to {}.\nThe request closes at {}.\n\nApprove: {}\nReject:  {}\n\n(Each link opens a page where you confirm. They are yours, {}: do not forward this email.)\nFrom a terminal: daybook approve {} (or daybook reject {} --reason \"…\")\n\n",
+            if self.reminder { "Reminder: " } else { "" },
+            self.recipients.join(", "),
+            self.deadline_text(),
+            self.approve_link,
+            self.reject_link,
+            self.approver,
+            self.job_id,
+            self.job_id
+        )
+    }
+}
+
+pub fn render_approval_banner(banner: &ApprovalBanner<'_>) -> Result<String> {
+    render_template(
+        "approval.html",
+        context! {
+            approver => banner.approver,
+            job_id => banner.job_id,
+            recipients => banner.recipients,
+            approve_link => banner.approve_link,
+            reject_link => banner.reject_link,
+            deadline => banner.deadline_text(),
+            reminder => banner.reminder,
+        },
+        "the approval email's banner",
+    )
+}
+
+/// The line saying who approved the report, above it in the sent email.
+pub fn render_decision_note(summary: &str) -> Result<String> {
+    render_template(
+        "approval.html",
+        context! { decision => summary },
+        "the approval note",
+    )
+}
+
+/// An approval page (see `templates/approval-page.html`).
+pub fn render_approval_page(page: &impl Serialize) -> Result<String> {
+    render_template(
+        "approval-page.html",
+        minijinja::Value::from_serialize(page),
+        "an approval page",
+    )
+}
+
+fn render_template(name: &str, values: minijinja::Value, what: &str) -> Result<String> {
     environment()
-        .get_template("approval.html")
-        .and_then(|t| {
-            t.render(context! {
-                title => report.title,
-                date => report.date.to_string(),
-                job_id => report.job_id,
-                recipients => recipients,
-                facts => facts,
-            })
-        })
+        .get_template(name)
+        .and_then(|t| t.render(values))
         .map_err(|e| ReportError::Render {
-            what: format!("approval email for {}", report.name),
+            what: what.to_string(),
             message: e.to_string(),
         })
 }

@@ -1,6 +1,7 @@
 //! Reports: the data model, email-safe HTML, plain text, Excel workbooks and MIME messages,
 //! and the steps that build, approve and send them.
 
+pub mod approval;
 pub mod chart;
 pub mod data;
 pub mod display;

@@ -68,7 +68,100 @@ pub enum LinkError {
 /// Links stay valid this long past their expiry, for clocks that disagree a little.
 pub const CLOCK_SKEW_SECONDS: i64 = 60;
 
+/// A key as stored: the stack creates `{"id": …, "secret": …}` in Secrets Manager; after a
+/// rotation the secret holds `{"current": {…}, "previous": [{…}]}`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredKey {
+    id: String,
+    secret: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum StoredKeyring {
+    Rotated {
+        current: StoredKey,
+        #[serde(default)]
+        previous: Vec<StoredKey>,
+    },
+    Single(StoredKey),
+}
+
+/// Links signed with a key this many rotations back still verify; older ones do not.
+pub const PREVIOUS_KEYS_KEPT: usize = 2;
+
+/// Shortest secret accepted: HMAC-SHA256 wants at least 32 bytes of key.
+pub const MIN_SECRET_BYTES: usize = 32;
+
 impl Keyring {
+    /// Reads the keyring as stored (Secrets Manager's secret string, or the local key file).
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let stored: StoredKeyring = serde_json::from_str(text).map_err(|e| {
+            format!(
+                "the link key is not {{\"id\": …, \"secret\": …}} or {{\"current\": …, \"previous\": […]}}: {e}"
+            )
+        })?;
+        let key = |k: StoredKey| -> Result<LinkKey, String> {
+            if k.secret.len() < MIN_SECRET_BYTES || k.id.is_empty() || k.id.contains('.') {
+                return Err(format!(
+                    "link key {:?} needs an id without dots and a secret of at least {MIN_SECRET_BYTES} bytes",
+                    k.id
+                ));
+            }
+            Ok(LinkKey {
+                id: k.id,
+                secret: k.secret.into_bytes(),
+            })
+        };
+        match stored {
+            StoredKeyring::Single(current) => Ok(Self {
+                current: key(current)?,
+                previous: vec![],
+            }),
+            StoredKeyring::Rotated { current, previous } => Ok(Self {
+                current: key(current)?,
+                previous: previous.into_iter().map(key).collect::<Result<_, _>>()?,
+            }),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let stored = |k: &LinkKey| StoredKey {
+            id: k.id.clone(),
+            secret: String::from_utf8_lossy(&k.secret).into_owned(),
+        };
+        serde_json::to_string(&StoredKeyring::Rotated {
+            current: stored(&self.current),
+            previous: self.previous.iter().map(stored).collect(),
+        })
+        .expect("keyrings serialise")
+    }
+
+    /// A new current key; the old one verifies links already sent until
+    /// [`PREVIOUS_KEYS_KEPT`] more rotations.
+    pub fn rotated(&self, new: LinkKey) -> Self {
+        let mut previous = vec![self.current.clone()];
+        previous.extend(self.previous.iter().cloned());
+        previous.truncate(PREVIOUS_KEYS_KEPT);
+        Self {
+            current: new,
+            previous,
+        }
+    }
+
+    /// A fresh key with a random secret (64 hex digits, 244 random bits), named after `now`.
+    pub fn new_key(now: DateTime<Utc>) -> LinkKey {
+        let secret = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        LinkKey {
+            id: now.format("k%Y%m%d%H%M%S").to_string(),
+            secret: secret.into_bytes(),
+        }
+    }
+
     pub fn sign(&self, claims: &LinkClaims) -> String {
         let body = URL_SAFE_NO_PAD.encode(format!(
             "{}\n{}\n{}",

@@ -7,9 +7,7 @@ use chrono::{DateTime, Utc};
 use daybook_core::Classify;
 use daybook_core::config::{EmailConfig, OnProblem, ReportDefinition, bind_section_dates};
 use daybook_core::lake::job_key;
-use daybook_core::ports::{
-    Envelope, Mailer, PortError, QueryResult, StateStore, TaskCallbacks, Warehouse,
-};
+use daybook_core::ports::{Envelope, Mailer, PortError, QueryResult, StateStore, Warehouse};
 use daybook_core::quality::{self, CheckResult, CheckStatus};
 use daybook_core::steps::JobContext;
 use daybook_core::store::ObjectStore;
@@ -286,186 +284,19 @@ fn checks_section(checks: &[CheckResult]) -> SectionData {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApprovalRequest {
-    /// The state machine's task token; kept server-side, never put in an email.
-    pub token: String,
-    pub job: JobContext,
-    pub report: ReportArtifacts,
-    pub email: EmailConfig,
-}
-
-/// The record kept per job while its approval is pending.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PendingApproval {
-    pub token: String,
-    pub job: JobContext,
-    pub report: String,
-    pub approvers: Vec<String>,
-    pub requested_at: DateTime<Utc>,
-}
-
-pub fn approval_key(job_id: &str) -> String {
-    format!("approvals/{job_id}")
-}
-
-pub fn decision_key(job_id: &str) -> String {
-    format!("decisions/{job_id}")
-}
-
-/// A person's answer to an approval request; it becomes the approval step's output.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Decision {
-    pub approved: bool,
-    pub by: String,
-    pub at: DateTime<Utc>,
-    pub reason: String,
-}
-
-impl Decision {
-    pub fn new(approved: bool, by: &str, reason: Option<&str>, at: DateTime<Utc>) -> Self {
-        let reason = reason.unwrap_or(if approved { "approved" } else { "rejected" });
-        Self {
-            approved,
-            by: by.to_string(),
-            at,
-            reason: reason.to_string(),
-        }
-    }
-}
-
-/// Answers the pending approval of `job_id` with `decision` and records who decided. The
-/// callback side refuses a second answer (Step Functions' tokens are single-use).
-pub async fn decide_approval(
-    state: &dyn StateStore,
-    callbacks: &dyn TaskCallbacks,
-    job_id: &str,
-    decision: &Decision,
-) -> Result<PendingApproval> {
-    let record = state.get(&approval_key(job_id)).await?.ok_or_else(|| {
-        ReportError::Approval(format!(
-            "no approval is pending for job {job_id}: is the run waiting in its approval step, and is this the run's state store?"
-        ))
-    })?;
-    let pending: PendingApproval = serde_json::from_value(record).map_err(|e| {
-        ReportError::Approval(format!(
-            "the approval record of job {job_id} is unreadable: {e}"
-        ))
-    })?;
-    let output = serde_json::to_value(decision).expect("decisions serialise");
-    if let Some(earlier) = state.get(&decision_key(job_id)).await? {
-        let earlier: Option<Decision> = serde_json::from_value(earlier).ok();
-        return Err(ReportError::Approval(match earlier {
-            Some(d) => format!(
-                "job {job_id} was already {} by {} at {}",
-                if d.approved { "approved" } else { "rejected" },
-                d.by,
-                d.at
-            ),
-            None => format!("job {job_id} was already answered"),
-        }));
-    }
-    callbacks
-        .succeed(&pending.token, output.clone())
-        .await
-        .map_err(|e| {
-            ReportError::Approval(format!("answering the approval of job {job_id}: {e}"))
-        })?;
-    state.put(&decision_key(job_id), output).await?;
-    Ok(pending)
-}
-
-/// Records the pending approval and emails the approvers a preview.
-pub async fn request_approval(
-    store: &dyn ObjectStore,
-    mailer: &dyn Mailer,
-    state: &dyn StateStore,
-    request: &ApprovalRequest,
-    now: DateTime<Utc>,
-) -> Result<serde_json::Value> {
-    let pending = PendingApproval {
-        token: request.token.clone(),
-        job: request.job.clone(),
-        report: request.report.name.clone(),
-        approvers: request.email.approvers.clone(),
-        requested_at: now,
-    };
-    state
-        .put(
-            &approval_key(&request.job.job_id),
-            serde_json::to_value(&pending).expect("serialisable"),
-        )
-        .await?;
-    let data: ReportData = read_json(store, &request.report.data_key).await?;
-    // Problems first: a chart with nothing to show or a failed query must not look right.
-    let mut facts: Vec<String> = data
-        .problems()
-        .into_iter()
-        .map(|p| format!("PROBLEM · {p}"))
-        .collect();
-    for section in &data.sections {
-        if section.title != CHECKS_SECTION {
-            facts.push(format!(
-                "{}: {} rows",
-                section.title,
-                section.result.rows.len()
-            ));
-            continue;
-        }
-        // Its failed and warning checks are among the problems above.
-        facts.push(format!(
-            "{}: {}",
-            section.title,
-            section.description.as_deref().unwrap_or_default()
-        ));
-    }
-    let html = crate::html::render_approval(&data, &request.email.to, &facts)?;
-    let text = format!(
-        "{} for {} is ready to go to {}.\n\n{}\n\nApprove:  daybook approve {}\nReject:   daybook reject {} --reason \"…\"\n",
-        data.title,
-        data.date,
-        request.email.to.join(", "),
-        facts.join("\n"),
-        data.job_id,
-        data.job_id
-    );
-    let subject = format!("Approve: {} — {}", data.title, data.date);
-    let raw = crate::mime::build(Email {
-        from: &request.email.from,
-        to: &request.email.approvers,
-        cc: &[],
-        subject: &subject,
-        text: &text,
-        html: &html,
-        inline: vec![],
-        attachments: vec![
-            Attachment {
-                name: "report.html".into(),
-                content_type: "text/html".into(),
-                bytes: store.get(&request.report.html_key).await?,
-            },
-            Attachment {
-                name: "report.xlsx".into(),
-                content_type: XLSX_MIME.into(),
-                bytes: store.get(&request.report.xlsx_key).await?,
-            },
-        ],
-        job_id: &data.job_id,
-    })?;
-    let envelope = Envelope {
-        to: request.email.approvers.clone(),
-        ..envelope(&request.email, &request.report.name, &request.job.job_id)
-    };
-    let message_id = mailer.send_raw(&envelope, raw).await?;
-    Ok(
-        serde_json::json!({ "requested": true, "approvers": request.email.approvers, "message_id": message_id }),
-    )
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SendInput {
     pub job: JobContext,
     pub report: ReportArtifacts,
     pub email: EmailConfig,
+    /// The approval step's answer: who approved, and the hash of the files they approved.
+    /// An answer of another shape (a bare `{"approved": true}` sent with the AWS CLI) is no
+    /// decision to show or to check.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_decision"
+    )]
+    pub approval: Option<crate::approval::Decision>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -504,6 +335,7 @@ pub async fn send_report(
     input: &SendInput,
     now: DateTime<Utc>,
 ) -> Result<Delivery> {
+    check_approved_files(store, input).await?;
     let recipients = input.email.recipients();
     let mut message: Option<Vec<u8>> = None;
     let mut messages = Vec::new();
@@ -532,7 +364,7 @@ pub async fn send_report(
         }
         let sent = async {
             if message.is_none() {
-                message = Some(build_message(store, input).await?);
+                message = Some(report_message(store, input).await?);
             }
             let raw = message.clone().expect("built above");
             let envelope = Envelope {
@@ -600,7 +432,7 @@ pub async fn send_report(
 
 /// The envelope of a report's messages: from, the configuration set, and tags naming the
 /// report and job (SES tag values allow letters, digits, `_`, `-` and `.`).
-fn envelope(email: &EmailConfig, report: &str, job_id: &str) -> Envelope {
+pub(crate) fn envelope(email: &EmailConfig, report: &str, job_id: &str) -> Envelope {
     let clean = |v: &str| -> String {
         v.chars()
             .map(|c| {
@@ -628,13 +460,105 @@ fn envelope(email: &EmailConfig, report: &str, job_id: &str) -> Envelope {
     }
 }
 
-/// The report's message, built once: every recipient gets these bytes, addressed by the
-/// envelope. The links in it are made here, so that their life starts when it is sent.
-async fn build_message(store: &dyn ObjectStore, input: &SendInput) -> Result<Vec<u8>> {
-    let artifacts = &input.report;
-    let html = String::from_utf8_lossy(&store.get(&artifacts.email_html_key).await?).into_owned();
-    let text = String::from_utf8_lossy(&store.get(&artifacts.text_key).await?).into_owned();
-    let expiry = std::time::Duration::from_secs(u64::from(input.email.link_expiry_hours) * 3600);
+fn lenient_decision<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<crate::approval::Decision>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok())
+}
+
+/// Sends only what was approved: the files' hash must be the one the approver saw.
+async fn check_approved_files(store: &dyn ObjectStore, input: &SendInput) -> Result<()> {
+    let Some(approved) = input
+        .approval
+        .as_ref()
+        .and_then(|a| a.report_sha256.as_deref())
+    else {
+        return Ok(());
+    };
+    let now = crate::approval::report_sha256(store, &input.report).await?;
+    if now == approved {
+        return Ok(());
+    }
+    Err(ReportError::Invalid(format!(
+        "report {} of job {} changed after it was approved (files under {} hash {now}, approved {approved}): nothing was sent. A rebuilt report needs a new approval: start a new run",
+        input.report.name, input.job.job_id, input.report.prefix
+    )))
+}
+
+/// The report's message as recipients get it, under a line saying who approved it.
+async fn report_message(store: &dyn ObjectStore, input: &SendInput) -> Result<Vec<u8>> {
+    let (banner_html, banner_text) = match &input.approval {
+        Some(decision) if decision.approved && !decision.by.is_empty() => {
+            let summary = format!("{}{}", decision.summary(), decision.via_words());
+            (
+                crate::html::render_decision_note(&summary)?,
+                format!("{summary}\n\n"),
+            )
+        }
+        _ => (String::new(), String::new()),
+    };
+    let subject = input
+        .email
+        .subject
+        .replace("{title}", &input.report.title)
+        .replace("{date}", &input.job.date.to_string());
+    // An address that is not one plain address is refused by the send loop and named in no
+    // header, where a line break in it would start a header of its own.
+    let plain = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .filter(|a| crate::mime::is_plain_address(a))
+            .cloned()
+            .collect()
+    };
+    let (to, cc) = (plain(&input.email.to), plain(&input.email.cc));
+    build_message(
+        store,
+        &input.job,
+        &input.report,
+        &input.email,
+        Framing {
+            subject,
+            to: &to,
+            cc: &cc,
+            banner_html,
+            banner_text,
+        },
+    )
+    .await
+}
+
+/// What differs between the report's messages: the approval preview and the sent report.
+pub(crate) struct Framing<'a> {
+    pub subject: String,
+    pub to: &'a [String],
+    pub cc: &'a [String],
+    /// Put at [`crate::html::BANNER`].
+    pub banner_html: String,
+    /// Put before the text part.
+    pub banner_text: String,
+}
+
+/// The report's message, built once per framing: every recipient gets these bytes, addressed
+/// by the envelope. The links in it are made here, so that their life starts when it is sent.
+pub(crate) async fn build_message(
+    store: &dyn ObjectStore,
+    job: &JobContext,
+    artifacts: &ReportArtifacts,
+    email: &EmailConfig,
+    framing: Framing<'_>,
+) -> Result<Vec<u8>> {
+    let html = String::from_utf8_lossy(&store.get(&artifacts.email_html_key).await?).replacen(
+        crate::html::BANNER,
+        &framing.banner_html,
+        1,
+    );
+    let text = format!(
+        "{}{}",
+        framing.banner_text,
+        String::from_utf8_lossy(&store.get(&artifacts.text_key).await?)
+    );
+    let expiry = std::time::Duration::from_secs(u64::from(email.link_expiry_hours) * 3600);
     let report_link = store.share_link(&artifacts.html_key, expiry).await?;
     let workbook_link = if artifacts.workbook_attached {
         None
@@ -656,11 +580,6 @@ async fn build_message(store: &dyn ObjectStore, input: &SendInput) -> Result<Vec
         }
     };
     let (html, text) = (fill(&html, true), fill(&text, false));
-    let subject = input
-        .email
-        .subject
-        .replace("{title}", &input.report.title)
-        .replace("{date}", &input.job.date.to_string());
     let mut inline = Vec::new();
     for picture in &artifacts.pictures {
         inline.push(crate::mime::Inline {
@@ -674,46 +593,27 @@ async fn build_message(store: &dyn ObjectStore, input: &SendInput) -> Result<Vec
     let mut attachments = Vec::new();
     if artifacts.workbook_attached {
         attachments.push(Attachment {
-            name: format!("{}-{}.xlsx", input.report.name, input.job.date),
+            name: format!("{}-{}.xlsx", artifacts.name, job.date),
             content_type: XLSX_MIME.into(),
             bytes: store.get(&artifacts.xlsx_key).await?,
         });
     }
-    // An address that is not one plain address is refused by the send loop and named in no
-    // header, where a line break in it would start a header of its own.
-    let plain = |list: &[String]| -> Vec<String> {
-        list.iter()
-            .filter(|a| crate::mime::is_plain_address(a))
-            .cloned()
-            .collect()
-    };
     crate::mime::build(Email {
-        from: &input.email.from,
-        to: &plain(&input.email.to),
-        cc: &plain(&input.email.cc),
-        subject: &subject,
+        from: &email.from,
+        to: framing.to,
+        cc: framing.cc,
+        subject: &framing.subject,
         text: &text,
         html: &html,
         inline,
         attachments,
-        job_id: &input.job.job_id,
+        job_id: &job.job_id,
     })
 }
 
 /// `sends/<job>/<report>/<recipient, lower-cased>`: one ledger record per recipient.
 pub fn send_key(job_id: &str, report: &str, recipient: &str) -> String {
     format!("sends/{job_id}/{report}/{}", recipient.to_ascii_lowercase())
-}
-
-async fn read_json<T: serde::de::DeserializeOwned>(
-    store: &dyn ObjectStore,
-    key: &str,
-) -> Result<T> {
-    let bytes = store.get(key).await?;
-    serde_json::from_slice(&bytes).map_err(|e| ReportError::Render {
-        what: store.location(key),
-        message: e.to_string(),
-    })
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {

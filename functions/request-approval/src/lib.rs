@@ -1,20 +1,40 @@
 //! The handler of `request-approval`, apart from the runtime so tests call it directly.
 
-/// Built once per container, at init: the lake, SES and the state table.
-pub type Adapters = daybook_aws::lambda::MailAdapters;
+use daybook_aws::lambda::HandlerError;
+use daybook_report::approval::{ApprovalRequest, Approvals, LinkMaker, request_approval};
+use daybook_report::signed_link::Keyring;
+
+/// Built once per container, at init: the lake, SES, the state table, Step Functions and the
+/// link key's secret.
+pub type Adapters = daybook_aws::lambda::ApprovalAdapters;
 
 /// Runs the step; the error names the step's input, what to do, and its kind (for Retry).
 pub async fn handle(
     adapters: &Adapters,
-    event: daybook_report::steps::ApprovalRequest,
-) -> Result<serde_json::Value, daybook_aws::lambda::HandlerError> {
-    let output = daybook_report::steps::request_approval(
-        &adapters.store,
-        &adapters.mailer,
-        &adapters.state,
-        &event,
-        chrono::Utc::now(),
-    )
-    .await?;
+    event: ApprovalRequest,
+) -> Result<serde_json::Value, HandlerError> {
+    // Read per request: a rotated key signs the next email at once.
+    let keyring = Keyring::from_json(&adapters.link_key().await?).map_err(|e| {
+        HandlerError::invalid_input(format!(
+            "the link key {} is unusable: {e}; restore it or rotate it with `daybook link-key rotate`",
+            adapters.link_key_secret
+        ))
+    })?;
+    let links = LinkMaker {
+        keyring,
+        base_url: adapters.approval_url.clone().ok_or_else(|| {
+            HandlerError::invalid_input(
+                "APPROVAL_URL is not set: set it to the approval API's URL (the stack's ApprovalUrl output)",
+            )
+        })?,
+    };
+    let approvals = Approvals {
+        store: &adapters.store,
+        mailer: &adapters.mailer,
+        state: &adapters.state,
+        callbacks: &adapters.callbacks,
+        links: &links,
+    };
+    let output = request_approval(&approvals, &event, chrono::Utc::now()).await?;
     Ok(serde_json::to_value(output).expect("step outputs serialise"))
 }

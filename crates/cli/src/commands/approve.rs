@@ -1,12 +1,10 @@
 use clap::Args;
-use daybook_report::steps::{Decision, PendingApproval, decide_approval};
+use daybook_report::approval::{ApprovalRecord, Decision, decide_job, pending_approvals};
 use std::path::PathBuf;
 
-/// Where the run waits: a local folder (the demo), or a deployed stack's state table.
+/// Where runs wait: a local folder (the demo), or a deployed stack's state table.
 #[derive(Args)]
-pub struct Target {
-    /// The job id the run printed (it is also the execution name).
-    job_id: String,
+pub struct Place {
     /// The local folder the run uses (the demo's --out).
     #[arg(long, default_value = "daybook-demo")]
     root: PathBuf,
@@ -14,7 +12,15 @@ pub struct Target {
     /// with SendTaskSuccess, using the usual AWS credentials and region.
     #[arg(long, env = "DAYBOOK_STATE_TABLE")]
     state_table: Option<String>,
-    /// Who decides, for the run record.
+}
+
+#[derive(Args)]
+pub struct Target {
+    /// The job id the run printed (it is also the execution name).
+    job_id: String,
+    #[command(flatten)]
+    place: Place,
+    /// Who decides, for the run record and the sent email.
     #[arg(long, env = "USER", default_value = "cli")]
     by: String,
 }
@@ -23,6 +29,9 @@ pub struct Target {
 pub struct ApproveArgs {
     #[command(flatten)]
     target: Target,
+    /// A note shown in the sent email and the run record.
+    #[arg(long)]
+    comment: Option<String>,
 }
 
 #[derive(Args)]
@@ -34,44 +43,104 @@ pub struct RejectArgs {
     reason: String,
 }
 
+#[derive(Args)]
+pub struct ApprovalsArgs {
+    #[command(flatten)]
+    place: Place,
+}
+
 pub async fn approve(args: ApproveArgs) -> anyhow::Result<()> {
-    let pending = decide(&args.target, true, None).await?;
+    let (record, _) = decide(&args.target, true, args.comment.as_deref()).await?;
     println!(
         "approved {} ({} for {}); the run will send it now",
-        args.target.job_id, pending.report, pending.job.date
+        args.target.job_id, record.report.name, record.job.date
     );
     Ok(())
 }
 
 pub async fn reject(args: RejectArgs) -> anyhow::Result<()> {
-    let pending = decide(&args.target, false, Some(&args.reason)).await?;
+    let (record, _) = decide(&args.target, false, Some(&args.reason)).await?;
     println!(
         "rejected {} ({} for {}); nothing will be sent",
-        args.target.job_id, pending.report, pending.job.date
+        args.target.job_id, record.report.name, record.job.date
     );
     Ok(())
+}
+
+/// `daybook approvals`: every open request, oldest first, with its age and each approver's link.
+pub async fn list(args: ApprovalsArgs) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let pending = match &args.place.state_table {
+        Some(table) => {
+            let (state, _) = aws(table).await;
+            pending_approvals(&state, now).await?
+        }
+        None => {
+            let paths = daybook_local::pipeline::LocalPaths::new(&args.place.root);
+            let state = daybook_local::state::FileStateStore::new(&paths.state());
+            pending_approvals(&state, now).await?
+        }
+    };
+    if pending.is_empty() {
+        println!("no approval is pending");
+        return Ok(());
+    }
+    for p in &pending {
+        let r = &p.record;
+        println!(
+            "{}  {} for {}  asked {} ago  closes {}",
+            r.job.job_id,
+            r.report.name,
+            r.job.date,
+            age(p.age),
+            r.deadline.format("%Y-%m-%d %H:%M UTC")
+        );
+        for (approver, link) in &r.links {
+            println!("    {approver}: {link}");
+        }
+    }
+    println!(
+        "{} pending. Answer with `daybook approve JOB` or `daybook reject JOB --reason …`, or open a link.",
+        pending.len()
+    );
+    Ok(())
+}
+
+fn age(age: chrono::Duration) -> String {
+    let minutes = age.num_minutes().max(0);
+    match minutes {
+        0..=59 => format!("{minutes} min"),
+        60..=2879 => format!("{} h {} min", minutes / 60, minutes % 60),
+        _ => format!("{} days", minutes / 1440),
+    }
+}
+
+async fn aws(table: &str) -> (daybook_aws::DynamoDbStateStore, daybook_aws::SfnCallbacks) {
+    let config = daybook_aws::sdk::load().await;
+    (
+        daybook_aws::DynamoDbStateStore::new(daybook_aws::sdk::dynamodb_client(&config), table),
+        daybook_aws::SfnCallbacks::new(daybook_aws::sdk::sfn_client(&config)),
+    )
 }
 
 async fn decide(
     target: &Target,
     approved: bool,
-    reason: Option<&str>,
-) -> anyhow::Result<PendingApproval> {
-    let Some(table) = &target.state_table else {
+    comment: Option<&str>,
+) -> anyhow::Result<(ApprovalRecord, Decision)> {
+    let Some(table) = &target.place.state_table else {
         return daybook_local::demo::decide(
-            &target.root,
+            &target.place.root,
             &target.job_id,
             approved,
             &target.by,
-            reason,
+            comment,
         )
         .await
         .map_err(anyhow::Error::msg);
     };
-    let config = daybook_aws::sdk::load().await;
-    let state =
-        daybook_aws::DynamoDbStateStore::new(daybook_aws::sdk::dynamodb_client(&config), table);
-    let callbacks = daybook_aws::SfnCallbacks::new(daybook_aws::sdk::sfn_client(&config));
-    let decision = Decision::new(approved, &target.by, reason, chrono::Utc::now());
-    Ok(decide_approval(&state, &callbacks, &target.job_id, &decision).await?)
+    let (state, callbacks) = aws(table).await;
+    let now = chrono::Utc::now();
+    let decision = Decision::new(approved, &target.by, comment, "cli", now);
+    Ok(decide_job(&state, &callbacks, &target.job_id, decision, now).await?)
 }

@@ -3,8 +3,10 @@ pub mod demo;
 pub mod export;
 pub mod flatten;
 pub mod generate;
+pub mod link_key;
 pub mod progress;
 pub mod redrive;
+pub mod serve;
 pub mod warehouse;
 
 /// Yesterday in UTC: the day a daily report is about.

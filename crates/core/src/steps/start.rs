@@ -39,6 +39,22 @@ pub struct StartOutput {
     pub config: PipelineConfig,
     /// Whether the run goes on to the report after the marts (the state machine's choice).
     pub build_report: bool,
+    /// How long the approval step waits at most (the state machine's `TimeoutSecondsPath`).
+    pub approval_timeout_seconds: u64,
+}
+
+impl StartOutput {
+    fn new(job: JobContext, config: PipelineConfig, build_report: bool) -> Self {
+        // The approval sweep fails the wait at the deadline, naming who was asked; the state's
+        // own timeout an hour later is the backstop should no sweep run.
+        let approval_timeout_seconds = (u64::from(config.email.approval_deadline_hours) + 1) * 3600;
+        Self {
+            job,
+            config,
+            build_report,
+            approval_timeout_seconds,
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -87,11 +103,11 @@ pub async fn start_job(
                         context: format!("reading the snapshot of job {job_id}"),
                         source,
                     })?;
-                return Ok(StartOutput {
-                    job: snapshot.job,
-                    config: snapshot.config,
-                    build_report: snapshot.build_report,
-                });
+                return Ok(StartOutput::new(
+                    snapshot.job,
+                    snapshot.config,
+                    snapshot.build_report,
+                ));
             }
             Err(crate::store::StoreError::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),
@@ -136,11 +152,7 @@ pub async fn start_job(
             super::publish::to_json(&snapshot)?,
         )
         .await?;
-    Ok(StartOutput {
-        job,
-        config,
-        build_report: snapshot.build_report,
-    })
+    Ok(StartOutput::new(job, config, snapshot.build_report))
 }
 
 fn validate(config: &PipelineConfig) -> Result<()> {

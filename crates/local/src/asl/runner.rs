@@ -389,7 +389,8 @@ impl Runner {
         let result = match kind {
             "Pass" => state.get("Result").cloned().unwrap_or(effective),
             "Task" => {
-                self.run_task(name, state, effective, context, execution)
+                let timeout = task_timeout(name, state, &input, context)?;
+                self.run_task(name, state, effective, context, execution, timeout)
                     .await?
             }
             "Parallel" => {
@@ -486,12 +487,9 @@ impl Runner {
         effective: Value,
         context: &Value,
         execution: &Execution,
+        timeout: Option<Duration>,
     ) -> Result<Value, Failure> {
         let resource = state["Resource"].as_str().unwrap_or_default();
-        let timeout = state
-            .get("TimeoutSeconds")
-            .and_then(Value::as_u64)
-            .map(Duration::from_secs);
         if let Some(service) = resource.strip_prefix(LAMBDA_INVOKE) {
             let function = effective
                 .get("FunctionName")
@@ -789,4 +787,26 @@ fn collect_branches(results: Vec<Option<Result<Value, Interrupted>>>) -> Result<
         failure: first_failure.expect("a failed branch"),
         branches: Some(progress),
     })
+}
+
+/// A Task's `TimeoutSeconds`, or its `TimeoutSecondsPath` read from the state's input (a
+/// positive whole number, as Step Functions requires).
+fn task_timeout(
+    name: &str,
+    state: &Value,
+    input: &Value,
+    context: &Value,
+) -> Result<Option<Duration>, Failure> {
+    if let Some(seconds) = state.get("TimeoutSeconds").and_then(Value::as_u64) {
+        return Ok(Some(Duration::from_secs(seconds)));
+    }
+    let Some(path) = state.get("TimeoutSecondsPath").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    match select(path, input, context)?.as_u64() {
+        Some(seconds) if seconds > 0 => Ok(Some(Duration::from_secs(seconds))),
+        _ => Err(Failure::runtime(format!(
+            "state {name:?}: TimeoutSecondsPath {path} does not select a positive whole number"
+        ))),
+    }
 }

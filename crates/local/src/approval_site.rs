@@ -1,0 +1,209 @@
+//! The approval links on a laptop: a signing key kept below the local root, and `daybook
+//! serve`, a small HTTP server on loopback that answers the links with the same approval
+//! pages as the deployed API, and sends reminders.
+
+use crate::callbacks::FileCallbacks;
+use crate::fs_store::FsStore;
+use crate::outbox::OutboxMailer;
+use crate::pipeline::LocalPaths;
+use crate::state::FileStateStore;
+use daybook_report::approval::{ApprovalSite, Approvals, LinkMaker, SiteRequest};
+use daybook_report::signed_link::Keyring;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where `daybook serve` listens unless told otherwise.
+pub const DEFAULT_ADDRESS: &str = "127.0.0.1:8787";
+
+fn key_file(root: &Path) -> PathBuf {
+    root.join(".daybook/link-key.json")
+}
+
+fn site_file(root: &Path) -> PathBuf {
+    root.join(".daybook/approval-site.json")
+}
+
+/// The local signing key, made on first use (the deployed stack keeps its key in Secrets
+/// Manager instead).
+pub fn local_keyring(root: &Path) -> Result<Keyring, String> {
+    let path = key_file(root);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Keyring::from_json(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let ring = Keyring {
+                current: Keyring::new_key(chrono::Utc::now()),
+                previous: vec![],
+            };
+            write_private(&path, &ring.to_json())?;
+            Ok(ring)
+        }
+        Err(e) => Err(format!("reading {}: {e}", path.display())),
+    }
+}
+
+/// Replaces the local key; links signed with the one before keep working.
+pub fn rotate_local_key(root: &Path) -> Result<Keyring, String> {
+    let ring = local_keyring(root)?.rotated(Keyring::new_key(chrono::Utc::now()));
+    write_private(&key_file(root), &ring.to_json())?;
+    Ok(ring)
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("writing {}: {e}", path.display());
+    std::fs::create_dir_all(path.parent().expect("key file has a folder")).map_err(fail)?;
+    let temp = path.with_extension("partial");
+    std::fs::write(&temp, text).map_err(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+    }
+    std::fs::rename(&temp, path).map_err(fail)
+}
+
+/// The address the links point at: the running `daybook serve`'s, else the default.
+pub fn local_base_url(root: &Path) -> String {
+    std::fs::read(site_file(root))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["url"].as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("http://{DEFAULT_ADDRESS}"))
+}
+
+pub fn local_links(root: &Path) -> Result<LinkMaker, String> {
+    Ok(LinkMaker {
+        keyring: local_keyring(root)?,
+        base_url: local_base_url(root),
+    })
+}
+
+struct Served {
+    root: PathBuf,
+    store: FsStore,
+    state: FileStateStore,
+    callbacks: FileCallbacks,
+    mailer: OutboxMailer,
+}
+
+/// A bound server, before it runs: its address is known (port 0 picks a free one).
+pub struct ApprovalServer {
+    listener: tokio::net::TcpListener,
+    served: Arc<Served>,
+    pub url: String,
+}
+
+impl ApprovalServer {
+    /// Binds `address` and records its URL below `root`, so that approval emails sent from now
+    /// on link to it.
+    pub async fn bind(root: &Path, address: SocketAddr) -> Result<Self, String> {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("listening on {address}: {e} (is another `daybook serve` running? pick another --port)"))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        let url = format!("http://{bound}");
+        write_private(&site_file(root), &serde_json::json!({ "url": url }).to_string())?;
+        local_keyring(root)?;
+        let paths = LocalPaths::new(root);
+        Ok(Self {
+            listener,
+            url,
+            served: Arc::new(Served {
+                root: root.to_path_buf(),
+                store: FsStore::new(root),
+                state: FileStateStore::new(&paths.state()),
+                callbacks: FileCallbacks::new(&paths.callbacks()),
+                mailer: OutboxMailer::new(&paths.outbox()),
+            }),
+        })
+    }
+
+    /// Serves approval pages until `shutdown` resolves, sending due reminders every
+    /// `sweep_every`.
+    pub async fn run(
+        self,
+        sweep_every: std::time::Duration,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), String> {
+        let served = self.served.clone();
+        let sweeper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(sweep_every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = sweep(&served).await {
+                    tracing::warn!(%e, "sending approval reminders");
+                }
+            }
+        });
+        let app = axum::Router::new()
+            .fallback(page)
+            .with_state(self.served.clone());
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| format!("serving approval pages: {e}"));
+        sweeper.abort();
+        result
+    }
+}
+
+async fn sweep(served: &Served) -> Result<(), String> {
+    let links = local_links(&served.root)?;
+    let approvals = Approvals {
+        store: &served.store,
+        mailer: &served.mailer,
+        state: &served.state,
+        callbacks: &served.callbacks,
+        links: &links,
+    };
+    let done = daybook_report::approval::sweep(&approvals, chrono::Utc::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    for id in done.reminded {
+        tracing::info!(approval = %id, "reminder sent");
+    }
+    for id in done.expired {
+        tracing::info!(approval = %id, "past its deadline: closed, its run failed");
+    }
+    Ok(())
+}
+
+async fn page(
+    axum::extract::State(served): axum::extract::State<Arc<Served>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    let request = SiteRequest {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        query: uri.query().map(str::to_string),
+        body: Some(String::from_utf8_lossy(&body).into_owned()),
+    };
+    // Read each time: `daybook link-key rotate` may have replaced it while serving.
+    let response = match local_keyring(&served.root) {
+        Ok(keyring) => {
+            let site = ApprovalSite {
+                store: &served.store,
+                state: &served.state,
+                callbacks: &served.callbacks,
+                keyring: &keyring,
+            };
+            site.respond(&request, chrono::Utc::now()).await
+        }
+        Err(e) => {
+            tracing::error!(%e, "reading the local link key");
+            daybook_report::approval::SiteResponse {
+                status: 503,
+                html: "<!DOCTYPE html><title>Unavailable</title><p>The local link key is unreadable; see the terminal running daybook serve. Nothing was decided.</p>".into(),
+            }
+        }
+    };
+    let mut builder = axum::http::Response::builder().status(response.status);
+    for (name, value) in daybook_report::approval::SiteResponse::headers() {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(axum::body::Body::from(response.html))
+        .expect("static headers are valid")
+}
