@@ -62,7 +62,7 @@ pub(crate) fn approval_api(clients: &FunctionClients) -> approval_api::Adapters 
     approval_adapters(clients, "approval-api", None)
 }
 
-fn approval_adapters(
+pub(crate) fn approval_adapters(
     clients: &FunctionClients,
     function: &str,
     approval_url: Option<&str>,
@@ -166,7 +166,7 @@ impl FunctionClients {
         S3Store::new(self.s3(function), BUCKET)
     }
 
-    fn state(&self, function: &str) -> DynamoDbStateStore {
+    pub(crate) fn state(&self, function: &str) -> DynamoDbStateStore {
         DynamoDbStateStore::new(self.dynamodb(function), STATE_TABLE)
     }
 }
@@ -335,20 +335,41 @@ impl CallbackWaiter for ApproverByLink {
             "no link carries the task token"
         );
         let link = &record.links["lead@daybook.example"];
-        let (status, page) = api_call(&self.api, api_event("GET", &format!("{link}?decision=approve"), None)).await;
-        assert_eq!(status, 200, "{page}");
-        assert!(page.contains("Approve and send"), "{page}");
-        assert_eq!(answer_of(&self.api.state, &record.approval_id).await.unwrap(), None, "GET decided nothing");
         let (status, page) = api_call(
             &self.api,
-            api_event("POST", link, Some("comment=Numbers+match+the+dashboard&decision=approve")),
+            api_event("GET", &format!("{link}?decision=approve"), None),
         )
         .await;
         assert_eq!(status, 200, "{page}");
-        match answer_of(&self.api.state, &record.approval_id).await.unwrap() {
+        assert!(page.contains("Approve and send"), "{page}");
+        assert_eq!(
+            answer_of(&self.api.state, &record.approval_id)
+                .await
+                .unwrap(),
+            None,
+            "GET decided nothing"
+        );
+        let (status, page) = api_call(
+            &self.api,
+            api_event(
+                "POST",
+                link,
+                Some("comment=Numbers+match+the+dashboard&decision=approve"),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        match answer_of(&self.api.state, &record.approval_id)
+            .await
+            .unwrap()
+        {
             Some(Answer::Decided(decision)) => {
                 let answers = self.tasks.answers();
-                assert_eq!(answers.last().unwrap().1["taskToken"], token, "Step Functions got the answer");
+                assert_eq!(
+                    answers.last().unwrap().1["taskToken"],
+                    token,
+                    "Step Functions got the answer"
+                );
                 Ok(serde_json::to_value(decision).unwrap())
             }
             other => panic!("the POST did not decide: {other:?}"),
@@ -603,12 +624,21 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     // The decision is on record with the approved files' hash, and SES got two raw messages:
     // the approval request, the report (saying who approved it).
     let record = request_of_job(&state(&config), job_id).await.unwrap();
-    let Some(Answer::Decided(decision)) = answer_of(&state(&config), &record.approval_id).await.unwrap() else {
+    let Some(Answer::Decided(decision)) = answer_of(&state(&config), &record.approval_id)
+        .await
+        .unwrap()
+    else {
         panic!("no decision recorded")
     };
     assert_eq!(decision.by, "lead@daybook.example");
-    assert_eq!(decision.comment.as_deref(), Some("Numbers match the dashboard"));
-    assert_eq!(decision.report_sha256.as_deref(), Some(record.report_sha256.as_str()));
+    assert_eq!(
+        decision.comment.as_deref(),
+        Some("Numbers match the dashboard")
+    );
+    assert_eq!(
+        decision.report_sha256.as_deref(),
+        Some(record.report_sha256.as_str())
+    );
     let data = http_get(&moto.endpoint, "/moto-api/data.json");
     let data: Value = serde_json::from_str(&data).unwrap();
     let raw: Vec<&str> = data["ses"]["RawMessage"]
@@ -622,10 +652,17 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     assert!(raw[0].contains("Subject: =?utf-8?Q?Approve:_Daily_search_report"));
     assert!(raw[1].contains("To: <data-team@daybook.example>"));
     assert!(raw[1].contains("daily-search-2026-11-21.xlsx"));
-    assert!(raw[0].contains(&format!("{APPROVAL_URL}/approvals/v1.k1.")), "the approval email links to the approval API");
-    let sent = mail_parser::MessageParser::default().parse(raw[1].as_bytes()).unwrap();
     assert!(
-        sent.body_text(0).unwrap().contains("Approved by lead@daybook.example at"),
+        raw[0].contains(&format!("{APPROVAL_URL}/approvals/v1.k1.")),
+        "the approval email links to the approval API"
+    );
+    let sent = mail_parser::MessageParser::default()
+        .parse(raw[1].as_bytes())
+        .unwrap();
+    assert!(
+        sent.body_text(0)
+            .unwrap()
+            .contains("Approved by lead@daybook.example at"),
         "the sent report says who approved it"
     );
 
@@ -641,7 +678,10 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     .await
     .unwrap_err()
     .to_string();
-    assert!(again.contains("already approved by lead@daybook.example"), "{again}");
+    assert!(
+        again.contains("already approved by lead@daybook.example"),
+        "{again}"
+    );
 }
 
 #[tokio::test]

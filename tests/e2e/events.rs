@@ -43,7 +43,8 @@ fn every_sample_event_is_a_valid_handler_input() {
     assert_eq!(send.approval.unwrap().by, "lead@daybook.example");
     let console: approval_api::ConsoleDecision = parses_as("approval-console.json");
     assert_eq!(console.decision, "approve");
-    let page: aws_lambda_events::apigw::ApiGatewayV2httpRequest = parses_as("approval-api-get.json");
+    let page: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
+        parses_as("approval-api-get.json");
     assert_eq!(page.request_context.http.method, "GET");
     let sweep: serde_json::Value = parses_as("approval-sweep.json");
     assert_eq!(sweep["sweep"], true);

@@ -1,5 +1,6 @@
 //! Cross-crate tests. Run them all with the README's test command (`scripts/test`).
 
+mod approval;
 mod aws_exports;
 mod aws_iam;
 mod aws_moto;

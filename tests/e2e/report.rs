@@ -9,7 +9,7 @@ use daybook_local::warehouse::DataFusionWarehouse;
 use daybook_report::ReportData;
 use daybook_report::steps::{BuildInput, build_report};
 
-fn section(title: &str, sql: &str) -> ReportSection {
+pub(crate) fn section(title: &str, sql: &str) -> ReportSection {
     ReportSection {
         title: title.into(),
         description: None,
@@ -22,7 +22,7 @@ fn section(title: &str, sql: &str) -> ReportSection {
 }
 
 /// The build input of a report `daily` of `sections` for job-1 on 2026-11-21.
-fn build_input(sections: Vec<ReportSection>) -> BuildInput {
+pub(crate) fn build_input(sections: Vec<ReportSection>) -> BuildInput {
     BuildInput {
         job: JobContext {
             job_id: "job-1".into(),

@@ -47,7 +47,10 @@ impl FakeTaskTokens {
 
 fn answer(tasks: &Mutex<Tasks>, operation: &str, request: Value) -> (&'static str, Value) {
     let mut tasks = tasks.lock().unwrap();
-    let token = request["taskToken"].as_str().unwrap_or_default().to_string();
+    let token = request["taskToken"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     match operation {
         "SendTaskSuccess" | "SendTaskFailure" => {
             if tasks.waiting.remove(&token) {

@@ -5,7 +5,10 @@ use crate::sdk::{classified, describe};
 use daybook_core::ports::PortError;
 
 /// The secret's current string (the keyring as JSON).
-pub async fn read(client: &aws_sdk_secretsmanager::Client, secret: &str) -> Result<String, PortError> {
+pub async fn read(
+    client: &aws_sdk_secretsmanager::Client,
+    secret: &str,
+) -> Result<String, PortError> {
     let output = client
         .get_secret_value()
         .secret_id(secret)

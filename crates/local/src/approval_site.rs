@@ -102,7 +102,10 @@ impl ApprovalServer {
             .map_err(|e| format!("listening on {address}: {e} (is another `daybook serve` running? pick another --port)"))?;
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
         let url = format!("http://{bound}");
-        write_private(&site_file(root), &serde_json::json!({ "url": url }).to_string())?;
+        write_private(
+            &site_file(root),
+            &serde_json::json!({ "url": url }).to_string(),
+        )?;
         local_keyring(root)?;
         let paths = LocalPaths::new(root);
         Ok(Self {

@@ -467,9 +467,7 @@ pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoO
     let waiter: Arc<dyn CallbackWaiter> = if options.manual_approval {
         Arc::new(FileCallbacks::new(&paths.callbacks()))
     } else {
-        Arc::new(
-            AutoAnswer::new(auto_answer(true)).recorded_in(&paths.callbacks()),
-        )
+        Arc::new(AutoAnswer::new(auto_answer(true)).recorded_in(&paths.callbacks()))
     };
     let input = json!({ "date": options.date, "started_by": "daybook demo" });
     let output = run_daily_report(&options.root, &options.job_id, input, waiter, observer).await?;

@@ -109,7 +109,13 @@ async fn console(
             daybook_report::approval::MAX_COMMENT_CHARS
         )));
     }
-    let decision = Decision::new(approved, by, event.comment.as_deref(), "Lambda console", now);
+    let decision = Decision::new(
+        approved,
+        by,
+        event.comment.as_deref(),
+        "Lambda console",
+        now,
+    );
     let (record, decision) = decide_job(
         &adapters.state,
         &adapters.callbacks,

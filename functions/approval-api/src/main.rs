@@ -3,7 +3,6 @@
 // The handler nests the approval library's futures deeper than rustc's default layout limit.
 #![recursion_limit = "256"]
 
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     daybook_aws::lambda::init_tracing();

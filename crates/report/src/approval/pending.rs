@@ -76,7 +76,11 @@ pub async fn sweep(approvals: &Approvals<'_>, now: DateTime<Utc>) -> Result<Swee
     Ok(done)
 }
 
-async fn expire(approvals: &Approvals<'_>, record: &ApprovalRecord, now: DateTime<Utc>) -> Result<bool> {
+async fn expire(
+    approvals: &Approvals<'_>,
+    record: &ApprovalRecord,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let why = format!(
         "nobody answered the approval of report {} for {} by its deadline {} ({} hours); asked: {}. Redrive the run to ask again",
         record.report.name,
@@ -85,11 +89,17 @@ async fn expire(approvals: &Approvals<'_>, record: &ApprovalRecord, now: DateTim
         record.email.approval_deadline_hours,
         record.email.approvers.join(", ")
     );
-    let closed = Answer::Closed { at: now, why: why.clone() };
+    let closed = Answer::Closed {
+        at: now,
+        why: why.clone(),
+    };
     let key = answer_key(&record.approval_id);
     if approvals
         .state
-        .put_if_absent(&key, serde_json::to_value(&closed).expect("answers serialise"))
+        .put_if_absent(
+            &key,
+            serde_json::to_value(&closed).expect("answers serialise"),
+        )
         .await?
         .is_some()
     {

@@ -336,10 +336,7 @@ fn refused(status: u16, heading: &str, message: &str) -> SiteResponse {
 
 fn render(status: u16, page: &Page) -> SiteResponse {
     match crate::html::render_approval_page(page) {
-        Ok(html) => SiteResponse {
-            status,
-            html,
-        },
+        Ok(html) => SiteResponse { status, html },
         Err(e) => {
             tracing::error!(%e, "rendering an approval page");
             SiteResponse {
