@@ -654,3 +654,95 @@ async fn a_second_report_is_a_config_of_its_own_with_its_own_recipients() {
     let last = read(emails.last().unwrap());
     assert!(last.contains("To: <sales@daybook.example>") && last.contains("Weekly sales"));
 }
+
+/// The whole approval on a laptop, as a person clicks it: `daybook serve` up, the demo waiting
+/// for approval, the Approve link from the `.eml` opened in headless Chromium, a comment typed,
+/// the button pressed, and the run sends, saying who approved it. A screenshot of the page goes
+/// to `target/preview/approval-page.png` (the README's picture).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_approval_link_is_clicked_through_in_a_browser_and_the_run_sends() {
+    use daybook_local::approval_site::ApprovalServer;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let server = ApprovalServer::bind(&root, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let url = server.url.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run(std::time::Duration::from_secs(3600), async {
+        let _ = stopped.await;
+    }));
+    let (run, mut waiting) = start_waiting_run(&root, "job-click");
+    waiting.recv().await.expect("the run waits for approval");
+
+    let pending = daybook_report::approval::pending_approvals(
+        &daybook_local::state::FileStateStore::new(&root.join(".daybook/state")),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(pending.len(), 1, "daybook approvals lists it");
+    let request = read(&sent_emails(&root)[0]);
+    let text = mail_parser::MessageParser::default()
+        .parse(request.as_bytes())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .into_owned();
+    let link = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Approve: "))
+        .expect("the approval email has an Approve link")
+        .to_string();
+    assert!(link.starts_with(&format!("{url}/approvals/v1.")), "{link}");
+
+    let screenshot = tokio::task::spawn_blocking(move || {
+        let mut browser = daybook_tests::chromium::Chromium::start();
+        browser.open(&link);
+        let page = browser.text();
+        assert!(page.contains("Approve Daily search report?"), "{page}");
+        assert!(
+            page.contains("You are deciding as lead@daybook.example"),
+            "{page}"
+        );
+        // Opening the page decided nothing: the run still waits.
+        browser.eval(
+            "document.querySelector('#comment').value = 'Checked the top keywords <b>twice</b>'",
+        );
+        let shot = browser.screenshot();
+        browser.eval("document.querySelector('button[value=approve]').click()");
+        browser.wait_for("document.body.innerText.includes('The report goes to')");
+        let done = browser.text();
+        assert!(done.contains("Approved"), "{done}");
+        assert!(
+            done.contains("Checked the top keywords <b>twice</b>"),
+            "shown as typed: {done}"
+        );
+        shot
+    })
+    .await
+    .unwrap();
+    png::Decoder::new(std::io::Cursor::new(&screenshot))
+        .read_info()
+        .expect("Chromium's screenshot is a PNG");
+    let preview = daybook_tests::workspace_root().join("target/preview");
+    std::fs::create_dir_all(&preview).unwrap();
+    std::fs::write(preview.join("approval-page.png"), &screenshot).unwrap();
+
+    let outcome = run.await.unwrap().unwrap();
+    let eml = read(&outcome.email);
+    let sent = mail_parser::MessageParser::default()
+        .parse(eml.as_bytes())
+        .unwrap();
+    let html = sent.body_html(0).unwrap();
+    assert!(
+        html.contains("Approved by lead@daybook.example at"),
+        "{html:.3000}"
+    );
+    assert!(
+        html.contains("&lt;b&gt;twice&lt;"),
+        "the comment is escaped"
+    );
+    let _ = stop.send(());
+    serving.await.unwrap().unwrap();
+}

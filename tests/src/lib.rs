@@ -1,5 +1,6 @@
 //! Helpers for the cross-crate tests: servers started on free loopback ports, stopped on drop.
 
+pub mod chromium;
 pub mod databases;
 pub mod fake_redshift;
 pub mod fake_task_tokens;
