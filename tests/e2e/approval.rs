@@ -402,7 +402,7 @@ async fn a_newer_request_supersedes_the_sweep_reminds_and_expires_and_the_consol
     let later = newer.requested_at + chrono::Duration::hours(5);
     assert_eq!(
         sweep(&approvals, later).await.unwrap().reminded,
-        [newer.approval_id.clone()]
+        std::slice::from_ref(&newer.approval_id)
     );
     let reminders = &deployment.sent()[before..];
     assert_eq!(reminders.len(), 2);
@@ -417,7 +417,7 @@ async fn a_newer_request_supersedes_the_sweep_reminds_and_expires_and_the_consol
     let expired = sweep(&approvals, newer.deadline + chrono::Duration::minutes(1))
         .await
         .unwrap();
-    assert_eq!(expired.expired, [newer.approval_id.clone()]);
+    assert_eq!(expired.expired, std::slice::from_ref(&newer.approval_id));
     let failure = deployment.clients.tasks.answers().last().unwrap().1.clone();
     assert_eq!(failure["taskToken"], "token-new");
     assert_eq!(failure["error"], "Daybook.ApprovalTimedOut");

@@ -325,4 +325,29 @@ mod tests {
         };
         assert_eq!(retired.verify(&token, now), Err(LinkError::UnknownKey));
     }
+
+    #[test]
+    fn the_stacks_key_reads_rotates_twice_and_keeps_links_working() {
+        let stack = r#"{"id": "k1", "secret": "0123456789abcdef0123456789abcdef0123456789abcdef"}"#;
+        let ring = Keyring::from_json(stack).unwrap();
+        let token = ring.sign(&claims());
+        let now = Utc.with_ymd_and_hms(2026, 11, 21, 8, 0, 0).unwrap();
+        let once = ring.rotated(Keyring::new_key(now));
+        let twice = Keyring::from_json(&once.to_json())
+            .unwrap()
+            .rotated(Keyring::new_key(now + chrono::Duration::seconds(1)));
+        assert_eq!(twice.verify(&token, now), Ok(claims()), "two rotations back");
+        assert_ne!(twice.current.id, once.current.id);
+        let thrice = twice.rotated(Keyring::new_key(now + chrono::Duration::seconds(2)));
+        assert_eq!(thrice.previous.len(), PREVIOUS_KEYS_KEPT);
+        assert_eq!(thrice.verify(&token, now), Err(LinkError::UnknownKey));
+        for bad in [
+            r#"{"id": "k1", "secret": "short"}"#,
+            r#"{"id": "a.b", "secret": "0123456789abcdef0123456789abcdef0123"}"#,
+            r#"{"current": {"id": "k1"}}"#,
+            "not json",
+        ] {
+            assert!(Keyring::from_json(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -8,7 +8,8 @@ pub struct DemoArgs {
     /// Folder for everything the demo writes: lake, catalog, reports, outbox.
     #[arg(long, default_value = "daybook-demo")]
     out: PathBuf,
-    /// Wait for `daybook approve <job-id>` instead of approving automatically.
+    /// Wait for a person (the link in the approval email, served by `daybook serve`, or
+    /// `daybook approve <job-id>`) instead of approving automatically.
     #[arg(long)]
     manual_approval: bool,
     /// The day to report on (default: yesterday, UTC).

@@ -24,7 +24,7 @@ pub fn printer(job_id: &str, root: &Path) -> Observer {
         ),
         RunEvent::Caught { state, error, next } => eprintln!("  ✗ {state}: {error} → {next}"),
         RunEvent::WaitingForCallback { state, .. } => eprintln!(
-            "  … {state}: waiting. Approve with `daybook approve {job_id} --root {root}` (or reject with `daybook reject`)"
+            "  … {state}: waiting. Open the Approve link in the approval email ({root}/outbox/) with `daybook serve --root {root}` running, or `daybook approve {job_id} --root {root}` (or `daybook reject`); `daybook approvals --root {root}` lists the links"
         ),
         RunEvent::Failed { state, failure } => eprintln!("  ✗ {state}: {failure}"),
         _ => {}
