@@ -336,7 +336,11 @@ mod tests {
         let twice = Keyring::from_json(&once.to_json())
             .unwrap()
             .rotated(Keyring::new_key(now + chrono::Duration::seconds(1)));
-        assert_eq!(twice.verify(&token, now), Ok(claims()), "two rotations back");
+        assert_eq!(
+            twice.verify(&token, now),
+            Ok(claims()),
+            "two rotations back"
+        );
         assert_ne!(twice.current.id, once.current.id);
         let thrice = twice.rotated(Keyring::new_key(now + chrono::Duration::seconds(2)));
         assert_eq!(thrice.previous.len(), PREVIOUS_KEYS_KEPT);
