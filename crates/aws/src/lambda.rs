@@ -118,6 +118,7 @@ pub fn lake_store(config: &aws_config::SdkConfig) -> anyhow::Result<crate::S3Sto
 }
 
 /// The state table from `STATE_TABLE`.
+#[cfg(feature = "dynamodb")]
 pub fn state_store(config: &aws_config::SdkConfig) -> anyhow::Result<crate::DynamoDbStateStore> {
     Ok(crate::DynamoDbStateStore::new(
         crate::sdk::dynamodb_client(config),
@@ -126,6 +127,7 @@ pub fn state_store(config: &aws_config::SdkConfig) -> anyhow::Result<crate::Dyna
 }
 
 /// Glue from `GLUE_DATABASE` and `LAKE_BUCKET`, with no crawler (the stream's registrations).
+#[cfg(feature = "glue")]
 pub fn plain_catalog(config: &aws_config::SdkConfig) -> anyhow::Result<crate::GlueCatalog> {
     Ok(crate::GlueCatalog::new(
         aws_sdk_glue::Client::new(config),
@@ -136,6 +138,7 @@ pub fn plain_catalog(config: &aws_config::SdkConfig) -> anyhow::Result<crate::Gl
 
 /// Glue from `GLUE_DATABASE` and `LAKE_BUCKET`; with `GLUE_CRAWLER`, that crawler runs after
 /// each load's registrations, for at most `GLUE_CRAWLER_TIMEOUT_SECONDS` (default 600).
+#[cfg(feature = "glue")]
 pub fn catalog(config: &aws_config::SdkConfig) -> anyhow::Result<crate::GlueCatalog> {
     let catalog = plain_catalog(config)?;
     Ok(match optional("GLUE_CRAWLER") {
@@ -160,6 +163,7 @@ pub fn catalog(config: &aws_config::SdkConfig) -> anyhow::Result<crate::GlueCata
 /// Redshift from `REDSHIFT_WORKGROUP`, or `REDSHIFT_CLUSTER` (with `REDSHIFT_DB_USER` for IAM
 /// authentication), `REDSHIFT_DATABASE` and optional `REDSHIFT_SECRET_ARN`; the loader also
 /// takes `REDSHIFT_READER_USERS`, the database users it grants read access to the marts.
+#[cfg(feature = "redshift")]
 pub fn warehouse(config: &aws_config::SdkConfig) -> anyhow::Result<crate::RedshiftWarehouse> {
     let target = match (optional("REDSHIFT_WORKGROUP"), optional("REDSHIFT_CLUSTER")) {
         (Some(workgroup), _) => crate::RedshiftTarget::Workgroup(workgroup),
@@ -207,6 +211,7 @@ pub fn warehouse(config: &aws_config::SdkConfig) -> anyhow::Result<crate::Redshi
     Ok(warehouse.with_readers(readers)?)
 }
 
+#[cfg(feature = "ses")]
 pub fn mailer(config: &aws_config::SdkConfig) -> crate::SesMailer {
     crate::SesMailer::new(aws_sdk_sesv2::Client::new(config))
 }
@@ -267,6 +272,12 @@ pub fn parse_event<E: serde::de::DeserializeOwned>(
 
 /// What the approval functions (request-approval, approval-api) use: the mail adapters,
 /// Step Functions to answer or close a waiting run, and the link key and site.
+#[cfg(all(
+    feature = "dynamodb",
+    feature = "ses",
+    feature = "sfn",
+    feature = "secrets"
+))]
 pub struct ApprovalAdapters {
     pub store: crate::S3Store,
     pub mailer: crate::SesMailer,
@@ -281,6 +292,12 @@ pub struct ApprovalAdapters {
     pub approval_url: Option<String>,
 }
 
+#[cfg(all(
+    feature = "dynamodb",
+    feature = "ses",
+    feature = "sfn",
+    feature = "secrets"
+))]
 impl ApprovalAdapters {
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = crate::sdk::load().await;
@@ -303,12 +320,14 @@ impl ApprovalAdapters {
 
 /// What the two email functions (request-approval, send-report) use: the lake for the report
 /// files, SES, and the state table for pending approvals and sent-report records.
+#[cfg(all(feature = "dynamodb", feature = "ses"))]
 pub struct MailAdapters {
     pub store: crate::S3Store,
     pub mailer: crate::SesMailer,
     pub state: crate::DynamoDbStateStore,
 }
 
+#[cfg(all(feature = "dynamodb", feature = "ses"))]
 impl MailAdapters {
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = crate::sdk::load().await;

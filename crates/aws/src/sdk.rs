@@ -21,6 +21,7 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
+#[cfg(feature = "dynamodb")]
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
 }
@@ -37,6 +38,7 @@ pub fn describe<E: std::error::Error + 'static>(error: &E) -> String {
     text
 }
 
+#[cfg(feature = "sfn")]
 pub fn sfn_client(config: &SdkConfig) -> aws_sdk_sfn::Client {
     aws_sdk_sfn::Client::new(config)
 }

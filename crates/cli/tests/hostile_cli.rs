@@ -157,3 +157,44 @@ fn query_only_reads() {
     );
     assert!(!target.exists());
 }
+
+#[test]
+fn approval_commands_say_what_is_pending_and_refuse_what_is_not() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path().display().to_string();
+    let listed = daybook(&["approvals", "--root", &root]);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    assert_eq!(text(&listed.stdout).trim(), "no approval is pending");
+    // No run waits: approving says so, naming the job and where it looked.
+    let approve = daybook(&["approve", "20261121-060000-abc123", "--root", &root]);
+    assert!(!approve.status.success());
+    let said = text(&approve.stderr);
+    assert!(
+        said.contains("job 20261121-060000-abc123 has not asked for approval"),
+        "{said}"
+    );
+    assert!(said.contains(&root), "{said}");
+    // A job id that is a path is refused before anything is read.
+    let escape = daybook(&[
+        "reject",
+        "../../etc/passwd",
+        "--reason",
+        "x",
+        "--root",
+        &root,
+    ]);
+    assert!(!escape.status.success());
+    assert!(
+        text(&escape.stderr).contains("is not one plain name"),
+        "{}",
+        text(&escape.stderr)
+    );
+    // The local link key: made on first use, rotated keeping the key before.
+    let first = daybook(&["link-key", "rotate", "--root", &root]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let said = text(&first.stdout);
+    assert!(said.contains("new links are signed with key k"), "{said}");
+    assert!(said.contains("still work"), "{said}");
+    let key = std::fs::read_to_string(Path::new(&root).join(".daybook/link-key.json")).unwrap();
+    assert!(key.contains("\"previous\":[{"), "{key}");
+}

@@ -10,6 +10,7 @@ pub mod export;
 mod mysql;
 pub mod plan;
 mod postgres;
+#[cfg(feature = "shop")]
 pub mod shop;
 mod sqlite;
 
