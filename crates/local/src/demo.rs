@@ -516,7 +516,7 @@ pub async fn decide(
         &FileStateStore::new(&paths.state()),
         &FileCallbacks::new(&paths.callbacks()),
         job_id,
-        Decision::new(approved, by, comment, "cli", now),
+        Decision::new(approved, by, comment, "CLI", now),
         now,
     )
     .await

@@ -141,6 +141,6 @@ async fn decide(
     };
     let (state, callbacks) = aws(table).await;
     let now = chrono::Utc::now();
-    let decision = Decision::new(approved, &target.by, comment, "cli", now);
+    let decision = Decision::new(approved, &target.by, comment, "CLI", now);
     Ok(decide_job(&state, &callbacks, &target.job_id, decision, now).await?)
 }

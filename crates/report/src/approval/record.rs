@@ -51,7 +51,7 @@ pub struct Decision {
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    /// How it was given: `link`, `cli`, `lambda console`, `demo`.
+    /// How it was given: `link`, `CLI`, `Lambda console`, `demo`.
     #[serde(default)]
     pub via: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
