@@ -59,20 +59,7 @@ impl Deployment {
                 .unwrap();
         let clients = FunctionClients::shared(&config, "http://127.0.0.1:9");
         let lake = clients.store("test");
-        let mut keys = vec![
-            report.html_key.clone(),
-            report.email_html_key.clone(),
-            report.text_key.clone(),
-            report.xlsx_key.clone(),
-            report.data_key.clone(),
-        ];
-        keys.extend(
-            report
-                .pictures
-                .iter()
-                .map(|p| format!("{}{}", report.prefix, p.name)),
-        );
-        for key in keys {
+        for key in report.stored_keys() {
             lake.put(&key, local.get(&key).await.unwrap())
                 .await
                 .unwrap();

@@ -165,6 +165,15 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
         .await
         .expect("run-query wrote the workbook");
 
+    // The approval function's schedule on its role: it lists the open requests (a Scan).
+    let swept = approval_api::handle(
+        &crate::aws_pipeline::approval_api(&clients),
+        json!({ "sweep": true }),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the approval sweep on approval-api's role: {e}"));
+    assert_eq!(swept, json!({ "reminded": [], "expired": [] }));
+
     // The other services' calls, each checked against the resources its role allows.
     let calls = recorder.calls();
     for (function, logical) in FUNCTIONS {
@@ -192,6 +201,7 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
         ("approval-api", "secretsmanager.GetSecretValue"),
         ("approval-api", "DynamoDB_20120810.PutItem"),
         ("approval-api", "AWSStepFunctions.SendTaskSuccess"),
+        ("approval-api", "DynamoDB_20120810.Scan"),
         ("send-report", "DynamoDB_20120810.PutItem"),
         ("send-report", "/v2/email/outbound-emails"),
     ] {

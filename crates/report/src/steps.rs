@@ -49,6 +49,26 @@ pub struct ReportArtifacts {
     pub sections: Vec<SectionSummary>,
 }
 
+impl ReportArtifacts {
+    /// Every file of the report in the lake: email HTML, text, full HTML, workbook, data, then
+    /// the pictures.
+    pub fn stored_keys(&self) -> Vec<String> {
+        let mut keys = vec![
+            self.email_html_key.clone(),
+            self.text_key.clone(),
+            self.html_key.clone(),
+            self.xlsx_key.clone(),
+            self.data_key.clone(),
+        ];
+        keys.extend(
+            self.pictures
+                .iter()
+                .map(|p| format!("{}{}", self.prefix, p.name)),
+        );
+        keys
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SectionSummary {
     pub title: String,

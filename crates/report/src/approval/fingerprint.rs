@@ -9,21 +9,8 @@ use sha2::{Digest, Sha256};
 /// SHA-256 over every stored file of the report (email HTML, text, full HTML, workbook, data,
 /// pictures), each prefixed by its key and length so that moving bytes between files changes it.
 pub async fn report_sha256(store: &dyn ObjectStore, report: &ReportArtifacts) -> Result<String> {
-    let mut keys = vec![
-        report.email_html_key.clone(),
-        report.text_key.clone(),
-        report.html_key.clone(),
-        report.xlsx_key.clone(),
-        report.data_key.clone(),
-    ];
-    keys.extend(
-        report
-            .pictures
-            .iter()
-            .map(|p| format!("{}{}", report.prefix, p.name)),
-    );
     let mut hash = Sha256::new();
-    for key in &keys {
+    for key in &report.stored_keys() {
         let bytes = store.get(key).await?;
         hash.update((key.len() as u64).to_be_bytes());
         hash.update(key.as_bytes());
