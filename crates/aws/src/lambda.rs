@@ -301,10 +301,15 @@ pub struct ApprovalAdapters {
 impl ApprovalAdapters {
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = crate::sdk::load().await;
+        let MailAdapters {
+            store,
+            mailer,
+            state,
+        } = MailAdapters::from_config(&config)?;
         Ok(Self {
-            store: lake_store(&config)?,
-            mailer: mailer(&config),
-            state: state_store(&config)?,
+            store,
+            mailer,
+            state,
             callbacks: crate::SfnCallbacks::new(crate::sdk::sfn_client(&config)),
             secrets: aws_sdk_secretsmanager::Client::new(&config),
             link_key_secret: required("LINK_KEY_SECRET_ARN")?,
@@ -330,11 +335,14 @@ pub struct MailAdapters {
 #[cfg(all(feature = "dynamodb", feature = "ses"))]
 impl MailAdapters {
     pub async fn from_env() -> anyhow::Result<Self> {
-        let config = crate::sdk::load().await;
+        Self::from_config(&crate::sdk::load().await)
+    }
+
+    fn from_config(config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
         Ok(Self {
-            store: lake_store(&config)?,
-            mailer: mailer(&config),
-            state: state_store(&config)?,
+            store: lake_store(config)?,
+            mailer: mailer(config),
+            state: state_store(config)?,
         })
     }
 }
