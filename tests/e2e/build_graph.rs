@@ -6,29 +6,30 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-/// The packages `function` links, resolved as a build of that function alone.
-fn linked(function: &str) -> BTreeSet<String> {
+/// The packages `package` links, resolved as a build of that package alone (with `features`).
+fn linked_with(package: &str, features: &[&str]) -> BTreeSet<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .current_dir(daybook_tests::workspace_root())
-        .args([
-            "tree",
-            "--offline",
-            "--locked",
-            "-p",
-            function,
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "--format",
-            "{p}",
-        ])
-        .output()
-        .expect("run cargo tree");
+    let mut command = Command::new(cargo);
+    command.current_dir(daybook_tests::workspace_root()).args([
+        "tree",
+        "--offline",
+        "--locked",
+        "-p",
+        package,
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ]);
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
+    }
+    let output = command.output().expect("run cargo tree");
     assert!(
         output.status.success(),
-        "cargo tree -p {function}: {}",
+        "cargo tree -p {package}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout)
@@ -36,6 +37,10 @@ fn linked(function: &str) -> BTreeSet<String> {
         .filter_map(|line| line.split_whitespace().next())
         .map(str::to_string)
         .collect()
+}
+
+fn linked(function: &str) -> BTreeSet<String> {
+    linked_with(function, &[])
 }
 
 #[test]
@@ -65,11 +70,94 @@ fn each_lambda_links_only_the_sdks_it_calls() {
             .filter_map(|p| p.strip_prefix("aws-sdk-"))
             .collect();
         assert_eq!(&got, sdks, "{function} links these SDK crates");
-        for never in ["datafusion", "daybook-generate", "daybook-local"] {
+        for never in [
+            "datafusion",
+            "daybook-generate",
+            "daybook-local",
+            "libsqlite3-sys",
+        ] {
             assert!(
                 !packages.contains(never),
                 "{function} links {never}, which no Lambda calls"
             );
         }
     }
+}
+
+/// `cargo run -p daybook-cli -- demo` compiles no AWS SDK and no TLS: they were a third of a
+/// cold build. `--features aws` brings them for the commands that reach a stack.
+#[test]
+fn the_demo_builds_without_the_aws_sdk_and_operators_get_it_with_a_feature() {
+    let demo = linked("daybook-cli");
+    let cloud: Vec<&String> = demo
+        .iter()
+        .filter(|p| p.starts_with("aws-sdk-") || p.starts_with("aws-lc") || p.contains("rustls"))
+        .collect();
+    assert!(cloud.is_empty(), "the demo build links {cloud:?}");
+    assert!(demo.contains("datafusion") && demo.contains("libsqlite3-sys"));
+
+    let operator = linked_with("daybook-cli", &["aws"]);
+    for needed in [
+        "aws-sdk-dynamodb",
+        "aws-sdk-sfn",
+        "aws-sdk-secretsmanager",
+        "aws-sdk-sso",
+        "rustls",
+    ] {
+        assert!(operator.contains(needed), "--features aws lacks {needed}");
+    }
+}
+
+/// `sam build` builds every function through the Makefile (one `make build-<LogicalId>` each),
+/// and every target copies the bootstrap of a function that exists: a function added to the
+/// template without a target, or a target naming a renamed function, fails here rather than in
+/// an operator's `sam build`.
+#[test]
+fn sam_build_has_a_make_target_for_every_function() {
+    let root = daybook_tests::workspace_root();
+    let template = std::fs::read_to_string(root.join("infra/template.yaml")).unwrap();
+    let makefile = std::fs::read_to_string(root.join("Makefile")).unwrap();
+    let functions_in_template = template
+        .matches("Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: makefile\n    Properties:\n      CodeUri: ..\n")
+        .count();
+    assert_eq!(
+        functions_in_template,
+        template.matches("Type: AWS::Serverless::Function").count(),
+        "every function builds with the Makefile from the repository root"
+    );
+    let mut built = BTreeSet::new();
+    let mut lines = makefile.lines();
+    while let Some(line) = lines.next() {
+        let Some(logical_id) = line
+            .strip_prefix("build-")
+            .and_then(|l| l.strip_suffix(':'))
+        else {
+            continue;
+        };
+        assert!(
+            template.contains(&format!(
+                "\n  {logical_id}:\n    Type: AWS::Serverless::Function\n"
+            )),
+            "the Makefile builds {logical_id}, which the template does not have"
+        );
+        let recipe = lines.next().unwrap_or_default();
+        let function = recipe
+            .strip_prefix("\tscripts/build-lambdas --copy ")
+            .and_then(|rest| rest.strip_suffix(" \"$(ARTIFACTS_DIR)\""))
+            .unwrap_or_else(|| panic!("build-{logical_id} runs {recipe:?}"));
+        assert!(
+            root.join("functions")
+                .join(function)
+                .join("Cargo.toml")
+                .exists(),
+            "build-{logical_id} copies {function}, which is not under functions/"
+        );
+        built.insert(function.to_string());
+    }
+    assert_eq!(built.len(), functions_in_template);
+    let all: BTreeSet<String> = std::fs::read_dir(root.join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(built, all, "every function under functions/ is deployed");
 }

@@ -3,7 +3,9 @@
 use crate::columns::{Cell, ColumnBuilder, ColumnKind};
 use crate::error::RdsError;
 use crate::plan::{ColumnMeta, PlannedColumn, plan_columns};
-use crate::{mysql, postgres, sqlite};
+#[cfg(feature = "sqlite")]
+use crate::sqlite;
+use crate::{mysql, postgres};
 use arrow::datatypes::{Field, Schema};
 use arrow::record_batch::RecordBatch;
 use daybook_core::parquet_sink::{ParquetSink, WrittenFile};
@@ -19,6 +21,7 @@ use std::time::Duration;
 pub enum Database {
     Postgres(sqlx::PgPool),
     MySql(sqlx::MySqlPool),
+    #[cfg(feature = "sqlite")]
     Sqlite(sqlx::SqlitePool),
 }
 
@@ -79,18 +82,7 @@ impl Database {
                 .connect_lazy_with(options);
             Ok(Database::MySql(pool))
         } else if url.starts_with("sqlite:") {
-            use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-            let options = SqliteConnectOptions::from_str(url)
-                .map_err(failed)?
-                .read_only(true);
-            probe::<sqlx::SqliteConnection>(&options)
-                .await
-                .map_err(failed)?;
-            let pool = SqlitePoolOptions::new()
-                .max_connections(2)
-                .acquire_timeout(CONNECT_TIMEOUT)
-                .connect_lazy_with(options);
-            Ok(Database::Sqlite(pool))
+            Self::connect_sqlite(url, failed).await
         } else {
             Err(RdsError::Connect {
                 target,
@@ -100,10 +92,44 @@ impl Database {
         }
     }
 
+    #[cfg(feature = "sqlite")]
+    async fn connect_sqlite(
+        url: &str,
+        failed: impl Fn(sqlx::Error) -> RdsError,
+    ) -> Result<Self, RdsError> {
+        use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(&failed)?
+            .read_only(true);
+        probe::<sqlx::SqliteConnection>(&options)
+            .await
+            .map_err(&failed)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_lazy_with(options);
+        Ok(Database::Sqlite(pool))
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    async fn connect_sqlite(
+        url: &str,
+        _failed: impl Fn(sqlx::Error) -> RdsError,
+    ) -> Result<Self, RdsError> {
+        Err(RdsError::Connect {
+            target: redact_url(url),
+            message: "this build reads PostgreSQL and MySQL only: SQLite is the `sqlite` feature \
+                      of daybook-rds, which the daybook command has"
+                .into(),
+            kind: daybook_core::ErrorKind::InvalidInput,
+        })
+    }
+
     pub fn engine(&self) -> &'static str {
         match self {
             Database::Postgres(_) => "postgres",
             Database::MySql(_) => "mysql",
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(_) => "sqlite",
         }
     }
@@ -145,6 +171,7 @@ impl Database {
                     meta.insert(column, column_meta);
                 }
             }
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => {
                 let rows: Vec<(String, String, Option<String>)> =
                     sqlx::query_as(sqlite::DECIMALS_SQL)
@@ -177,6 +204,7 @@ impl Database {
         Ok(match self {
             Database::Postgres(pool) => names(pool.describe(sql).await?.columns()),
             Database::MySql(pool) => names(pool.describe(sql).await?.columns()),
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => names(pool.describe(sql).await?.columns()),
         })
     }
@@ -191,6 +219,7 @@ impl Database {
         match self {
             Database::Postgres(_) => plan_columns(table, columns, meta, postgres::kind, notes),
             Database::MySql(_) => plan_columns(table, columns, meta, mysql::kind, notes),
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(_) => plan_columns(table, columns, meta, sqlite::kind, notes),
         }
     }
@@ -200,6 +229,7 @@ impl Database {
         match self {
             Database::Postgres(_) => Dialect::Postgres,
             Database::MySql(_) => Dialect::MySql,
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(_) => Dialect::Sqlite,
         }
     }
@@ -236,6 +266,7 @@ impl Database {
                 };
                 stream_rows(pool, query, mysql::cell, writer).await
             }
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => {
                 // SQLite compares dates and times as the text they are stored as.
                 let query = sqlx::query(sql);
@@ -259,6 +290,7 @@ impl Database {
         match self {
             Database::Postgres(pool) => pool.close().await,
             Database::MySql(pool) => pool.close().await,
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => pool.close().await,
         }
     }
@@ -291,6 +323,10 @@ fn connect_advice(error: &sqlx::Error) -> String {
         }
         sqlx::Error::Database(_) if text.contains("password") || text.contains("Access denied") => {
             "; check the user name and password (the secret's username and password on AWS)"
+        }
+        sqlx::Error::Tls(_) if !cfg!(feature = "tls") => {
+            "; this daybook was built without TLS, which every host but loopback needs: \
+             install it with `cargo install --path crates/cli --features aws`"
         }
         sqlx::Error::Tls(_) => "; check ssl_root_cert (the RDS CA bundle) and the host name",
         _ => "",

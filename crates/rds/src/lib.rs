@@ -12,6 +12,7 @@ pub mod plan;
 mod postgres;
 #[cfg(feature = "shop")]
 pub mod shop;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use db::Database;

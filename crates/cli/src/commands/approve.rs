@@ -72,8 +72,8 @@ pub async fn list(args: ApprovalsArgs) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     let pending = match &args.place.state_table {
         Some(table) => {
-            let (state, _) = aws(table).await;
-            pending_approvals(&state, now).await?
+            let (state, _) = super::cloud::state_and_callbacks(table).await?;
+            pending_approvals(state.as_ref(), now).await?
         }
         None => {
             let paths = daybook_local::pipeline::LocalPaths::new(&args.place.root);
@@ -115,14 +115,6 @@ fn age(age: chrono::Duration) -> String {
     }
 }
 
-async fn aws(table: &str) -> (daybook_aws::DynamoDbStateStore, daybook_aws::SfnCallbacks) {
-    let config = daybook_aws::sdk::load().await;
-    (
-        daybook_aws::DynamoDbStateStore::new(daybook_aws::sdk::dynamodb_client(&config), table),
-        daybook_aws::SfnCallbacks::new(daybook_aws::sdk::sfn_client(&config)),
-    )
-}
-
 async fn decide(
     target: &Target,
     approved: bool,
@@ -139,8 +131,15 @@ async fn decide(
         .await
         .map_err(anyhow::Error::msg);
     };
-    let (state, callbacks) = aws(table).await;
+    let (state, callbacks) = super::cloud::state_and_callbacks(table).await?;
     let now = chrono::Utc::now();
     let decision = Decision::new(approved, &target.by, comment, "CLI", now);
-    Ok(decide_job(&state, &callbacks, &target.job_id, decision, now).await?)
+    Ok(decide_job(
+        state.as_ref(),
+        callbacks.as_ref(),
+        &target.job_id,
+        decision,
+        now,
+    )
+    .await?)
 }

@@ -25,14 +25,17 @@ pub async fn run(command: LinkKey) -> anyhow::Result<()> {
         None => daybook_local::approval_site::rotate_local_key(&args.root)
             .map_err(anyhow::Error::msg)?,
         Some(secret) => {
-            let config = daybook_aws::sdk::load().await;
-            let client = aws_sdk_secretsmanager::Client::new(&config);
-            let current = daybook_aws::link_key::read(&client, secret).await?;
-            let ring = Keyring::from_json(&current)
-                .map_err(|e| anyhow::anyhow!("the link key {secret}: {e}"))?
-                .rotated(Keyring::new_key(chrono::Utc::now()));
-            daybook_aws::link_key::write(&client, secret, &ring.to_json()).await?;
-            ring
+            let mut rotated = None;
+            super::cloud::replace_link_key(secret, |current| {
+                let ring = Keyring::from_json(current)
+                    .map_err(|e| anyhow::anyhow!("the link key {secret}: {e}"))?
+                    .rotated(Keyring::new_key(chrono::Utc::now()));
+                let json = ring.to_json();
+                rotated = Some(ring);
+                Ok(json)
+            })
+            .await?;
+            rotated.expect("the key was rotated")
         }
     };
     println!(

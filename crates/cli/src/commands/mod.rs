@@ -1,4 +1,5 @@
 pub mod approve;
+mod cloud;
 pub mod demo;
 pub mod export;
 pub mod flatten;
