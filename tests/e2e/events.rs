@@ -14,6 +14,11 @@ fn parses_as<T: DeserializeOwned>(file: &str) -> T {
 fn every_sample_event_is_a_valid_handler_input() {
     let start: daybook_core::steps::start::StartTask = parses_as("start-job.json");
     assert_eq!(start.request.date, Some("2026-11-21".parse().unwrap()));
+    let plan: daybook_core::steps::start::StartEvent = parses_as("start-job-backfill.json");
+    assert_eq!(
+        plan.backfill.map(|b| (b.from, b.to)),
+        Some(("2026-10-01".parse().unwrap(), "2026-10-31".parse().unwrap()))
+    );
     for file in [
         "flatten-dynamodb-export.json",
         "flatten-dynamodb-query.json",
@@ -57,7 +62,44 @@ fn every_sample_event_is_a_valid_handler_input() {
     files.sort();
     assert_eq!(
         files.len(),
-        16,
+        17,
         "a new event file needs a line here: {files:?}"
     );
+}
+
+/// The backfill state machine's first step: start-job plans the days (one job each, no report
+/// unless asked) and refuses a range it cannot run, before any day starts.
+#[tokio::test]
+async fn start_job_plans_a_backfill_and_refuses_a_bad_range() {
+    use daybook_core::Classify;
+    use daybook_core::steps::start::{StartEvent, start_or_plan};
+    let dir = tempfile::tempdir().unwrap();
+    let store = daybook_local::FsStore::new(dir.path());
+    let now = "2026-11-24T08:00:00Z".parse().unwrap();
+    let event: StartEvent = parses_as("start-job-backfill.json");
+    let plan = start_or_plan(&store, &event, now, chrono_tz::Asia::Seoul, 1)
+        .await
+        .unwrap();
+    let days = plan["days"].as_array().unwrap();
+    assert_eq!(days.len(), 31);
+    assert_eq!(days[0]["input"]["date"], "2026-10-01");
+    assert_eq!(days[0]["input"]["build_report"], false);
+    assert_eq!(days[0]["input"]["config_key"], serde_json::Value::Null);
+    assert!(
+        days[30]["job_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("20261031-")
+    );
+    assert_eq!(plan["concurrency"], 2);
+
+    let mut event = event;
+    if let Some(backfill) = event.backfill.as_mut() {
+        backfill.to = "2026-11-24".parse().unwrap();
+    }
+    let error = start_or_plan(&store, &event, now, chrono_tz::Asia::Seoul, 1)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), daybook_core::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("after 2026-11-23"), "{error}");
 }

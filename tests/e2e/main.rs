@@ -5,6 +5,7 @@ mod aws_exports;
 mod aws_iam;
 mod aws_moto;
 mod aws_pipeline;
+mod backfill;
 mod build_graph;
 mod events;
 mod hostile;

@@ -43,6 +43,8 @@ enum Command {
     /// Manage the key that signs approval links.
     #[command(subcommand)]
     LinkKey(commands::link_key::LinkKey),
+    /// Run the daily pipeline for every day of a range (lake and marts; no email unless --send).
+    Backfill(commands::backfill::BackfillArgs),
     /// Resume a failed local run from the state that failed (the states that succeeded are kept).
     Redrive(commands::redrive::RedriveArgs),
 }
@@ -52,7 +54,8 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DAYBOOK_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                // sqlx's "slow statement" warnings are about its own timings, not the user's.
+                .unwrap_or_else(|_| "warn,sqlx::query=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -68,6 +71,7 @@ async fn main() -> ExitCode {
         Command::Approvals(args) => commands::approve::list(args).await,
         Command::Serve(args) => commands::serve::run(args).await,
         Command::LinkKey(command) => commands::link_key::run(command).await,
+        Command::Backfill(args) => commands::backfill::run(args).await,
         Command::Redrive(args) => commands::redrive::run(args).await,
     };
     match result {

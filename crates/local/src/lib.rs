@@ -4,6 +4,7 @@
 
 pub mod approval_site;
 pub mod asl;
+pub mod backfill;
 pub mod callbacks;
 pub mod catalog;
 pub mod demo;

@@ -97,9 +97,10 @@ impl LocalFunctions {
         let now = chrono::Utc::now();
         match name {
             "start-job" => {
-                let task: start::StartTask = parse(name, input)?;
+                let event: start::StartEvent = parse(name, input)?;
                 output(
-                    start::start_job(&self.store, &task, now, chrono_tz::UTC, rand::random()).await,
+                    start::start_or_plan(&self.store, &event, now, chrono_tz::UTC, rand::random())
+                        .await,
                 )
             }
             "flatten-dynamodb" => {

@@ -32,17 +32,16 @@ impl Adapters {
 /// Runs the step; the error names the step's input, what to do, and its kind (for Retry).
 pub async fn handle(
     adapters: &Adapters,
-    event: daybook_core::steps::start::StartTask,
+    event: daybook_core::steps::start::StartEvent,
 ) -> Result<serde_json::Value, daybook_aws::lambda::HandlerError> {
-    let output = daybook_core::steps::start::start_job(
+    Ok(daybook_core::steps::start::start_or_plan(
         &adapters.store,
         &event,
         chrono::Utc::now(),
         adapters.time_zone,
         entropy(),
     )
-    .await?;
-    Ok(serde_json::to_value(output).expect("step outputs serialise"))
+    .await?)
 }
 
 /// Distinguishes job ids started in the same second.

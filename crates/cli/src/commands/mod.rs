@@ -1,4 +1,5 @@
 pub mod approve;
+pub mod backfill;
 mod cloud;
 pub mod demo;
 pub mod export;

@@ -1,6 +1,7 @@
 //! The pipeline's steps as the state machine calls them: the same code behind a Lambda handler
 //! and behind the local runner, given adapters for the ports.
 
+pub mod backfill;
 pub mod flatten;
 pub mod job;
 pub mod load;

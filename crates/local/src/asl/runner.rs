@@ -5,7 +5,7 @@
 use super::choice::rule_matches;
 use super::definition::Definition;
 use super::error::Failure;
-use super::paths::{apply_template, merge_result, select};
+use super::paths::{apply_template, evaluate, merge_result, select};
 use super::redrive::{BranchProgress, Interrupted, ResumePoint};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -435,8 +435,9 @@ impl Runner {
             "Succeed" => return Ok((Transition::End, self.output_path(state, input, context)?)),
             "Fail" => {
                 let pick = |plain: &str, path: &str, fallback: &str| -> Result<String, Failure> {
+                    // A path or an intrinsic function (`States.Format(…)`), as on AWS.
                     if let Some(p) = state.get(path).and_then(Value::as_str) {
-                        return Ok(match select(p, raw_input, context)? {
+                        return Ok(match evaluate(p, raw_input, context)? {
                             Value::String(s) => s,
                             other => other.to_string(),
                         });
@@ -610,11 +611,18 @@ impl Runner {
             .get("ItemSelector")
             .or_else(|| state.get("Parameters"))
             .cloned();
-        let limit = match state
-            .get("MaxConcurrency")
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-        {
+        let limit = match state.get("MaxConcurrencyPath").and_then(Value::as_str) {
+            Some(path) => select(path, input, context)?.as_u64().ok_or_else(|| {
+                Failure::runtime(format!(
+                    "Map MaxConcurrencyPath {path} must select a non-negative integer"
+                ))
+            })?,
+            None => state
+                .get("MaxConcurrency")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+        };
+        let limit = match limit {
             0 => items.len().max(1),
             n => n as usize,
         };

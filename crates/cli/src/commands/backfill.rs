@@ -1,0 +1,160 @@
+use anyhow::Context;
+use clap::Args;
+use daybook_core::steps::backfill::{BackfillRequest, DEFAULT_CONCURRENCY};
+use daybook_local::backfill::{DayEvent, DayObserver, run_backfill};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct BackfillArgs {
+    /// The first day to run.
+    #[arg(long)]
+    from: chrono::NaiveDate,
+    /// The last day to run (at most a year after --from, and a day that is over).
+    #[arg(long)]
+    to: chrono::NaiveDate,
+    /// Days run at once (1 to 10).
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY)]
+    concurrency: u32,
+    /// Build, approve and send each day's report too; by default lake and marts only, no email.
+    #[arg(long)]
+    send: bool,
+    /// The local folder the runs use (the demo's --out).
+    #[arg(long, default_value = "daybook-demo")]
+    root: PathBuf,
+}
+
+/// How each day ended, for the summary.
+#[derive(Default)]
+struct Days {
+    dates: BTreeMap<String, chrono::NaiveDate>,
+    bars: BTreeMap<String, ProgressBar>,
+    ended: Vec<(String, Duration, Option<String>)>,
+}
+
+pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
+    let request = BackfillRequest {
+        from: args.from,
+        to: args.to,
+        concurrency: Some(args.concurrency),
+        send: args.send,
+        config_key: None,
+        started_by: Some(format!(
+            "daybook backfill ({})",
+            std::env::var("USER").unwrap_or_else(|_| "cli".into())
+        )),
+    };
+    // The same checks start-job makes, before anything runs: one clear line for a bad range.
+    let now = chrono::Utc::now();
+    daybook_core::steps::backfill::plan_backfill(
+        &request,
+        now.date_naive().pred_opt().expect("today has a yesterday"),
+        now,
+        0,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let count = (args.to - args.from).num_days() + 1;
+    let name = format!(
+        "backfill-{}-{}-{:06x}",
+        args.from.format("%Y%m%d"),
+        args.to.format("%Y%m%d"),
+        rand::random::<u32>() & 0xff_ffff
+    );
+    eprintln!(
+        "daybook backfill {name}: {count} days, {} at a time, {} in {}",
+        args.concurrency,
+        if args.send {
+            "each report built, approved and sent"
+        } else {
+            "lake and marts only, no report, no email"
+        },
+        args.root.display()
+    );
+    let progress = MultiProgress::new();
+    let overall = progress.add(ProgressBar::new(count as u64));
+    overall.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} days  {elapsed_precise}")
+            .expect("a valid template"),
+    );
+    let days = Arc::new(Mutex::new(Days::default()));
+    let on_day: DayObserver = {
+        let days = days.clone();
+        let progress = progress.clone();
+        let overall = overall.clone();
+        let spinner =
+            ProgressStyle::with_template("  {spinner} {prefix}  {msg}").expect("a valid template");
+        Arc::new(move |event: &DayEvent| {
+            let mut days = days.lock().expect("the progress lock");
+            match event {
+                DayEvent::Started { job_id, date } => {
+                    let bar = progress.insert_before(&overall, ProgressBar::new_spinner());
+                    bar.set_style(spinner.clone());
+                    bar.set_prefix(format!(
+                        "{}  {job_id}",
+                        date.map(|d| d.to_string()).unwrap_or_default()
+                    ));
+                    bar.enable_steady_tick(Duration::from_millis(200));
+                    if let Some(date) = date {
+                        days.dates.insert(job_id.clone(), *date);
+                    }
+                    days.bars.insert(job_id.clone(), bar);
+                }
+                DayEvent::Entered { job_id, state } => {
+                    if let Some(bar) = days.bars.get(job_id) {
+                        bar.set_message(state.clone());
+                    }
+                }
+                DayEvent::Finished {
+                    job_id,
+                    elapsed,
+                    failure,
+                } => {
+                    let date = days
+                        .dates
+                        .get(job_id)
+                        .map(|d| d.to_string())
+                        .unwrap_or_default();
+                    if let Some(bar) = days.bars.remove(job_id) {
+                        bar.finish_and_clear();
+                    }
+                    let line = match failure {
+                        None => format!("  ✓ {date}  {job_id} ({:.1}s)", elapsed.as_secs_f64()),
+                        Some(f) => format!("  ✗ {date}  {job_id}: {}", f.error),
+                    };
+                    overall.inc(1);
+                    if progress.println(&line).is_err() || progress.is_hidden() {
+                        eprintln!("{line}");
+                    }
+                    days.ended.push((
+                        date,
+                        *elapsed,
+                        failure
+                            .as_ref()
+                            .map(|f| format!("{}: {}", f.error, f.cause)),
+                    ));
+                }
+            }
+        })
+    };
+    let started = std::time::Instant::now();
+    let result = run_backfill(&args.root, &name, &request, on_day).await;
+    overall.finish_and_clear();
+    let days = days.lock().expect("the progress lock");
+    let failed: Vec<_> = days.ended.iter().filter(|d| d.2.is_some()).collect();
+    eprintln!(
+        "{} of {count} days done, {} failed, in {:.1}s",
+        days.ended.len() - failed.len(),
+        failed.len(),
+        started.elapsed().as_secs_f64()
+    );
+    result.with_context(|| {
+        format!(
+            "resume a failed day with `daybook redrive <job> --root {}` once its cause is fixed, or backfill it again",
+            args.root.display()
+        )
+    })?;
+    Ok(())
+}
