@@ -95,14 +95,18 @@ async fn a_backfill_runs_each_day_as_its_own_execution_and_a_failed_day_redrives
         .filter_map(|e| match e {
             DayEvent::Finished {
                 job_id,
-                failure: Some(f),
+                failure: Some((f, state)),
                 ..
-            } => Some((job_id.clone(), f.clone())),
+            } => Some((job_id.clone(), f.clone(), state.clone())),
             _ => None,
         })
         .collect();
     assert_eq!(failed.len(), 1, "{events:?}");
-    let (failed_job, failure) = &failed[0];
+    let (failed_job, failure, failed_state) = &failed[0];
+    assert!(
+        failed_state.ends_with("Flatten DynamoDB table"),
+        "{failed_state}"
+    );
     assert!(failed_job.starts_with("20261119-"), "{failed_job}");
     assert!(
         events

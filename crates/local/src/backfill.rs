@@ -36,7 +36,8 @@ pub enum DayEvent {
     Finished {
         job_id: String,
         elapsed: Duration,
-        failure: Option<Failure>,
+        /// The error, and the state that failed (a path through branches), if it failed.
+        failure: Option<(Failure, String)>,
     },
 }
 
@@ -129,7 +130,10 @@ impl ChildExecutions {
         (self.on_day)(&DayEvent::Finished {
             job_id: name.clone(),
             elapsed: started.elapsed(),
-            failure: result.as_ref().err().map(|i| i.failure.clone()),
+            failure: result
+                .as_ref()
+                .err()
+                .map(|i| (i.failure.clone(), i.resume.failed_path())),
         });
         let execution_arn =
             format!("arn:aws:states:local:000000000000:execution:daybook-daily-report:{name}");

@@ -1,4 +1,3 @@
-use anyhow::Context;
 use clap::Args;
 use daybook_core::steps::backfill::{BackfillRequest, DEFAULT_CONCURRENCY};
 use daybook_local::backfill::{DayEvent, DayObserver, run_backfill};
@@ -32,7 +31,8 @@ pub struct BackfillArgs {
 struct Days {
     dates: BTreeMap<String, chrono::NaiveDate>,
     bars: BTreeMap<String, ProgressBar>,
-    ended: Vec<(String, Duration, Option<String>)>,
+    /// (date, job, failure): each day as it ended.
+    ended: Vec<(String, String, Option<String>)>,
 }
 
 pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
@@ -64,7 +64,7 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
         rand::random::<u32>() & 0xff_ffff
     );
     eprintln!(
-        "daybook backfill {name}: {count} days, {} at a time, {} in {}",
+        "daybook backfill {name}: {count} days, {} at a time, {}, in {}",
         args.concurrency,
         if args.send {
             "each report built, approved and sent"
@@ -122,7 +122,7 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
                     }
                     let line = match failure {
                         None => format!("  ✓ {date}  {job_id} ({:.1}s)", elapsed.as_secs_f64()),
-                        Some(f) => format!("  ✗ {date}  {job_id}: {}", f.error),
+                        Some((f, state)) => format!("  ✗ {date}  {job_id} in {state}: {f}"),
                     };
                     overall.inc(1);
                     if progress.println(&line).is_err() || progress.is_hidden() {
@@ -130,10 +130,8 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
                     }
                     days.ended.push((
                         date,
-                        *elapsed,
-                        failure
-                            .as_ref()
-                            .map(|f| format!("{}: {}", f.error, f.cause)),
+                        job_id.clone(),
+                        failure.as_ref().map(|(f, _)| f.error.clone()),
                     ));
                 }
             }
@@ -150,11 +148,23 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
         failed.len(),
         started.elapsed().as_secs_f64()
     );
-    result.with_context(|| {
-        format!(
-            "resume a failed day with `daybook redrive <job> --root {}` once its cause is fixed, or backfill it again",
-            args.root.display()
-        )
-    })?;
-    Ok(())
+    if failed.is_empty() {
+        result?;
+        return Ok(());
+    }
+    // Each failed day was printed with its state and cause as it ended; the way on, per day.
+    let redrives: Vec<String> = failed
+        .iter()
+        .map(|(date, job, _)| {
+            format!(
+                "{date}: daybook redrive {job} --root {}",
+                args.root.display()
+            )
+        })
+        .collect();
+    Err(anyhow::anyhow!(
+        "{} of {count} days failed. Fix the cause shown above, then resume each where it stopped ({}), or backfill it again",
+        failed.len(),
+        redrives.join("; ")
+    ))
 }
