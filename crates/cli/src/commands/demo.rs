@@ -23,7 +23,7 @@ pub struct DemoArgs {
     seed: u64,
     /// Also run this many days before the date first (lake and marts only, no email), so
     /// trends, WAU/MAU and the moves against the day before and last week read real days:
-    /// 35 gives five weeks, in about two minutes.
+    /// 35 gives five weeks, in about three and a half minutes.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=400))]
     history_days: u32,
 }
