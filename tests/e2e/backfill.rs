@@ -77,9 +77,16 @@ async fn a_backfill_runs_each_day_as_its_own_execution_and_a_failed_day_redrives
     .unwrap_err()
     .to_string();
     assert!(
-        error.contains("1 of the days failed") && error.contains("2026-11-19"),
+        error.contains("1 of the days failed") && error.contains("\"20261119-"),
         "{error}"
     );
+
+    let backfill: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join(".daybook/executions/backfill-1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(backfill["status"], "FAILED");
+    assert_eq!(backfill["failure"]["Error"], "Daybook.BackfillIncomplete");
 
     let events = events.lock().unwrap().clone();
     let started: Vec<_> = events
