@@ -88,6 +88,24 @@ async fn a_backfill_runs_each_day_as_its_own_execution_and_a_failed_day_redrives
     assert_eq!(backfill["status"], "FAILED");
     assert_eq!(backfill["failure"]["Error"], "Daybook.BackfillIncomplete");
 
+    // `daybook runs` lists the backfill and its three days, the failed ones with where.
+    let runs = daybook_local::executions::ExecutionStore::new(&LocalPaths::new(&root).executions())
+        .list()
+        .unwrap();
+    assert_eq!(runs.len(), 4);
+    let failed_runs: Vec<_> = runs
+        .iter()
+        .filter(|r| r.status == daybook_local::executions::ExecutionStatus::Failed)
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(
+        failed_runs.len(),
+        2,
+        "the backfill and one day: {failed_runs:?}"
+    );
+    assert!(failed_runs.contains(&"backfill-1"));
+    assert!(runs.windows(2).all(|w| w[0].start_time >= w[1].start_time));
+
     let events = events.lock().unwrap().clone();
     let started: Vec<_> = events
         .iter()

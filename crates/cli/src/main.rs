@@ -45,6 +45,8 @@ enum Command {
     LinkKey(commands::link_key::LinkKey),
     /// Run the daily pipeline for every day of a range (lake and marts; no email unless --send).
     Backfill(commands::backfill::BackfillArgs),
+    /// List the local runs (daily and backfill), the newest first, with how each ended.
+    Runs(commands::runs::RunsArgs),
     /// Resume a failed local run from the state that failed (the states that succeeded are kept).
     Redrive(commands::redrive::RedriveArgs),
 }
@@ -73,6 +75,7 @@ async fn main() -> ExitCode {
         Command::LinkKey(command) => commands::link_key::run(command).await,
         Command::Backfill(args) => commands::backfill::run(args).await,
         Command::Redrive(args) => commands::redrive::run(args).await,
+        Command::Runs(args) => commands::runs::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

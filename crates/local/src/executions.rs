@@ -138,6 +138,34 @@ impl ExecutionStore {
             .map_err(|e| format!("writing {}: {e}", path.display()))
     }
 
+    /// Every recorded execution, the newest first (as ListExecutions lists them).
+    pub fn list(&self) -> Result<Vec<ExecutionRecord>, String> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(format!("reading {}: {e}", self.dir.display())),
+        };
+        let mut records = Vec::new();
+        for entry in entries {
+            let path = entry
+                .map_err(|e| format!("reading {}: {e}", self.dir.display()))?
+                .path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let bytes =
+                    std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+                let record: ExecutionRecord = serde_json::from_slice(&bytes)
+                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
+                records.push(record);
+            }
+        }
+        records.sort_by(|a, b| {
+            b.start_time
+                .cmp(&a.start_time)
+                .then_with(|| b.name.cmp(&a.name))
+        });
+        Ok(records)
+    }
+
     pub fn load(&self, name: &str) -> Result<ExecutionRecord, String> {
         daybook_core::store::check_key(name, false)
             .ok()

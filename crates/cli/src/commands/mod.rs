@@ -8,6 +8,7 @@ pub mod generate;
 pub mod link_key;
 pub mod progress;
 pub mod redrive;
+pub mod runs;
 pub mod serve;
 pub mod warehouse;
 
