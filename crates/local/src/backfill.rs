@@ -7,7 +7,7 @@ use crate::asl::{
     CallbackWaiter, Definition, Failure, Observer, RunEvent, Runner, SystemClock, TaskInvoker,
 };
 use crate::callbacks::FileCallbacks;
-use crate::demo::{DemoError, daily_report_definition};
+use crate::demo::{DemoError, run_daily_report_with};
 use crate::executions::{ExecutionStore, start_recorded};
 use crate::pipeline::{LocalFunctions, LocalPaths, local_substitutions};
 use async_trait::async_trait;
@@ -97,8 +97,6 @@ impl ChildExecutions {
                 format!("Execution Already Exists: '{name}'"),
             ));
         }
-        let definition = daily_report_definition().map_err(|e| Failure::runtime(e.to_string()))?;
-        let recorded = definition.to_value();
         let on_day = self.on_day.clone();
         let job_id = name.clone();
         let observer: Observer = Arc::new(move |event: &RunEvent| {
@@ -111,29 +109,31 @@ impl ChildExecutions {
                 });
             }
         });
-        let runner = Runner::new(
-            definition,
-            self.functions.clone(),
-            self.waiter.clone(),
-            Arc::new(SystemClock),
-        )
-        .with_observer(observer);
         (self.on_day)(&DayEvent::Started {
             job_id: name.clone(),
             date: input["date"].as_str().and_then(|d| d.parse().ok()),
         });
         let started = Instant::now();
         let start_date = Utc::now();
-        let result = start_recorded(&store, &runner, recorded, &name, input.clone())
-            .await
-            .map_err(Failure::runtime)?;
+        let result = run_daily_report_with(
+            &self.root,
+            self.functions.clone(),
+            &name,
+            input.clone(),
+            self.waiter.clone(),
+            observer,
+        )
+        .await;
         (self.on_day)(&DayEvent::Finished {
             job_id: name.clone(),
             elapsed: started.elapsed(),
-            failure: result
-                .as_ref()
-                .err()
-                .map(|i| (i.failure.clone(), i.resume.failed_path())),
+            failure: match &result {
+                Ok(_) => None,
+                Err(DemoError::Run { failure, state, .. }) => {
+                    Some((failure.clone(), state.clone()))
+                }
+                Err(other) => Some((Failure::runtime(other.to_string()), String::new())),
+            },
         });
         let execution_arn =
             format!("arn:aws:states:local:000000000000:execution:daybook-daily-report:{name}");
@@ -150,19 +150,20 @@ impl ChildExecutions {
             })),
             // As `.sync` reports a failed child: States.TaskFailed, the execution's description
             // (with its own error and cause) as the cause.
-            Err(interrupted) => Err(Failure::new(
+            Err(DemoError::Run { failure, state, .. }) => Err(Failure::new(
                 "States.TaskFailed",
                 json!({
                     "ExecutionArn": execution_arn,
                     "Name": name,
                     "StateMachineArn": arn,
                     "Status": "FAILED",
-                    "Error": interrupted.failure.error,
-                    "Cause": interrupted.failure.cause,
-                    "FailedState": interrupted.resume.failed_path(),
+                    "Error": failure.error,
+                    "Cause": failure.cause,
+                    "FailedState": state,
                 })
                 .to_string(),
             )),
+            Err(other) => Err(Failure::runtime(other.to_string())),
         }
     }
 }
