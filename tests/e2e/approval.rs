@@ -84,6 +84,7 @@ impl Deployment {
         let request = ApprovalRequest {
             token: token.into(),
             job: daybook_core::steps::JobContext {
+                variables: Default::default(),
                 job_id: job.into(),
                 date: "2026-11-21".parse().unwrap(),
             },

@@ -15,6 +15,7 @@ use daybook_aws::{
 };
 use daybook_core::ports::StateStore;
 use daybook_core::store::ObjectStore;
+use daybook_core::variables::{BoundSql, VariableValue, bind_variables};
 use daybook_local::asl::{CallbackWaiter, Definition, Failure, Runner, SystemClock, TaskInvoker};
 use daybook_local::pipeline::local_substitutions;
 use daybook_report::approval::{Answer, Decision, answer_of, decide_job, request_of_job};
@@ -915,7 +916,7 @@ async fn a_failed_mart_names_the_mart_and_carries_redshifts_error() {
     let err = daybook_core::ports::Warehouse::materialize(
         &warehouse(aws_sdk_redshiftdata::Client::new(&config)),
         "search_top",
-        "SELECT FAIL_ME",
+        &BoundSql::plain("SELECT FAIL_ME"),
         DAY.parse().unwrap(),
         "job-1",
     )
@@ -938,7 +939,7 @@ async fn a_mart_is_created_by_its_first_build_and_its_day_replaced_after() {
         redshift
             .materialize(
                 "page_views",
-                "SELECT 1 AS views",
+                &BoundSql::plain("SELECT 1 AS views"),
                 day.parse().unwrap(),
                 "job-1",
             )
@@ -962,6 +963,117 @@ async fn a_mart_is_created_by_its_first_build_and_its_day_replaced_after() {
                 "INSERT INTO marts.page_views SELECT DATE '2026-11-21' AS dt, q.* FROM (\nSELECT 1 AS views\n) AS q"
             ]),
         ]
+    );
+}
+
+#[tokio::test]
+async fn a_mart_with_variables_stages_its_rows_with_parameters_and_replaces_the_day_in_that_session()
+ {
+    let fake = FakeRedshift::start();
+    let config = sdk_config_at(&fake.endpoint).await;
+    let redshift = warehouse(aws_sdk_redshiftdata::Client::new(&config));
+    use daybook_core::ports::Warehouse;
+    let hostile = "x'); DROP TABLE marts.page_views; --";
+    let variables: daybook_core::variables::Variables = [
+        ("page".to_string(), VariableValue::Text(hostile.into())),
+        ("min_views".to_string(), VariableValue::Number(3.0)),
+    ]
+    .into();
+    let select = bind_variables(
+        "SELECT page, views FROM lake.pages WHERE page <> {var.page} AND views >= {var.min_views}",
+        &variables,
+    )
+    .unwrap();
+    for day in ["2026-11-20", "2026-11-21"] {
+        let run = redshift
+            .materialize("page_views", &select, day.parse().unwrap(), "job-1")
+            .await
+            .unwrap();
+        assert_eq!(run.rows, 7, "the rows the batch's INSERT (or CREATE) wrote");
+    }
+    let requests = fake.requests();
+    let staged: Vec<&Value> = requests
+        .iter()
+        .filter(|(operation, body)| {
+            operation == "ExecuteStatement" && body.get("Parameters").is_some()
+        })
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(staged.len(), 2, "one staging statement per build");
+    assert_eq!(
+        staged[1]["Sql"],
+        json!(
+            "CREATE TEMP TABLE daybook_stage_page_views AS SELECT DATE '2026-11-21' AS dt, q.* FROM (\nSELECT page, views FROM lake.pages WHERE page <> :var_page AND views >= CAST(:var_min_views AS DOUBLE PRECISION)\n) AS q"
+        )
+    );
+    assert_eq!(
+        staged[1]["Parameters"],
+        json!([{"name": "var_page", "value": hostile}, {"name": "var_min_views", "value": "3"}])
+    );
+    assert!(staged[1]["SessionKeepAliveSeconds"].as_i64().unwrap() > 0);
+    let batches: Vec<&Value> = requests
+        .iter()
+        .filter(|(operation, _)| operation == "BatchExecuteStatement")
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(
+        batches[1]["Sqls"],
+        json!([
+            "DELETE FROM marts.page_views WHERE dt = DATE '2026-11-21'",
+            "INSERT INTO marts.page_views SELECT * FROM daybook_stage_page_views"
+        ])
+    );
+    assert!(
+        batches[1]["SessionId"].is_string(),
+        "the batch runs in the staging session"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|(_, body)| !body.to_string().contains("DROP TABLE marts")
+                || body.get("Parameters").is_some()),
+        "the value travels only as a parameter"
+    );
+}
+
+#[tokio::test]
+async fn a_query_with_variables_passes_them_as_parameters() {
+    let fake = FakeRedshift::start();
+    let config = sdk_config_at(&fake.endpoint).await;
+    let redshift = warehouse(aws_sdk_redshiftdata::Client::new(&config));
+    use daybook_core::ports::Warehouse;
+    let variables: daybook_core::variables::Variables = [(
+        "carriers".to_string(),
+        VariableValue::List(vec!["CJ".into(), "Hanjin".into()]),
+    )]
+    .into();
+    let select = bind_variables(
+        "SELECT * FROM marts.late_deliveries WHERE carrier IN {var.carriers}",
+        &variables,
+    )
+    .unwrap();
+    let result = redshift.query_with(&select).await.unwrap();
+    assert_eq!(result.rows.len(), 3);
+    let (_, body) = &fake.requests()[0];
+    assert_eq!(
+        body["Sql"],
+        json!(
+            "SELECT * FROM marts.late_deliveries WHERE carrier IN (:var_carriers_0, :var_carriers_1)"
+        )
+    );
+    assert_eq!(
+        body["Parameters"],
+        json!([{"name": "var_carriers_0", "value": "CJ"}, {"name": "var_carriers_1", "value": "Hanjin"}])
+    );
+    // A placeholder without its value is the Data API's ValidationException, named.
+    let unbound = redshift
+        .query("SELECT :nobody")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unbound.contains("no value was given for parameter :nobody"),
+        "{unbound}"
     );
 }
 

@@ -30,6 +30,7 @@ fn sources(root: &Path, date: &str) -> DemoOptions {
 
 fn request(from: &str, to: &str) -> BackfillRequest {
     BackfillRequest {
+        variables: Default::default(),
         from: day(from),
         to: day(to),
         concurrency: Some(2),

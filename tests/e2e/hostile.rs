@@ -251,6 +251,7 @@ async fn segment(case: &str, lake: &Lake) -> daybook_core::Result<ExportReport> 
     source.source = "web".into();
     let task = SegmentTask {
         job: JobContext {
+            variables: Default::default(),
             job_id: "job-hostile".into(),
             date: day(),
         },

@@ -593,6 +593,7 @@ async fn every_mart_gives_the_same_rows_on_datafusion_and_postgresql_over_genera
 
 fn job() -> JobContext {
     JobContext {
+        variables: Default::default(),
         job_id: "20261120-070000-cccccc".into(),
         date: day(RUN_DATE),
     }

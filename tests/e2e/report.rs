@@ -25,6 +25,7 @@ pub(crate) fn section(title: &str, sql: &str) -> ReportSection {
 pub(crate) fn build_input(sections: Vec<ReportSection>) -> BuildInput {
     BuildInput {
         job: JobContext {
+            variables: Default::default(),
             job_id: "job-1".into(),
             date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
         },
@@ -248,6 +249,7 @@ fn the_email_keeps_to_640_px_in_a_browser_whatever_the_data() {
     quadrant.x = Some("units".into());
     portfolio.chart = Some(quadrant);
     let data = ReportData {
+        variables: Vec::new(),
         name: "daily".into(),
         title: "Daily".into(),
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),

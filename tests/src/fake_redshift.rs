@@ -4,6 +4,12 @@
 //! must poll), fails any statement whose SQL contains `FAIL_ME` with a Redshift-like error,
 //! remembers the tables `CREATE TABLE` made (and answers `information_schema.tables` with
 //! them), and serves every other query's result in pages of two records.
+//!
+//! Sessions and parameters are held to the Data API's rules: a statement with
+//! `SessionKeepAliveSeconds` opens a session and answers its `SessionId`; a statement in a
+//! session names no target of its own, waits until the session's last statement has finished,
+//! and alone sees the session's `CREATE TEMP TABLE`s; every `:name` in a statement needs a
+//! `Parameters` entry of that name, every entry is used, and BatchExecuteStatement takes none.
 
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -16,6 +22,53 @@ struct Statements {
     polled: HashMap<String, u32>,
     /// `schema.table` of every table a CREATE TABLE statement made.
     tables: Vec<String>,
+    /// Each session's temporary tables and its last statement.
+    sessions: HashMap<String, Session>,
+    /// Statements that fail when polled, with Redshift's error.
+    failing: HashMap<String, String>,
+}
+
+#[derive(Default)]
+struct Session {
+    temp_tables: Vec<String>,
+    last_statement: Option<String>,
+}
+
+/// Fields that name where a statement runs; a statement in a session names none.
+const TARGET_FIELDS: [&str; 5] = [
+    "WorkgroupName",
+    "ClusterIdentifier",
+    "Database",
+    "SecretArn",
+    "DbUser",
+];
+
+fn invalid(message: String) -> (&'static str, Value) {
+    (
+        "400 Bad Request",
+        json!({ "__type": "ValidationException", "Message": message }),
+    )
+}
+
+/// The `:name` placeholders of `sql` (a `::` cast is not one).
+fn placeholders(sql: &str) -> Vec<String> {
+    let bytes = sql.as_bytes();
+    let mut names = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b':' && (i == 0 || bytes[i - 1] != b':') && bytes.get(i + 1) != Some(&b':') {
+            let name: String = sql[i + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let starts_a_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+            if starts_a_name && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        i += 1;
+    }
+    names
 }
 
 pub struct FakeRedshift {
@@ -49,7 +102,10 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
     match operation {
         "ExecuteStatement" | "BatchExecuteStatement" => {
             let id = format!("00000000-0000-4000-8000-{:012}", state.sqls.len() + 1);
-            let sqls = match request.get("Sqls") {
+            if let Some(refusal) = check_session_and_parameters(&state, operation, &request) {
+                return refusal;
+            }
+            let sqls: Vec<String> = match request.get("Sqls") {
                 Some(list) => list
                     .as_array()
                     .unwrap()
@@ -64,8 +120,57 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
                     state.tables.push(name.to_string());
                 }
             }
+            let session_id = match (
+                request.get("SessionId"),
+                request.get("SessionKeepAliveSeconds"),
+            ) {
+                (Some(session), _) => Some(session.as_str().unwrap_or_default().to_string()),
+                (None, Some(_)) => Some(format!(
+                    "5e550000-0000-4000-8000-{:012}",
+                    state.sessions.len() + 1
+                )),
+                (None, None) => None,
+            };
+            let mut temp_tables = session_id
+                .as_ref()
+                .and_then(|s| state.sessions.get(s))
+                .map(|s| s.temp_tables.clone())
+                .unwrap_or_default();
+            for sql in &sqls {
+                // A temporary table exists only in the session that made it.
+                if let Some(missing) = sql
+                    .split_whitespace()
+                    .skip_while(|word| *word != "FROM")
+                    .nth(1)
+                    .filter(|t| {
+                        t.starts_with("daybook_stage_") && !temp_tables.iter().any(|m| m == t)
+                    })
+                {
+                    state.failing.insert(
+                        id.clone(),
+                        format!("ERROR: relation \"{missing}\" does not exist"),
+                    );
+                }
+                if let Some(rest) = sql.strip_prefix("CREATE TEMP TABLE ") {
+                    temp_tables.push(
+                        rest.split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_string(),
+                    );
+                }
+            }
+            if let Some(session) = &session_id {
+                let entry = state.sessions.entry(session.clone()).or_default();
+                entry.temp_tables = temp_tables;
+                entry.last_statement = Some(id.clone());
+            }
             state.sqls.insert(id.clone(), sqls);
-            ("200 OK", json!({ "Id": id, "CreatedAt": now }))
+            let mut out = json!({ "Id": id, "CreatedAt": now });
+            if let Some(session) = session_id {
+                out["SessionId"] = json!(session);
+            }
+            ("200 OK", out)
         }
         "DescribeStatement" => {
             let id = request["Id"].as_str().unwrap_or_default().to_string();
@@ -75,11 +180,12 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
                     json!({ "__type": "ResourceNotFoundException", "Message": "no such statement" }),
                 );
             };
+            let failing = state.failing.get(&id).cloned();
             let polls = state.polled.entry(id.clone()).or_insert(0);
             *polls += 1;
             let status = if *polls == 1 {
                 "STARTED"
-            } else if sqls.iter().any(|s| s.contains("FAIL_ME")) {
+            } else if failing.is_some() || sqls.iter().any(|s| s.contains("FAIL_ME")) {
                 "FAILED"
             } else {
                 "FINISHED"
@@ -98,7 +204,9 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
                 .collect();
             let mut out = json!({ "Id": id, "Status": status, "CreatedAt": now, "UpdatedAt": now, "SubStatements": subs });
             if status == "FAILED" {
-                out["Error"] = json!("ERROR: syntax error at or near \"FAIL_ME\"");
+                out["Error"] = json!(
+                    failing.unwrap_or_else(|| "ERROR: syntax error at or near \"FAIL_ME\"".into())
+                );
             }
             ("200 OK", out)
         }
@@ -162,4 +270,68 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
             json!({ "__type": "UnknownOperationException", "Message": format!("{other} is not faked") }),
         ),
     }
+}
+
+/// The Data API's refusals of a statement's session and parameters, if it breaks a rule.
+fn check_session_and_parameters(
+    state: &Statements,
+    operation: &str,
+    request: &Value,
+) -> Option<(&'static str, Value)> {
+    if let Some(session) = request.get("SessionId").and_then(Value::as_str) {
+        let Some(known) = state.sessions.get(session) else {
+            return Some(invalid(format!(
+                "Session {session} does not exist or has expired"
+            )));
+        };
+        if let Some(field) = TARGET_FIELDS.iter().find(|f| request.get(**f).is_some()) {
+            return Some(invalid(format!(
+                "{field} cannot be specified with SessionId: the session names where it runs"
+            )));
+        }
+        if let Some(last) = &known.last_statement {
+            if state.polled.get(last).copied().unwrap_or(0) < 2 {
+                return Some(invalid(format!(
+                    "Session {session} is busy running statement {last}"
+                )));
+            }
+        }
+    }
+    let given: Vec<String> = match request.get("Parameters") {
+        None => Vec::new(),
+        Some(_) if operation == "BatchExecuteStatement" => {
+            return Some(invalid("BatchExecuteStatement takes no Parameters".into()));
+        }
+        Some(list) => {
+            let mut names = Vec::new();
+            for parameter in list.as_array().cloned().unwrap_or_default() {
+                if !parameter["value"].is_string() {
+                    return Some(invalid(format!("parameter {parameter} has no text value")));
+                }
+                names.push(parameter["name"].as_str().unwrap_or_default().to_string());
+            }
+            names
+        }
+    };
+    let sqls: Vec<&str> = match request.get("Sqls") {
+        Some(list) => list
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect(),
+        None => vec![request["Sql"].as_str().unwrap_or_default()],
+    };
+    let used: Vec<String> = sqls.iter().flat_map(|sql| placeholders(sql)).collect();
+    if let Some(missing) = used.iter().find(|n| !given.contains(n)) {
+        return Some(invalid(format!(
+            "no value was given for parameter :{missing}"
+        )));
+    }
+    if let Some(unused) = given.iter().find(|n| !used.contains(n)) {
+        return Some(invalid(format!(
+            "parameter {unused} is not used in the SQL"
+        )));
+    }
+    None
 }

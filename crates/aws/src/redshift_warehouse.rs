@@ -1,13 +1,15 @@
 //! The warehouse on Redshift through the Data API: marts materialised per date in one
-//! transaction (BatchExecuteStatement), queries polled with backoff and read page by page.
+//! transaction (BatchExecuteStatement), queries polled with backoff and read page by page, the
+//! run's variables passed as the Data API's parameters.
 
 use crate::sdk::{classified, describe};
 use async_trait::async_trait;
 use aws_sdk_redshiftdata::Client;
-use aws_sdk_redshiftdata::types::{Field, StatusString};
+use aws_sdk_redshiftdata::types::{Field, SqlParameter, StatusString};
 use chrono::NaiveDate;
 use daybook_core::marts::{LAKE_SCHEMA, MARTS_SCHEMA};
 use daybook_core::ports::{MartRun, PortError, QueryResult, Warehouse};
+use daybook_core::variables::{BoundSql, Placeholders};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -112,18 +114,24 @@ impl RedshiftWarehouse {
     }
 
     /// Runs statements as one transaction and waits for them; the finished statement's status.
+    /// In `session`, they see its temporary tables; a session names its own target, so the
+    /// request names none.
     async fn batch(
         &self,
         statements: Vec<String>,
         name: String,
         what: &str,
+        session: Option<String>,
     ) -> Result<
         aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput,
         PortError,
     > {
-        let request = targeted!(self, self.client.batch_execute_statement())
-            .set_sqls(Some(statements))
-            .statement_name(name);
+        let request = match session {
+            Some(id) => self.client.batch_execute_statement().session_id(id),
+            None => targeted!(self, self.client.batch_execute_statement()),
+        }
+        .set_sqls(Some(statements))
+        .statement_name(name);
         let started = request.send().await.map_err(|e| {
             classified(
                 PortError::new(format!("{what}: BatchExecuteStatement: {}", describe(&e))),
@@ -230,6 +238,7 @@ impl Warehouse for RedshiftWarehouse {
             statements,
             "daybook-schemas".into(),
             "creating the marts and lake schemas",
+            None,
         )
         .await
         .map(|_| ())
@@ -238,7 +247,7 @@ impl Warehouse for RedshiftWarehouse {
     async fn materialize(
         &self,
         mart: &str,
-        select: &str,
+        select: &BoundSql,
         dt: NaiveDate,
         job_id: &str,
     ) -> Result<MartRun, PortError> {
@@ -255,7 +264,27 @@ impl Warehouse for RedshiftWarehouse {
             .and_then(|r| r.first())
             .and_then(Value::as_i64)
             .is_some_and(|n| n > 0);
-        let rows_of = format!("SELECT DATE '{dt}' AS dt, q.* FROM (\n{select}\n) AS q");
+        let rows_of = select.wrapped(
+            &format!("SELECT DATE '{dt}' AS dt, q.* FROM (\n"),
+            "\n) AS q",
+        );
+        // BatchExecuteStatement takes no parameters. With variables, the SELECT fills a
+        // temporary table on its own (ExecuteStatement takes them) in a new session, and the
+        // batch below reads that table in the same session.
+        let (rows_of, session) = if rows_of.has_parameters() {
+            let stage = format!("daybook_stage_{mart}");
+            let session = self
+                .stage(
+                    &stage,
+                    &rows_of,
+                    format!("daybook-{job_id}-{mart}-stage"),
+                    &what,
+                )
+                .await?;
+            (format!("SELECT * FROM {stage}"), Some(session))
+        } else {
+            (rows_of.render(Placeholders::Colon), None)
+        };
         // The first build creates the table with the columns its SELECT gives; later ones replace
         // the day's rows in one transaction, so a reader never sees a half-built day.
         let statements = if exists {
@@ -267,7 +296,12 @@ impl Warehouse for RedshiftWarehouse {
             vec![format!("CREATE TABLE {table} AS {rows_of}")]
         };
         let status = self
-            .batch(statements, format!("daybook-{job_id}-{mart}"), &what)
+            .batch(
+                statements,
+                format!("daybook-{job_id}-{mart}"),
+                &what,
+                session,
+            )
             .await?;
         let rows = status
             .sub_statements
@@ -283,10 +317,12 @@ impl Warehouse for RedshiftWarehouse {
         })
     }
 
-    async fn query(&self, sql: &str) -> Result<QueryResult, PortError> {
+    async fn query_with(&self, bound: &BoundSql) -> Result<QueryResult, PortError> {
+        let sql = bound.render(Placeholders::Colon);
         let what = format!("query {:?}", sql.chars().take(80).collect::<String>());
         let started = targeted!(self, self.client.execute_statement())
-            .sql(sql)
+            .sql(&sql)
+            .set_parameters(parameters(bound))
             .send()
             .await
             .map_err(|e| {
@@ -341,6 +377,66 @@ impl Warehouse for RedshiftWarehouse {
             }
         }
     }
+}
+
+/// Seconds a staging session outlives its last statement: the batch that reads the staged
+/// rows starts right after it.
+const STAGE_SESSION_SECONDS: i32 = 120;
+
+impl RedshiftWarehouse {
+    /// Runs `select` with its parameters into the temporary table `stage` of a new session,
+    /// waits for it, and returns the session's id.
+    async fn stage(
+        &self,
+        stage: &str,
+        select: &BoundSql,
+        name: String,
+        what: &str,
+    ) -> Result<String, PortError> {
+        let started = targeted!(self, self.client.execute_statement())
+            .sql(format!(
+                "CREATE TEMP TABLE {stage} AS {}",
+                select.render(Placeholders::Colon)
+            ))
+            .set_parameters(parameters(select))
+            .session_keep_alive_seconds(STAGE_SESSION_SECONDS)
+            .statement_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                classified(
+                    PortError::new(format!(
+                        "{what}: ExecuteStatement (staging the rows with the run's variables): {}",
+                        describe(&e)
+                    )),
+                    &e,
+                )
+            })?;
+        let session = started.session_id.ok_or_else(|| {
+            PortError::new(format!(
+                "{what}: Redshift started no session for the staged rows; the Data API in this region may not support sessions (SessionKeepAliveSeconds)"
+            ))
+        })?;
+        self.wait(&started.id.unwrap_or_default(), what).await?;
+        Ok(session)
+    }
+}
+
+/// The statement's parameters as the Data API takes them: every value as text.
+fn parameters(bound: &BoundSql) -> Option<Vec<SqlParameter>> {
+    bound.has_parameters().then(|| {
+        bound
+            .parameters()
+            .iter()
+            .map(|p| {
+                SqlParameter::builder()
+                    .name(&p.name)
+                    .value(&p.value)
+                    .build()
+                    .expect("name and value are set")
+            })
+            .collect()
+    })
 }
 
 /// In a batch, which statement failed, with the start of its text.

@@ -55,6 +55,7 @@ pub fn report(data: &Path) -> anyhow::Result<()> {
         })
         .collect();
     let big = ReportData {
+        variables: Vec::new(),
         sections: vec![SectionData::new(
             "100,000 rows",
             QueryResult {

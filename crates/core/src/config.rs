@@ -22,9 +22,31 @@ pub struct PipelineConfig {
     pub checks: crate::quality::ChecksConfig,
     pub report: ReportDefinition,
     pub email: EmailConfig,
+    /// Variables a run may be started with (`--var name=value`), each with its type and
+    /// default, usable as `{var.name}` in mart and section SQL.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub variables: std::collections::BTreeMap<String, crate::variables::VariableSpec>,
 }
 
 impl PipelineConfig {
+    /// Every `{var.name}` of `sql` is a declared variable.
+    fn check_variables_used(&self, sql: &str) -> Result<(), String> {
+        for name in crate::variables::referenced(sql) {
+            if !self.variables.contains_key(name) {
+                let declared: Vec<&str> = self.variables.keys().map(String::as_str).collect();
+                return Err(format!(
+                    "the SQL uses {{var.{name}}}, which the config does not declare ({}): add it under \"variables\" with its type and default",
+                    if declared.is_empty() {
+                        "it declares no variables".to_string()
+                    } else {
+                        format!("it declares {}", declared.join(", "))
+                    }
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Every source, lake table and report name is plain and sources do not share a name: each
     /// is a folder of the lake and part of catalog names, where two would overwrite each other.
     pub fn check_names(&self) -> Result<(), String> {
@@ -47,7 +69,10 @@ impl PipelineConfig {
         for rds in &self.rds {
             rds.check_names()?;
         }
+        crate::variables::check_declarations(&self.variables)?;
         for section in &self.report.sections {
+            self.check_variables_used(&section.sql)
+                .map_err(|e| format!("report section {:?}: {e}", section.title))?;
             if let Some(chart) = &section.chart {
                 chart
                     .check()
@@ -72,6 +97,12 @@ impl PipelineConfig {
                 "email remind_after_hours ({}) is not before approval_deadline_hours ({}): set it lower, or 0 for no reminder",
                 email.remind_after_hours, email.approval_deadline_hours
             ));
+        }
+        for mart in &self.marts {
+            if let Some(sql) = crate::marts::mart_sql(mart) {
+                self.check_variables_used(sql)
+                    .map_err(|e| format!("mart {mart}: {e}"))?;
+            }
         }
         // The report's name is a folder (`reports/<name>/`) and part of file names only.
         crate::naming::check_folder(&self.report.name, "report name")

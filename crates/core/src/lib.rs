@@ -20,6 +20,7 @@ pub mod relational;
 pub mod segment;
 pub mod steps;
 pub mod store;
+pub mod variables;
 
 pub use error::{Error, Result};
 pub use failure::{Classify, ErrorKind};

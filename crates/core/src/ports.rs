@@ -2,6 +2,7 @@
 
 use crate::failure::{Classify, ErrorKind};
 use crate::lake::SchemaColumn;
+use crate::variables::BoundSql;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -116,15 +117,21 @@ pub trait Warehouse: Send + Sync {
     async fn prepare(&self) -> Result<(), PortError> {
         Ok(())
     }
-    /// Replaces the mart's rows for `dt` with the result of `select` (one transaction).
+    /// Replaces the mart's rows for `dt` with the result of `select` (one transaction), its
+    /// variables bound as the engine's parameters.
     async fn materialize(
         &self,
         mart: &str,
-        select: &str,
+        select: &BoundSql,
         dt: NaiveDate,
         job_id: &str,
     ) -> Result<MartRun, PortError>;
-    async fn query(&self, sql: &str) -> Result<QueryResult, PortError>;
+    /// Runs a query with its variables bound as the engine's parameters.
+    async fn query_with(&self, sql: &BoundSql) -> Result<QueryResult, PortError>;
+    /// Runs a query that has no variables.
+    async fn query(&self, sql: &str) -> Result<QueryResult, PortError> {
+        self.query_with(&BoundSql::plain(sql)).await
+    }
 }
 
 /// Who a raw message goes to, whatever its headers say (a Bcc recipient is in no header), and

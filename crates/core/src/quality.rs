@@ -445,13 +445,17 @@ mod volume_tests {
         async fn materialize(
             &self,
             _: &str,
-            _: &str,
+            _: &crate::variables::BoundSql,
             _: NaiveDate,
             _: &str,
         ) -> Result<MartRun, PortError> {
             Err(PortError::new("no marts here"))
         }
-        async fn query(&self, sql: &str) -> Result<QueryResult, PortError> {
+        async fn query_with(
+            &self,
+            sql: &crate::variables::BoundSql,
+        ) -> Result<QueryResult, PortError> {
+            let sql = sql.render(crate::variables::Placeholders::Colon);
             assert!(sql.contains("DATE '2026-11-20'"), "{sql}");
             Ok(QueryResult {
                 columns: vec![

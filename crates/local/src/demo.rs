@@ -18,6 +18,7 @@ use daybook_core::quality::{ChecksConfig, Freshness, OnFailure, TableChecks};
 use daybook_core::relational::{RdsSource, TableExport};
 use daybook_core::segment::SegmentConfig;
 use daybook_core::steps::start::DEFAULT_CONFIG_KEY;
+use daybook_core::variables::{VariableSpec, VariableType};
 use daybook_generate::dynamodb::{ExportSpec, write_search_export};
 use daybook_generate::segment::{SegmentSpec, write_segment_logs};
 use daybook_rds::shop::{ShopSpec, write_shop_sqlite};
@@ -92,19 +93,19 @@ pub fn demo_config() -> PipelineConfig {
                 section(
                     "Top search keywords",
                     "What people typed, lower-cased and trimmed.",
-                    "SELECT item_rank AS place, item AS keyword, hits AS searches, queries FROM marts.search_top WHERE dt = {run_date} AND dimension = 'keyword' ORDER BY item_rank",
+                    "SELECT item_rank AS place, item AS keyword, hits AS searches, queries FROM marts.search_top WHERE dt = {run_date} AND dimension = 'keyword' AND item_rank <= {var.top_n} ORDER BY item_rank",
                     Some(("keyword", "searches")),
                 ),
                 section(
                     "Most selected libraries",
                     "Branches people filtered their search to.",
-                    "SELECT item_rank AS place, item AS library, hits AS selections, queries FROM marts.search_top WHERE dt = {run_date} AND dimension = 'library' ORDER BY item_rank",
+                    "SELECT item_rank AS place, item AS library, hits AS selections, queries FROM marts.search_top WHERE dt = {run_date} AND dimension = 'library' AND item_rank <= {var.top_n} ORDER BY item_rank",
                     Some(("library", "selections")),
                 ),
                 section(
                     "Most listed ISBNs",
                     "Titles that appeared most often in results, named from the shop's catalogue.",
-                    "SELECT t.item_rank AS place, t.item AS isbn13, coalesce(p.title, '(not sold in the shop)') AS title, t.hits AS listings, t.queries FROM marts.search_top t LEFT JOIN lake.shop_products p ON p.isbn13 = t.item AND p.dt = {run_date} WHERE t.dt = {run_date} AND t.dimension = 'isbn13' ORDER BY t.item_rank",
+                    "SELECT t.item_rank AS place, t.item AS isbn13, coalesce(p.title, '(not sold in the shop)') AS title, t.hits AS listings, t.queries FROM marts.search_top t LEFT JOIN lake.shop_products p ON p.isbn13 = t.item AND p.dt = {run_date} WHERE t.dt = {run_date} AND t.dimension = 'isbn13' AND t.item_rank <= {var.top_n} ORDER BY t.item_rank",
                     None,
                 ),
                 ReportSection {
@@ -204,6 +205,17 @@ pub fn demo_config() -> PipelineConfig {
             &["data-team@daybook.example"],
             &["lead@daybook.example"],
         ),
+        variables: [(
+            "top_n".to_string(),
+            VariableSpec {
+                kind: VariableType::Number,
+                default: Some(json!(10)),
+                description: Some(
+                    "How many keywords, libraries and titles the top lists show (1 to 20)".into(),
+                ),
+            },
+        )]
+        .into(),
     }
 }
 

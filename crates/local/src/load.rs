@@ -136,9 +136,13 @@ pub async fn load_date(root: &Path, date: NaiveDate, job_id: &str) -> Result<Loa
     let tables = register(&store, &catalog, &committed)
         .await
         .map_err(|e| e.to_string())?;
+    // `daybook load` rebuilds the marts as a run would with the variables' defaults.
+    let variables = daybook_core::variables::resolve(&config.variables, &Default::default())
+        .map_err(|e| format!("the config's variables: {e}"))?;
     let job = JobContext {
         job_id: job_id.to_string(),
         date,
+        variables,
     };
     let marts = resolve_marts(&config.marts).map_err(|e| e.to_string())?;
     let (checks, marts) = check_and_build(&warehouse, &job, &tables, &config.checks, &marts)

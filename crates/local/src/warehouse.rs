@@ -17,6 +17,7 @@ use daybook_core::lake::{PartitionLayout, SchemaColumn};
 use daybook_core::marts::{LAKE_SCHEMA, MARTS_SCHEMA};
 use daybook_core::parquet_sink::ParquetSink;
 use daybook_core::ports::{MartRun, PartitionRef, PortError, QueryResult, Warehouse};
+use daybook_core::variables::{BoundSql, Placeholders};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -118,6 +119,16 @@ impl DataFusionWarehouse {
     /// DML, `COPY … TO` and `SET` are refused before anything happens, so an ad-hoc query can
     /// neither write files nor change the session.
     pub async fn query_batches(&self, sql: &str) -> Result<Vec<RecordBatch>, PortError> {
+        self.query_bound_batches(&BoundSql::plain(sql)).await
+    }
+
+    /// `query_batches` with the statement's variables bound as DataFusion parameters.
+    pub async fn query_bound_batches(
+        &self,
+        bound: &BoundSql,
+    ) -> Result<Vec<RecordBatch>, PortError> {
+        let text = bound.render(Placeholders::Dollar);
+        let sql = text.as_str();
         let ctx = self.session(sql).await?;
         let read_only = datafusion::execution::context::SQLOptions::new()
             .with_allow_ddl(false)
@@ -130,14 +141,14 @@ impl DataFusionWarehouse {
                 ""
             };
             PortError::with_kind(
-                format!("{e}{advice}\nSQL:\n{sql}"),
+                format!("{e}{advice}\nSQL:\n{bound}"),
                 daybook_core::ErrorKind::InvalidInput,
             )
         })?;
-        frame
+        with_parameters(frame, bound)?
             .collect()
             .await
-            .map_err(|e| PortError::new(format!("{e}\nSQL:\n{sql}")))
+            .map_err(|e| PortError::new(format!("{e}\nSQL:\n{bound}")))
     }
 }
 
@@ -157,15 +168,18 @@ impl Warehouse for DataFusionWarehouse {
     async fn materialize(
         &self,
         mart: &str,
-        select: &str,
+        bound: &BoundSql,
         dt: NaiveDate,
         job_id: &str,
     ) -> Result<MartRun, PortError> {
+        let text = bound.render(Placeholders::Dollar);
+        let select = text.as_str();
         let ctx = self.session(select).await?;
         let frame = ctx
             .sql(select)
             .await
-            .map_err(|e| PortError::new(format!("{e}\nSQL:\n{select}")))?;
+            .map_err(|e| PortError::new(format!("{e}\nSQL:\n{bound}")))?;
+        let frame = with_parameters(frame, bound)?;
         let planned = Arc::new(frame.schema().as_arrow().clone());
         let batches = frame
             .collect()
@@ -203,10 +217,26 @@ impl Warehouse for DataFusionWarehouse {
         })
     }
 
-    async fn query(&self, sql: &str) -> Result<QueryResult, PortError> {
-        let batches = self.query_batches(sql).await?;
+    async fn query_with(&self, sql: &BoundSql) -> Result<QueryResult, PortError> {
+        let batches = self.query_bound_batches(sql).await?;
         Ok(to_query_result(&batches))
     }
+}
+
+/// The frame with its `$name` placeholders given their values, as text: the SQL around each
+/// casts it to its type (see `daybook_core::variables`).
+fn with_parameters(frame: DataFrame, bound: &BoundSql) -> Result<DataFrame, PortError> {
+    if !bound.has_parameters() {
+        return Ok(frame);
+    }
+    let values: Vec<(String, ScalarValue)> = bound
+        .parameters()
+        .iter()
+        .map(|p| (p.name.clone(), ScalarValue::Utf8(Some(p.value.clone()))))
+        .collect();
+    frame
+        .with_param_values(values)
+        .map_err(|e| PortError::new(format!("binding the variables: {e}\nSQL:\n{bound}")))
 }
 
 /// Rows as JSON values: integers and floats as numbers, everything else as display text.

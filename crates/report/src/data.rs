@@ -19,6 +19,9 @@ pub struct ReportData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<daybook_core::config::Locale>,
     pub sections: Vec<SectionData>,
+    /// The run's variables as `name = value`, shown under the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<String>,
 }
 
 impl ReportData {

@@ -252,6 +252,7 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
                 title => report.title,
                 date => report.date.to_string(),
                 job_id => report.job_id,
+                variables => report.variables,
                 generated_at => report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 full_report => layout.full_report,
                 workbook_link => layout.workbook_link,
@@ -335,6 +336,8 @@ pub struct ApprovalBanner<'a> {
     pub reject_link: String,
     pub deadline: chrono::DateTime<chrono::Utc>,
     pub reminder: bool,
+    /// The run's variables as `name = value`: what the approver approves was built with them.
+    pub variables: Vec<String>,
 }
 
 impl ApprovalBanner<'_> {
@@ -345,9 +348,14 @@ impl ApprovalBanner<'_> {
     /// The same for the text part.
     pub fn text(&self) -> String {
         format!(
-            "{}This report is waiting for your approval. Approving sends it, exactly as below, to {}.\nThe request closes at {}.\n\nApprove: {}\nReject:  {}\n\n(Each link opens a page where you confirm. They are yours, {}: do not forward this email.)\nFrom a terminal: daybook approve {} (or daybook reject {} --reason \"…\")\n\n",
+            "{}This report is waiting for your approval. Approving sends it, exactly as below, to {}.\n{}The request closes at {}.\n\nApprove: {}\nReject:  {}\n\n(Each link opens a page where you confirm. They are yours, {}: do not forward this email.)\nFrom a terminal: daybook approve {} (or daybook reject {} --reason \"…\")\n\n",
             if self.reminder { "Reminder: " } else { "" },
             self.recipients.join(", "),
+            if self.variables.is_empty() {
+                String::new()
+            } else {
+                format!("It was run with {}.\n", self.variables.join(", "))
+            },
             self.deadline_text(),
             self.approve_link,
             self.reject_link,
@@ -369,6 +377,7 @@ pub fn render_approval_banner(banner: &ApprovalBanner<'_>) -> Result<String> {
             reject_link => banner.reject_link,
             deadline => banner.deadline_text(),
             reminder => banner.reminder,
+            variables => banner.variables,
         },
         "the approval email's banner",
     )

@@ -74,6 +74,7 @@ pub async fn run_search(
     let columns = result.columns.clone();
     let rows = result.rows.len();
     let data = ReportData {
+        variables: Vec::new(),
         name: request.id.clone(),
         title: title.clone(),
         date,

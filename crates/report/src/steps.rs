@@ -5,12 +5,14 @@ use crate::mime::{Attachment, Email, XLSX_MIME};
 use crate::{ReportError, Result};
 use chrono::{DateTime, Utc};
 use daybook_core::Classify;
+use daybook_core::ErrorKind;
 use daybook_core::config::{EmailConfig, OnProblem, ReportDefinition, bind_section_dates};
 use daybook_core::lake::job_key;
 use daybook_core::ports::{Envelope, Mailer, PortError, QueryResult, StateStore, Warehouse};
 use daybook_core::quality::{self, CheckResult, CheckStatus};
 use daybook_core::steps::JobContext;
 use daybook_core::store::ObjectStore;
+use daybook_core::variables::bind_variables;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,10 +89,15 @@ pub async fn build_report(
         // A query that may pass by itself (throttling, a timeout) fails the step, to be
         // retried; any other failure is shown as the section's problem and the rest is built.
         let days = section.chart.as_ref().and_then(|c| c.days);
-        let (result, error) = match warehouse
-            .query(&bind_section_dates(&section.sql, input.job.date, days))
-            .await
-        {
+        let bound = bind_variables(
+            &bind_section_dates(&section.sql, input.job.date, days),
+            &input.job.variables,
+        );
+        let queried = match &bound {
+            Ok(bound) => warehouse.query_with(bound).await,
+            Err(e) => Err(PortError::with_kind(e.clone(), ErrorKind::InvalidInput)),
+        };
+        let (result, error) = match queried {
             Ok(result) => (result, None),
             Err(e) if e.kind() == daybook_core::ErrorKind::Transient => {
                 return Err(PortError::with_kind(
@@ -106,8 +113,8 @@ pub async fn build_report(
         };
         let (previous_day, previous_week) = if section.compare && error.is_none() {
             (
-                earlier(warehouse, &section.sql, input.job.date, days, 1).await?,
-                earlier(warehouse, &section.sql, input.job.date, days, 7).await?,
+                earlier(warehouse, &section.sql, &input.job, days, 1).await?,
+                earlier(warehouse, &section.sql, &input.job, days, 7).await?,
             )
         } else {
             (None, None)
@@ -141,6 +148,7 @@ pub async fn build_report(
         currency: input.report.currency.clone(),
         locale: input.report.locale,
         sections,
+        variables: daybook_core::variables::shown(&input.job.variables),
     };
     let prefix = format!("reports/{}/dt={}/{}/", data.name, data.date, data.job_id);
     let pictures = crate::pictures::pictures(&data);
@@ -244,14 +252,18 @@ pub(crate) fn empty_despite_mart(
 async fn earlier(
     warehouse: &dyn Warehouse,
     sql: &str,
-    date: chrono::NaiveDate,
+    job: &JobContext,
     window: Option<u32>,
     days: u64,
 ) -> Result<Option<QueryResult>> {
-    let Some(day) = date.checked_sub_days(chrono::Days::new(days)) else {
+    let Some(day) = job.date.checked_sub_days(chrono::Days::new(days)) else {
         return Ok(None);
     };
-    match warehouse.query(&bind_section_dates(sql, day, window)).await {
+    // The earlier day is read with this run's variables, so the two compare like with like.
+    let Ok(bound) = bind_variables(&bind_section_dates(sql, day, window), &job.variables) else {
+        return Ok(None);
+    };
+    match warehouse.query_with(&bound).await {
         Ok(result) if result.rows.is_empty() => Ok(None),
         Ok(result) => Ok(Some(result)),
         Err(e) if e.kind() == daybook_core::ErrorKind::Transient => Err(e.into()),

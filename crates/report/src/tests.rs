@@ -16,6 +16,7 @@ fn result(columns: &[&str], rows: Vec<Vec<Value>>) -> QueryResult {
 
 fn report(sections: Vec<SectionData>) -> ReportData {
     ReportData {
+        variables: Vec::new(),
         name: "daily".into(),
         title: "Daily".into(),
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),

@@ -106,8 +106,13 @@ pub fn render_text(report: &ReportData, workbook_attached: bool) -> String {
         }
         out.push('\n');
     }
+    let variables = if report.variables.is_empty() {
+        String::new()
+    } else {
+        format!(" · run with {}", report.variables.join(", "))
+    };
     out.push_str(&format!(
-        "Job {} · the workbook has every row.\n",
+        "Job {}{variables} · the workbook has every row.\n",
         report.job_id
     ));
     out

@@ -257,6 +257,10 @@ fn write_summary(
         ),
     )?;
     let mut row = 3;
+    if !report.variables.is_empty() {
+        sheet.write_string(2, 0, format!("Run with {}", report.variables.join(", ")))?;
+        row = 4;
+    }
     let headline = display::headline(report);
     if !headline.is_empty() {
         for (c, title) in ["Headline", "Value", "vs day before", "vs last week"]

@@ -37,6 +37,7 @@ struct Days {
 
 pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
     let request = BackfillRequest {
+        variables: Default::default(),
         from: args.from,
         to: args.to,
         concurrency: Some(args.concurrency),

@@ -81,6 +81,7 @@ pub async fn query(args: QueryArgs) -> anyhow::Result<()> {
     let result = to_query_result(&batches);
     let rows = result.rows.len();
     let data = ReportData {
+        variables: Vec::new(),
         name: "query".into(),
         title: "Query".into(),
         date,

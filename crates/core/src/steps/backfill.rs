@@ -29,6 +29,9 @@ pub struct BackfillRequest {
     pub config_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_by: Option<String>,
+    /// The variables every day runs with (checked by each day's start).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub variables: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// One day of the plan: the daily run's input, and its job id (its execution name).
@@ -53,7 +56,7 @@ pub fn plan_backfill(
     now: DateTime<Utc>,
     entropy: u32,
 ) -> Result<BackfillPlan, String> {
-    let BackfillRequest { from, to, .. } = *request;
+    let (from, to) = (request.from, request.to);
     if from > to {
         return Err(format!(
             "the range is backwards: from {from} is after to {to}; swap them"
@@ -91,6 +94,7 @@ pub fn plan_backfill(
                 started_by: Some(started_by.clone()),
                 config_key: request.config_key.clone(),
                 build_report: Some(request.send),
+                variables: request.variables.clone(),
             },
         })
         .collect();
@@ -113,6 +117,7 @@ mod tests {
             send: false,
             config_key: None,
             started_by: None,
+            variables: Default::default(),
         }
     }
 

@@ -7,6 +7,20 @@ pub struct JobContext {
     pub job_id: String,
     /// The business date the run reports on.
     pub date: NaiveDate,
+    /// The run's variables, checked and typed at start (see `crate::variables`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub variables: crate::variables::Variables,
+}
+
+impl JobContext {
+    /// A job without variables.
+    pub fn new(job_id: impl Into<String>, date: NaiveDate) -> Self {
+        Self {
+            job_id: job_id.into(),
+            date,
+            variables: Default::default(),
+        }
+    }
 }
 
 /// Makes a job id that sorts by time and names the date: `20261121-153012-ab12cd`.

@@ -7,6 +7,7 @@ use crate::marts::{catalog_table_name, mart_sql};
 use crate::ports::{Catalog, MartRun, PartitionRef, Refresh, Warehouse};
 use crate::quality::{CheckResult, ChecksConfig, LoadedTable, run_checks, stopping};
 use crate::store::ObjectStore;
+use crate::variables::bind_variables;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -82,8 +83,10 @@ async fn materialize_mart(
     mart: &str,
     sql: &str,
 ) -> Result<MartRun> {
+    let select = bind_variables(&bind_run_date(sql, job.date), &job.variables)
+        .map_err(|e| Error::Invalid(format!("mart {mart}: {e}")))?;
     warehouse
-        .materialize(mart, &bind_run_date(sql, job.date), job.date, &job.job_id)
+        .materialize(mart, &select, job.date, &job.job_id)
         .await
         .map_err(|e| Error::port(format!("building mart {mart} for {}", job.date), e))
 }

@@ -76,6 +76,10 @@ pub struct StartInput {
     /// built or sent (history, backfills). Default `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_report: Option<bool>,
+    /// Values for the config's variables, by name (`--var name=value`); the others take their
+    /// defaults.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub variables: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,6 +152,7 @@ pub async fn start_job(
                         context: format!("reading the snapshot of job {job_id}"),
                         source,
                     })?;
+                check_same_variables(&snapshot, &input.variables)?;
                 return Ok(StartOutput::new(
                     snapshot.job,
                     snapshot.config,
@@ -182,7 +187,13 @@ pub async fn start_job(
         source,
     })?;
     validate(&config)?;
-    let job = JobContext { job_id, date };
+    let variables = crate::variables::resolve(&config.variables, &input.variables)
+        .map_err(|e| Error::Invalid(format!("starting job {job_id}: {e}")))?;
+    let job = JobContext {
+        job_id,
+        date,
+        variables,
+    };
     let snapshot = JobSnapshot {
         job: job.clone(),
         started_by: input.started_by.clone().unwrap_or_else(|| "unknown".into()),
@@ -198,6 +209,34 @@ pub async fn start_job(
         )
         .await?;
     Ok(StartOutput::new(job, config, snapshot.build_report))
+}
+
+/// A rerun of a job keeps the variables of its first run: other values are another job.
+fn check_same_variables(
+    snapshot: &JobSnapshot,
+    given: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Result<()> {
+    if given.is_empty() {
+        return Ok(());
+    }
+    let job_id = &snapshot.job.job_id;
+    let asked = crate::variables::resolve(&snapshot.config.variables, given)
+        .map_err(|e| Error::Invalid(format!("rerunning job {job_id}: {e}")))?;
+    if asked != snapshot.job.variables {
+        let shown = |variables: &crate::variables::Variables| {
+            variables
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        return Err(Error::Invalid(format!(
+            "job {job_id} ran with {}; a run with other variables ({}) is a new job: start it without a job id",
+            shown(&snapshot.job.variables),
+            shown(&asked)
+        )));
+    }
+    Ok(())
 }
 
 fn validate(config: &PipelineConfig) -> Result<()> {

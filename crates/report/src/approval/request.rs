@@ -297,6 +297,7 @@ async fn preview_message(
         reject_link: format!("{link}?decision=reject"),
         deadline: record.deadline,
         reminder: kind == Preview::Reminder,
+        variables: daybook_core::variables::shown(&record.job.variables),
     };
     let subject = format!(
         "{}Approve: {} — {}",
