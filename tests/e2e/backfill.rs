@@ -16,6 +16,7 @@ fn day(text: &str) -> chrono::NaiveDate {
 
 fn sources(root: &Path, date: &str) -> DemoOptions {
     let options = DemoOptions {
+        variables: Default::default(),
         root: root.to_path_buf(),
         date: day(date),
         items: 1500,

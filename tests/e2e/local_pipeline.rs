@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 fn options(root: &Path, job_id: &str, manual: bool) -> DemoOptions {
     DemoOptions {
+        variables: Default::default(),
         root: root.to_path_buf(),
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
         items: 3000,

@@ -16,3 +16,4 @@ mod rds;
 mod readme;
 mod report;
 mod retry_rules;
+mod variables;

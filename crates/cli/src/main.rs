@@ -32,6 +32,8 @@ enum Command {
     Query(commands::warehouse::QueryArgs),
     /// Generate a day of data and run the daily-report state machine locally, end to end.
     Demo(commands::demo::DemoArgs),
+    /// Run the daily report for a date on the sources the local config names, with variables.
+    Start(commands::start::StartArgs),
     /// Approve the report of a run waiting in its approval step.
     Approve(commands::approve::ApproveArgs),
     /// Reject the report of a run waiting in its approval step; nothing is sent.
@@ -68,6 +70,7 @@ async fn main() -> ExitCode {
         Command::Load(args) => commands::warehouse::load(args).await,
         Command::Query(args) => commands::warehouse::query(args).await,
         Command::Demo(args) => commands::demo::run(args).await,
+        Command::Start(args) => commands::start::run(args).await,
         Command::Approve(args) => commands::approve::approve(args).await,
         Command::Reject(args) => commands::approve::reject(args).await,
         Command::Approvals(args) => commands::approve::list(args).await,

@@ -25,6 +25,7 @@ use daybook_rds::shop::{ShopSpec, write_shop_sqlite};
 use daybook_report::approval::{ApprovalRecord, Decision, decide_job};
 use daybook_report::steps::Delivery;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -263,6 +264,8 @@ pub struct DemoOptions {
     pub seed: u64,
     pub manual_approval: bool,
     pub job_id: String,
+    /// Values for the config's variables (`--var name=value`).
+    pub variables: BTreeMap<String, Value>,
 }
 
 #[derive(Debug)]
@@ -291,6 +294,8 @@ pub enum DemoError {
     },
     #[error("{0}")]
     Execution(String),
+    #[error("the run's variables: {0}")]
+    Variables(String),
 }
 
 impl DemoError {
@@ -462,8 +467,11 @@ pub async fn run_history(
             chrono::Utc::now(),
             rand::random::<u32>() ^ back,
         );
-        let input =
+        let mut input =
             json!({ "date": date, "started_by": "daybook demo (history)", "build_report": false });
+        if !options.variables.is_empty() {
+            input["variables"] = json!(options.variables);
+        }
         // No approval is asked for: the run ends after the marts.
         let waiter: Arc<dyn CallbackWaiter> = Arc::new(AutoAnswer::new(auto_answer(false)));
         run_daily_report(&options.root, &job_id, input, waiter, quiet.clone()).await?;
@@ -472,17 +480,68 @@ pub async fn run_history(
     Ok(())
 }
 
-pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoOutcome, DemoError> {
-    prepare(options)?;
-    prepare_shop(options)?;
+/// Checks `given` against the variables the root's config declares, before anything runs: a
+/// wrong name or value is one line, not a failed run.
+pub fn check_variables(root: &Path, given: &BTreeMap<String, Value>) -> Result<(), DemoError> {
+    let path = root.join(DEFAULT_CONFIG_KEY);
+    let config: PipelineConfig = std::fs::read(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+        .map_err(|e| DemoError::Setup {
+            path: path.display().to_string(),
+            message: format!("reading the pipeline config: {e}"),
+        })?;
+    daybook_core::variables::resolve(&config.variables, given)
+        .map(|_| ())
+        .map_err(DemoError::Variables)
+}
+
+/// What starts a local run of the daily report on a prepared root (`daybook start`).
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    pub root: PathBuf,
+    pub date: NaiveDate,
+    pub job_id: String,
+    pub started_by: String,
+    pub variables: BTreeMap<String, Value>,
+    /// Wait for a person's decision (`daybook approve`, or the link `daybook serve` serves);
+    /// otherwise the run approves itself.
+    pub manual_approval: bool,
+}
+
+/// Runs the daily report for a date on the sources the root's config names, with the given
+/// variables; its approval waits for a person unless told otherwise.
+pub async fn start_daily_report(
+    options: &StartOptions,
+    observer: Observer,
+) -> Result<Value, DemoError> {
+    check_variables(&options.root, &options.variables)?;
     let paths = LocalPaths::new(&options.root);
     let waiter: Arc<dyn CallbackWaiter> = if options.manual_approval {
         Arc::new(FileCallbacks::new(&paths.callbacks()))
     } else {
         Arc::new(AutoAnswer::new(auto_answer(true)).recorded_in(&paths.callbacks()))
     };
-    let input = json!({ "date": options.date, "started_by": "daybook demo" });
-    let output = run_daily_report(&options.root, &options.job_id, input, waiter, observer).await?;
+    let mut input = json!({ "date": options.date, "started_by": options.started_by });
+    if !options.variables.is_empty() {
+        input["variables"] = json!(options.variables);
+    }
+    run_daily_report(&options.root, &options.job_id, input, waiter, observer).await
+}
+
+pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoOutcome, DemoError> {
+    prepare(options)?;
+    prepare_shop(options)?;
+    let paths = LocalPaths::new(&options.root);
+    let start = StartOptions {
+        root: options.root.clone(),
+        date: options.date,
+        job_id: options.job_id.clone(),
+        started_by: "daybook demo".into(),
+        variables: options.variables.clone(),
+        manual_approval: options.manual_approval,
+    };
+    let output = start_daily_report(&start, observer).await?;
     let delivery: Delivery =
         serde_json::from_value(output.clone()).map_err(|e| DemoError::Setup {
             path: options.root.display().to_string(),

@@ -24,6 +24,10 @@ pub struct BackfillArgs {
     /// The local folder the runs use (the demo's --out).
     #[arg(long, default_value = "daybook-demo")]
     root: PathBuf,
+    /// A value for one of the config's variables, as name=value (repeat for more); every day
+    /// runs with the same values.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    variables: Vec<String>,
 }
 
 /// How each day ended, for the summary.
@@ -37,7 +41,8 @@ struct Days {
 
 pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
     let request = BackfillRequest {
-        variables: Default::default(),
+        variables: daybook_core::variables::parse_assignments(&args.variables)
+            .map_err(anyhow::Error::msg)?,
         from: args.from,
         to: args.to,
         concurrency: Some(args.concurrency),
@@ -57,6 +62,7 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
         0,
     )
     .map_err(anyhow::Error::msg)?;
+    daybook_local::demo::check_variables(&args.root, &request.variables)?;
     let count = (args.to - args.from).num_days() + 1;
     let name = format!(
         "backfill-{}-{}-{:06x}",

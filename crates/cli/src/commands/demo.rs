@@ -26,6 +26,10 @@ pub struct DemoArgs {
     /// 35 gives five weeks, in about three and a half minutes.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=400))]
     history_days: u32,
+    /// A value for one of the config's variables, as name=value (repeat for more): the demo
+    /// declares top_n, how many rows its top lists show.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    variables: Vec<String>,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -39,6 +43,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         seed: args.seed,
         manual_approval: args.manual_approval,
         job_id: job_id.clone(),
+        variables: daybook_core::variables::parse_assignments(&args.variables)
+            .map_err(anyhow::Error::msg)?,
     };
     eprintln!(
         "daybook demo: job {job_id}, date {date}, {} items a weekday, in {}",

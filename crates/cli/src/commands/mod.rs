@@ -10,6 +10,7 @@ pub mod progress;
 pub mod redrive;
 pub mod runs;
 pub mod serve;
+pub mod start;
 pub mod warehouse;
 
 /// Yesterday in UTC: the day a daily report is about.
