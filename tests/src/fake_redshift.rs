@@ -289,12 +289,12 @@ fn check_session_and_parameters(
                 "{field} cannot be specified with SessionId: the session names where it runs"
             )));
         }
-        if let Some(last) = &known.last_statement {
-            if state.polled.get(last).copied().unwrap_or(0) < 2 {
-                return Some(invalid(format!(
-                    "Session {session} is busy running statement {last}"
-                )));
-            }
+        if let Some(last) = &known.last_statement
+            && state.polled.get(last).copied().unwrap_or(0) < 2
+        {
+            return Some(invalid(format!(
+                "Session {session} is busy running statement {last}"
+            )));
         }
     }
     let given: Vec<String> = match request.get("Parameters") {
