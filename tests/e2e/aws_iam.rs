@@ -174,6 +174,28 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
     .unwrap_or_else(|e| panic!("the approval sweep on approval-api's role: {e}"));
     assert_eq!(swept, json!({ "reminded": [], "expired": [] }));
 
+    // A mart built with a run variable, on load-warehouse's role: its rows are staged with the
+    // variable as a parameter in a session, and the day replaced in that session.
+    let variables: daybook_core::variables::Variables = [(
+        "min_views".to_string(),
+        daybook_core::variables::VariableValue::Number(2.0),
+    )]
+    .into();
+    let select = daybook_core::variables::bind_variables(
+        "SELECT page, count(*) AS views FROM lake.segment_pages WHERE dt = DATE '2026-11-21' GROUP BY page HAVING count(*) >= {var.min_views}",
+        &variables,
+    )
+    .unwrap();
+    daybook_core::ports::Warehouse::materialize(
+        &crate::aws_pipeline::warehouse(clients.redshift("load-warehouse")),
+        "page_views_variable",
+        &select,
+        DAY.parse().unwrap(),
+        "20261121-060000-iam001",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("a mart with variables on load-warehouse's role: {e}"));
+
     // The other services' calls, each checked against the resources its role allows.
     let calls = recorder.calls();
     for (function, logical) in FUNCTIONS {
@@ -221,6 +243,20 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
     let denied = denied_calls(&glue_less, &calls, "load-warehouse");
     assert!(
         denied.iter().any(|d| d.contains("glue:CreateTable")),
+        "{denied:?}"
+    );
+    // ...and one without the statement for its own sessions.
+    let session_less: Vec<Value> = roles.roles["LoadWarehouseFunction"]
+        .1
+        .iter()
+        .filter(|s| s["Sid"] != "UseOwnSessions")
+        .cloned()
+        .collect();
+    let denied = denied_calls(&session_less, &calls, "load-warehouse");
+    assert!(
+        denied
+            .iter()
+            .any(|d| d.contains("redshift-data:BatchExecuteStatement on *")),
         "{denied:?}"
     );
     // ...and moto refuses an S3 write the role does not grant: start-job cannot snapshot.

@@ -50,12 +50,31 @@ fn invalid(message: String) -> (&'static str, Value) {
     )
 }
 
-/// The `:name` placeholders of `sql` (a `::` cast is not one).
+/// The `:name` placeholders of `sql`: not a `::` cast, nor a colon inside a quoted string or
+/// identifier (`'arn:aws:…'`, `"IAMR:role"`).
 fn placeholders(sql: &str) -> Vec<String> {
     let bytes = sql.as_bytes();
     let mut names = Vec::new();
+    let mut quote: Option<u8> = None;
     let mut i = 0;
     while i < bytes.len() {
+        match (quote, bytes[i]) {
+            (None, b'\'' | b'"') => {
+                quote = Some(bytes[i]);
+                i += 1;
+                continue;
+            }
+            (Some(q), c) if c == q => {
+                quote = None;
+                i += 1;
+                continue;
+            }
+            (Some(_), _) => {
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
         if bytes[i] == b':' && (i == 0 || bytes[i - 1] != b':') && bytes.get(i + 1) != Some(&b':') {
             let name: String = sql[i + 1..]
                 .chars()

@@ -151,14 +151,22 @@ pub fn make_roles(endpoint: &str, parameters: &Value, physical: &Value, without:
 pub struct Requirement {
     pub action: String,
     pub resources: Vec<String>,
+    /// The condition keys the request carries with the caller as their value.
+    pub owner_keys: Vec<&'static str>,
 }
 
 fn require(action: impl Into<String>, resources: Vec<String>) -> Requirement {
     Requirement {
         action: action.into(),
         resources,
+        owner_keys: Vec::new(),
     }
 }
+
+/// A statement the caller started: only it may follow it.
+const STATEMENT_OWNER: &str = "redshift-data:statement-owner-iam-userid";
+/// A statement sent into a session the caller opened.
+const SESSION_OWNER: &str = "redshift-data:session-owner-iam-userid";
 
 fn arn(service: &str, rest: &str) -> String {
     format!("arn:aws:{service}:{REGION}:{ACCOUNT}:{rest}")
@@ -205,7 +213,17 @@ pub fn requirements(call: &RecordedCall) -> Vec<Requirement> {
     if let Some(op) = call.target.strip_prefix("RedshiftData.") {
         let action = format!("redshift-data:{op}");
         if !matches!(op, "ExecuteStatement" | "BatchExecuteStatement") {
-            return vec![require(action, vec!["*".into()])];
+            return vec![Requirement {
+                owner_keys: vec![STATEMENT_OWNER],
+                ..require(action, vec!["*".into()])
+            }];
+        }
+        // A statement in a session names no target: the session is the caller's own.
+        if call.body.get("SessionId").is_some() {
+            return vec![Requirement {
+                owner_keys: vec![SESSION_OWNER],
+                ..require(action, vec!["*".into()])
+            }];
         }
         let database = text("Database");
         let (target, mut needed) = match call.body["WorkgroupName"].as_str() {
@@ -307,24 +325,34 @@ fn strings(value: &Value) -> Vec<&str> {
     }
 }
 
-/// Conditions the evaluator can vouch for: a Data API statement's owner is the caller, as
-/// every statement a function follows is one it started itself.
-fn conditions_hold(statement: &Value) -> bool {
+/// Conditions the evaluator can vouch for: an owner key the request carries is the caller, as
+/// every statement a function follows, and every session it uses, is one it started itself.
+/// A key the request does not carry fails its StringEquals, as in IAM.
+fn conditions_hold(statement: &Value, owner_keys: &[&str]) -> bool {
     let Some(conditions) = statement.get("Condition").and_then(Value::as_object) else {
         return true;
     };
     conditions.iter().all(|(operator, keys)| {
         operator == "StringEquals"
-            && keys.as_object().is_some_and(|keys| {
-                keys.keys()
-                    .all(|key| key == "redshift-data:statement-owner-iam-userid")
-            })
+            && keys
+                .as_object()
+                .is_some_and(|keys| keys.keys().all(|key| owner_keys.contains(&key.as_str())))
     })
 }
 
 /// Whether `statements` allow `action` on `resource` (Allow statements, with wildcards; no
-/// statement here denies).
+/// statement here denies) for a request that carries no condition keys.
 pub fn allows(statements: &[Value], action: &str, resource: &str) -> bool {
+    allows_with(statements, action, resource, &[])
+}
+
+/// `allows` for a request that carries `owner_keys`.
+pub fn allows_with(
+    statements: &[Value],
+    action: &str,
+    resource: &str,
+    owner_keys: &[&str],
+) -> bool {
     statements.iter().any(|statement| {
         statement["Effect"] == "Allow"
             && strings(&statement["Action"])
@@ -333,7 +361,7 @@ pub fn allows(statements: &[Value], action: &str, resource: &str) -> bool {
             && strings(&statement["Resource"])
                 .iter()
                 .any(|r| wildcard(r, resource, false))
-            && conditions_hold(statement)
+            && conditions_hold(statement, owner_keys)
     })
 }
 
@@ -345,7 +373,7 @@ pub fn denied_calls(statements: &[Value], calls: &[RecordedCall], function: &str
             if !need
                 .resources
                 .iter()
-                .any(|r| allows(statements, &need.action, r))
+                .any(|r| allows_with(statements, &need.action, r, &need.owner_keys))
             {
                 denied.push(format!(
                     "{function}: {} on {} ({} {})",
@@ -392,5 +420,17 @@ mod tests {
             "glue:GetTable",
             "arn:aws:glue:us-east-1:1:database/db"
         ));
+    }
+
+    #[test]
+    fn an_owner_condition_holds_only_where_the_request_carries_its_key() {
+        let sessions = vec![
+            json!({"Effect": "Allow", "Action": "redshift-data:BatchExecuteStatement",
+            "Resource": "*", "Condition": {"StringEquals": {SESSION_OWNER: "${aws:userid}"}}}),
+        ];
+        let action = "redshift-data:BatchExecuteStatement";
+        assert!(allows_with(&sessions, action, "*", &[SESSION_OWNER]));
+        assert!(!allows(&sessions, action, "*"), "a batch outside a session");
+        assert!(!allows_with(&sessions, action, "*", &[STATEMENT_OWNER]));
     }
 }

@@ -210,7 +210,7 @@ pub fn demo_config() -> PipelineConfig {
             "top_n".to_string(),
             VariableSpec {
                 kind: VariableType::Number,
-                default: Some(json!(10)),
+                default: Some(json!(20)),
                 description: Some(
                     "How many keywords, libraries and titles the top lists show (1 to 20)".into(),
                 ),
