@@ -93,3 +93,25 @@ fn the_test_command_names_every_missing_tool_before_doing_anything() {
     assert!(!tools.exists(), "nothing was installed");
     assert!(output.stdout.is_empty(), "no step started");
 }
+
+#[test]
+fn the_run_variables_example_is_declarations_daybook_takes() {
+    use daybook_core::variables::{VariableSpec, check_declarations, resolve};
+    use std::collections::BTreeMap;
+    let text = format!("{{{}}}", json_after("### Run variables"));
+    let declared: BTreeMap<String, BTreeMap<String, VariableSpec>> =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let declared = &declared["variables"];
+    check_declarations(declared).unwrap();
+    let given = BTreeMap::from([("since".to_string(), serde_json::json!("2026-11-01"))]);
+    let variables = resolve(declared, &given).unwrap();
+    let bound = daybook_core::variables::bind_variables(
+        "WHERE item_rank <= {var.top_n} AND carrier IN {var.carriers}",
+        &variables,
+    )
+    .unwrap();
+    assert_eq!(
+        bound.render(daybook_core::variables::Placeholders::Colon),
+        "WHERE item_rank <= CAST(:var_top_n AS DOUBLE PRECISION) AND carrier IN (NULL)"
+    );
+}
