@@ -471,6 +471,23 @@ async fn a_redrive_resumes_in_the_failed_state_and_keeps_what_succeeded() {
         "the run stopped there"
     );
     assert!(!root.join("outbox").exists(), "nothing was sent");
+    // `daybook status`: where it stopped, with each state's time.
+    let executions =
+        daybook_local::executions::ExecutionStore::new(&root.join(".daybook/executions"));
+    let failed = executions
+        .load("job-redrive")
+        .unwrap()
+        .status_text(chrono::Utc::now());
+    assert!(
+        failed.starts_with("job-redrive FAILED, started "),
+        "{failed}"
+    );
+    assert!(
+        failed.contains("✗ Export Segment source") && failed.contains("Daybook.Failed"),
+        "{failed}"
+    );
+    assert!(failed.contains("✓ Start"), "{failed}");
+    assert!(failed.contains("daybook redrive job-redrive"), "{failed}");
 
     let output = redrive_daily_report(&root, functions.clone(), "job-redrive", approve(), quiet())
         .await
@@ -512,6 +529,24 @@ async fn a_redrive_resumes_in_the_failed_state_and_keeps_what_succeeded() {
         serde_json::from_str(&read(&root.join(".daybook/executions/job-redrive.json"))).unwrap();
     assert_eq!(record["status"], "SUCCEEDED");
     assert_eq!(record["redrive_count"], 1);
+    // After the redrive: the failed state's second visit succeeded, and every mart ran once
+    // in the Map's iterations.
+    let passed = executions
+        .load("job-redrive")
+        .unwrap()
+        .status_text(chrono::Utc::now());
+    assert!(
+        passed.contains("SUCCEEDED") && passed.contains("redriven 1×"),
+        "{passed}"
+    );
+    assert!(!passed.contains('✗'), "{passed}");
+    let marts = format!("×{}", daybook_core::marts::known_marts().len());
+    assert!(
+        passed
+            .lines()
+            .any(|l| l.contains("Build mart") && l.contains(&marts) && l.contains("longest")),
+        "{passed}"
+    );
 
     let again = redrive_daily_report(&root, functions.clone(), "job-redrive", approve(), quiet())
         .await

@@ -4,6 +4,7 @@ mod approval;
 mod aws_exports;
 mod aws_iam;
 mod aws_moto;
+mod aws_operate;
 mod aws_pipeline;
 mod backfill;
 mod build_graph;

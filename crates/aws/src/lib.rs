@@ -28,6 +28,8 @@ pub mod sdk;
 pub mod ses_mailer;
 #[cfg(feature = "sfn")]
 pub mod sfn_callbacks;
+#[cfg(feature = "operate")]
+pub mod stack;
 
 #[cfg(feature = "dynamodb")]
 pub use dynamodb_reader::DynamoDbReader;

@@ -47,8 +47,10 @@ enum Command {
     LinkKey(commands::link_key::LinkKey),
     /// Run the daily pipeline for every day of a range (lake and marts; no email unless --send).
     Backfill(commands::backfill::BackfillArgs),
-    /// List the local runs (daily and backfill), the newest first, with how each ended.
+    /// List the runs (daily and backfill), the newest first, with how each ended.
     Runs(commands::runs::RunsArgs),
+    /// Show a run's states with how long each took, and where it stopped.
+    Status(commands::status::StatusArgs),
     /// Resume a failed local run from the state that failed (the states that succeeded are kept).
     Redrive(commands::redrive::RedriveArgs),
 }
@@ -79,6 +81,7 @@ async fn main() -> ExitCode {
         Command::Backfill(args) => commands::backfill::run(args).await,
         Command::Redrive(args) => commands::redrive::run(args).await,
         Command::Runs(args) => commands::runs::run(args).await,
+        Command::Status(args) => commands::status::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

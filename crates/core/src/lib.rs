@@ -6,6 +6,7 @@ pub mod dynamo;
 pub mod error;
 pub mod failure;
 pub mod flatten;
+pub mod history;
 pub mod lake;
 pub mod lines;
 pub mod marts;

@@ -208,7 +208,7 @@ pub async fn run_backfill(
     let runner = Runner::new(definition, invoker, waiter, Arc::new(SystemClock));
     let store = ExecutionStore::new(&paths.executions());
     let input = serde_json::to_value(request).expect("a backfill request serialises");
-    start_recorded(&store, &runner, recorded, name, input)
+    start_recorded(&store, runner, recorded, name, input)
         .await
         .map_err(DemoError::Execution)?
         .map_err(|interrupted| match interrupted.failure.error.as_str() {

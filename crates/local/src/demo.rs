@@ -413,7 +413,7 @@ pub async fn run_daily_report_with(
     let runner =
         Runner::new(definition, functions, waiter, Arc::new(SystemClock)).with_observer(observer);
     let store = ExecutionStore::new(&LocalPaths::new(root).executions());
-    start_recorded(&store, &runner, recorded, job_id, input)
+    start_recorded(&store, runner, recorded, job_id, input)
         .await
         .map_err(DemoError::Execution)?
         .map_err(|interrupted| DemoError::run(root, job_id, interrupted))

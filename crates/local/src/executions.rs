@@ -2,11 +2,14 @@
 //! process (`daybook redrive <job>`), as a failed execution can be from the Step Functions
 //! console: same name, same input, same definition, resumed in the state that failed.
 
-use crate::asl::{Definition, Failure, Interrupted, ResumePoint, Runner};
+use crate::asl::{Definition, Failure, Interrupted, ResumePoint, RunEvent, Runner};
 use chrono::{DateTime, Utc};
+pub use daybook_core::history::StateVisit;
+use daybook_core::history::{render_lines, seconds, state_lines};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Step Functions keeps an execution redrivable for 14 days after it started.
 pub const REDRIVE_DAYS: i64 = 14;
@@ -39,6 +42,53 @@ pub struct ExecutionRecord {
     pub resume: Option<ResumePoint>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<Value>,
+    /// Each state as it was entered and left, in order, across redrives: what `daybook
+    /// status` shows, as the console's execution history does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<StateVisit>,
+}
+
+/// Folds one runner event into `history`: a state entered opens a visit, and the latest
+/// open visit of a state is closed, retried or failed by its events (Map iterations of
+/// one state overlap, so a close goes to the oldest open one).
+pub fn record_event(history: &mut Vec<StateVisit>, event: &RunEvent, now: DateTime<Utc>) {
+    fn open<'a>(history: &'a mut [StateVisit], state: &str) -> Option<&'a mut StateVisit> {
+        history
+            .iter_mut()
+            .find(|v| v.state == state && v.exited.is_none())
+    }
+    match event {
+        RunEvent::Entered { state, .. } => history.push(StateVisit {
+            state: state.clone(),
+            entered: now,
+            exited: None,
+            error: None,
+            retries: 0,
+        }),
+        RunEvent::Exited { state, .. } => {
+            if let Some(visit) = open(history, state) {
+                visit.exited = Some(now);
+            }
+        }
+        RunEvent::Retrying { state, .. } => {
+            if let Some(visit) = open(history, state) {
+                visit.retries += 1;
+            }
+        }
+        RunEvent::Caught { state, error, .. } => {
+            if let Some(visit) = open(history, state) {
+                visit.error = Some(error.clone());
+                visit.exited = Some(now);
+            }
+        }
+        RunEvent::Failed { state, failure } => {
+            if let Some(visit) = open(history, state) {
+                visit.error = Some(failure.error.clone());
+                visit.exited = Some(now);
+            }
+        }
+        RunEvent::WaitingForCallback { .. } => {}
+    }
 }
 
 impl ExecutionRecord {
@@ -53,6 +103,7 @@ impl ExecutionRecord {
             failure: None,
             resume: None,
             output: None,
+            history: Vec::new(),
         }
     }
 
@@ -111,7 +162,50 @@ impl ExecutionRecord {
     }
 }
 
+impl ExecutionRecord {
+    /// What `daybook status` prints: the run's heading, its states with their time, and
+    /// the way on when it failed.
+    pub fn status_text(&self, now: DateTime<Utc>) -> String {
+        let record = self;
+        let status = match record.status {
+            ExecutionStatus::Running => "RUNNING",
+            ExecutionStatus::Succeeded => "SUCCEEDED",
+            ExecutionStatus::Failed => "FAILED",
+        };
+        let ended = record.history.iter().filter_map(|v| v.exited).max();
+        let took = match (record.status, ended) {
+            (ExecutionStatus::Running, _) => {
+                format!("running for {}", seconds(elapsed(record.start_time, now)))
+            }
+            (_, Some(ended)) => format!("took {}", seconds(elapsed(record.start_time, ended))),
+            (_, None) => String::new(),
+        };
+        let redriven = match record.redrive_count {
+            0 => String::new(),
+            n => format!(", redriven {n}×"),
+        };
+        let mut out = format!(
+            "{} {status}, started {}, {took}{redriven}\n",
+            record.name,
+            record.start_time.format("%Y-%m-%d %H:%M:%S UTC"),
+        );
+        out.push_str(&render_lines(&state_lines(&record.history, now)));
+        if let Some(failure) = &record.failure {
+            out.push_str(&format!(
+                "failed: {}: {}\nresume it with `daybook redrive {}` once the cause is fixed\n",
+                failure.error, failure.cause, record.name
+            ));
+        }
+        out
+    }
+}
+
+fn elapsed(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_milliseconds() as f64 / 1e3
+}
+
 /// `<root>/.daybook/executions/<name>.json`.
+#[derive(Clone)]
 pub struct ExecutionStore {
     dir: PathBuf,
 }
@@ -183,20 +277,50 @@ impl ExecutionStore {
     }
 }
 
-/// Runs `runner` as a new execution and records it (before it starts and when it ends).
+/// Runs `runner` as a new execution and records it: before it starts, as each state ends
+/// (its history), and when it ends.
 pub async fn start_recorded(
     store: &ExecutionStore,
-    runner: &Runner,
+    runner: Runner,
     definition: Value,
     name: &str,
     input: Value,
 ) -> Result<Result<Value, Interrupted>, String> {
-    let mut record = ExecutionRecord::started(name, definition, input.clone(), Utc::now());
+    let record = ExecutionRecord::started(name, definition, input.clone(), Utc::now());
     store.save(&record)?;
+    let record = Arc::new(Mutex::new(record));
+    let runner = runner.also_observed_by(history_keeper(store, &record));
     let result = runner.start(name, input).await;
-    record.finish(&result);
-    store.save(&record)?;
+    finish(store, &record, &result)?;
     Ok(result)
+}
+
+/// An observer that adds each event to the record's history, and saves the record when a
+/// state ends, so that `daybook status` sees a running execution's progress.
+fn history_keeper(
+    store: &ExecutionStore,
+    record: &Arc<Mutex<ExecutionRecord>>,
+) -> crate::asl::Observer {
+    let store = store.clone();
+    let record = record.clone();
+    Arc::new(move |event: &RunEvent| {
+        let mut record = record.lock().expect("the record's lock");
+        record_event(&mut record.history, event, Utc::now());
+        if matches!(event, RunEvent::Exited { .. } | RunEvent::Failed { .. }) {
+            // The end of the run saves it again; a lost intermediate save only delays the view.
+            let _ = store.save(&record);
+        }
+    })
+}
+
+fn finish(
+    store: &ExecutionStore,
+    record: &Arc<Mutex<ExecutionRecord>>,
+    result: &Result<Value, Interrupted>,
+) -> Result<(), String> {
+    let mut record = record.lock().expect("the record's lock");
+    record.finish(result);
+    store.save(&record)
 }
 
 /// Redrives the failed execution `name` with `make_runner` (given the recorded definition),
@@ -210,20 +334,19 @@ pub async fn redrive_recorded(
     let from = record.redrive_point(Utc::now())?.clone();
     let definition = Definition::from_value(&record.definition)
         .map_err(|e| format!("the recorded definition of {name}: {e}"))?;
-    let runner = make_runner(definition);
     record.redrive_count += 1;
     record.status = ExecutionStatus::Running;
     store.save(&record)?;
+    let (input, start_time, redrive_count) = (
+        record.input.clone(),
+        record.start_time.to_rfc3339(),
+        record.redrive_count,
+    );
+    let record = Arc::new(Mutex::new(record));
+    let runner = make_runner(definition).also_observed_by(history_keeper(store, &record));
     let result = runner
-        .redrive(
-            name,
-            record.input.clone(),
-            record.start_time.to_rfc3339(),
-            record.redrive_count,
-            from,
-        )
+        .redrive(name, input, start_time, redrive_count, from)
         .await;
-    record.finish(&result);
-    store.save(&record)?;
+    finish(store, &record, &result)?;
     Ok(result)
 }

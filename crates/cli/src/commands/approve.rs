@@ -12,6 +12,21 @@ pub struct Place {
     /// with SendTaskSuccess, using the usual AWS credentials and region.
     #[arg(long, env = "DAYBOOK_STATE_TABLE")]
     state_table: Option<String>,
+    #[command(flatten)]
+    stack: super::stack::StackArgs,
+}
+
+impl Place {
+    /// The state table: --state-table, else the stack's StateTableName output.
+    async fn table(&self) -> anyhow::Result<Option<String>> {
+        match (&self.state_table, self.stack.on_aws()) {
+            (Some(table), _) => Ok(Some(table.clone())),
+            (None, true) => Ok(Some(
+                super::cloud::stack_output(&self.stack, "StateTableName").await?,
+            )),
+            (None, false) => Ok(None),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -70,9 +85,9 @@ pub async fn reject(args: RejectArgs) -> anyhow::Result<()> {
 /// `daybook approvals`: every open request, oldest first, with its age and each approver's link.
 pub async fn list(args: ApprovalsArgs) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
-    let pending = match &args.place.state_table {
+    let pending = match args.place.table().await? {
         Some(table) => {
-            let (state, _) = super::cloud::state_and_callbacks(table).await?;
+            let (state, _) = super::cloud::state_and_callbacks(&table).await?;
             pending_approvals(state.as_ref(), now).await?
         }
         None => {
@@ -120,7 +135,7 @@ async fn decide(
     approved: bool,
     comment: Option<&str>,
 ) -> anyhow::Result<(ApprovalRecord, Decision)> {
-    let Some(table) = &target.place.state_table else {
+    let Some(table) = target.place.table().await? else {
         return daybook_local::demo::decide(
             &target.place.root,
             &target.job_id,
@@ -131,7 +146,7 @@ async fn decide(
         .await
         .map_err(anyhow::Error::msg);
     };
-    let (state, callbacks) = super::cloud::state_and_callbacks(table).await?;
+    let (state, callbacks) = super::cloud::state_and_callbacks(&table).await?;
     let now = chrono::Utc::now();
     let decision = Decision::new(approved, &target.by, comment, "CLI", now);
     Ok(decide_job(

@@ -28,6 +28,8 @@ pub struct BackfillArgs {
     /// runs with the same values.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     variables: Vec<String>,
+    #[command(flatten)]
+    stack: super::stack::StackArgs,
 }
 
 /// How each day ended, for the summary.
@@ -62,7 +64,6 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
         0,
     )
     .map_err(anyhow::Error::msg)?;
-    daybook_local::demo::check_variables(&args.root, &request.variables)?;
     let count = (args.to - args.from).num_days() + 1;
     let name = format!(
         "backfill-{}-{}-{:06x}",
@@ -70,6 +71,17 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
         args.to.format("%Y%m%d"),
         rand::random::<u32>() & 0xff_ffff
     );
+    if args.stack.on_aws() {
+        let link =
+            super::cloud::backfill(&args.stack, &name, &serde_json::to_value(&request)?).await?;
+        println!(
+            "started {name}: {count} days, {} at a time\n{link}",
+            args.concurrency
+        );
+        println!("each day is a daily execution: `daybook runs --stack …` lists them");
+        return Ok(());
+    }
+    daybook_local::demo::check_variables(&args.root, &request.variables)?;
     eprintln!(
         "daybook backfill {name}: {count} days, {} at a time, {}, in {}",
         args.concurrency,

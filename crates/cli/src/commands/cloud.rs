@@ -58,3 +58,195 @@ pub async fn replace_link_key(
 ) -> anyhow::Result<()> {
     Err(built_without_aws(&format!("--secret {secret}")))
 }
+
+/// The stack, and Step Functions, with the usual AWS credentials and region.
+#[cfg(feature = "aws")]
+async fn stack_and_runs(
+    stack: &super::stack::StackArgs,
+) -> anyhow::Result<(daybook_aws::stack::Stack, daybook_aws::stack::Runs)> {
+    let name = stack.name()?;
+    let config = daybook_aws::sdk::load().await;
+    let found =
+        daybook_aws::stack::Stack::find(&aws_sdk_cloudformation::Client::new(&config), &name)
+            .await?;
+    Ok((
+        found,
+        daybook_aws::stack::Runs::new(daybook_aws::sdk::sfn_client(&config)),
+    ))
+}
+
+/// The value of one of the stack's outputs.
+#[cfg(feature = "aws")]
+pub async fn stack_output(stack: &super::stack::StackArgs, key: &str) -> anyhow::Result<String> {
+    let (found, _) = stack_and_runs(stack).await?;
+    Ok(found.output(key)?.to_string())
+}
+
+#[cfg(not(feature = "aws"))]
+pub async fn stack_output(_stack: &super::stack::StackArgs, _key: &str) -> anyhow::Result<String> {
+    Err(built_without_aws("--stack"))
+}
+
+/// `daybook start --stack`: starts the daily state machine, named after the job.
+#[cfg(feature = "aws")]
+pub async fn start(
+    stack: &super::stack::StackArgs,
+    job_id: &str,
+    input: &serde_json::Value,
+) -> anyhow::Result<String> {
+    let (found, runs) = stack_and_runs(stack).await?;
+    let arn = runs
+        .start(found.output("StateMachineArn")?, job_id, input)
+        .await?;
+    Ok(daybook_aws::stack::console_link(&arn))
+}
+
+#[cfg(not(feature = "aws"))]
+pub async fn start(
+    _stack: &super::stack::StackArgs,
+    _job_id: &str,
+    _input: &serde_json::Value,
+) -> anyhow::Result<String> {
+    Err(built_without_aws("daybook start --stack"))
+}
+
+/// `daybook backfill --stack`: starts the backfill state machine; its console link.
+#[cfg(feature = "aws")]
+pub async fn backfill(
+    stack: &super::stack::StackArgs,
+    name: &str,
+    request: &serde_json::Value,
+) -> anyhow::Result<String> {
+    let (found, runs) = stack_and_runs(stack).await?;
+    let arn = runs
+        .start(found.output("BackfillStateMachineArn")?, name, request)
+        .await?;
+    Ok(daybook_aws::stack::console_link(&arn))
+}
+
+#[cfg(not(feature = "aws"))]
+pub async fn backfill(
+    _stack: &super::stack::StackArgs,
+    _name: &str,
+    _request: &serde_json::Value,
+) -> anyhow::Result<String> {
+    Err(built_without_aws("daybook backfill --stack"))
+}
+
+/// `daybook runs --stack`: the daily state machine's newest executions, as lines.
+#[cfg(feature = "aws")]
+pub async fn runs(stack: &super::stack::StackArgs, last: usize) -> anyhow::Result<Vec<String>> {
+    let (found, runs) = stack_and_runs(stack).await?;
+    let executions = runs.list(found.output("StateMachineArn")?, last).await?;
+    Ok(executions
+        .iter()
+        .map(|e| {
+            let redriven = match e.redrive_count {
+                0 => String::new(),
+                n => format!("  redriven {n}×"),
+            };
+            format!(
+                "{:<40} {:<9} started {}{redriven}",
+                e.name,
+                e.status,
+                e.started
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                    .unwrap_or_default()
+            )
+        })
+        .collect())
+}
+
+#[cfg(not(feature = "aws"))]
+pub async fn runs(_stack: &super::stack::StackArgs, _last: usize) -> anyhow::Result<Vec<String>> {
+    Err(built_without_aws("daybook runs --stack"))
+}
+
+/// `daybook status --stack`: the execution's states with their durations, and its console link.
+#[cfg(feature = "aws")]
+pub async fn status(stack: &super::stack::StackArgs, job: Option<&str>) -> anyhow::Result<()> {
+    let (found, runs) = stack_and_runs(stack).await?;
+    let machine = found.output("StateMachineArn")?;
+    let arn = match job {
+        Some(job) => daybook_aws::stack::execution_arn(machine, job),
+        None => runs
+            .list(machine, 1)
+            .await?
+            .into_iter()
+            .next()
+            .map(|e| e.arn)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "stack {} has no runs yet: start one with `daybook start --stack {}`",
+                    found.name,
+                    found.name
+                )
+            })?,
+    };
+    let execution = runs.describe(&arn).await?;
+    let history = runs.history(&arn).await?;
+    print!("{}", aws_status(&execution, &history, chrono::Utc::now()));
+    Ok(())
+}
+
+#[cfg(not(feature = "aws"))]
+pub async fn status(_stack: &super::stack::StackArgs, _job: Option<&str>) -> anyhow::Result<()> {
+    Err(built_without_aws("daybook status --stack"))
+}
+
+/// An execution's heading, its states and its console link.
+#[cfg(feature = "aws")]
+pub fn aws_status(
+    execution: &daybook_aws::stack::Execution,
+    history: &[daybook_core::history::StateVisit],
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    use daybook_core::history::{render_lines, seconds, state_lines};
+    let took = match (execution.started, execution.stopped) {
+        (Some(start), Some(stop)) => format!(
+            ", took {}",
+            seconds((stop - start).num_milliseconds() as f64 / 1e3)
+        ),
+        (Some(start), None) => format!(
+            ", running for {}",
+            seconds((now - start).num_milliseconds() as f64 / 1e3)
+        ),
+        _ => String::new(),
+    };
+    let mut out = format!(
+        "{} {}, started {}{took}\n",
+        execution.name,
+        execution.status,
+        execution
+            .started
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_default()
+    );
+    out.push_str(&render_lines(&state_lines(history, now)));
+    if let Some(error) = &execution.error {
+        out.push_str(&format!(
+            "failed: {error}: {}\nonce the cause is fixed: daybook redrive {} --stack …\n",
+            execution.cause.as_deref().unwrap_or_default(),
+            execution.name
+        ));
+    }
+    out.push_str(&format!(
+        "console: {}\n",
+        daybook_aws::stack::console_link(&execution.arn)
+    ));
+    out
+}
+
+/// `daybook redrive --stack`: redrives the failed execution of the job.
+#[cfg(feature = "aws")]
+pub async fn redrive(stack: &super::stack::StackArgs, job: &str) -> anyhow::Result<String> {
+    let (found, runs) = stack_and_runs(stack).await?;
+    let arn = daybook_aws::stack::execution_arn(found.output("StateMachineArn")?, job);
+    runs.redrive(&arn).await?;
+    Ok(daybook_aws::stack::console_link(&arn))
+}
+
+#[cfg(not(feature = "aws"))]
+pub async fn redrive(_stack: &super::stack::StackArgs, _job: &str) -> anyhow::Result<String> {
+    Err(built_without_aws("daybook redrive --stack"))
+}

@@ -10,7 +10,9 @@ pub mod progress;
 pub mod redrive;
 pub mod runs;
 pub mod serve;
+pub mod stack;
 pub mod start;
+pub mod status;
 pub mod warehouse;
 
 /// Yesterday in UTC: the day a daily report is about.

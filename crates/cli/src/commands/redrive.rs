@@ -13,10 +13,20 @@ pub struct RedriveArgs {
     /// The local folder the run used (the demo's --out).
     #[arg(long, default_value = "daybook-demo")]
     root: PathBuf,
+    #[command(flatten)]
+    stack: super::stack::StackArgs,
 }
 
 /// Resumes a failed local run in the state that failed, as the console's Redrive does on AWS.
 pub async fn run(args: RedriveArgs) -> anyhow::Result<()> {
+    if args.stack.on_aws() {
+        let link = super::cloud::redrive(&args.stack, &args.job_id).await?;
+        println!(
+            "redriven {}: it resumes in the state that failed\n{link}",
+            args.job_id
+        );
+        return Ok(());
+    }
     let paths = LocalPaths::new(&args.root);
     eprintln!(
         "daybook redrive: job {} in {}",

@@ -11,11 +11,19 @@ pub struct RunsArgs {
     /// The local folder the runs use (the demo's --out).
     #[arg(long, default_value = "daybook-demo")]
     root: PathBuf,
+    #[command(flatten)]
+    stack: super::stack::StackArgs,
 }
 
 /// `daybook runs`: the local executions, the newest first, with how each ended and, for a
 /// failed one, where it stopped.
 pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
+    if args.stack.on_aws() {
+        for line in super::cloud::runs(&args.stack, args.last).await? {
+            println!("{line}");
+        }
+        return Ok(());
+    }
     let store = ExecutionStore::new(&LocalPaths::new(&args.root).executions());
     let records = store.list().map_err(anyhow::Error::msg)?;
     if records.is_empty() {

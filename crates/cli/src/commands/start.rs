@@ -18,6 +18,8 @@ pub struct StartArgs {
     /// Approve the report at once instead of waiting for `daybook approve` or a link.
     #[arg(long)]
     auto_approve: bool,
+    #[command(flatten)]
+    stack: super::stack::StackArgs,
 }
 
 /// Runs the daily report on the sources the root's config names, as the schedule would, with
@@ -37,6 +39,17 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?,
         manual_approval: !args.auto_approve,
     };
+    if args.stack.on_aws() {
+        // start-job checks the variables against the deployed config.
+        let mut input = serde_json::json!({ "date": date, "started_by": options.started_by });
+        if !options.variables.is_empty() {
+            input["variables"] = serde_json::json!(options.variables);
+        }
+        let link = super::cloud::start(&args.stack, &job_id, &input).await?;
+        println!("started {job_id} for {date}\n{link}");
+        println!("follow it with `daybook status {job_id} --stack …`");
+        return Ok(());
+    }
     eprintln!(
         "daybook start: job {job_id}, date {date}, in {}{}",
         args.root.display(),

@@ -148,6 +148,16 @@ impl Runner {
         self
     }
 
+    /// Adds `extra` after the observer it has: both hear every event.
+    pub fn also_observed_by(mut self, extra: Observer) -> Self {
+        let first = self.observer.clone();
+        self.observer = Arc::new(move |event: &RunEvent| {
+            first(event);
+            extra(event);
+        });
+        self
+    }
+
     /// Runs an execution to its end: the final output, or the failure that ended it.
     pub async fn execute(&self, name: &str, input: Value) -> Result<Value, Failure> {
         self.start(name, input).await.map_err(|i| i.failure)
