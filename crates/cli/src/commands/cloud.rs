@@ -166,7 +166,11 @@ pub async fn runs(_stack: &super::stack::StackArgs, _last: usize) -> anyhow::Res
 #[cfg(feature = "aws")]
 pub async fn status(stack: &super::stack::StackArgs, job: Option<&str>) -> anyhow::Result<()> {
     let (found, runs) = stack_and_runs(stack).await?;
-    let machine = found.output("StateMachineArn")?;
+    // A backfill is an execution of the backfill state machine, named `backfill-…`.
+    let machine = match job {
+        Some(job) if job.starts_with("backfill-") => found.output("BackfillStateMachineArn")?,
+        _ => found.output("StateMachineArn")?,
+    };
     let arn = match job {
         Some(job) => daybook_aws::stack::execution_arn(machine, job),
         None => runs
