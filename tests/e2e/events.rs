@@ -14,6 +14,7 @@ fn parses_as<T: DeserializeOwned>(file: &str) -> T {
 fn every_sample_event_is_a_valid_handler_input() {
     let start: daybook_core::steps::start::StartTask = parses_as("start-job.json");
     assert_eq!(start.request.date, Some("2026-11-21".parse().unwrap()));
+    assert_eq!(start.request.variables["top_n"], 5);
     let plan: daybook_core::steps::start::StartEvent = parses_as("start-job-backfill.json");
     assert_eq!(
         plan.backfill.map(|b| (b.from, b.to)),
@@ -85,6 +86,7 @@ async fn start_job_plans_a_backfill_and_refuses_a_bad_range() {
     assert_eq!(days[0]["input"]["date"], "2026-10-01");
     assert_eq!(days[0]["input"]["build_report"], false);
     assert_eq!(days[0]["input"]["config_key"], serde_json::Value::Null);
+    assert_eq!(days[0]["input"]["variables"], serde_json::json!({"top_n": 5}));
     assert!(
         days[30]["job_id"]
             .as_str()
