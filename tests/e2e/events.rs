@@ -86,7 +86,10 @@ async fn start_job_plans_a_backfill_and_refuses_a_bad_range() {
     assert_eq!(days[0]["input"]["date"], "2026-10-01");
     assert_eq!(days[0]["input"]["build_report"], false);
     assert_eq!(days[0]["input"]["config_key"], serde_json::Value::Null);
-    assert_eq!(days[0]["input"]["variables"], serde_json::json!({"top_n": 5}));
+    assert_eq!(
+        days[0]["input"]["variables"],
+        serde_json::json!({"top_n": 5})
+    );
     assert!(
         days[30]["job_id"]
             .as_str()

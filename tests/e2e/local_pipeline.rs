@@ -561,7 +561,7 @@ async fn a_redrive_resumes_in_the_failed_state_and_keeps_what_succeeded() {
 }
 
 /// The messages in the local outbox (`.eml`; each has its envelope beside it), oldest first.
-fn sent_emails(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn sent_emails(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut emails: Vec<_> = std::fs::read_dir(root.join("outbox"))
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -155,12 +155,7 @@ async fn a_runs_variables_shape_its_sections_and_show_under_the_report_and_in_th
     .unwrap();
     assert!(text.contains(&format!("run with {shown}")), "{text}");
     // The approval email (the first message) says what the approver approves was run with.
-    let mut emails: Vec<_> = std::fs::read_dir(root.join("outbox"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    emails.sort();
+    let emails = crate::local_pipeline::sent_emails(root);
     let approval = std::fs::read(&emails[0]).unwrap();
     let parsed = mail_parser::MessageParser::default()
         .parse(&approval)

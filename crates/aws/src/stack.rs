@@ -35,6 +35,26 @@ where
     PortError::new(format!("{what}: {text}"))
 }
 
+/// The service's answer `code` (the operator named something wrong) as `advice` given its
+/// text; any other failure as [`operator_error`].
+fn refusal<E, R>(
+    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    code: &str,
+    advice: impl FnOnce(&str) -> String,
+    what: &str,
+) -> PortError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let text = describe(error);
+    if text.contains(code) {
+        PortError::with_kind(advice(&text), daybook_core::ErrorKind::InvalidInput)
+    } else {
+        operator_error(what, error)
+    }
+}
+
 impl Stack {
     /// Reads the stack's outputs.
     pub async fn find(
@@ -52,17 +72,15 @@ impl Stack {
             .send()
             .await
             .map_err(|e| {
-                if describe(&e).contains("does not exist") {
-                    PortError::with_kind(
-                        format!(
-                            "stack {name} does not exist in {}: deploy it with `sam deploy --guided`, or name the deployed one with --stack <name> (and AWS_REGION if it is in another region)",
-                            if region.is_empty() { "this region" } else { &region }
-                        ),
-                        daybook_core::ErrorKind::InvalidInput,
-                    )
-                } else {
-                    operator_error(&format!("reading stack {name}"), &e)
-                }
+                refusal(
+                    &e,
+                    "does not exist",
+                    |_| format!(
+                        "stack {name} does not exist in {}: deploy it with `sam deploy --guided`, or name the deployed one with --stack <name> (and AWS_REGION if it is in another region)",
+                        if region.is_empty() { "this region" } else { &region }
+                    ),
+                    &format!("reading stack {name}"),
+                )
             })?;
         let stack = answer.stacks().first().ok_or_else(|| {
             PortError::new(format!(
@@ -224,14 +242,12 @@ impl Runs {
             .send()
             .await
             .map_err(|e| {
-                if describe(&e).contains("ExecutionDoesNotExist") {
-                    PortError::with_kind(
-                        format!("there is no execution {execution_arn}: give the job id `daybook runs --stack` lists"),
-                        daybook_core::ErrorKind::InvalidInput,
-                    )
-                } else {
-                    operator_error(&format!("describing {execution_arn}"), &e)
-                }
+                refusal(
+                    &e,
+                    "ExecutionDoesNotExist",
+                    |_| format!("there is no execution {execution_arn}: give the job id `daybook runs --stack` lists"),
+                    &format!("describing {execution_arn}"),
+                )
             })?;
         Ok(Execution {
             name: e.name().unwrap_or_default().to_string(),
@@ -278,15 +294,12 @@ impl Runs {
             .send()
             .await
             .map_err(|e| {
-                let text = describe(&e);
-                if text.contains("ExecutionNotRedrivable") {
-                    PortError::with_kind(
-                        format!("{execution_arn} cannot be redriven: {text}. Only a failed, timed-out or aborted execution of the last 14 days can be; start a new run for the date instead"),
-                        daybook_core::ErrorKind::InvalidInput,
-                    )
-                } else {
-                    operator_error(&format!("redriving {execution_arn}"), &e)
-                }
+                refusal(
+                    &e,
+                    "ExecutionNotRedrivable",
+                    |text| format!("{execution_arn} cannot be redriven: {text}. Only a failed, timed-out or aborted execution of the last 14 days can be; start a new run for the date instead"),
+                    &format!("redriving {execution_arn}"),
+                )
             })?;
         Ok(time(Some(answer.redrive_date())).unwrap_or_else(Utc::now))
     }

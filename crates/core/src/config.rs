@@ -33,14 +33,9 @@ impl PipelineConfig {
     fn check_variables_used(&self, sql: &str) -> Result<(), String> {
         for name in crate::variables::referenced(sql) {
             if !self.variables.contains_key(name) {
-                let declared: Vec<&str> = self.variables.keys().map(String::as_str).collect();
                 return Err(format!(
-                    "the SQL uses {{var.{name}}}, which the config does not declare ({}): add it under \"variables\" with its type and default",
-                    if declared.is_empty() {
-                        "it declares no variables".to_string()
-                    } else {
-                        format!("it declares {}", declared.join(", "))
-                    }
+                    "the SQL uses {{var.{name}}}, which the config does not declare (it declares {}): add it under \"variables\" with its type and default",
+                    crate::variables::listed(self.variables.keys(), "none")
                 ));
             }
         }

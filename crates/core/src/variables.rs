@@ -254,20 +254,36 @@ pub fn parse_assignments(pairs: &[String]) -> Result<BTreeMap<String, Value>, St
     Ok(given)
 }
 
+/// Each `{var.name}` of `sql`: where it starts, where it ends, and the name.
+fn uses(sql: &str) -> impl Iterator<Item = (usize, usize, &str)> {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let start = from + sql[from..].find("{var.")?;
+        let end = start + sql[start..].find('}')? + 1;
+        from = end;
+        Some((start, end, &sql[start + 5..end - 1]))
+    })
+}
+
 /// The names `sql` uses as `{var.name}`, in order of first use.
 pub fn referenced(sql: &str) -> Vec<&str> {
     let mut names: Vec<&str> = Vec::new();
-    let mut rest = sql;
-    while let Some(at) = rest.find("{var.") {
-        let after = &rest[at + 5..];
-        let Some(end) = after.find('}') else { break };
-        let name = &after[..end];
+    for (_, _, name) in uses(sql) {
         if !names.contains(&name) {
             names.push(name);
         }
-        rest = &after[end + 1..];
     }
     names
+}
+
+/// `names` joined, or `none` when there are none.
+pub fn listed(names: impl IntoIterator<Item = impl AsRef<str>>, none: &str) -> String {
+    let names: Vec<String> = names.into_iter().map(|n| n.as_ref().to_string()).collect();
+    if names.is_empty() {
+        none.to_string()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// One value bound to a statement, always passed to the engine as text: the SQL around its
@@ -390,23 +406,17 @@ pub fn bind_variables(sql: &str, variables: &Variables) -> Result<BoundSql, Stri
         pieces: Vec::new(),
         parameters: Vec::new(),
     };
-    let mut rest = sql;
-    while let Some(at) = rest.find("{var.") {
-        let after = &rest[at + 5..];
-        let Some(end) = after.find('}') else { break };
-        let name = &after[..end];
+    let mut copied = 0;
+    for (start, end, name) in uses(sql) {
         let Some(value) = variables.get(name) else {
-            let known: Vec<&str> = variables.keys().map(String::as_str).collect();
             return Err(format!(
-                "the SQL uses {{var.{name}}}, which is not a variable of the run ({}): declare it under \"variables\" in the config",
-                if known.is_empty() {
-                    "it has none".to_string()
-                } else {
-                    format!("it has {}", known.join(", "))
-                }
+                "the SQL uses {{var.{name}}}, which is not a variable of the run (it has {}): declare it under \"variables\" in the config",
+                listed(variables.keys(), "none")
             ));
         };
-        bound.pieces.push(Piece::Sql(rest[..at].to_string()));
+        bound
+            .pieces
+            .push(Piece::Sql(sql[copied..start].to_string()));
         let parameter = format!("var_{name}");
         let piece = match value {
             VariableValue::Date(d) => Piece::Placeholder {
@@ -430,9 +440,9 @@ pub fn bind_variables(sql: &str, variables: &Variables) -> Result<BoundSql, Stri
             ),
         };
         bound.pieces.push(piece);
-        rest = &after[end + 1..];
+        copied = end;
     }
-    bound.pieces.push(Piece::Sql(rest.to_string()));
+    bound.pieces.push(Piece::Sql(sql[copied..].to_string()));
     // A variable used twice is bound twice; engines want each name once.
     bound.dedupe();
     Ok(bound)

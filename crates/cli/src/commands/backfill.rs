@@ -72,8 +72,13 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
         rand::random::<u32>() & 0xff_ffff
     );
     if args.stack.on_aws() {
-        let link =
-            super::cloud::backfill(&args.stack, &name, &serde_json::to_value(&request)?).await?;
+        let link = super::cloud::start_machine(
+            &args.stack,
+            "BackfillStateMachineArn",
+            &name,
+            &serde_json::to_value(&request)?,
+        )
+        .await?;
         println!(
             "started {name}: {count} days, {} at a time\n{link}",
             args.concurrency

@@ -87,50 +87,28 @@ pub async fn stack_output(_stack: &super::stack::StackArgs, _key: &str) -> anyho
     Err(built_without_aws("--stack"))
 }
 
-/// `daybook start --stack`: starts the daily state machine, named after the job.
+/// `daybook start --stack` and `daybook backfill --stack`: starts execution `name` of the
+/// state machine the stack's `output` names; its console link.
 #[cfg(feature = "aws")]
-pub async fn start(
+pub async fn start_machine(
     stack: &super::stack::StackArgs,
-    job_id: &str,
+    output: &str,
+    name: &str,
     input: &serde_json::Value,
 ) -> anyhow::Result<String> {
     let (found, runs) = stack_and_runs(stack).await?;
-    let arn = runs
-        .start(found.output("StateMachineArn")?, job_id, input)
-        .await?;
+    let arn = runs.start(found.output(output)?, name, input).await?;
     Ok(daybook_aws::stack::console_link(&arn))
 }
 
 #[cfg(not(feature = "aws"))]
-pub async fn start(
+pub async fn start_machine(
     _stack: &super::stack::StackArgs,
-    _job_id: &str,
+    _output: &str,
+    _name: &str,
     _input: &serde_json::Value,
 ) -> anyhow::Result<String> {
-    Err(built_without_aws("daybook start --stack"))
-}
-
-/// `daybook backfill --stack`: starts the backfill state machine; its console link.
-#[cfg(feature = "aws")]
-pub async fn backfill(
-    stack: &super::stack::StackArgs,
-    name: &str,
-    request: &serde_json::Value,
-) -> anyhow::Result<String> {
-    let (found, runs) = stack_and_runs(stack).await?;
-    let arn = runs
-        .start(found.output("BackfillStateMachineArn")?, name, request)
-        .await?;
-    Ok(daybook_aws::stack::console_link(&arn))
-}
-
-#[cfg(not(feature = "aws"))]
-pub async fn backfill(
-    _stack: &super::stack::StackArgs,
-    _name: &str,
-    _request: &serde_json::Value,
-) -> anyhow::Result<String> {
-    Err(built_without_aws("daybook backfill --stack"))
+    Err(built_without_aws("--stack"))
 }
 
 /// `daybook runs --stack`: the daily state machine's newest executions, as lines.

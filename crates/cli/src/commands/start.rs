@@ -45,7 +45,8 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
         if !options.variables.is_empty() {
             input["variables"] = serde_json::json!(options.variables);
         }
-        let link = super::cloud::start(&args.stack, &job_id, &input).await?;
+        let link =
+            super::cloud::start_machine(&args.stack, "StateMachineArn", &job_id, &input).await?;
         println!("started {job_id} for {date}\n{link}");
         println!("follow it with `daybook status {job_id} --stack …`");
         return Ok(());
