@@ -296,19 +296,25 @@ pub async fn start_recorded(
 }
 
 /// An observer that adds each event to the record's history, and saves the record when a
-/// state ends, so that `daybook status` sees a running execution's progress.
+/// state ends (at most once a second: a record holds its definition, and a Map of many
+/// iterations ends many states), so that `daybook status` sees a running execution's progress.
 fn history_keeper(
     store: &ExecutionStore,
     record: &Arc<Mutex<ExecutionRecord>>,
 ) -> crate::asl::Observer {
     let store = store.clone();
     let record = record.clone();
+    let saved = Mutex::new(std::time::Instant::now());
     Arc::new(move |event: &RunEvent| {
         let mut record = record.lock().expect("the record's lock");
         record_event(&mut record.history, event, Utc::now());
-        if matches!(event, RunEvent::Exited { .. } | RunEvent::Failed { .. }) {
+        let mut saved = saved.lock().expect("the save time's lock");
+        if matches!(event, RunEvent::Exited { .. } | RunEvent::Failed { .. })
+            && saved.elapsed() >= std::time::Duration::from_secs(1)
+        {
             // The end of the run saves it again; a lost intermediate save only delays the view.
             let _ = store.save(&record);
+            *saved = std::time::Instant::now();
         }
     })
 }
