@@ -17,7 +17,7 @@ use daybook_core::flatten::FlattenConfig;
 use daybook_core::quality::{ChecksConfig, Freshness, OnFailure, TableChecks};
 use daybook_core::relational::{RdsSource, TableExport};
 use daybook_core::segment::SegmentConfig;
-use daybook_core::steps::start::DEFAULT_CONFIG_KEY;
+use daybook_core::steps::start::{DEFAULT_CONFIG_KEY, StartInput};
 use daybook_core::variables::{VariableSpec, VariableType};
 use daybook_generate::dynamodb::{ExportSpec, write_search_export};
 use daybook_generate::segment::{SegmentSpec, write_segment_logs};
@@ -467,11 +467,13 @@ pub async fn run_history(
             chrono::Utc::now(),
             rand::random::<u32>() ^ back,
         );
-        let mut input =
-            json!({ "date": date, "started_by": "daybook demo (history)", "build_report": false });
-        if !options.variables.is_empty() {
-            input["variables"] = json!(options.variables);
-        }
+        let input = run_input(StartInput {
+            date: Some(date),
+            started_by: Some("daybook demo (history)".into()),
+            build_report: Some(false),
+            variables: options.variables.clone(),
+            ..Default::default()
+        });
         // No approval is asked for: the run ends after the marts.
         let waiter: Arc<dyn CallbackWaiter> = Arc::new(AutoAnswer::new(auto_answer(false)));
         run_daily_report(&options.root, &job_id, input, waiter, quiet.clone()).await?;
@@ -522,11 +524,30 @@ pub async fn start_daily_report(
     } else {
         Arc::new(AutoAnswer::new(auto_answer(true)).recorded_in(&paths.callbacks()))
     };
-    let mut input = json!({ "date": options.date, "started_by": options.started_by });
-    if !options.variables.is_empty() {
-        input["variables"] = json!(options.variables);
+    run_daily_report(
+        &options.root,
+        &options.job_id,
+        options.input(),
+        waiter,
+        observer,
+    )
+    .await
+}
+
+impl StartOptions {
+    /// The execution's input, as start-job reads it, locally or on AWS.
+    pub fn input(&self) -> Value {
+        run_input(StartInput {
+            date: Some(self.date),
+            started_by: Some(self.started_by.clone()),
+            variables: self.variables.clone(),
+            ..Default::default()
+        })
     }
-    run_daily_report(&options.root, &options.job_id, input, waiter, observer).await
+}
+
+fn run_input(input: StartInput) -> Value {
+    serde_json::to_value(input).expect("a run's input serialises")
 }
 
 pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoOutcome, DemoError> {

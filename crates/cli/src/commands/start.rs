@@ -41,12 +41,9 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     };
     if args.stack.on_aws() {
         // start-job checks the variables against the deployed config.
-        let mut input = serde_json::json!({ "date": date, "started_by": options.started_by });
-        if !options.variables.is_empty() {
-            input["variables"] = serde_json::json!(options.variables);
-        }
         let link =
-            super::cloud::start_machine(&args.stack, "StateMachineArn", &job_id, &input).await?;
+            super::cloud::start_machine(&args.stack, "StateMachineArn", &job_id, &options.input())
+                .await?;
         println!("started {job_id} for {date}\n{link}");
         println!("follow it with `daybook status {job_id} --stack …`");
         return Ok(());
