@@ -117,8 +117,14 @@ pub struct DynamoDbSource {
 #[serde(tag = "read", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DynamoDbRead {
     /// A DynamoDB export to S3 (DYNAMODB_JSON); `export_prefix` is the folder holding
-    /// `manifest-files.json`, with `{date}` replaced by the run date.
-    Export { export_prefix: String },
+    /// `manifest-files.json`, with `{date}` replaced by the run date. With `fan_out`, the
+    /// export's files are flattened by a Distributed Map, a few files per iteration, instead of
+    /// in one invocation: for exports too big for 15 minutes or 10 GB.
+    Export {
+        export_prefix: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fan_out: Option<FanOut>,
+    },
     /// A Query on an index whose partition key holds the day (`date_format`, default `%Y-%m-%d`).
     Query {
         table: String,
@@ -129,6 +135,33 @@ pub enum DynamoDbRead {
     },
     /// A parallel Scan of the whole table over `segments` workers.
     Scan { table: String, segments: u32 },
+}
+
+/// How a big export is spread over a Distributed Map's iterations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FanOut {
+    /// Data files each iteration flattens (the Map's ItemBatcher). An export's files are about
+    /// 100–200 MB of JSON each: four fit well inside one invocation's 15 minutes.
+    #[serde(default = "default_files_per_iteration")]
+    pub files_per_iteration: u32,
+}
+
+fn default_files_per_iteration() -> u32 {
+    4
+}
+
+impl DynamoDbSource {
+    /// The export settings of a source flattened by the Distributed Map.
+    pub fn fan_out(&self) -> Option<(&str, FanOut)> {
+        match &self.read {
+            DynamoDbRead::Export {
+                export_prefix,
+                fan_out: Some(fan_out),
+            } => Some((export_prefix, *fan_out)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@ use crate::asl::{
 };
 use crate::callbacks::{AutoAnswer, FileCallbacks};
 use crate::executions::{ExecutionStore, redrive_recorded, start_recorded};
+use crate::lake_items::LakeItems;
 use crate::pipeline::{LocalFunctions, LocalPaths, local_substitutions};
 use crate::state::FileStateStore;
 use chrono::NaiveDate;
@@ -52,6 +53,7 @@ pub fn demo_config() -> PipelineConfig {
             flatten: FlattenConfig::new("search_queries", vec!["query_id".into()]),
             read: DynamoDbRead::Export {
                 export_prefix: "exports/search_queries/{date}".into(),
+                fan_out: None,
             },
         }],
         rds: vec![RdsSource {
@@ -410,8 +412,9 @@ pub async fn run_daily_report_with(
 ) -> Result<Value, DemoError> {
     let definition = daily_report_definition()?;
     let recorded = definition.to_value();
-    let runner =
-        Runner::new(definition, functions, waiter, Arc::new(SystemClock)).with_observer(observer);
+    let runner = Runner::new(definition, functions, waiter, Arc::new(SystemClock))
+        .with_observer(observer)
+        .with_item_source(Arc::new(LakeItems::new(root)));
     let store = ExecutionStore::new(&LocalPaths::new(root).executions());
     start_recorded(&store, runner, recorded, job_id, input)
         .await
@@ -430,7 +433,9 @@ pub async fn redrive_daily_report(
 ) -> Result<Value, DemoError> {
     let store = ExecutionStore::new(&LocalPaths::new(root).executions());
     redrive_recorded(&store, job_id, |definition| {
-        Runner::new(definition, functions, waiter, Arc::new(SystemClock)).with_observer(observer)
+        Runner::new(definition, functions, waiter, Arc::new(SystemClock))
+            .with_observer(observer)
+            .with_item_source(Arc::new(LakeItems::new(root)))
     })
     .await
     .map_err(|e| DemoError::Execution(format!("{e} (local root {})", root.display())))?

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod demo;
 pub mod executions;
 pub mod fs_store;
+pub mod lake_items;
 pub mod load;
 pub mod outbox;
 pub mod pipeline;

@@ -9,7 +9,7 @@ use crate::state::FileStateStore;
 use crate::warehouse::DataFusionWarehouse;
 use async_trait::async_trait;
 use daybook_core::Classify;
-use daybook_core::steps::{flatten, load, start};
+use daybook_core::steps::{fan_out, flatten, load, start};
 use daybook_report::steps as report;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -55,7 +55,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
 
 /// The definition substitutions that point every function placeholder at a local function.
 pub fn local_substitutions() -> std::collections::BTreeMap<String, String> {
-    FUNCTIONS
+    let mut substitutions: std::collections::BTreeMap<String, String> = FUNCTIONS
         .iter()
         .map(|(placeholder, name)| {
             (
@@ -63,7 +63,12 @@ pub fn local_substitutions() -> std::collections::BTreeMap<String, String> {
                 format!("arn:aws:lambda:local:000000000000:function:{name}"),
             )
         })
-        .collect()
+        .collect();
+    substitutions.insert(
+        "LakeBucketName".into(),
+        crate::lake_items::LOCAL_LAKE_BUCKET.into(),
+    );
+    substitutions
 }
 
 pub struct LocalFunctions {
@@ -102,6 +107,10 @@ impl LocalFunctions {
                     start::start_or_plan(&self.store, &event, now, chrono_tz::UTC, rand::random())
                         .await,
                 )
+            }
+            "flatten-dynamodb" if input.get("mode").is_some() => {
+                let step: fan_out::FanOutStep = parse(name, input)?;
+                output(fan_out::run(&self.store, &step, self.workers).await)
             }
             "flatten-dynamodb" => {
                 let task: flatten::FlattenTask = parse(name, input)?;

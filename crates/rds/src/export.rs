@@ -166,7 +166,7 @@ pub async fn export_tables(
             schema: SchemaColumn::from_arrow(&schema),
             files: vec![StagedFile {
                 key: part_key,
-                path: file.path,
+                path: Some(file.path),
                 rows: file.rows,
                 bytes: file.bytes,
             }],

@@ -5,18 +5,42 @@ mod stream;
 use daybook_aws::glue_catalog::register_stream_report;
 use daybook_aws::{DynamoDbReader, GlueCatalog, S3Store, lambda, sdk};
 use daybook_core::flatten::FlattenConfig;
+use daybook_core::steps::fan_out::{self, FanOutStep};
 use daybook_core::steps::flatten::{FlattenTask, flatten_items, run_flatten_task};
 use serde::Deserialize;
 use serde_json::Value;
 
 /// What the function is invoked with.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub enum FlattenEvent {
     /// A state-machine step: one configured source for the run's job and date.
     Step(Box<FlattenTask>),
+    /// A step of a big export's Distributed Map: its plan, one iteration, or its commit.
+    FanOut(Box<FanOutStep>),
     /// A DynamoDB Streams batch (event source mapping).
     Stream(aws_lambda_events::event::dynamodb::Event),
+}
+
+impl<'de> Deserialize<'de> for FlattenEvent {
+    /// `mode` makes it a fan-out step and `Records` a stream batch; anything else is read as
+    /// a step, so an error names the fields of the kind of event it was meant to be.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let value = Value::deserialize(deserializer)?;
+        if value.get("mode").is_some() {
+            serde_json::from_value(value)
+                .map(|step| FlattenEvent::FanOut(Box::new(step)))
+                .map_err(|e| D::Error::custom(format!("a fan-out step: {e}")))
+        } else if value.get("Records").is_some() {
+            serde_json::from_value(value)
+                .map(FlattenEvent::Stream)
+                .map_err(|e| D::Error::custom(format!("a DynamoDB stream batch: {e}")))
+        } else {
+            serde_json::from_value(value)
+                .map(|task| FlattenEvent::Step(Box::new(task)))
+                .map_err(|e| D::Error::custom(format!("a flatten step: {e}")))
+        }
+    }
 }
 
 /// Built once per container, at init.
@@ -59,6 +83,9 @@ pub async fn handle(adapters: &Adapters, event: FlattenEvent) -> Result<Value, H
                 run_flatten_task(&adapters.store, &adapters.reader, &task, adapters.workers)
                     .await?;
             return Ok(serde_json::to_value(report.summary()).expect("summaries serialise"));
+        }
+        FlattenEvent::FanOut(step) => {
+            return Ok(fan_out::run(&adapters.store, &step, adapters.workers).await?);
         }
         FlattenEvent::Stream(event) => {
             let config = adapters.stream_config.as_ref().ok_or_else(|| {

@@ -37,6 +37,20 @@ pub fn flatten_export_files(
     staging: &Path,
     workers: usize,
 ) -> Result<FlattenOutcome> {
+    let numbered: Vec<(usize, &ExportFile)> = files.iter().enumerate().collect();
+    let parts = flatten_numbered_files(plan, &numbered, layout, staging, workers)?;
+    finish_parts(plan, parts, staging, layout)
+}
+
+/// Flattens each file into the part its number names, on `workers` threads; the parts in the
+/// order given. A fan-out iteration numbers its files by their place in the whole export.
+pub fn flatten_numbered_files(
+    plan: &FlattenPlan,
+    files: &[(usize, &ExportFile)],
+    layout: &PartitionLayout,
+    staging: &Path,
+    workers: usize,
+) -> Result<Vec<PartOutcome>> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Result<PartOutcome>)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -44,8 +58,10 @@ pub fn flatten_export_files(
             scope.spawn(|| {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(file) = files.get(index) else { break };
-                    let outcome = export::flatten_file(plan, file, index, layout, staging);
+                    let Some((part, file)) = files.get(index) else {
+                        break;
+                    };
+                    let outcome = export::flatten_file(plan, file, *part, layout, staging);
                     results
                         .lock()
                         .expect("a worker panicked")
@@ -56,11 +72,7 @@ pub fn flatten_export_files(
     });
     let mut results = results.into_inner().expect("a worker panicked");
     results.sort_by_key(|(index, _)| *index);
-    let parts = results
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect::<Result<Vec<_>>>()?;
-    finish_parts(plan, parts, staging, layout)
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// A batch of items from a page, a scan segment or a stream event, named for messages.

@@ -1,11 +1,11 @@
 use super::plan::FlattenPlan;
 use super::tables::{TablePart, table_shapes};
 use crate::lake::SchemaColumn;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// What one input (a file, a scan segment, a stream batch) gave.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct InputSummary {
     pub input: String,
     /// Non-empty lines (for files) or records (for pages and streams) read.

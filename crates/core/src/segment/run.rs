@@ -190,7 +190,7 @@ pub fn export_segment_files(
                 .context(|| format!("writing an empty part for {name} {day}"))?;
             table.files.push(StagedFile {
                 key,
-                path,
+                path: Some(path),
                 rows: 0,
                 bytes: file.bytes,
             });
@@ -408,7 +408,7 @@ fn write_files(
                 (day, table),
                 StagedFile {
                     key,
-                    path: file.path,
+                    path: Some(file.path),
                     rows: file.rows,
                     bytes: file.bytes,
                 },

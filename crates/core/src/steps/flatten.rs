@@ -26,15 +26,7 @@ pub async fn flatten_export(
     workers: usize,
 ) -> Result<ExportReport> {
     let started = Instant::now();
-    let prefix = normalise_prefix(export_prefix);
-    let manifest_key = format!("{prefix}{MANIFEST_FILES}");
-    let manifest = input.get(&manifest_key).await.map_err(|e| {
-        Error::Invalid(format!(
-            "cannot read the export manifest: {e}. Point the export location at the folder that holds {MANIFEST_FILES} (AWSDynamoDB/<export-id>/)"
-        ))
-    })?;
-    let text = String::from_utf8_lossy(&manifest);
-    let entries = parse_manifest(&text, &input.location(&manifest_key))?;
+    let listing = list_export(input, export_prefix).await?;
     let staging = Staging::new(
         output,
         &layout.job_id,
@@ -42,23 +34,12 @@ pub async fn flatten_export(
     )?;
     let downloads = staging.path().join(".input");
     let mut files = Vec::new();
-    for (line, entry) in entries.iter().enumerate() {
-        // A data file is read from inside the export folder only, whatever the manifest says.
-        let relative = entry.relative_path();
-        crate::store::check_key(&relative, false).map_err(|e| {
-            Error::Invalid(format!(
-                "{} line {} lists data file {:?}, which daybook will not read ({e}); a DynamoDB export lists its own data/ files: point the export location at an export's folder",
-                input.location(&manifest_key),
-                line + 1,
-                entry.data_key
-            ))
-        })?;
-        let key = format!("{prefix}{relative}");
-        let path = input.fetch_to_local(&key, &downloads).await?;
+    for listed in &listing.files {
+        let path = input.fetch_to_local(&listed.key, &downloads).await?;
         files.push(ExportFile {
-            label: input.location(&key),
+            label: input.location(&listed.key),
             path,
-            expected_items: entry.item_count,
+            expected_items: listed.expected_items,
         });
     }
     let staging_path = staging.path().to_path_buf();
@@ -72,14 +53,66 @@ pub async fn flatten_export(
     .await
     .map_err(|e| Error::Invalid(format!("flatten worker failed: {e}")))??;
     let mut report = publish_outcome(output, &outcome, layout).await?;
-    if entries.is_empty() {
-        report.warnings.push(format!(
-            "{} lists no data files: the export is empty",
-            input.location(&manifest_key)
-        ));
-    }
+    report.warnings.extend(listing.empty_warning());
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// A DynamoDB export's data files, as its manifest lists them, each checked to lie inside the
+/// export's folder.
+#[derive(Debug, Clone)]
+pub struct ExportListing {
+    /// Where the manifest was read, for messages.
+    pub manifest: String,
+    pub files: Vec<ListedFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedFile {
+    pub key: String,
+    pub expected_items: Option<u64>,
+}
+
+impl ExportListing {
+    pub fn empty_warning(&self) -> Option<String> {
+        self.files
+            .is_empty()
+            .then(|| format!("{} lists no data files: the export is empty", self.manifest))
+    }
+}
+
+/// Reads `manifest-files.json` under `export_prefix` in `input`.
+pub async fn list_export(input: &dyn ObjectStore, export_prefix: &str) -> Result<ExportListing> {
+    let prefix = normalise_prefix(export_prefix);
+    let manifest_key = format!("{prefix}{MANIFEST_FILES}");
+    let manifest = input.get(&manifest_key).await.map_err(|e| {
+        Error::Invalid(format!(
+            "cannot read the export manifest: {e}. Point the export location at the folder that holds {MANIFEST_FILES} (AWSDynamoDB/<export-id>/)"
+        ))
+    })?;
+    let text = String::from_utf8_lossy(&manifest);
+    let location = input.location(&manifest_key);
+    let entries = parse_manifest(&text, &location)?;
+    let mut files = Vec::new();
+    for (line, entry) in entries.iter().enumerate() {
+        // A data file is read from inside the export folder only, whatever the manifest says.
+        let relative = entry.relative_path();
+        crate::store::check_key(&relative, false).map_err(|e| {
+            Error::Invalid(format!(
+                "{location} line {} lists data file {:?}, which daybook will not read ({e}); a DynamoDB export lists its own data/ files: point the export location at an export's folder",
+                line + 1,
+                entry.data_key
+            ))
+        })?;
+        files.push(ListedFile {
+            key: format!("{prefix}{relative}"),
+            expected_items: entry.item_count,
+        });
+    }
+    Ok(ExportListing {
+        manifest: location,
+        files,
+    })
 }
 
 /// Flattens items already in memory (a stream batch, pages read by an adapter) as one part.
@@ -143,7 +176,7 @@ pub async fn publish_outcome(
                     .iter()
                     .map(|f| StagedFile {
                         key: f.key.clone(),
-                        path: f.path.clone(),
+                        path: Some(f.path.clone()),
                         rows: f.rows,
                         bytes: f.bytes,
                     })
@@ -191,7 +224,7 @@ pub async fn run_flatten_task(
     crate::naming::check_plain(&task.source.flatten.source, "source").map_err(Error::Invalid)?;
     let layout = lake_layout(&task.source.flatten, &task.job);
     let mut report = match &task.source.read {
-        DynamoDbRead::Export { export_prefix } => {
+        DynamoDbRead::Export { export_prefix, .. } => {
             let prefix = export_prefix.replace("{date}", &task.job.date.to_string());
             flatten_export(
                 store,

@@ -2,6 +2,7 @@
 //! and behind the local runner, given adapters for the ports.
 
 pub mod backfill;
+pub mod fan_out;
 pub mod flatten;
 pub mod job;
 pub mod load;

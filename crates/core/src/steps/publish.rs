@@ -95,7 +95,9 @@ pub struct StagedTable {
 #[derive(Debug, Clone)]
 pub struct StagedFile {
     pub key: String,
-    pub path: PathBuf,
+    /// The local file to upload; `None` when it is already in the store at `key` (a fan-out
+    /// iteration wrote it).
+    pub path: Option<PathBuf>,
     pub rows: u64,
     pub bytes: u64,
 }
@@ -123,7 +125,9 @@ pub async fn publish(store: &dyn ObjectStore, staged: &StagedExport) -> Result<E
     }
     for table in &staged.tables {
         for file in &table.files {
-            store.put_file(&file.key, &file.path).await?;
+            if let Some(path) = &file.path {
+                store.put_file(&file.key, path).await?;
+            }
         }
     }
     let quarantine_key = match &staged.quarantine {

@@ -90,6 +90,16 @@ pub struct StartOutput {
     pub build_report: bool,
     /// How long the approval step waits at most (the state machine's `TimeoutSecondsPath`).
     pub approval_timeout_seconds: u64,
+    /// The config's DynamoDB sources by how they are flattened.
+    pub dynamodb: DynamoDbSources,
+}
+
+/// `whole`: one invocation per source (the inline Map); `fan_out`: the files of every such
+/// source over one Distributed Map.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DynamoDbSources {
+    pub whole: Vec<crate::config::DynamoDbSource>,
+    pub fan_out: Vec<crate::config::DynamoDbSource>,
 }
 
 impl StartOutput {
@@ -97,11 +107,17 @@ impl StartOutput {
         // The approval sweep fails the wait at the deadline, naming who was asked; the state's
         // own timeout an hour later is the backstop should no sweep run.
         let approval_timeout_seconds = (u64::from(config.email.approval_deadline_hours) + 1) * 3600;
+        let (fan_out, whole) = config
+            .dynamodb
+            .iter()
+            .cloned()
+            .partition(|source| source.fan_out().is_some());
         Self {
             job,
             config,
             build_report,
             approval_timeout_seconds,
+            dynamodb: DynamoDbSources { whole, fan_out },
         }
     }
 }

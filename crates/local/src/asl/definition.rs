@@ -105,6 +105,9 @@ impl Definition {
                         .map_err(|e| format!("in a branch of {name:?}: {e}"))?;
                 }
             }
+            if kind == "Map" {
+                super::distributed::validate(name, state)?;
+            }
             if let Some(processor) = state.get("ItemProcessor").or_else(|| state.get("Iterator")) {
                 Self::from_value(processor)
                     .map_err(|e| format!("in the item processor of {name:?}: {e}"))?;

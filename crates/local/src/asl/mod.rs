@@ -2,6 +2,7 @@
 
 mod choice;
 mod definition;
+mod distributed;
 mod error;
 mod intrinsics;
 mod paths;
@@ -11,6 +12,7 @@ mod runner;
 mod tests;
 
 pub use definition::Definition;
+pub use distributed::ItemSource;
 pub use error::Failure;
 pub use redrive::{BranchProgress, Interrupted, ResumePoint};
 pub use runner::{CallbackWaiter, Clock, Observer, RunEvent, Runner, SystemClock, TaskInvoker};

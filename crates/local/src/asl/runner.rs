@@ -4,6 +4,7 @@
 
 use super::choice::rule_matches;
 use super::definition::Definition;
+use super::distributed::{ItemSource, batch, exceeded, is_distributed, read_items};
 use super::error::Failure;
 use super::paths::{apply_template, evaluate, merge_result, select};
 use super::redrive::{BranchProgress, Interrupted, ResumePoint};
@@ -96,6 +97,7 @@ pub struct Runner {
     callbacks: Arc<dyn CallbackWaiter>,
     clock: Arc<dyn Clock>,
     observer: Observer,
+    items: Option<Arc<dyn ItemSource>>,
 }
 
 /// The parts of the context object (`$$`) that stay the same through an execution.
@@ -140,7 +142,14 @@ impl Runner {
             callbacks,
             clock,
             observer: Arc::new(|_| {}),
+            items: None,
         }
+    }
+
+    /// Where a Distributed Map's `ItemReader` reads its items.
+    pub fn with_item_source(mut self, items: Arc<dyn ItemSource>) -> Self {
+        self.items = Some(items);
+        self
     }
 
     pub fn with_observer(mut self, observer: Observer) -> Self {
@@ -603,24 +612,60 @@ impl Runner {
         execution: &Execution,
         prior: Option<Vec<BranchProgress>>,
     ) -> Result<Value, Stop> {
-        let items = match state.get("ItemsPath").and_then(Value::as_str) {
-            Some(path) => select(path, input, context)?,
-            None => input.clone(),
+        let distributed = is_distributed(state);
+        if distributed
+            && ["ToleratedFailureCount", "ToleratedFailurePercentage"]
+                .iter()
+                .any(|f| state.get(*f).and_then(Value::as_f64).unwrap_or(0.0) > 0.0)
+        {
+            return Err(Failure::runtime(
+                "the local runner does not tolerate failed child executions: leave ToleratedFailureCount and ToleratedFailurePercentage at 0",
+            )
+            .into());
+        }
+        let items = if state.get("ItemReader").is_some() {
+            read_items(self.items.as_deref(), state, input, context).await?
+        } else {
+            let items = match state.get("ItemsPath").and_then(Value::as_str) {
+                Some(path) => select(path, input, context)?,
+                None => input.clone(),
+            };
+            items
+                .as_array()
+                .cloned()
+                .ok_or_else(|| Failure::runtime("Map ItemsPath must select an array"))?
         };
-        let items = items
-            .as_array()
-            .cloned()
-            .ok_or_else(|| Failure::runtime("Map ItemsPath must select an array"))?;
         let processor = state
             .get("ItemProcessor")
             .or_else(|| state.get("Iterator"))
             .ok_or_else(|| Failure::runtime("Map state has no ItemProcessor"))?;
         let definition = Definition::from_value(processor).map_err(Failure::from)?;
         let states = Arc::new(definition.states);
-        let selector = state
+        let mut selector = state
             .get("ItemSelector")
             .or_else(|| state.get("Parameters"))
             .cloned();
+        // A batch is made of selected items: each is selected with its own `$$.Map.Item`.
+        let items = match state.get("ItemBatcher") {
+            Some(batcher) => {
+                let selected = match selector.take() {
+                    Some(template) => items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, item)| {
+                            let mut item_context = context.clone();
+                            item_context["Map"] =
+                                json!({ "Item": { "Index": index, "Value": item } });
+                            apply_template(&template, input, &item_context)
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                    None => items,
+                };
+                batch(selected, batcher, input, context)?
+            }
+            None => items,
+        };
+        let total = items.len();
         let limit = match state.get("MaxConcurrencyPath").and_then(Value::as_str) {
             Some(path) => select(path, input, context)?.as_u64().ok_or_else(|| {
                 Failure::runtime(format!(
@@ -691,7 +736,13 @@ impl Runner {
         });
         let results: Vec<Option<Result<Value, Interrupted>>> =
             futures::stream::iter(runs).buffered(limit).collect().await;
-        collect_branches(results)
+        let failed = results.iter().filter(|r| matches!(r, Some(Err(_)))).count();
+        collect_branches(results).map_err(|mut stop| {
+            if distributed {
+                stop.failure = exceeded(state, &stop.failure, failed, total);
+            }
+            stop
+        })
     }
 
     async fn run_wait(&self, state: &Value, input: &Value, context: &Value) -> Result<(), Failure> {

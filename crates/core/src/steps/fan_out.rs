@@ -1,0 +1,459 @@
+//! A DynamoDB export too big for one invocation, flattened by a Distributed Map in three
+//! steps of the same function:
+//!
+//! 1. **plan** reads each source's export manifest, fixes the table schemas from a sample of
+//!    its first file, and writes the list of data files the Map's ItemReader reads;
+//! 2. **part** (one per Map iteration) flattens a batch of those files with the fixed plan,
+//!    straight into the run folder, and records what it wrote;
+//! 3. **commit** checks every file has its record, then writes the manifests and the run's
+//!    commit, as a whole-export flatten does: a run folder is complete only once its manifest
+//!    is out, so the catalog never sees half an export.
+//!
+//! A part file's name is its file's place in the whole export, so a retried or redriven
+//! iteration rewrites the same keys.
+
+use super::JobContext;
+use super::flatten::{ListedFile, list_export};
+use super::publish::{
+    ExportReport, ExportSummary, StagedExport, StagedFile, StagedTable, Staging, publish, to_json,
+    write_step_output,
+};
+use crate::config::DynamoDbSource;
+use crate::error::{Error, IoContext, Result};
+use crate::flatten::export::{ExportFile, sample_items};
+use crate::flatten::{
+    FlattenPlan, ITEMS_TABLE, InputSummary, SAMPLE_ITEMS, flatten_numbered_files, table_shapes,
+};
+use crate::lake::{PartitionLayout, SchemaColumn, job_key};
+use crate::quarantine::merge_files;
+use crate::store::ObjectStore;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// What flatten-dynamodb is asked in a fan-out; `mode` names the step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FanOutStep {
+    Plan(SourcesTask),
+    Part(PartTask),
+    Commit(SourcesTask),
+}
+
+/// The plan and the commit: the job and the sources that fan out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourcesTask {
+    pub job: JobContext,
+    pub sources: Vec<DynamoDbSource>,
+}
+
+/// One Map iteration: its batch of files (the ItemBatcher's `Items`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartTask {
+    pub job: JobContext,
+    pub files: Vec<PlannedFile>,
+}
+
+/// One data file of one source's export, numbered by its place in that export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedFile {
+    pub source: String,
+    pub part: usize,
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_items: Option<u64>,
+}
+
+/// The plan step's output: where the Map's ItemReader finds the files, and how to batch them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FanOutPlan {
+    pub items_key: String,
+    pub files: usize,
+    pub files_per_iteration: u32,
+    pub sources: Vec<String>,
+}
+
+/// One source's fixed plan, kept in the job's folder for the parts and the commit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SourcePlan {
+    plan: FlattenPlan,
+    files: usize,
+    warnings: Vec<String>,
+}
+
+/// What one part wrote: every table's file and the input's counts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PartRecord {
+    part: usize,
+    input: InputSummary,
+    tables: Vec<PartFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    quarantine_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PartFile {
+    table: String,
+    key: String,
+    rows: u64,
+    bytes: u64,
+}
+
+/// The iteration's output: kept small, as a Map's results are; the records are in the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartsDone {
+    pub parts: Vec<usize>,
+    pub items_read: u64,
+    pub elapsed_ms: u64,
+}
+
+/// Runs the step `step` names; its output as the state machine gets it.
+pub async fn run(
+    store: &dyn ObjectStore,
+    step: &FanOutStep,
+    workers: usize,
+) -> Result<serde_json::Value> {
+    let output = match step {
+        FanOutStep::Plan(task) => serde_json::to_value(plan_fan_out(store, task).await?),
+        FanOutStep::Part(task) => serde_json::to_value(flatten_parts(store, task, workers).await?),
+        FanOutStep::Commit(task) => serde_json::to_value(commit_fan_out(store, task).await?),
+    };
+    Ok(output.expect("step outputs serialise"))
+}
+
+fn fan_out_key(job_id: &str, file: &str) -> String {
+    job_key(job_id, &format!("fan-out/{file}"))
+}
+
+fn plan_key(job_id: &str, source: &str) -> String {
+    fan_out_key(job_id, &format!("{source}/plan.json"))
+}
+
+fn records_prefix(job_id: &str, source: &str) -> String {
+    fan_out_key(job_id, &format!("{source}/parts/"))
+}
+
+fn record_key(job_id: &str, source: &str, part: usize) -> String {
+    format!("{}{part:05}.json", records_prefix(job_id, source))
+}
+
+fn check_sources(sources: &[DynamoDbSource]) -> Result<()> {
+    for source in sources {
+        crate::naming::check_plain(&source.flatten.source, "source").map_err(Error::Invalid)?;
+        if source.fan_out().is_none() {
+            return Err(Error::Invalid(format!(
+                "source {:?} is not read from an export with \"fan_out\": only an export's files can be spread over a Distributed Map",
+                source.flatten.source
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Plans every source's fan-out and writes the file list the Map reads.
+pub async fn plan_fan_out(store: &dyn ObjectStore, task: &SourcesTask) -> Result<FanOutPlan> {
+    check_sources(&task.sources)?;
+    let job = &task.job;
+    let mut items = Vec::new();
+    let mut files_per_iteration = u32::MAX;
+    for source in &task.sources {
+        let (prefix, fan_out) = source.fan_out().expect("checked above");
+        files_per_iteration = files_per_iteration.min(fan_out.files_per_iteration.max(1));
+        let name = &source.flatten.source;
+        let listing = list_export(store, &prefix.replace("{date}", &job.date.to_string())).await?;
+        let plan = sample_plan(store, source, job, &listing.files).await?;
+        let kept = SourcePlan {
+            plan,
+            files: listing.files.len(),
+            warnings: listing.empty_warning().into_iter().collect(),
+        };
+        store
+            .put(&plan_key(&job.job_id, name), to_json(&kept)?)
+            .await?;
+        items.extend(
+            listing
+                .files
+                .into_iter()
+                .enumerate()
+                .map(|(part, file)| PlannedFile {
+                    source: name.clone(),
+                    part,
+                    key: file.key,
+                    expected_items: file.expected_items,
+                }),
+        );
+    }
+    let items_key = fan_out_key(&job.job_id, "items.json");
+    store.put(&items_key, to_json(&items)?).await?;
+    Ok(FanOutPlan {
+        items_key,
+        files: items.len(),
+        files_per_iteration: if files_per_iteration == u32::MAX {
+            1
+        } else {
+            files_per_iteration
+        },
+        sources: task
+            .sources
+            .iter()
+            .map(|s| s.flatten.source.clone())
+            .collect(),
+    })
+}
+
+/// The schema every part writes, from the items at the start of the export (as a whole-export
+/// flatten finds it), so that all parts' files have the same columns.
+async fn sample_plan(
+    store: &dyn ObjectStore,
+    source: &DynamoDbSource,
+    job: &JobContext,
+    files: &[ListedFile],
+) -> Result<FlattenPlan> {
+    let staging = Staging::new(
+        store,
+        &job.job_id,
+        &format!("plan-{}", source.flatten.source),
+    )?;
+    let mut sample = Vec::new();
+    for file in files {
+        let path = store.fetch_to_local(&file.key, staging.path()).await?;
+        let local = ExportFile {
+            label: store.location(&file.key),
+            path,
+            expected_items: file.expected_items,
+        };
+        sample.extend(sample_items(
+            std::slice::from_ref(&local),
+            SAMPLE_ITEMS - sample.len(),
+        ));
+        if sample.len() >= SAMPLE_ITEMS {
+            break;
+        }
+    }
+    FlattenPlan::resolve(&source.flatten, &sample).map_err(Error::Invalid)
+}
+
+/// Flattens one iteration's files into their parts of the run folder and records each.
+pub async fn flatten_parts(
+    store: &dyn ObjectStore,
+    task: &PartTask,
+    workers: usize,
+) -> Result<PartsDone> {
+    let started = Instant::now();
+    let job = &task.job;
+    let mut by_source: BTreeMap<&str, Vec<&PlannedFile>> = BTreeMap::new();
+    for file in &task.files {
+        by_source.entry(&file.source).or_default().push(file);
+    }
+    let mut done = PartsDone {
+        parts: Vec::new(),
+        items_read: 0,
+        elapsed_ms: 0,
+    };
+    for (source, files) in by_source {
+        crate::naming::check_plain(source, "source").map_err(Error::Invalid)?;
+        let kept: SourcePlan = read_json(store, &plan_key(&job.job_id, source), "the plan").await?;
+        let layout = PartitionLayout::lake(source, job.date, &job.job_id);
+        let staging = Staging::new(store, &job.job_id, &format!("part-{source}"))?;
+        let downloads = staging.path().join(".input");
+        let mut local = Vec::new();
+        for file in &files {
+            if file.part >= kept.files {
+                return Err(Error::Invalid(format!(
+                    "part {} of source {source:?} is not in its plan of {} files; the Map's items and the plan are from different runs: start the job again",
+                    file.part, kept.files
+                )));
+            }
+            let path = store.fetch_to_local(&file.key, &downloads).await?;
+            local.push((
+                file.part,
+                ExportFile {
+                    label: store.location(&file.key),
+                    path,
+                    expected_items: file.expected_items,
+                },
+            ));
+        }
+        let plan = kept.plan.clone();
+        let staging_path = staging.path().to_path_buf();
+        let layout_owned = layout.clone();
+        let outcomes = tokio::task::spawn_blocking(move || {
+            let numbered: Vec<(usize, &ExportFile)> = local.iter().map(|(p, f)| (*p, f)).collect();
+            flatten_numbered_files(&plan, &numbered, &layout_owned, &staging_path, workers)
+        })
+        .await
+        .map_err(|e| Error::Invalid(format!("flatten worker failed: {e}")))??;
+        for (file, outcome) in files.iter().zip(outcomes) {
+            let mut tables = Vec::new();
+            for table in &outcome.tables {
+                store.put_file(&table.key, &table.file.path).await?;
+                tables.push(PartFile {
+                    table: table.table.clone(),
+                    key: table.key.clone(),
+                    rows: table.file.rows,
+                    bytes: table.file.bytes,
+                });
+            }
+            let quarantine_key = match &outcome.quarantine {
+                Some(path) => {
+                    let key = fan_out_key(
+                        &job.job_id,
+                        &format!("{source}/quarantine/{:05}.jsonl", file.part),
+                    );
+                    store.put_file(&key, path).await?;
+                    Some(key)
+                }
+                None => None,
+            };
+            done.items_read += outcome.input.items;
+            done.parts.push(file.part);
+            let record = PartRecord {
+                part: file.part,
+                input: outcome.input,
+                tables,
+                quarantine_key,
+            };
+            store
+                .put(
+                    &record_key(&job.job_id, source, file.part),
+                    to_json(&record)?,
+                )
+                .await?;
+        }
+    }
+    done.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(done)
+}
+
+/// Publishes every source whose parts are all recorded; the summaries in source order.
+pub async fn commit_fan_out(
+    store: &dyn ObjectStore,
+    task: &SourcesTask,
+) -> Result<Vec<ExportSummary>> {
+    check_sources(&task.sources)?;
+    let mut summaries = Vec::new();
+    for source in &task.sources {
+        let mut report = commit_source(store, &task.job, &source.flatten.source).await?;
+        write_step_output(store, "flatten", &mut report).await?;
+        summaries.push(report.summary());
+    }
+    Ok(summaries)
+}
+
+async fn commit_source(
+    store: &dyn ObjectStore,
+    job: &JobContext,
+    source: &str,
+) -> Result<ExportReport> {
+    let started = Instant::now();
+    let kept: SourcePlan = read_json(store, &plan_key(&job.job_id, source), "the plan").await?;
+    let layout = PartitionLayout::lake(source, job.date, &job.job_id);
+    let mut records: Vec<Option<PartRecord>> = vec![None; kept.files];
+    for key in store.list(&records_prefix(&job.job_id, source)).await? {
+        let record: PartRecord = read_json(store, &key, "a part's record").await?;
+        if let Some(slot) = records.get_mut(record.part) {
+            *slot = Some(record);
+        }
+    }
+    let missing: Vec<String> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_none())
+        .map(|(part, _)| part.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Invalid(format!(
+            "source {source:?}: {} of its {} export files have no flattened part (parts {}), so nothing was published; the Map did not finish them: redrive the execution",
+            missing.len(),
+            kept.files,
+            shorten(&missing)
+        )));
+    }
+    let records: Vec<PartRecord> = records.into_iter().flatten().collect();
+    let staging = Staging::new(store, &job.job_id, &format!("commit-{source}"))?;
+    let mut quarantine_parts = Vec::new();
+    for key in records.iter().filter_map(|r| r.quarantine_key.as_ref()) {
+        quarantine_parts.push(store.fetch_to_local(key, staging.path()).await?);
+    }
+    let quarantine = if quarantine_parts.is_empty() {
+        None
+    } else {
+        let merged = staging.path().join("quarantine.jsonl");
+        merge_files(&quarantine_parts, &merged)
+            .context(|| format!("merging the quarantine of source {source:?}"))?;
+        Some((merged, layout.quarantine_key()))
+    };
+    let tables = table_shapes(&kept.plan)
+        .into_iter()
+        .map(|shape| {
+            let files: Vec<StagedFile> = records
+                .iter()
+                .flat_map(|r| r.tables.iter().filter(|t| t.table == shape.name))
+                .map(|f| StagedFile {
+                    key: f.key.clone(),
+                    path: None,
+                    rows: f.rows,
+                    bytes: f.bytes,
+                })
+                .collect();
+            StagedTable {
+                rows: files.iter().map(|f| f.rows).sum(),
+                run_prefix: layout.run_prefix(&shape.name),
+                dt: layout.date,
+                schema: SchemaColumn::from_arrow(&shape.schema),
+                notes: if shape.name == ITEMS_TABLE {
+                    kept.plan.notes.clone()
+                } else {
+                    vec![]
+                },
+                table: shape.name,
+                files,
+            }
+        })
+        .collect();
+    let inputs: Vec<&InputSummary> = records.iter().map(|r| &r.input).collect();
+    let mut warnings = kept.warnings.clone();
+    warnings.extend(inputs.iter().filter_map(|i| i.discrepancy()));
+    let staged = StagedExport {
+        source: source.to_string(),
+        job_id: job.job_id.clone(),
+        date: job.date,
+        tables,
+        items_read: inputs.iter().map(|i| i.items).sum(),
+        items_written: inputs.iter().map(|i| i.written).sum(),
+        quarantined: inputs.iter().map(|i| i.quarantined).sum(),
+        quarantine,
+        warnings,
+    };
+    let mut report = publish(store, &staged).await?;
+    report.counts.insert("parts".into(), records.len() as u64);
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+fn shorten(parts: &[String]) -> String {
+    if parts.len() <= 10 {
+        parts.join(", ")
+    } else {
+        format!("{}, … {} more", parts[..10].join(", "), parts.len() - 10)
+    }
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(
+    store: &dyn ObjectStore,
+    key: &str,
+    what: &str,
+) -> Result<T> {
+    let body = store.get(key).await.map_err(|e| {
+        Error::Invalid(format!(
+            "cannot read {what} at {}: {e}; the fan-out's plan step writes it, so run the job from its start",
+            store.location(key)
+        ))
+    })?;
+    serde_json::from_slice(&body).map_err(|source| Error::Json {
+        context: format!("{what} at {}", store.location(key)),
+        source,
+    })
+}
