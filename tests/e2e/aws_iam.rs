@@ -279,3 +279,67 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
         error.message()
     );
 }
+
+/// Step Functions runs each state with the machine's role: every Task's function, and the
+/// Distributed Map's child executions of the machine itself, its items read from the lake.
+#[test]
+fn each_state_machine_role_allows_what_its_definition_makes_step_functions_do() {
+    use daybook_tests::machine_iam::{definition_needs, state_machine_statements, unmet};
+    let (parameters, mut physical) = deployment("link-key");
+    let function_arn = |name: &str| format!("arn:aws:lambda:us-east-1:123456789012:function:daybook-{name}");
+    let mut substitutions = std::collections::BTreeMap::new();
+    for (name, logical) in FUNCTIONS {
+        physical[*logical] = json!({ "Ref": format!("daybook-{name}"), "Arn": function_arn(name) });
+        substitutions.insert(format!("{logical}Arn"), function_arn(name));
+    }
+    // SAM names the machine as the template says: `${AWS::StackName}-daily-report`.
+    let daily = "daybook-daily-report";
+    let daily_arn = format!("arn:aws:states:us-east-1:123456789012:stateMachine:{daily}");
+    physical["DailyReportStateMachine"] = json!({ "Ref": daily_arn, "Name": daily });
+    substitutions.insert("DailyReportStateMachineArn".into(), daily_arn);
+    substitutions.insert("LakeBucketName".into(), BUCKET.into());
+    let machines = state_machine_statements(&parameters, &physical);
+    let root = daybook_tests::workspace_root();
+    for (logical, file, name) in [
+        ("DailyReportStateMachine", "daily-report.asl.json", daily),
+        ("BackfillStateMachine", "backfill.asl.json", "daybook-backfill"),
+    ] {
+        let mut text = std::fs::read_to_string(root.join("statemachines").join(file)).unwrap();
+        for (placeholder, value) in &substitutions {
+            text = text.replace(&format!("${{{placeholder}}}"), value);
+        }
+        assert!(!text.contains("${"), "{file} has a placeholder this test does not know");
+        let definition: Value = serde_json::from_str(&text).unwrap();
+        let needs = definition_needs(&definition, name);
+        let statements = &machines[logical];
+        assert_eq!(unmet(statements, &needs), Vec::<String>::new(), "{logical}");
+        if logical == "DailyReportStateMachine" {
+            assert!(
+                needs.iter().any(|n| n.action == "states:RedriveExecution"),
+                "the daily definition has its Distributed Map"
+            );
+            // Each fan-out statement is needed: without it, the Map Run cannot do its part.
+            for sid in [
+                "RunFanOutChildren",
+                "FollowFanOutChildren",
+                "RedriveFanOutChildren",
+                "ReadFanOutItems",
+            ] {
+                let without: Vec<Value> = statements
+                    .iter()
+                    .filter(|s| s["Sid"] != sid)
+                    .cloned()
+                    .collect();
+                assert_ne!(without.len(), statements.len(), "{sid} is in the template");
+                let missing = unmet(&without, &needs);
+                assert!(
+                    missing
+                        .iter()
+                        .all(|m| m.contains("\"Flatten DynamoDB export files\"")),
+                    "{sid}: {missing:?}"
+                );
+                assert!(!missing.is_empty(), "{sid} is needed");
+            }
+        }
+    }
+}

@@ -9,6 +9,7 @@ mod aws_pipeline;
 mod backfill;
 mod build_graph;
 mod events;
+mod fan_out;
 mod hostile;
 mod lake_postgres;
 mod local_pipeline;

@@ -161,14 +161,15 @@ class Resolver:
         return {k: v for k, v in ((k, self.value(v)) for k, v in node.items()) if v is not NO_VALUE}
 
 
-def function_statements(template, resolver):
-    """{function logical id: [statement, ...]} for every Lambda function."""
+def function_statements(template, resolver, kind="AWS::Lambda::Function", role_property="Role"):
+    """{function logical id: [statement, ...]} for every Lambda function (or, with `kind` and
+    `role_property`, every resource of another kind that runs with a role)."""
     resources = template["Resources"]
     out = {}
     for name, resource in resources.items():
-        if resource["Type"] != "AWS::Lambda::Function":
+        if resource["Type"] != kind:
             continue
-        role_ref = resource["Properties"]["Role"]
+        role_ref = resource["Properties"][role_property]
         role_name = role_ref["Fn::GetAtt"][0]
         role = resources[role_name]["Properties"]
         statements = []
@@ -210,10 +211,21 @@ def main():
     parser.add_argument("--parameters", default="{}", help="template parameters, JSON")
     parser.add_argument("--physical", default="{}", help="resource ids and attributes, JSON")
     parser.add_argument("--without", action="append", default=[])
+    parser.add_argument(
+        "--state-machines",
+        action="store_true",
+        help="print each state machine's statements, as SAM translates them, and make no roles",
+    )
     args = parser.parse_args()
 
     template = translate(args.template)
     resolver = Resolver(template, json.loads(args.parameters), json.loads(args.physical))
+    if args.state_machines:
+        machines = function_statements(
+            template, resolver, "AWS::StepFunctions::StateMachine", "RoleArn"
+        )
+        print(json.dumps(machines))
+        return
     roles = {}
     for logical, statements in function_statements(template, resolver).items():
         roles[logical] = statements

@@ -144,11 +144,11 @@ fn a_day_of_calls_becomes_call_and_event_tables() {
         "product_viewed/dt=2026-11-21/run=job-1/"
     );
 
-    let viewed = read(&table("product_viewed").files[0].path);
+    let viewed = read(table("product_viewed").files[0].path.as_deref().unwrap());
     let viewed = if viewed.num_rows() == 2 {
         viewed
     } else {
-        read(&table("product_viewed").files[1].path)
+        read(table("product_viewed").files[1].path.as_deref().unwrap())
     };
     let schema = viewed.schema();
     assert_eq!(
@@ -198,7 +198,7 @@ fn a_day_of_calls_becomes_call_and_event_tables() {
         "/p/1"
     );
 
-    let identifies = read(&table("identifies").files[0].path);
+    let identifies = read(table("identifies").files[0].path.as_deref().unwrap());
     assert_eq!(
         identifies
             .column_by_name("user_id")

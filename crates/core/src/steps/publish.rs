@@ -280,9 +280,13 @@ impl Staging {
     pub fn new(store: &dyn ObjectStore, job_id: &str, step: &str) -> Result<Self> {
         // Every export stages first: a job id that is not one plain name stops here.
         super::job::check_job_id(job_id).map_err(Error::Invalid)?;
-        let path = store
-            .scratch_root()
-            .join(format!("{job_id}-{step}-{}", std::process::id()));
+        // Unique within the process too: the local runner runs a Map's iterations side by side.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = store.scratch_root().join(format!(
+            "{job_id}-{step}-{}-{serial}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&path)
             .context(|| format!("creating staging folder {}", path.display()))?;
         Ok(Self(path))
