@@ -286,7 +286,8 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
 fn each_state_machine_role_allows_what_its_definition_makes_step_functions_do() {
     use daybook_tests::machine_iam::{definition_needs, state_machine_statements, unmet};
     let (parameters, mut physical) = deployment("link-key");
-    let function_arn = |name: &str| format!("arn:aws:lambda:us-east-1:123456789012:function:daybook-{name}");
+    let function_arn =
+        |name: &str| format!("arn:aws:lambda:us-east-1:123456789012:function:daybook-{name}");
     let mut substitutions = std::collections::BTreeMap::new();
     for (name, logical) in FUNCTIONS {
         physical[*logical] = json!({ "Ref": format!("daybook-{name}"), "Arn": function_arn(name) });
@@ -302,13 +303,20 @@ fn each_state_machine_role_allows_what_its_definition_makes_step_functions_do() 
     let root = daybook_tests::workspace_root();
     for (logical, file, name) in [
         ("DailyReportStateMachine", "daily-report.asl.json", daily),
-        ("BackfillStateMachine", "backfill.asl.json", "daybook-backfill"),
+        (
+            "BackfillStateMachine",
+            "backfill.asl.json",
+            "daybook-backfill",
+        ),
     ] {
         let mut text = std::fs::read_to_string(root.join("statemachines").join(file)).unwrap();
         for (placeholder, value) in &substitutions {
             text = text.replace(&format!("${{{placeholder}}}"), value);
         }
-        assert!(!text.contains("${"), "{file} has a placeholder this test does not know");
+        assert!(
+            !text.contains("${"),
+            "{file} has a placeholder this test does not know"
+        );
         let definition: Value = serde_json::from_str(&text).unwrap();
         let needs = definition_needs(&definition, name);
         let statements = &machines[logical];

@@ -254,11 +254,10 @@ impl AwsFunctions {
 /// adapters, and the approval given as a person would: the approver's link opened (GET) and
 /// its form posted (POST), as API Gateway events to the `approval-api` handler.
 pub(crate) fn pipeline_runner(clients: &FunctionClients) -> Runner {
-    let definition = Definition::parse(
-        daybook_local::demo::DAILY_REPORT_DEFINITION,
-        &local_substitutions(),
-    )
-    .unwrap();
+    let mut substitutions = local_substitutions();
+    substitutions.insert("LakeBucketName".into(), crate::aws_moto::BUCKET.into());
+    let definition =
+        Definition::parse(daybook_local::demo::DAILY_REPORT_DEFINITION, &substitutions).unwrap();
     Runner::new(
         definition,
         Arc::new(AwsFunctions::new(clients)),
@@ -268,6 +267,30 @@ pub(crate) fn pipeline_runner(clients: &FunctionClients) -> Runner {
         }),
         Arc::new(SystemClock),
     )
+    .with_item_source(Arc::new(S3Items(aws_sdk_s3::Client::new(&clients.default))))
+}
+
+/// The DynamoDB source of the test config that fans out.
+pub(crate) const FANNED_SOURCE: &str = "search_archive";
+
+/// What Step Functions reads a Distributed Map's items with: S3 GetObject. (The machine role's
+/// permission for it is checked in aws_iam.)
+struct S3Items(aws_sdk_s3::Client);
+
+#[async_trait::async_trait]
+impl daybook_local::asl::ItemSource for S3Items {
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, String> {
+        let object = self
+            .0
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| format!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        let body = object.body.collect().await.map_err(|e| e.to_string())?;
+        Ok(body.into_bytes().to_vec())
+    }
 }
 
 /// An API Gateway HTTP API (payload 2.0) request for `link` (the path and query the approver's
@@ -432,6 +455,12 @@ impl TaskInvoker for AwsFunctions {
 fn config(shop: &std::path::Path) -> Value {
     let mut config = serde_json::to_value(daybook_local::demo::demo_config()).unwrap();
     config["rds"][0]["url"] = json!(format!("sqlite://{}", shop.display()));
+    // The same export again as a big one: flattened over the Distributed Map, a file per child,
+    // so that its plan, children and commit run on AWS's clients (and, in aws_iam, roles).
+    let mut big = config["dynamodb"][0].clone();
+    big["source"] = json!(FANNED_SOURCE);
+    big["fan_out"] = json!({ "files_per_iteration": 1 });
+    config["dynamodb"].as_array_mut().unwrap().push(big);
     config["report"]["sections"] = json!([{
         "title": "Top search keywords",
         "sql": "SELECT item_rank AS place, item AS keyword, share FROM marts.search_top WHERE dt = {run_date}",
@@ -544,6 +573,8 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
         "search_queries_isbn13_list",
         "search_queries_selected_lib",
         "search_queries_user_search",
+        "search_archive_items",
+        "search_archive_user_search",
         "shop_orders",
         "shop_order_items",
         "segment_pages",
@@ -568,6 +599,36 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
             "{table}: {location}"
         );
     }
+
+    // The big source went through the Distributed Map: one child per data file, each part in
+    // the run folder under its file's number, and the manifest last, as a whole flatten has it.
+    let lake = store(&config);
+    let manifest: Value = serde_json::from_slice(
+        &lake
+            .get(&format!(
+                "lake/{FANNED_SOURCE}/_items/dt={DAY}/run={job_id}/_manifest.json"
+            ))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let whole: Value = serde_json::from_slice(
+        &lake
+            .get(&format!(
+                "lake/search_queries/_items/dt={DAY}/run={job_id}/_manifest.json"
+            ))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["rows"], whole["rows"]);
+    assert_eq!(manifest["schema"], whole["schema"]);
+    let parts = lake
+        .list(&format!("jobs/{job_id}/fan-out/{FANNED_SOURCE}/parts/"))
+        .await
+        .unwrap();
+    assert_eq!(parts.len(), manifest["files"].as_array().unwrap().len());
+    assert!(parts.len() > 1, "{parts:?}");
 
     // The schemas first (the lake's from the Glue database), then each mart in one batch on
     // the configured cluster: created by its first build, as the fake starts empty.

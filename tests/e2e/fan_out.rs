@@ -239,8 +239,7 @@ async fn a_fanned_out_export_publishes_what_one_invocation_publishes() {
 }
 
 #[tokio::test]
-async fn a_failed_child_fails_the_run_before_anything_is_published_and_a_redrive_reruns_it_alone()
-{
+async fn a_failed_child_fails_the_run_before_anything_is_published_and_a_redrive_reruns_it_alone() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     fanned_root(root, "job-fan-redrive", Some(1));

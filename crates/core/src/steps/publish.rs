@@ -283,10 +283,9 @@ impl Staging {
         // Unique within the process too: the local runner runs a Map's iterations side by side.
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = store.scratch_root().join(format!(
-            "{job_id}-{step}-{}-{serial}",
-            std::process::id()
-        ));
+        let path = store
+            .scratch_root()
+            .join(format!("{job_id}-{step}-{}-{serial}", std::process::id()));
         std::fs::create_dir_all(&path)
             .context(|| format!("creating staging folder {}", path.display()))?;
         Ok(Self(path))
