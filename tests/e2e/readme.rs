@@ -115,3 +115,13 @@ fn the_run_variables_example_is_declarations_daybook_takes() {
         "WHERE item_rank <= CAST(:var_top_n AS DOUBLE PRECISION) AND carrier IN (NULL)"
     );
 }
+
+#[test]
+fn the_fan_out_example_is_a_source_daybook_fans_out() {
+    let text = json_after("### Big exports: the fan-out");
+    let source: daybook_core::config::DynamoDbSource =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let (prefix, fan_out) = source.fan_out().expect("the example fans out");
+    assert_eq!(prefix, "exports/search_queries/{date}");
+    assert_eq!(fan_out.files_per_iteration, 4);
+}
