@@ -69,15 +69,15 @@ async fn a_backfill_runs_each_day_as_its_own_execution_and_a_failed_day_redrives
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
     let on_day = Arc::new(move |event: &DayEvent| seen.lock().unwrap().push(event.clone()));
-    let error = run_backfill(
-        &root,
-        "backfill-1",
-        &request("2026-11-18", "2026-11-20"),
-        on_day,
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    // Every day runs with the backfill's variables.
+    let mut with_variables = request("2026-11-18", "2026-11-20");
+    with_variables
+        .variables
+        .insert("top_n".into(), serde_json::json!("3"));
+    let error = run_backfill(&root, "backfill-1", &with_variables, on_day)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         error.contains("1 of the days failed") && error.contains("\"20261119-"),
         "{error}"
@@ -117,6 +117,17 @@ async fn a_backfill_runs_each_day_as_its_own_execution_and_a_failed_day_redrives
         })
         .collect();
     assert_eq!(started.len(), 3, "{events:?}");
+    for (job, _) in &started {
+        let snapshot: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(root.join(format!("jobs/{job}/input.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            snapshot["job"]["variables"]["top_n"],
+            serde_json::json!({"type": "number", "value": 3.0}),
+            "{job}"
+        );
+    }
     let failed: Vec<_> = events
         .iter()
         .filter_map(|e| match e {

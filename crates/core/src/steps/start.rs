@@ -77,8 +77,9 @@ pub struct StartInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_report: Option<bool>,
     /// Values for the config's variables, by name (`--var name=value`); the others take their
-    /// defaults.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    /// defaults. Always written, even empty: the backfill definition passes `$.input.variables`
+    /// on to each day, and a path to a field that is not there fails the state.
+    #[serde(default)]
     pub variables: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
