@@ -212,3 +212,120 @@ async fn redrive_resumes_a_failed_execution_and_names_why_another_cannot_be() {
         "{refused}"
     );
 }
+
+/// A backfill on AWS as `daybook backfill --stack` follows it, on a stand-in that answers as
+/// Step Functions does (moto runs no state machine): the days from the "Plan days" step's
+/// output, each day's execution as it starts, moves and ends.
+#[tokio::test]
+async fn a_backfill_on_aws_is_followed_day_by_day_from_its_plan_and_its_days_executions() {
+    use daybook_aws::backfill_progress::{BackfillFollower, DayChange};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let daily = "arn:aws:states:us-east-1:123456789012:stateMachine:daybook-daily-report";
+    let backfill_machine = "arn:aws:states:us-east-1:123456789012:stateMachine:daybook-backfill";
+    let later = Arc::new(AtomicBool::new(false));
+    let seen = later.clone();
+    let day = |job: &str, date: &str| json!({ "job_id": job, "input": { "date": date, "variables": {} } });
+    let plan = json!({ "plan": { "concurrency": 2, "days": [
+        day("20261118-a", "2026-11-18"), day("20261119-b", "2026-11-19"), day("20261120-c", "2026-11-20")
+    ] } });
+    let endpoint = daybook_tests::json_api::start(
+        "application/x-amz-json-1.0",
+        move |operation: &str, request: Value| {
+            let later = seen.load(Ordering::SeqCst);
+            let arn = request["executionArn"].as_str().unwrap_or_default().to_string();
+            let name = arn.rsplit(':').next().unwrap_or_default().to_string();
+            let execution = |status: &str, error: Option<(&str, &str)>| {
+                let mut e = json!({
+                    "executionArn": arn, "stateMachineArn": daily, "name": name,
+                    "status": status, "startDate": 1_795_000_000.0, "input": "{}"
+                });
+                if status != "RUNNING" {
+                    e["stopDate"] = json!(1_795_000_042.0);
+                }
+                if let Some((error, cause)) = error {
+                    e["error"] = json!(error);
+                    e["cause"] = json!(cause);
+                }
+                ("200 OK", e)
+            };
+            let entered = |id: i64, state: &str| json!({
+                "timestamp": 1_795_000_000.0 + id as f64, "type": "TaskStateEntered", "id": id,
+                "stateEnteredEventDetails": { "name": state, "input": "{}" }
+            });
+            match (operation, name.as_str()) {
+                ("DescribeExecution", "backfill-x") => execution(if later { "FAILED" } else { "RUNNING" }, None),
+                ("GetExecutionHistory", "backfill-x") => ("200 OK", json!({ "events": [
+                    entered(1, "Plan days"),
+                    { "timestamp": 1_795_000_002.0, "type": "TaskStateExited", "id": 2,
+                      "stateExitedEventDetails": { "name": "Plan days", "output": plan.to_string() } }
+                ] })),
+                ("DescribeExecution", "20261118-a") => execution("SUCCEEDED", None),
+                ("DescribeExecution", "20261119-b") if later => execution(
+                    "FAILED",
+                    Some(("Daybook.Failed", "the export of 2026-11-19 is missing")),
+                ),
+                ("DescribeExecution", "20261119-b") => execution("RUNNING", None),
+                ("DescribeExecution", "20261120-c") if later => execution("RUNNING", None),
+                ("DescribeExecution", _) => (
+                    "400 Bad Request",
+                    json!({ "__type": "ExecutionDoesNotExist", "message": format!("Execution Does Not Exist: '{arn}'") }),
+                ),
+                ("GetExecutionHistory", "20261119-b") => {
+                    let mut events = vec![entered(1, "Start job"), entered(2, "Export sources")];
+                    if later {
+                        events.push(json!({
+                            "timestamp": 1_795_000_010.0, "type": "TaskFailed", "id": 3,
+                            "taskFailedEventDetails": { "error": "Daybook.Failed", "cause": "missing" }
+                        }));
+                    }
+                    ("200 OK", json!({ "events": events }))
+                }
+                ("GetExecutionHistory", _) => ("200 OK", json!({ "events": [entered(1, "Start job")] })),
+                (other, _) => (
+                    "400 Bad Request",
+                    json!({ "__type": "UnknownOperationException", "message": other }),
+                ),
+            }
+        },
+    );
+    let config = crate::aws_moto::sdk_config_at(&endpoint).await;
+    let runs = Runs::new(aws_sdk_sfn::Client::new(&config));
+    let mut follower =
+        BackfillFollower::new(&runs, &execution_arn(backfill_machine, "backfill-x"), daily);
+
+    let (progress, changes) = follower.poll().await.unwrap();
+    assert!(progress.running());
+    assert_eq!(progress.days.len(), 3);
+    assert_eq!(
+        changes,
+        vec![
+            DayChange::Started { job_id: "20261118-a".into(), date: Some("2026-11-18".parse().unwrap()) },
+            DayChange::Finished { job_id: "20261118-a".into(), elapsed: std::time::Duration::from_secs(42), failure: None },
+            DayChange::Started { job_id: "20261119-b".into(), date: Some("2026-11-19".parse().unwrap()) },
+            DayChange::Entered { job_id: "20261119-b".into(), state: "Export sources".into() },
+        ],
+        "the third day has not started"
+    );
+
+    later.store(true, Ordering::SeqCst);
+    let (progress, changes) = follower.poll().await.unwrap();
+    assert!(!progress.running());
+    assert_eq!(
+        changes,
+        vec![
+            DayChange::Finished {
+                job_id: "20261119-b".into(),
+                elapsed: std::time::Duration::from_secs(42),
+                failure: Some((
+                    "Daybook.Failed".into(),
+                    "the export of 2026-11-19 is missing".into(),
+                    "Export sources".into()
+                )),
+            },
+            DayChange::Started { job_id: "20261120-c".into(), date: Some("2026-11-20".parse().unwrap()) },
+            DayChange::Entered { job_id: "20261120-c".into(), state: "Start job".into() },
+        ],
+        "a finished day is not asked about again"
+    );
+}

@@ -29,6 +29,8 @@ pub mod ses_mailer;
 #[cfg(feature = "sfn")]
 pub mod sfn_callbacks;
 #[cfg(feature = "operate")]
+pub mod backfill_progress;
+#[cfg(feature = "operate")]
 pub mod stack;
 
 #[cfg(feature = "dynamodb")]

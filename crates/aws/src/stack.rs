@@ -235,21 +235,44 @@ impl Runs {
     }
 
     pub async fn describe(&self, execution_arn: &str) -> Result<Execution, PortError> {
-        let e = self
+        self.describe_started(execution_arn).await?.ok_or_else(|| {
+            PortError::with_kind(
+                format!(
+                    "there is no execution {execution_arn}: give the job id `daybook runs --stack` lists"
+                ),
+                daybook_core::ErrorKind::InvalidInput,
+            )
+        })
+    }
+
+    /// The execution, or `None` if it has not been started.
+    pub async fn describe_started(
+        &self,
+        execution_arn: &str,
+    ) -> Result<Option<Execution>, PortError> {
+        let e = match self
             .client
             .describe_execution()
             .execution_arn(execution_arn)
             .send()
             .await
-            .map_err(|e| {
-                refusal(
-                    &e,
-                    "ExecutionDoesNotExist",
-                    |_| format!("there is no execution {execution_arn}: give the job id `daybook runs --stack` lists"),
+        {
+            Ok(e) => e,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_execution_does_not_exist()) =>
+            {
+                return Ok(None);
+            }
+            Err(error) => {
+                return Err(operator_error(
                     &format!("describing {execution_arn}"),
-                )
-            })?;
-        Ok(Execution {
+                    &error,
+                ));
+            }
+        };
+        Ok(Some(Execution {
             name: e.name().unwrap_or_default().to_string(),
             arn: e.execution_arn().to_string(),
             status: status(Some(e.status())),
@@ -259,11 +282,16 @@ impl Runs {
             error: e.error().map(str::to_string),
             cause: e.cause().map(str::to_string),
             input: e.input().map(str::to_string),
-        })
+        }))
     }
 
     /// The execution's states as they were entered and left, from its event history.
     pub async fn history(&self, execution_arn: &str) -> Result<Vec<StateVisit>, PortError> {
+        Ok(visits(&self.events(execution_arn).await?))
+    }
+
+    /// The execution's event history, oldest first.
+    pub async fn events(&self, execution_arn: &str) -> Result<Vec<HistoryEvent>, PortError> {
         let mut events = Vec::new();
         let mut token = None;
         loop {
@@ -280,7 +308,7 @@ impl Runs {
             events.extend(page.events().iter().cloned());
             token = page.next_token().map(str::to_string);
             if token.is_none() {
-                return Ok(visits(&events));
+                return Ok(events);
             }
         }
     }

@@ -28,6 +28,9 @@ pub struct BackfillArgs {
     /// runs with the same values.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     variables: Vec<String>,
+    /// With --stack: start the backfill and return, instead of following its days until it ends.
+    #[arg(long)]
+    detach: bool,
     #[command(flatten)]
     stack: super::stack::StackArgs,
 }
@@ -83,8 +86,18 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
             "started {name}: {count} days, {} at a time\n{link}",
             args.concurrency
         );
-        println!("each day is a daily execution: `daybook runs --stack …` lists them");
-        return Ok(());
+        if args.detach {
+            println!("each day is a daily execution: `daybook runs --stack …` lists them");
+            return Ok(());
+        }
+        eprintln!("following it (Ctrl-C stops following; the backfill goes on)");
+        let board = DayBoard::new(count as u64);
+        let started = std::time::Instant::now();
+        let ended = super::cloud::follow_backfill(&args.stack, &name, board.observer()).await;
+        let flag = args.stack.flag();
+        return board.summarize(count, started, ended, |job| {
+            format!("daybook redrive {job} {flag}")
+        });
     }
     daybook_local::demo::check_variables(&args.root, &request.variables)?;
     eprintln!(
@@ -97,17 +110,42 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
         },
         args.root.display()
     );
-    let progress = MultiProgress::new();
-    let overall = progress.add(ProgressBar::new(count as u64));
-    overall.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} days  {elapsed_precise}")
-            .expect("a valid template"),
-    );
-    let days = Arc::new(Mutex::new(Days::default()));
-    let on_day: DayObserver = {
-        let days = days.clone();
-        let progress = progress.clone();
-        let overall = overall.clone();
+    let board = DayBoard::new(count as u64);
+    let on_day = board.observer();
+    let started = std::time::Instant::now();
+    let result = run_backfill(&args.root, &name, &request, on_day).await;
+    let root = args.root.display().to_string();
+    board.summarize(count, started, result.map(|_| ()).map_err(anyhow::Error::from), |job| {
+        format!("daybook redrive {job} --root {root}")
+    })
+}
+
+/// A progress bar for the days, a line per running day, and a line per day as it ends.
+struct DayBoard {
+    progress: MultiProgress,
+    overall: ProgressBar,
+    days: Arc<Mutex<Days>>,
+}
+
+impl DayBoard {
+    fn new(count: u64) -> Self {
+        let progress = MultiProgress::new();
+        let overall = progress.add(ProgressBar::new(count));
+        overall.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} days  {elapsed_precise}")
+                .expect("a valid template"),
+        );
+        Self {
+            progress,
+            overall,
+            days: Arc::new(Mutex::new(Days::default())),
+        }
+    }
+
+    fn observer(&self) -> DayObserver {
+        let days = self.days.clone();
+        let progress = self.progress.clone();
+        let overall = self.overall.clone();
         let spinner =
             ProgressStyle::with_template("  {spinner} {prefix}  {msg}").expect("a valid template");
         Arc::new(move |event: &DayEvent| {
@@ -160,35 +198,37 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
                 }
             }
         })
-    };
-    let started = std::time::Instant::now();
-    let result = run_backfill(&args.root, &name, &request, on_day).await;
-    overall.finish_and_clear();
-    let days = days.lock().expect("the progress lock");
-    let failed: Vec<_> = days.ended.iter().filter(|d| d.2.is_some()).collect();
-    eprintln!(
-        "{} of {count} days done, {} failed, in {:.1}s",
-        days.ended.len() - failed.len(),
-        failed.len(),
-        started.elapsed().as_secs_f64()
-    );
-    if failed.is_empty() {
-        result?;
-        return Ok(());
     }
-    // Each failed day was printed with its state and cause as it ended; the way on, per day.
-    let redrives: Vec<String> = failed
-        .iter()
-        .map(|(date, job, _)| {
-            format!(
-                "{date}: daybook redrive {job} --root {}",
-                args.root.display()
-            )
-        })
-        .collect();
-    Err(anyhow::anyhow!(
-        "{} of {count} days failed. Fix the cause shown above, then resume each where it stopped ({}), or backfill it again",
-        failed.len(),
-        redrives.join("; ")
-    ))
+
+    /// The summary line, and for failed days the way on (`redrive` gives each its command).
+    fn summarize(
+        &self,
+        count: i64,
+        started: std::time::Instant,
+        result: anyhow::Result<()>,
+        redrive: impl Fn(&str) -> String,
+    ) -> anyhow::Result<()> {
+        self.overall.finish_and_clear();
+        let days = self.days.lock().expect("the progress lock");
+        let failed: Vec<_> = days.ended.iter().filter(|d| d.2.is_some()).collect();
+        eprintln!(
+            "{} of {count} days done, {} failed, in {:.1}s",
+            days.ended.len() - failed.len(),
+            failed.len(),
+            started.elapsed().as_secs_f64()
+        );
+        if failed.is_empty() {
+            return result;
+        }
+        // Each failed day was printed with its state and cause as it ended; the way on, per day.
+        let redrives: Vec<String> = failed
+            .iter()
+            .map(|(date, job, _)| format!("{date}: {}", redrive(job)))
+            .collect();
+        Err(anyhow::anyhow!(
+            "{} of {count} days failed. Fix the cause shown above, then resume each where it stopped ({}), or backfill it again",
+            failed.len(),
+            redrives.join("; ")
+        ))
+    }
 }

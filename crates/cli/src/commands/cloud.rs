@@ -232,3 +232,61 @@ pub async fn redrive(stack: &super::stack::StackArgs, job: &str) -> anyhow::Resu
 pub async fn redrive(_stack: &super::stack::StackArgs, _job: &str) -> anyhow::Result<String> {
     Err(built_without_aws("daybook redrive --stack"))
 }
+
+/// `daybook backfill --stack`: follows backfill `name` until it ends, telling `on_day` of
+/// each day as the local backfill does. An error if the backfill did not succeed.
+#[cfg(feature = "aws")]
+pub async fn follow_backfill(
+    stack: &super::stack::StackArgs,
+    name: &str,
+    on_day: daybook_local::backfill::DayObserver,
+) -> anyhow::Result<()> {
+    use daybook_aws::backfill_progress::{BackfillFollower, DayChange};
+    use daybook_local::asl::Failure;
+    use daybook_local::backfill::DayEvent;
+    let (found, runs) = stack_and_runs(stack).await?;
+    let backfill = daybook_aws::stack::execution_arn(found.output("BackfillStateMachineArn")?, name);
+    let mut follower = BackfillFollower::new(&runs, &backfill, found.output("StateMachineArn")?);
+    let every = std::time::Duration::from_secs(5);
+    loop {
+        let (progress, changes) = follower.poll().await?;
+        for change in changes {
+            on_day(&match change {
+                DayChange::Started { job_id, date } => DayEvent::Started { job_id, date },
+                DayChange::Entered { job_id, state } => DayEvent::Entered { job_id, state },
+                DayChange::Finished {
+                    job_id,
+                    elapsed,
+                    failure,
+                } => DayEvent::Finished {
+                    job_id,
+                    elapsed,
+                    failure: failure
+                        .map(|(error, cause, state)| (Failure::new(error, cause), state)),
+                },
+            });
+        }
+        if !progress.running() {
+            let ended = progress.backfill;
+            return match ended.status.as_str() {
+                "SUCCEEDED" => Ok(()),
+                status => Err(anyhow::anyhow!(
+                    "backfill {name} ended {status}: {} {}\n{}",
+                    ended.error.unwrap_or_default(),
+                    ended.cause.unwrap_or_default(),
+                    daybook_aws::stack::console_link(&backfill)
+                )),
+            };
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+#[cfg(not(feature = "aws"))]
+pub async fn follow_backfill(
+    _stack: &super::stack::StackArgs,
+    _name: &str,
+    _on_day: daybook_local::backfill::DayObserver,
+) -> anyhow::Result<()> {
+    Err(built_without_aws("daybook backfill --stack"))
+}

@@ -17,6 +17,14 @@ impl StackArgs {
         self.stack.is_some() || self.aws
     }
 
+    /// The flag that names this stack again, for the commands a message suggests.
+    pub fn flag(&self) -> String {
+        match &self.stack {
+            Some(name) => format!("--stack {name}"),
+            None => "--aws".into(),
+        }
+    }
+
     /// The stack's name: --stack, or samconfig.toml's for --aws.
     #[cfg(feature = "aws")]
     pub fn name(&self) -> anyhow::Result<String> {
