@@ -5,6 +5,8 @@
 //! S3 is always in; each other service is a cargo feature (`dynamodb`, `glue`, `redshift`,
 //! `ses`, `sfn`, `secrets`), so that a Lambda compiles and links only the SDKs it calls.
 
+#[cfg(feature = "operate")]
+pub mod backfill_progress;
 #[cfg(feature = "dynamodb")]
 pub mod convert;
 #[cfg(feature = "dynamodb")]
@@ -28,8 +30,6 @@ pub mod sdk;
 pub mod ses_mailer;
 #[cfg(feature = "sfn")]
 pub mod sfn_callbacks;
-#[cfg(feature = "operate")]
-pub mod backfill_progress;
 #[cfg(feature = "operate")]
 pub mod stack;
 
