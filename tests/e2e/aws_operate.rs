@@ -233,7 +233,10 @@ async fn a_backfill_on_aws_is_followed_day_by_day_from_its_plan_and_its_days_exe
         "application/x-amz-json-1.0",
         move |operation: &str, request: Value| {
             let later = seen.load(Ordering::SeqCst);
-            let arn = request["executionArn"].as_str().unwrap_or_default().to_string();
+            let arn = request["executionArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let name = arn.rsplit(':').next().unwrap_or_default().to_string();
             let execution = |status: &str, error: Option<(&str, &str)>| {
                 let mut e = json!({
@@ -249,17 +252,24 @@ async fn a_backfill_on_aws_is_followed_day_by_day_from_its_plan_and_its_days_exe
                 }
                 ("200 OK", e)
             };
-            let entered = |id: i64, state: &str| json!({
-                "timestamp": 1_795_000_000.0 + id as f64, "type": "TaskStateEntered", "id": id,
-                "stateEnteredEventDetails": { "name": state, "input": "{}" }
-            });
+            let entered = |id: i64, state: &str| {
+                json!({
+                    "timestamp": 1_795_000_000.0 + id as f64, "type": "TaskStateEntered", "id": id,
+                    "stateEnteredEventDetails": { "name": state, "input": "{}" }
+                })
+            };
             match (operation, name.as_str()) {
-                ("DescribeExecution", "backfill-x") => execution(if later { "FAILED" } else { "RUNNING" }, None),
-                ("GetExecutionHistory", "backfill-x") => ("200 OK", json!({ "events": [
+                ("DescribeExecution", "backfill-x") => {
+                    execution(if later { "FAILED" } else { "RUNNING" }, None)
+                }
+                ("GetExecutionHistory", "backfill-x") => (
+                    "200 OK",
+                    json!({ "events": [
                     entered(1, "Plan days"),
                     { "timestamp": 1_795_000_002.0, "type": "TaskStateExited", "id": 2,
                       "stateExitedEventDetails": { "name": "Plan days", "output": plan.to_string() } }
-                ] })),
+                ] }),
+                ),
                 ("DescribeExecution", "20261118-a") => execution("SUCCEEDED", None),
                 ("DescribeExecution", "20261119-b") if later => execution(
                     "FAILED",
@@ -281,7 +291,9 @@ async fn a_backfill_on_aws_is_followed_day_by_day_from_its_plan_and_its_days_exe
                     }
                     ("200 OK", json!({ "events": events }))
                 }
-                ("GetExecutionHistory", _) => ("200 OK", json!({ "events": [entered(1, "Start job")] })),
+                ("GetExecutionHistory", _) => {
+                    ("200 OK", json!({ "events": [entered(1, "Start job")] }))
+                }
                 (other, _) => (
                     "400 Bad Request",
                     json!({ "__type": "UnknownOperationException", "message": other }),
@@ -300,10 +312,23 @@ async fn a_backfill_on_aws_is_followed_day_by_day_from_its_plan_and_its_days_exe
     assert_eq!(
         changes,
         vec![
-            DayChange::Started { job_id: "20261118-a".into(), date: Some("2026-11-18".parse().unwrap()) },
-            DayChange::Finished { job_id: "20261118-a".into(), elapsed: std::time::Duration::from_secs(42), failure: None },
-            DayChange::Started { job_id: "20261119-b".into(), date: Some("2026-11-19".parse().unwrap()) },
-            DayChange::Entered { job_id: "20261119-b".into(), state: "Export sources".into() },
+            DayChange::Started {
+                job_id: "20261118-a".into(),
+                date: Some("2026-11-18".parse().unwrap())
+            },
+            DayChange::Finished {
+                job_id: "20261118-a".into(),
+                elapsed: std::time::Duration::from_secs(42),
+                failure: None
+            },
+            DayChange::Started {
+                job_id: "20261119-b".into(),
+                date: Some("2026-11-19".parse().unwrap())
+            },
+            DayChange::Entered {
+                job_id: "20261119-b".into(),
+                state: "Export sources".into()
+            },
         ],
         "the third day has not started"
     );
@@ -323,8 +348,14 @@ async fn a_backfill_on_aws_is_followed_day_by_day_from_its_plan_and_its_days_exe
                     "Export sources".into()
                 )),
             },
-            DayChange::Started { job_id: "20261120-c".into(), date: Some("2026-11-20".parse().unwrap()) },
-            DayChange::Entered { job_id: "20261120-c".into(), state: "Start job".into() },
+            DayChange::Started {
+                job_id: "20261120-c".into(),
+                date: Some("2026-11-20".parse().unwrap())
+            },
+            DayChange::Entered {
+                job_id: "20261120-c".into(),
+                state: "Start job".into()
+            },
         ],
         "a finished day is not asked about again"
     );

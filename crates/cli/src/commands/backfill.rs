@@ -115,9 +115,12 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let result = run_backfill(&args.root, &name, &request, on_day).await;
     let root = args.root.display().to_string();
-    board.summarize(count, started, result.map(|_| ()).map_err(anyhow::Error::from), |job| {
-        format!("daybook redrive {job} --root {root}")
-    })
+    board.summarize(
+        count,
+        started,
+        result.map(|_| ()).map_err(anyhow::Error::from),
+        |job| format!("daybook redrive {job} --root {root}"),
+    )
 }
 
 /// A progress bar for the days, a line per running day, and a line per day as it ends.

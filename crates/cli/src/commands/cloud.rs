@@ -245,7 +245,8 @@ pub async fn follow_backfill(
     use daybook_local::asl::Failure;
     use daybook_local::backfill::DayEvent;
     let (found, runs) = stack_and_runs(stack).await?;
-    let backfill = daybook_aws::stack::execution_arn(found.output("BackfillStateMachineArn")?, name);
+    let backfill =
+        daybook_aws::stack::execution_arn(found.output("BackfillStateMachineArn")?, name);
     let mut follower = BackfillFollower::new(&runs, &backfill, found.output("StateMachineArn")?);
     let every = std::time::Duration::from_secs(5);
     loop {
