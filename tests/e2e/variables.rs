@@ -271,4 +271,11 @@ async fn wrong_variables_are_refused_before_anything_runs_in_one_line() {
                 .is_none(),
         "no execution was started"
     );
+    // `daybook load --var`: checked the same way, before any table is registered.
+    let given = std::collections::BTreeMap::from([("top_m".to_string(), json!("3"))]);
+    let error = daybook_local::load::load_date(root, DATE.parse().unwrap(), "job-load", &given)
+        .await
+        .unwrap_err();
+    assert!(error.contains("did you mean top_n?"), "{error}");
+    assert!(!root.join("catalog").exists(), "nothing was registered");
 }

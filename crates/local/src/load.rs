@@ -110,8 +110,14 @@ pub async fn committed_runs(
     Ok(tables)
 }
 
-/// Registers, checks and builds `date` with the root's pipeline config.
-pub async fn load_date(root: &Path, date: NaiveDate, job_id: &str) -> Result<LoadOutput, String> {
+/// Registers, checks and builds `date` with the root's pipeline config; the marts with the
+/// `given` values of its variables (`--var`), the others at their defaults.
+pub async fn load_date(
+    root: &Path,
+    date: NaiveDate,
+    job_id: &str,
+    given: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Result<LoadOutput, String> {
     let config_path = root.join(DEFAULT_CONFIG_KEY);
     let config: PipelineConfig = std::fs::read(&config_path)
         .map_err(|e| e.to_string())
@@ -123,6 +129,9 @@ pub async fn load_date(root: &Path, date: NaiveDate, job_id: &str) -> Result<Loa
                 root.display()
             )
         })?;
+    // Checked before anything is registered, as start-job checks a run's.
+    let variables = daybook_core::variables::resolve(&config.variables, given)
+        .map_err(|e| format!("the config's variables: {e}"))?;
     let store = FsStore::new(root);
     let committed = committed_runs(&store, date).await?;
     if committed.is_empty() {
@@ -136,9 +145,6 @@ pub async fn load_date(root: &Path, date: NaiveDate, job_id: &str) -> Result<Loa
     let tables = register(&store, &catalog, &committed)
         .await
         .map_err(|e| e.to_string())?;
-    // `daybook load` rebuilds the marts as a run would with the variables' defaults.
-    let variables = daybook_core::variables::resolve(&config.variables, &Default::default())
-        .map_err(|e| format!("the config's variables: {e}"))?;
     let job = JobContext {
         job_id: job_id.to_string(),
         date,

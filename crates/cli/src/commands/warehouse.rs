@@ -17,6 +17,10 @@ pub struct LoadArgs {
     /// The local folder (the demo's --out).
     #[arg(long, default_value = "daybook-demo")]
     root: PathBuf,
+    /// A value for one of the config's variables the marts use, as name=value (repeat for
+    /// more); the others take their defaults.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    variables: Vec<String>,
 }
 
 #[derive(Args)]
@@ -37,7 +41,9 @@ pub struct QueryArgs {
 pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
     let job_id =
         daybook_core::steps::job::new_job_id(args.date, chrono::Utc::now(), rand::random());
-    let output = load_date(&args.root, args.date, &job_id)
+    let given = daybook_core::variables::parse_assignments(&args.variables)
+        .map_err(anyhow::Error::msg)?;
+    let output = load_date(&args.root, args.date, &job_id, &given)
         .await
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("loading {} in {}", args.date, args.root.display()))?;
