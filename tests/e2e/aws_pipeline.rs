@@ -603,24 +603,12 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     // The big source went through the Distributed Map: one child per data file, each part in
     // the run folder under its file's number, and the manifest last, as a whole flatten has it.
     let lake = store(&config);
-    let manifest: Value = serde_json::from_slice(
-        &lake
-            .get(&format!(
-                "lake/{FANNED_SOURCE}/_items/dt={DAY}/run={job_id}/_manifest.json"
-            ))
-            .await
-            .unwrap(),
-    )
-    .unwrap();
-    let whole: Value = serde_json::from_slice(
-        &lake
-            .get(&format!(
-                "lake/search_queries/_items/dt={DAY}/run={job_id}/_manifest.json"
-            ))
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let items_manifest = async |source: &str| -> Value {
+        let key = format!("lake/{source}/_items/dt={DAY}/run={job_id}/_manifest.json");
+        serde_json::from_slice(&lake.get(&key).await.unwrap()).unwrap()
+    };
+    let manifest = items_manifest(FANNED_SOURCE).await;
+    let whole = items_manifest("search_queries").await;
     assert_eq!(manifest["rows"], whole["rows"]);
     assert_eq!(manifest["schema"], whole["schema"]);
     let parts = lake

@@ -6,7 +6,7 @@ use daybook_core::steps::fan_out::{
     FanOutStep, PartTask, PlannedFile, SourcesTask, commit_fan_out, flatten_parts, plan_fan_out,
 };
 use daybook_local::asl::{Failure, RunEvent, TaskInvoker};
-use daybook_local::demo::{DemoError, DemoOptions, redrive_daily_report, run_daily_report_with};
+use daybook_local::demo::{DemoError, redrive_daily_report, run_daily_report_with};
 use daybook_local::fs_store::FsStore;
 use daybook_local::pipeline::{LocalFunctions, LocalPaths};
 use serde_json::{Value, json};
@@ -15,22 +15,9 @@ use std::sync::{Arc, Mutex};
 
 const DATE: &str = "2026-11-21";
 
-fn options(root: &Path, job_id: &str) -> DemoOptions {
-    DemoOptions {
-        variables: Default::default(),
-        root: root.to_path_buf(),
-        date: DATE.parse().unwrap(),
-        items: 3000,
-        files: 3,
-        seed: 11,
-        manual_approval: false,
-        job_id: job_id.into(),
-    }
-}
-
 /// A demo root whose search_queries export fans out, `per_iteration` files per child.
 fn fanned_root(root: &Path, job_id: &str, per_iteration: Option<u32>) {
-    let options = options(root, job_id);
+    let options = crate::local_pipeline::options(root, job_id, false);
     daybook_local::demo::prepare(&options).unwrap();
     daybook_local::demo::prepare_shop(&options).unwrap();
     if let Some(per_iteration) = per_iteration {
@@ -184,15 +171,7 @@ async fn a_fanned_out_export_publishes_what_one_invocation_publishes() {
     assert_eq!(calls.count("part 2"), 1);
     assert_eq!(calls.count("commit"), 1);
     assert_eq!(calls.count("flatten-dynamodb"), 0);
-    let entered: Vec<String> = events
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::Entered { state, .. } => Some(state.clone()),
-            _ => None,
-        })
-        .collect();
+    let entered = crate::local_pipeline::entered_states(&events.lock().unwrap());
     assert_eq!(
         entered
             .iter()

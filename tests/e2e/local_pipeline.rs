@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-fn options(root: &Path, job_id: &str, manual: bool) -> DemoOptions {
+pub(crate) fn options(root: &Path, job_id: &str, manual: bool) -> DemoOptions {
     DemoOptions {
         variables: Default::default(),
         root: root.to_path_buf(),
@@ -44,6 +44,17 @@ fn start_waiting_run(
     )
 }
 
+/// The states a run entered, in order.
+pub(crate) fn entered_states(events: &[RunEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::Entered { state, .. } => Some(state.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -65,15 +76,7 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
         .unwrap_err();
     assert!(late.contains("already answered"), "{late}");
 
-    let entered: Vec<String> = events
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::Entered { state, .. } => Some(state.clone()),
-            _ => None,
-        })
-        .collect();
+    let entered = entered_states(&events.lock().unwrap());
     // The four export branches run at once, so only their set is fixed, not their order. The
     // demo's export is small: it has no fan-out, and that branch passes.
     let exports: std::collections::BTreeSet<&str> =

@@ -3,7 +3,7 @@
 //! fails with. Each child execution runs in-process like an inline iteration.
 
 use super::error::Failure;
-use super::paths::{apply_template, select};
+use super::paths::{apply_template, count_field};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
@@ -140,17 +140,7 @@ pub fn batch(
     input: &Value,
     context: &Value,
 ) -> Result<Vec<Value>, Failure> {
-    let size = match batcher.get("MaxItemsPerBatchPath").and_then(Value::as_str) {
-        Some(path) => select(path, input, context)?.as_u64().ok_or_else(|| {
-            Failure::runtime(format!(
-                "ItemBatcher MaxItemsPerBatchPath {path} must select a positive whole number"
-            ))
-        })?,
-        None => batcher
-            .get("MaxItemsPerBatch")
-            .and_then(Value::as_u64)
-            .unwrap_or(0),
-    };
+    let size = count_field(batcher, "MaxItemsPerBatch", input, context)?.unwrap_or(0);
     if size == 0 {
         return Err(Failure::runtime(
             "the local runner needs the ItemBatcher's MaxItemsPerBatch (or its Path) to be a positive whole number",

@@ -6,7 +6,7 @@ use super::choice::rule_matches;
 use super::definition::Definition;
 use super::distributed::{ItemSource, batch, exceeded, is_distributed, read_items};
 use super::error::Failure;
-use super::paths::{apply_template, evaluate, merge_result, select};
+use super::paths::{apply_template, count_field, evaluate, merge_result, select};
 use super::redrive::{BranchProgress, Interrupted, ResumePoint};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -666,17 +666,7 @@ impl Runner {
             None => items,
         };
         let total = items.len();
-        let limit = match state.get("MaxConcurrencyPath").and_then(Value::as_str) {
-            Some(path) => select(path, input, context)?.as_u64().ok_or_else(|| {
-                Failure::runtime(format!(
-                    "Map MaxConcurrencyPath {path} must select a non-negative integer"
-                ))
-            })?,
-            None => state
-                .get("MaxConcurrency")
-                .and_then(Value::as_u64)
-                .unwrap_or(0),
-        };
+        let limit = count_field(state, "MaxConcurrency", input, context)?.unwrap_or(0);
         let limit = match limit {
             0 => items.len().max(1),
             n => n as usize,
