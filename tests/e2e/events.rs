@@ -28,6 +28,19 @@ fn every_sample_event_is_a_valid_handler_input() {
     ] {
         let _: flatten_dynamodb::FlattenEvent = parses_as(file);
     }
+    // The fan-out's steps, read by their mode.
+    for (file, mode) in [
+        ("flatten-dynamodb-fan-out-plan.json", "plan"),
+        ("flatten-dynamodb-fan-out-part.json", "part"),
+    ] {
+        match parses_as::<flatten_dynamodb::FlattenEvent>(file) {
+            flatten_dynamodb::FlattenEvent::FanOut(step) => {
+                let step = serde_json::to_value(&*step).unwrap();
+                assert_eq!(step["mode"], mode, "{file}");
+            }
+            other => panic!("{file} parsed as {other:?}"),
+        }
+    }
     let rds: daybook_rds::RdsTask = parses_as("export-rds.json");
     assert_eq!(rds.source.tables[2].watermark.as_deref(), Some("order_id"));
     match parses_as::<export_segment::SegmentInvocation>("export-segment-day.json") {
