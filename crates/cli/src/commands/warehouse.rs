@@ -41,8 +41,8 @@ pub struct QueryArgs {
 pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
     let job_id =
         daybook_core::steps::job::new_job_id(args.date, chrono::Utc::now(), rand::random());
-    let given = daybook_core::variables::parse_assignments(&args.variables)
-        .map_err(anyhow::Error::msg)?;
+    let given =
+        daybook_core::variables::parse_assignments(&args.variables).map_err(anyhow::Error::msg)?;
     let output = load_date(&args.root, args.date, &job_id, &given)
         .await
         .map_err(anyhow::Error::msg)
