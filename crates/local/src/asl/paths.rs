@@ -166,6 +166,28 @@ fn reference_segments(path: &str) -> Result<Vec<String>, Failure> {
     Ok(segments)
 }
 
+/// A whole-number field of a state given as `field` or as `<field>Path` into the input
+/// (`MaxConcurrency`, `MaxItemsPerBatch`, …); `None` when neither is there.
+pub fn count_field(
+    state: &Value,
+    field: &str,
+    input: &Value,
+    context: &Value,
+) -> Result<Option<u64>, Failure> {
+    let path_field = format!("{field}Path");
+    match state.get(&path_field).and_then(Value::as_str) {
+        Some(path) => select(path, input, context)?
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| {
+                Failure::runtime(format!(
+                    "{path_field} {path} must select a non-negative whole number"
+                ))
+            }),
+        None => Ok(state.get(field).and_then(Value::as_u64)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,27 +230,5 @@ mod tests {
             merge_result(&input, Some("$['x y']"), json!(3)).unwrap(),
             json!({"a": 1, "x y": 3})
         );
-    }
-}
-
-/// A whole-number field of a state given as `field` or as `<field>Path` into the input
-/// (`MaxConcurrency`, `MaxItemsPerBatch`, …); `None` when neither is there.
-pub fn count_field(
-    state: &Value,
-    field: &str,
-    input: &Value,
-    context: &Value,
-) -> Result<Option<u64>, Failure> {
-    let path_field = format!("{field}Path");
-    match state.get(&path_field).and_then(Value::as_str) {
-        Some(path) => select(path, input, context)?
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| {
-                Failure::runtime(format!(
-                    "{path_field} {path} must select a non-negative whole number"
-                ))
-            }),
-        None => Ok(state.get(field).and_then(Value::as_u64)),
     }
 }
