@@ -76,7 +76,7 @@ fn every_sample_event_is_a_valid_handler_input() {
     files.sort();
     assert_eq!(
         files.len(),
-        17,
+        19,
         "a new event file needs a line here: {files:?}"
     );
 }
