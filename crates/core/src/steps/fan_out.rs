@@ -156,11 +156,17 @@ fn check_sources(sources: &[DynamoDbSource]) -> Result<()> {
 pub async fn plan_fan_out(store: &dyn ObjectStore, task: &SourcesTask) -> Result<FanOutPlan> {
     check_sources(&task.sources)?;
     let job = &task.job;
+    // One batch size for the one Map: the smallest any source asks for.
+    let files_per_iteration = task
+        .sources
+        .iter()
+        .filter_map(|s| s.fan_out())
+        .map(|(_, fan_out)| fan_out.files_per_iteration.max(1))
+        .min()
+        .unwrap_or(1);
     let mut items = Vec::new();
-    let mut files_per_iteration = u32::MAX;
     for source in &task.sources {
-        let (prefix, fan_out) = source.fan_out().expect("checked above");
-        files_per_iteration = files_per_iteration.min(fan_out.files_per_iteration.max(1));
+        let (prefix, _) = source.fan_out().expect("checked above");
         let name = &source.flatten.source;
         let listing = list_export(store, &prefix.replace("{date}", &job.date.to_string())).await?;
         let plan = sample_plan(store, source, job, &listing.files).await?;
@@ -190,11 +196,7 @@ pub async fn plan_fan_out(store: &dyn ObjectStore, task: &SourcesTask) -> Result
     Ok(FanOutPlan {
         items_key,
         files: items.len(),
-        files_per_iteration: if files_per_iteration == u32::MAX {
-            1
-        } else {
-            files_per_iteration
-        },
+        files_per_iteration,
         sources: task
             .sources
             .iter()
