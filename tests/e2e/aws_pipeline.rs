@@ -272,6 +272,7 @@ pub(crate) fn pipeline_runner(clients: &FunctionClients) -> Runner {
 
 /// The DynamoDB source of the test config that fans out.
 pub(crate) const FANNED_SOURCE: &str = "search_archive";
+pub(crate) const FANNED_SEGMENT_SOURCE: &str = "segment_archive";
 
 /// What Step Functions reads a Distributed Map's items with: S3 GetObject. (The machine role's
 /// permission for it is checked in aws_iam.)
@@ -461,6 +462,11 @@ fn config(shop: &std::path::Path) -> Value {
     big["source"] = json!(FANNED_SOURCE);
     big["fan_out"] = json!({ "files_per_iteration": 1 });
     config["dynamodb"].as_array_mut().unwrap().push(big);
+    // The same Segment day again as a big one: scanned and written over two Distributed Maps.
+    let mut big_day = config["segment"][0].clone();
+    big_day["source"] = json!(FANNED_SEGMENT_SOURCE);
+    big_day["fan_out"] = json!({ "files_per_iteration": 1 });
+    config["segment"].as_array_mut().unwrap().push(big_day);
     config["report"]["sections"] = json!([{
         "title": "Top search keywords",
         "sql": "SELECT item_rank AS place, item AS keyword, share FROM marts.search_top WHERE dt = {run_date}",
@@ -617,6 +623,26 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
         .unwrap();
     assert_eq!(parts.len(), manifest["files"].as_array().unwrap().len());
     assert!(parts.len() > 1, "{parts:?}");
+    // The big Segment day: the same rows and columns as the whole day, a part per batch file.
+    for table in ["tracks", "pages", "product_viewed"] {
+        let manifest = async |source: &str| -> Value {
+            let key = format!("lake/{source}/{table}/dt={DAY}/run={job_id}/_manifest.json");
+            serde_json::from_slice(&lake.get(&key).await.unwrap()).unwrap()
+        };
+        let (big, whole) = (
+            manifest(FANNED_SEGMENT_SOURCE).await,
+            manifest("segment").await,
+        );
+        assert_eq!(big["rows"], whole["rows"], "{table}");
+        assert_eq!(big["schema"], whole["schema"], "{table}");
+    }
+    let written = lake
+        .list(&format!(
+            "jobs/{job_id}/segment-fan-out/{FANNED_SEGMENT_SOURCE}/parts/"
+        ))
+        .await
+        .unwrap();
+    assert!(written.len() >= 3, "a record per batch file: {written:?}");
 
     // The schemas first (the lake's from the Glue database), then each mart in one batch on
     // the configured cluster: created by its first build, as the fake starts empty.

@@ -49,6 +49,18 @@ fn every_sample_event_is_a_valid_handler_input() {
         }
         other => panic!("a day's export parsed as {other:?}"),
     }
+    for (file, mode) in [
+        ("export-segment-fan-out-resolve.json", "resolve"),
+        ("export-segment-fan-out-write.json", "write"),
+    ] {
+        match parses_as::<export_segment::SegmentInvocation>(file) {
+            export_segment::SegmentInvocation::FanOut(step) => {
+                let step = serde_json::to_value(&*step).unwrap();
+                assert_eq!(step["mode"], mode, "{file}");
+            }
+            other => panic!("{file} parsed as {other:?}"),
+        }
+    }
     match parses_as::<export_segment::SegmentInvocation>("export-segment-put.json") {
         export_segment::SegmentInvocation::Put(event) => assert_eq!(event.records.len(), 1),
         other => panic!("an S3 event parsed as {other:?}"),
@@ -76,7 +88,7 @@ fn every_sample_event_is_a_valid_handler_input() {
     files.sort();
     assert_eq!(
         files.len(),
-        19,
+        21,
         "a new event file needs a line here: {files:?}"
     );
 }

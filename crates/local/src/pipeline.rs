@@ -9,7 +9,7 @@ use crate::state::FileStateStore;
 use crate::warehouse::DataFusionWarehouse;
 use async_trait::async_trait;
 use daybook_core::Classify;
-use daybook_core::steps::{fan_out, flatten, load, start};
+use daybook_core::steps::{fan_out, flatten, load, segment_fan_out, start};
 use daybook_report::steps as report;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -128,6 +128,10 @@ impl LocalFunctions {
             "export-rds" => {
                 let task: daybook_rds::RdsTask = parse(name, input)?;
                 output(self.export_rds(&task).await.map(|r| r.summary()))
+            }
+            "export-segment" if input.get("mode").is_some() => {
+                let step: segment_fan_out::SegmentFanOutStep = parse(name, input)?;
+                output(segment_fan_out::run(&self.store, &step, self.workers).await)
             }
             "export-segment" => {
                 let task: daybook_core::steps::segment::SegmentTask = parse(name, input)?;

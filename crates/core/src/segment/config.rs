@@ -22,6 +22,10 @@ pub struct SegmentConfig {
     pub max_line_bytes: usize,
     #[serde(default = "default_row_group_rows")]
     pub row_group_rows: usize,
+    /// A day too big for one invocation: its files are scanned and written by Distributed Maps,
+    /// `files_per_iteration` files per child execution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fan_out: Option<crate::config::FanOut>,
 }
 
 fn default_source() -> String {
@@ -49,6 +53,7 @@ impl SegmentConfig {
             late_hours: default_late_hours(),
             max_line_bytes: default_max_line_bytes(),
             row_group_rows: default_row_group_rows(),
+            fan_out: None,
         }
     }
 

@@ -16,4 +16,9 @@ mod tests;
 
 pub use config::{DaySelection, SegmentConfig, SegmentFile, batch_time_of_key};
 pub use event::{CallType, SegmentEvent, parse_event, parse_time};
-pub use run::{SegmentOutcome, export_segment_files};
+pub use run::{
+    DayShapes, DayTables, DayWritten, FileScan, FirstOccurrence, ScanSummary, SegmentOutcome,
+    WrittenPart, day_outcome, export_segment_files, parallel, scan_file, staged_tables,
+    write_file_part,
+};
+pub use scan::FileRead;

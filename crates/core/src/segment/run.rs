@@ -9,6 +9,7 @@ use crate::parquet_sink::ParquetSink;
 use crate::quarantine::{QuarantineRecord, QuarantineWriter, excerpt, merge_files};
 use crate::steps::publish::{StagedExport, StagedFile, StagedTable};
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -38,18 +39,80 @@ impl SegmentOutcome {
 }
 
 /// What the first pass learns from one file.
-#[derive(Default)]
-struct FileScan {
-    read: FileRead,
+#[derive(Debug, Default)]
+pub struct FileScan {
+    pub summary: ScanSummary,
     /// (line, hash of day and message id) of every selected event, in line order.
-    keys: Vec<(u32, u128)>,
+    pub keys: Vec<(u32, u128)>,
+    pub quarantine: Option<PathBuf>,
+}
+
+/// A file's counts and the types of its events' properties: what the day's tables are made of.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct ScanSummary {
+    pub read: FileRead,
     /// Rows per (day, table).
-    rows: BTreeMap<(NaiveDate, String), u64>,
+    #[serde(with = "day_keyed")]
+    pub rows: BTreeMap<(NaiveDate, String), u64>,
     /// Property columns per (day, event name as sent).
-    properties: BTreeMap<(NaiveDate, String), PropertyColumns>,
-    other_days: u64,
-    quarantine: Option<PathBuf>,
-    quarantined: u64,
+    #[serde(with = "day_keyed")]
+    pub properties: BTreeMap<(NaiveDate, String), PropertyColumns>,
+    pub other_days: u64,
+    pub quarantined: u64,
+}
+
+/// A map keyed by (day, name) as a list of `[day, name, value]`: JSON keys are strings only.
+mod day_keyed {
+    use chrono::NaiveDate;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer, V: Serialize>(
+        map: &BTreeMap<(NaiveDate, String), V>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map.iter().map(|((day, name), value)| (day, name, value)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<(NaiveDate, String), V>, D::Error> {
+        let entries: Vec<(NaiveDate, String, V)> = Vec::deserialize(deserializer)?;
+        Ok(entries
+            .into_iter()
+            .map(|(day, name, value)| ((day, name), value))
+            .collect())
+    }
+}
+
+/// The day's tables once every file is scanned: each table's columns, and per day the table
+/// each track event goes to.
+pub struct DayShapes {
+    pub shapes: BTreeMap<(NaiveDate, String), TableColumns>,
+    pub event_table: HashMap<NaiveDate, HashMap<String, String>>,
+}
+
+/// What the second pass wrote from some files: the events and a part per (day, table).
+pub struct WrittenPart {
+    pub events: u64,
+    pub files: Vec<((NaiveDate, String), StagedFile)>,
+}
+
+/// The message keys seen so far, in file order then line order: the first occurrence wins, so
+/// the same rows are kept on every rerun.
+#[derive(Default)]
+pub struct FirstOccurrence {
+    seen: HashSet<u128>,
+}
+
+impl FirstOccurrence {
+    /// The lines of `keys` (one file's, in line order) whose message was already seen.
+    pub fn duplicates(&mut self, keys: &[(u32, u128)]) -> Vec<u32> {
+        keys.iter()
+            .filter(|(_, key)| !self.seen.insert(*key))
+            .map(|(line, _)| *line)
+            .collect()
+    }
 }
 
 /// Exports Segment files on `workers` threads into per-day partitions below `layout`'s root
@@ -66,32 +129,165 @@ pub fn export_segment_files(
     let scans = parallel(files.len(), workers, |index| {
         scan_file(config, &files[index], index, tz, days, staging)
     })?;
+    let mut first = FirstOccurrence::default();
+    let duplicates: Vec<Vec<u32>> = scans
+        .iter()
+        .map(|scan| first.duplicates(&scan.keys))
+        .collect();
+    drop(first);
+    let summaries: Vec<&ScanSummary> = scans.iter().map(|scan| &scan.summary).collect();
+    let day_shapes = DayTables::of(&summaries).shapes(days);
+    let parts = parallel_workers(files.len(), workers, |worker, next| {
+        write_files(
+            config,
+            files,
+            next,
+            worker,
+            tz,
+            days,
+            &duplicates,
+            &day_shapes,
+            layout,
+            staging,
+        )
+    })?;
+    let written = parts.iter().map(|part| part.events).sum();
+    let tables = staged_tables(
+        config,
+        &day_shapes,
+        parts.into_iter().flat_map(|part| part.files),
+        layout,
+        staging,
+    )?;
+    let quarantine_parts: Vec<PathBuf> =
+        scans.iter().filter_map(|s| s.quarantine.clone()).collect();
+    let quarantine = if quarantine_parts.is_empty() {
+        None
+    } else {
+        let key = layout.quarantine_key();
+        let merged = crate::lake::staged_path(staging, &key)?;
+        merge_files(&quarantine_parts, &merged)
+            .context(|| format!("merging quarantine files into {}", merged.display()))?;
+        Some((merged, key))
+    };
+    Ok(day_outcome(
+        config,
+        layout,
+        &summaries,
+        DayWritten {
+            tables,
+            events: written,
+            duplicates: duplicates.iter().map(|d| d.len() as u64).sum(),
+            quarantine,
+        },
+    ))
+}
 
-    // First occurrence wins, in file order then line order: the same rows on every rerun.
-    let mut seen = HashSet::new();
-    let mut duplicates: Vec<Vec<u32>> = Vec::with_capacity(scans.len());
-    for scan in &scans {
-        duplicates.push(
-            scan.keys
-                .iter()
-                .filter(|(_, key)| !seen.insert(*key))
-                .map(|(line, _)| *line)
-                .collect(),
-        );
+/// What the second pass and the merge made of a day.
+pub struct DayWritten {
+    pub tables: Vec<StagedTable>,
+    pub events: u64,
+    pub duplicates: u64,
+    /// The merged quarantine file and its key in the lake.
+    pub quarantine: Option<(PathBuf, String)>,
+}
+
+/// The staged export of a day, its warnings and its counts, from every file's scan (in file
+/// order) and what was written.
+pub fn day_outcome(
+    config: &SegmentConfig,
+    layout: &PartitionLayout,
+    summaries: &[&ScanSummary],
+    written: DayWritten,
+) -> SegmentOutcome {
+    let mut warnings: Vec<String> = summaries
+        .iter()
+        .filter_map(|s| s.read.error.clone())
+        .collect();
+    let other_days: u64 = summaries.iter().map(|s| s.other_days).sum();
+    if other_days > 0 {
+        warnings.push(format!(
+            "{other_days} events belong to other days and were left to those days' runs"
+        ));
     }
-    drop(seen);
-    let mut rows: BTreeMap<(NaiveDate, String), u64> = BTreeMap::new();
-    let mut properties: BTreeMap<(NaiveDate, String), PropertyColumns> = BTreeMap::new();
-    for scan in &scans {
-        for (key, count) in &scan.rows {
-            *rows.entry(key.clone()).or_default() += count;
-        }
-        for (key, columns) in &scan.properties {
-            properties.entry(key.clone()).or_default().merge(columns);
+    for table in &written.tables {
+        for note in &table.notes {
+            warnings.push(format!("{} {}: {note}", table.table, table.dt));
         }
     }
+    let quarantined: u64 = summaries.iter().map(|s| s.quarantined).sum();
+    let lines: u64 = summaries.iter().map(|s| s.read.lines).sum();
+    SegmentOutcome {
+        staged: StagedExport {
+            source: config.source.clone(),
+            job_id: layout.job_id.clone(),
+            date: layout.date,
+            tables: written.tables,
+            items_read: lines,
+            items_written: written.events,
+            quarantined,
+            quarantine: written.quarantine,
+            warnings,
+        },
+        lines,
+        written: written.events,
+        duplicates: written.duplicates,
+        other_days,
+        quarantined,
+        bytes: summaries.iter().map(|s| s.read.bytes).sum(),
+    }
+}
+
+/// The day's tables as the scans found them, merged over files: rows per (day, table) and
+/// property types per (day, event). Merging does not depend on the files' order.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct DayTables {
+    #[serde(with = "day_keyed")]
+    rows: BTreeMap<(NaiveDate, String), u64>,
+    #[serde(with = "day_keyed")]
+    properties: BTreeMap<(NaiveDate, String), PropertyColumns>,
+}
+
+impl DayTables {
+    pub fn of(summaries: &[&ScanSummary]) -> Self {
+        let mut tables = Self::default();
+        for summary in summaries {
+            tables.add(summary);
+        }
+        tables
+    }
+
+    pub fn add(&mut self, summary: &ScanSummary) {
+        for (key, count) in &summary.rows {
+            *self.rows.entry(key.clone()).or_default() += count;
+        }
+        for (key, columns) in &summary.properties {
+            self.properties
+                .entry(key.clone())
+                .or_default()
+                .merge(columns);
+        }
+    }
+
+    /// Every table of the days selected and its columns.
+    pub fn shapes(&self, days: DaySelection) -> DayShapes {
+        resolve_shapes(
+            self.rows.keys().map(|(day, _)| *day),
+            &self.properties,
+            days,
+        )
+    }
+}
+
+/// Every table of the selected days and its columns, from the property types of the whole
+/// day (every file's, merged): the same for one invocation or a fan-out.
+fn resolve_shapes(
+    days_with_rows: impl Iterator<Item = NaiveDate>,
+    properties: &BTreeMap<(NaiveDate, String), PropertyColumns>,
+    days: DaySelection,
+) -> DayShapes {
     let mut shapes: BTreeMap<(NaiveDate, String), TableColumns> = BTreeMap::new();
-    let mut selected_days: Vec<NaiveDate> = rows.keys().map(|(day, _)| *day).collect();
+    let mut selected_days: Vec<NaiveDate> = days_with_rows.collect();
     if let DaySelection::Only(day) = days {
         selected_days.push(day);
     }
@@ -128,26 +324,23 @@ pub fn export_segment_files(
             event_table.entry(*day).or_default().insert(event, table);
         }
     }
+    DayShapes {
+        shapes,
+        event_table,
+    }
+}
 
-    let dup_counts: Vec<u64> = duplicates.iter().map(|d| d.len() as u64).collect();
-    let parts = parallel_workers(files.len(), workers, |worker, next| {
-        write_files(
-            config,
-            files,
-            next,
-            worker,
-            tz,
-            days,
-            &duplicates,
-            &shapes,
-            &event_table,
-            layout,
-            staging,
-        )
-    })?;
-
+/// The staged tables of every shape, with the parts written; a table no part wrote to gets an
+/// empty part, so that every table of a day written exists.
+pub fn staged_tables(
+    config: &SegmentConfig,
+    day_shapes: &DayShapes,
+    parts: impl IntoIterator<Item = ((NaiveDate, String), StagedFile)>,
+    layout: &PartitionLayout,
+    staging: &Path,
+) -> Result<Vec<StagedTable>> {
     let mut tables: BTreeMap<(NaiveDate, String), StagedTable> = BTreeMap::new();
-    for ((day, table), columns) in &shapes {
+    for ((day, table), columns) in &day_shapes.shapes {
         let day_layout = PartitionLayout {
             date: *day,
             ..layout.clone()
@@ -165,16 +358,15 @@ pub fn export_segment_files(
             },
         );
     }
-    let mut written = 0;
-    for part in parts {
-        written += part.events;
-        for (key, file) in part.files {
-            let table = tables
-                .get_mut(&key)
-                .expect("every part is of a known table");
-            table.rows += file.rows;
-            table.files.push(file);
-        }
+    for (key, file) in parts {
+        let table = tables.get_mut(&key).ok_or_else(|| {
+            Error::Invalid(format!(
+                "a part was written for table {} of {}, which the day's scan does not have; the parts and the scan are from different runs: start the job again",
+                key.1, key.0
+            ))
+        })?;
+        table.rows += file.rows;
+        table.files.push(file);
     }
     for ((day, name), table) in tables.iter_mut() {
         if table.files.is_empty() {
@@ -184,7 +376,7 @@ pub fn export_segment_files(
             };
             let key = day_layout.part_key(name, 0);
             let path = crate::lake::staged_path(staging, &key)?;
-            let schema = shapes[&(*day, name.clone())].schema.clone();
+            let schema = day_shapes.shapes[&(*day, name.clone())].schema.clone();
             let file = ParquetSink::create(&path, schema, config.row_group_rows, &[])
                 .and_then(ParquetSink::finish)
                 .context(|| format!("writing an empty part for {name} {day}"))?;
@@ -197,55 +389,38 @@ pub fn export_segment_files(
         }
         table.files.sort_by(|a, b| a.key.cmp(&b.key));
     }
-
-    let quarantine_parts: Vec<PathBuf> =
-        scans.iter().filter_map(|s| s.quarantine.clone()).collect();
-    let quarantine = if quarantine_parts.is_empty() {
-        None
-    } else {
-        let key = layout.quarantine_key();
-        let merged = crate::lake::staged_path(staging, &key)?;
-        merge_files(&quarantine_parts, &merged)
-            .context(|| format!("merging quarantine files into {}", merged.display()))?;
-        Some((merged, key))
-    };
-    let mut warnings: Vec<String> = scans.iter().filter_map(|s| s.read.error.clone()).collect();
-    let other_days: u64 = scans.iter().map(|s| s.other_days).sum();
-    if other_days > 0 {
-        warnings.push(format!(
-            "{other_days} events belong to other days and were left to those days' runs"
-        ));
-    }
-    for table in tables.values() {
-        for note in &table.notes {
-            warnings.push(format!("{} {}: {note}", table.table, table.dt));
-        }
-    }
-    let quarantined: u64 = scans.iter().map(|s| s.quarantined).sum();
-    let lines: u64 = scans.iter().map(|s| s.read.lines).sum();
-    let duplicates: u64 = dup_counts.iter().sum();
-    Ok(SegmentOutcome {
-        staged: StagedExport {
-            source: config.source.clone(),
-            job_id: layout.job_id.clone(),
-            date: layout.date,
-            tables: tables.into_values().collect(),
-            items_read: lines,
-            items_written: written,
-            quarantined,
-            quarantine,
-            warnings,
-        },
-        lines,
-        written,
-        duplicates,
-        other_days,
-        quarantined,
-        bytes: scans.iter().map(|s| s.read.bytes).sum(),
-    })
+    Ok(tables.into_values().collect())
 }
 
-fn scan_file(
+/// Writes one file's selected events, except the lines in `duplicates`, as parts numbered
+/// `part`: a fan-out names a file's parts by its place in the day, so a retry rewrites them.
+#[allow(clippy::too_many_arguments)]
+pub fn write_file_part(
+    config: &SegmentConfig,
+    file: &SegmentFile,
+    part: usize,
+    days: DaySelection,
+    duplicates: &[u32],
+    day_shapes: &DayShapes,
+    layout: &PartitionLayout,
+    staging: &Path,
+) -> Result<WrittenPart> {
+    let tz = config.time_zone().map_err(Error::Invalid)?;
+    write_files(
+        config,
+        std::slice::from_ref(file),
+        &AtomicUsize::new(0),
+        part,
+        tz,
+        days,
+        &[duplicates.to_vec()],
+        day_shapes,
+        layout,
+        staging,
+    )
+}
+
+pub fn scan_file(
     config: &SegmentConfig,
     file: &SegmentFile,
     index: usize,
@@ -273,7 +448,7 @@ fn scan_file(
         };
         let day = event.timestamp.with_timezone(&tz).date_naive();
         if !days.includes(day) {
-            scan.other_days += 1;
+            scan.summary.other_days += 1;
             return Ok(());
         }
         let properties = match &event.event {
@@ -285,11 +460,16 @@ fn scan_file(
         };
         scan.keys.push((line, message_key(day, &event.message_id)));
         *scan
+            .summary
             .rows
             .entry((day, event.call.table().to_string()))
             .or_default() += 1;
         if let (Some(name), Some(map)) = (&event.event, properties) {
-            let columns = scan.properties.entry((day, name.to_string())).or_default();
+            let columns = scan
+                .summary
+                .properties
+                .entry((day, name.to_string()))
+                .or_default();
             columns.observe(&map);
         }
         Ok(())
@@ -306,8 +486,8 @@ fn scan_file(
             })
             .context(|| format!("writing quarantine for {}", file.label))?;
     }
-    scan.read = read;
-    scan.quarantined = quarantine.count();
+    scan.summary.read = read;
+    scan.summary.quarantined = quarantine.count();
     scan.quarantine = quarantine
         .finish()
         .context(|| format!("closing quarantine for {}", file.label))?;
@@ -321,11 +501,6 @@ fn message_key(day: NaiveDate, message_id: &str) -> u128 {
     xxhash_rust::xxh3::xxh3_128(&bytes)
 }
 
-struct WorkerPart {
-    events: u64,
-    files: Vec<((NaiveDate, String), StagedFile)>,
-}
-
 #[allow(clippy::too_many_arguments)]
 fn write_files(
     config: &SegmentConfig,
@@ -335,11 +510,10 @@ fn write_files(
     tz: chrono_tz::Tz,
     days: DaySelection,
     duplicates: &[Vec<u32>],
-    shapes: &BTreeMap<(NaiveDate, String), TableColumns>,
-    event_table: &HashMap<NaiveDate, HashMap<String, String>>,
+    day_shapes: &DayShapes,
     layout: &PartitionLayout,
     staging: &Path,
-) -> Result<WorkerPart> {
+) -> Result<WrittenPart> {
     let mut tables: HashMap<(NaiveDate, String), TableRows> = HashMap::new();
     let mut events = 0;
     loop {
@@ -364,7 +538,7 @@ fn write_files(
             };
             let mut targets = vec![(event.call.table().to_string(), None)];
             if let (Some(name), Some(map)) = (&event.event, &properties) {
-                let table = &event_table[&day][name.as_ref() as &str];
+                let table = &day_shapes.event_table[&day][name.as_ref() as &str];
                 targets.push((table.clone(), Some(map)));
             }
             for (table, properties) in targets {
@@ -377,7 +551,7 @@ fn write_files(
                     let path =
                         crate::lake::staged_path(staging, &day_layout.part_key(&key.1, worker))
                             .map_err(std::io::Error::other)?;
-                    let columns = shapes[&key].clone();
+                    let columns = day_shapes.shapes[&key].clone();
                     tables.insert(
                         key.clone(),
                         TableRows::new(columns, path, config.row_group_rows),
@@ -415,11 +589,11 @@ fn write_files(
             ));
         }
     }
-    Ok(WorkerPart { events, files: out })
+    Ok(WrittenPart { events, files: out })
 }
 
 /// Runs `work(index)` for every index on up to `workers` threads; results in index order.
-fn parallel<T: Send>(
+pub fn parallel<T: Send>(
     count: usize,
     workers: usize,
     work: impl Fn(usize) -> Result<T> + Sync,

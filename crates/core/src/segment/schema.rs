@@ -4,12 +4,14 @@
 use super::event::CallType;
 use crate::naming::{Namespace, PARTITION_COLUMNS};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// The type a column holds; a property's type widens as the day's values are seen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ColumnKind {
     Bool,
     Int,
@@ -28,6 +30,14 @@ impl ColumnKind {
             ColumnKind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         }
     }
+
+    const ALL: [ColumnKind; 5] = [
+        ColumnKind::Bool,
+        ColumnKind::Int,
+        ColumnKind::Float,
+        ColumnKind::Text,
+        ColumnKind::Timestamp,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -97,8 +107,10 @@ pub fn event_tables<'e>(
     (tables, names.into_notes())
 }
 
-/// The property columns of one event table, learnt value by value.
-#[derive(Debug, Clone, Default)]
+/// The property columns of one event table, learnt value by value. Kept between the steps of
+/// a fan-out as its columns and conflicts; the index is rebuilt when read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "SavedColumns", into = "SavedColumns")]
 pub struct PropertyColumns {
     /// Property path → kind (None while only nulls were seen), in first-seen order (properties
     /// are seen in name order, so the columns are too).
@@ -172,6 +184,51 @@ impl PropertyColumns {
                 )
             })
             .collect()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedColumns {
+    columns: Vec<(String, Option<ColumnKind>)>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    conflicts: BTreeMap<String, BTreeSet<ColumnKind>>,
+}
+
+impl From<PropertyColumns> for SavedColumns {
+    fn from(columns: PropertyColumns) -> Self {
+        let kind_named = |name: &str| {
+            ColumnKind::ALL
+                .into_iter()
+                .find(|kind| kind.name() == name)
+                .expect("conflicts hold kinds' names")
+        };
+        Self {
+            conflicts: columns
+                .conflicts
+                .into_iter()
+                .map(|(name, types)| (name, types.into_iter().map(kind_named).collect()))
+                .collect(),
+            columns: columns.columns,
+        }
+    }
+}
+
+impl From<SavedColumns> for PropertyColumns {
+    fn from(saved: SavedColumns) -> Self {
+        Self {
+            index: saved
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(at, (name, _))| (name.clone(), at))
+                .collect(),
+            columns: saved.columns,
+            conflicts: saved
+                .conflicts
+                .into_iter()
+                .map(|(name, kinds)| (name, kinds.into_iter().map(ColumnKind::name).collect()))
+                .collect(),
+        }
     }
 }
 
@@ -379,6 +436,31 @@ mod tests {
             ba.columns().collect::<Vec<_>>()
         );
         assert_eq!(ab.conflict_notes(), ba.conflict_notes());
+    }
+
+    #[test]
+    fn property_columns_survive_being_kept_as_json() {
+        let mut columns = PropertyColumns::default();
+        columns.observe(
+            json!({"v": 1, "w": null, "x": {"y": true}})
+                .as_object()
+                .unwrap(),
+        );
+        columns.observe(json!({"v": "text", "z": 2.5}).as_object().unwrap());
+        let kept: PropertyColumns =
+            serde_json::from_value(serde_json::to_value(&columns).unwrap()).unwrap();
+        assert_eq!(
+            kept.columns().collect::<Vec<_>>(),
+            columns.columns().collect::<Vec<_>>()
+        );
+        assert_eq!(kept.conflict_notes(), columns.conflict_notes());
+        let mut merged = kept.clone();
+        merged.observe(json!({"w": 3}).as_object().unwrap());
+        assert_eq!(
+            merged.columns().count(),
+            4,
+            "the index was rebuilt: no column twice"
+        );
     }
 
     #[test]

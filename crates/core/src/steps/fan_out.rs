@@ -435,7 +435,8 @@ async fn commit_source(
     Ok(report)
 }
 
-fn shorten(parts: &[String]) -> String {
+/// At most ten names, then how many more.
+pub(crate) fn shorten(parts: &[String]) -> String {
     if parts.len() <= 10 {
         parts.join(", ")
     } else {
@@ -443,7 +444,8 @@ fn shorten(parts: &[String]) -> String {
     }
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(
+/// A JSON record a fan-out step wrote; a missing one means its writer never ran.
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
     store: &dyn ObjectStore,
     key: &str,
     what: &str,

@@ -8,6 +8,7 @@ pub mod job;
 pub mod load;
 pub mod publish;
 pub mod segment;
+pub mod segment_fan_out;
 pub mod start;
 
 pub use job::JobContext;

@@ -93,6 +93,8 @@ pub struct StartOutput {
     pub approval_timeout_seconds: u64,
     /// The config's DynamoDB sources by how they are flattened.
     pub dynamodb: DynamoDbSources,
+    /// The config's Segment sources by how they are exported.
+    pub segment: SegmentSources,
 }
 
 /// `whole`: one invocation per source (the inline Map); `fan_out`: the files of every such
@@ -101,6 +103,14 @@ pub struct StartOutput {
 pub struct DynamoDbSources {
     pub whole: Vec<crate::config::DynamoDbSource>,
     pub fan_out: Vec<crate::config::DynamoDbSource>,
+}
+
+/// `whole`: one invocation per source (the inline Map); `fan_out`: the day's files of every
+/// such source over two Distributed Maps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SegmentSources {
+    pub whole: Vec<crate::segment::SegmentConfig>,
+    pub fan_out: Vec<crate::segment::SegmentConfig>,
 }
 
 impl StartOutput {
@@ -113,12 +123,21 @@ impl StartOutput {
             .iter()
             .cloned()
             .partition(|source| source.fan_out().is_some());
+        let (segment_fan_out, segment_whole) = config
+            .segment
+            .iter()
+            .cloned()
+            .partition(|source| source.fan_out.is_some());
         Self {
             job,
             config,
             build_report,
             approval_timeout_seconds,
             dynamodb: DynamoDbSources { whole, fan_out },
+            segment: SegmentSources {
+                whole: segment_whole,
+                fan_out: segment_fan_out,
+            },
         }
     }
 }
