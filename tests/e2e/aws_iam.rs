@@ -346,7 +346,9 @@ fn each_state_machine_role_allows_what_its_definition_makes_step_functions_do() 
                     "\"Write Segment files\"",
                 ];
                 assert!(
-                    missing.iter().all(|m| maps.iter().any(|map| m.contains(map))),
+                    missing
+                        .iter()
+                        .all(|m| maps.iter().any(|map| m.contains(map))),
                     "{sid}: {missing:?}"
                 );
                 for map in maps {
