@@ -77,10 +77,10 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
     assert!(late.contains("already answered"), "{late}");
 
     let entered = entered_states(&events.lock().unwrap());
-    // The four export branches run at once, so only their set is fixed, not their order. The
-    // demo's export is small: it has no fan-out, and that branch passes.
+    // The five export branches run at once, so only their set is fixed, not their order. The
+    // demo's export and Segment day are small: they have no fan-out, and those branches pass.
     let exports: std::collections::BTreeSet<&str> =
-        entered[2..10].iter().map(String::as_str).collect();
+        entered[2..12].iter().map(String::as_str).collect();
     assert_eq!(
         exports,
         [
@@ -92,6 +92,8 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
             "Export Segment source",
             "Any big DynamoDB exports?",
             "No big DynamoDB exports",
+            "Any big Segment days?",
+            "No big Segment days",
         ]
         .into_iter()
         .collect()
@@ -100,16 +102,16 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
     // Then the load (no crawler locally, so no wait), and one "Build mart" per mart.
     let marts = daybook_core::marts::known_marts().len();
     assert_eq!(
-        entered[10..13],
+        entered[12..15],
         ["Load warehouse", "Catalog refreshed?", "Build marts"]
     );
     assert!(
-        entered[13..13 + marts].iter().all(|s| s == "Build mart"),
+        entered[15..15 + marts].iter().all(|s| s == "Build mart"),
         "{:?}",
-        &entered[13..]
+        &entered[15..]
     );
     assert_eq!(
-        entered[13 + marts..],
+        entered[15 + marts..],
         [
             "Report wanted?",
             "Build report",
