@@ -375,18 +375,14 @@ async fn commit_source(
     }
     let records: Vec<PartRecord> = records.into_iter().flatten().collect();
     let staging = Staging::new(store, &job.job_id, &format!("commit-{source}"))?;
-    let mut quarantine_parts = Vec::new();
-    for key in records.iter().filter_map(|r| r.quarantine_key.as_ref()) {
-        quarantine_parts.push(store.fetch_to_local(key, staging.path()).await?);
-    }
-    let quarantine = if quarantine_parts.is_empty() {
-        None
-    } else {
-        let merged = staging.path().join("quarantine.jsonl");
-        merge_files(&quarantine_parts, &merged)
-            .context(|| format!("merging the quarantine of source {source:?}"))?;
-        Some((merged, layout.quarantine_key()))
-    };
+    let quarantine = merged_quarantine(
+        store,
+        records.iter().filter_map(|r| r.quarantine_key.as_deref()),
+        &staging,
+        &layout,
+        source,
+    )
+    .await?;
     let tables = table_shapes(&kept.plan)
         .into_iter()
         .map(|shape| {
@@ -433,6 +429,28 @@ async fn commit_source(
     report.counts.insert("parts".into(), records.len() as u64);
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The children's quarantine files, fetched and merged into the run's one (with its key in the
+/// lake), or none when no child quarantined anything.
+pub(crate) async fn merged_quarantine(
+    store: &dyn ObjectStore,
+    keys: impl Iterator<Item = &str>,
+    staging: &Staging,
+    layout: &PartitionLayout,
+    source: &str,
+) -> Result<Option<(std::path::PathBuf, String)>> {
+    let mut parts = Vec::new();
+    for key in keys {
+        parts.push(store.fetch_to_local(key, staging.path()).await?);
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    let merged = staging.path().join("quarantine.jsonl");
+    merge_files(&parts, &merged)
+        .context(|| format!("merging the quarantine of source {source:?}"))?;
+    Ok(Some((merged, layout.quarantine_key())))
 }
 
 /// At most ten names, then how many more.

@@ -25,17 +25,7 @@ pub async fn run_segment_task(
     workers: usize,
 ) -> Result<ExportReport> {
     crate::naming::check_plain(&task.source.source, "source").map_err(Error::Invalid)?;
-    let (from, to) = task
-        .source
-        .batch_window(task.job.date)
-        .map_err(Error::Invalid)?;
-    let prefix = format!("{}/", task.source.prefix.trim_end_matches('/'));
-    let keys: Vec<String> = store
-        .list(&prefix)
-        .await?
-        .into_iter()
-        .filter(|key| batch_time_of_key(key).is_some_and(|t| t >= from && t < to))
-        .collect();
+    let (keys, empty) = day_batch_keys(store, &task.source, task.job.date).await?;
     let layout = PartitionLayout::lake(&task.source.source, task.job.date, &task.job.job_id);
     let mut report = export_keys(
         store,
@@ -47,14 +37,33 @@ pub async fn run_segment_task(
         workers,
     )
     .await?;
-    if keys.is_empty() {
-        report.warnings.push(format!(
-            "no Segment batches under {} between {from} and {to}: the day's tables are empty",
-            store.location(&prefix)
-        ));
-    }
+    report.warnings.extend(empty);
     write_step_output(store, "export-segment", &mut report).await?;
     Ok(report)
+}
+
+/// The batch files that can hold `date`'s events, in key order, and a warning when there are
+/// none (the day's tables are then empty).
+pub(crate) async fn day_batch_keys(
+    store: &dyn ObjectStore,
+    source: &SegmentConfig,
+    date: chrono::NaiveDate,
+) -> Result<(Vec<String>, Option<String>)> {
+    let (from, to) = source.batch_window(date).map_err(Error::Invalid)?;
+    let prefix = format!("{}/", source.prefix.trim_end_matches('/'));
+    let keys: Vec<String> = store
+        .list(&prefix)
+        .await?
+        .into_iter()
+        .filter(|key| batch_time_of_key(key).is_some_and(|t| t >= from && t < to))
+        .collect();
+    let empty = keys.is_empty().then(|| {
+        format!(
+            "no Segment batches under {} between {from} and {to}: the day's tables are empty",
+            store.location(&prefix)
+        )
+    });
+    Ok((keys, empty))
 }
 
 /// Exports the files at `keys` of `input` (in that order; the first copy of a message wins) into

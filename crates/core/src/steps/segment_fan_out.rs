@@ -17,12 +17,12 @@
 //! about 3 GB for 100 M events, inside what a 10,240 MB function has.
 
 use super::JobContext;
-use super::fan_out::{read_json, shorten};
+use super::fan_out::{merged_quarantine, read_json, shorten};
 use super::publish::write_step_output;
 use super::publish::{ExportReport, ExportSummary, StagedFile, Staging, publish, to_json};
-use crate::error::{Error, IoContext, Result};
+use super::segment::day_batch_keys;
+use crate::error::{Error, Result};
 use crate::lake::{PartitionLayout, job_key};
-use crate::quarantine::merge_files;
 use crate::segment::{
     DaySelection, DayTables, DayWritten, FirstOccurrence, ScanSummary, SegmentConfig, SegmentFile,
     batch_time_of_key, day_outcome, parallel, scan_file, staged_tables, write_file_part,
@@ -201,25 +201,11 @@ pub async fn plan_segment_fan_out(
         .unwrap_or(1);
     let mut items = Vec::new();
     for source in &task.sources {
-        let (from, to) = source.batch_window(job.date).map_err(Error::Invalid)?;
-        let prefix = format!("{}/", source.prefix.trim_end_matches('/'));
-        let keys: Vec<String> = store
-            .list(&prefix)
-            .await?
-            .into_iter()
-            .filter(|key| batch_time_of_key(key).is_some_and(|t| t >= from && t < to))
-            .collect();
-        let mut warnings = Vec::new();
-        if keys.is_empty() {
-            warnings.push(format!(
-                "no Segment batches under {} between {from} and {to}: the day's tables are empty",
-                store.location(&prefix)
-            ));
-        }
+        let (keys, empty) = day_batch_keys(store, source, job.date).await?;
         let plan = SourcePlan {
             config: source.clone(),
             files: keys.len(),
-            warnings,
+            warnings: empty.into_iter().collect(),
         };
         store
             .put(
@@ -617,18 +603,14 @@ async fn commit_source(
         })
     });
     let tables = staged_tables(&plan.config, &shapes, parts, &layout, staging.path())?;
-    let mut quarantine_parts = Vec::new();
-    for key in scans.iter().filter_map(|r| r.quarantine_key.as_ref()) {
-        quarantine_parts.push(store.fetch_to_local(key, staging.path()).await?);
-    }
-    let quarantine = if quarantine_parts.is_empty() {
-        None
-    } else {
-        let merged = staging.path().join("quarantine.jsonl");
-        merge_files(&quarantine_parts, &merged)
-            .context(|| format!("merging the quarantine of Segment source {source:?}"))?;
-        Some((merged, layout.quarantine_key()))
-    };
+    let quarantine = merged_quarantine(
+        store,
+        scans.iter().filter_map(|r| r.quarantine_key.as_deref()),
+        &staging,
+        &layout,
+        source,
+    )
+    .await?;
     let mut outcome = day_outcome(
         &plan.config,
         &layout,
