@@ -488,3 +488,40 @@ async fn a_newer_request_supersedes_the_sweep_reminds_and_expires_and_the_consol
         Some(Answer::Closed { .. })
     ));
 }
+
+/// Step Functions gives each attempt of a `.waitForTaskToken` task a token of its own, so a
+/// Retry of Request approval asks again for the same job with a new token. Nobody is emailed a
+/// second time, the links already sent keep working (nothing is superseded), and the decision
+/// answers the token the run waits on now.
+#[tokio::test]
+async fn a_retried_approval_task_with_a_new_token_emails_nobody_again() {
+    let deployment = Deployment::start().await;
+    let api = approval_api(&deployment.clients);
+    let job = "20261121-060000-try001";
+    let first = deployment.request(job, "token-attempt-1").await;
+    let emailed = deployment.sent().len();
+    assert_eq!(emailed, 2, "one preview per approver");
+    let second = deployment.request(job, "token-attempt-2").await;
+    assert_eq!(
+        deployment.sent().len(),
+        emailed,
+        "no approver is emailed twice"
+    );
+    assert_eq!(second.approval_id, first.approval_id);
+    assert_eq!(second.token, "token-attempt-2");
+    assert!(
+        deployment.clients.tasks.answers().is_empty(),
+        "nothing was superseded"
+    );
+    let (status, page) = api_call(
+        &api,
+        api_event("POST", &first.links[LEAD], Some("decision=approve")),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Approved"), "{page}");
+    let answers = deployment.clients.tasks.answers();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0].0, "SendTaskSuccess");
+    assert_eq!(answers[0].1["taskToken"], "token-attempt-2");
+}

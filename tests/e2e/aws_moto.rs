@@ -440,3 +440,68 @@ async fn large_files_go_up_in_parts_and_come_back_whole() {
     assert_eq!(std::fs::read(local).unwrap(), body);
     assert_eq!(store.list("big/").await.unwrap(), ["big/big.bin"]);
 }
+
+/// moto keeps a table version for every UpdateTable, as Glue does unless told to skip the
+/// archive: registering the same schema again writes nothing, and a widened schema updates the
+/// table once, asking Glue not to archive the old version (Glue's limit is 100,000 versions
+/// per table, which a stream's micro-batch a minute would reach in about 69 days).
+#[tokio::test]
+async fn a_catalog_table_is_updated_only_when_its_schema_changes_and_never_archived() {
+    use daybook_core::lake::SchemaColumn;
+    use daybook_core::ports::{Catalog, PartitionRef};
+    let cloud = cloud().await;
+    let recorder = std::sync::Arc::new(daybook_tests::iam::CallRecorder::default());
+    let glue = aws_sdk_glue::Client::from_conf(
+        aws_sdk_glue::config::Builder::from(&cloud.config)
+            .interceptor(recorder.for_function("load-warehouse"))
+            .build(),
+    );
+    let catalog =
+        daybook_aws::GlueCatalog::new(glue.clone(), crate::aws_pipeline::GLUE_DATABASE, BUCKET);
+    let column = |name: &str, hive_type: &str| SchemaColumn {
+        name: name.into(),
+        ty: "Utf8".into(),
+        hive_type: hive_type.into(),
+        nullable: true,
+    };
+    let day = |d: u32| PartitionRef {
+        dt: chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap(),
+        run_prefix: format!("lake/shop/orders/dt=2026-11-{d:02}/run=job-{d}/"),
+    };
+    let narrow = vec![column("order_id", "bigint"), column("status", "string")];
+    for d in [20, 21, 22] {
+        catalog
+            .register_partitions("shop_orders", &narrow, &[day(d)])
+            .await
+            .unwrap();
+    }
+    let versions = |glue: aws_sdk_glue::Client| async move {
+        glue.get_table_versions()
+            .database_name(crate::aws_pipeline::GLUE_DATABASE)
+            .table_name("shop_orders")
+            .send()
+            .await
+            .unwrap()
+            .table_versions()
+            .len()
+    };
+    assert_eq!(
+        versions(glue.clone()).await,
+        1,
+        "an unchanged schema is not written again"
+    );
+    let mut wide = narrow.clone();
+    wide.push(column("coupon", "string"));
+    catalog
+        .register_partitions("shop_orders", &wide, &[day(23)])
+        .await
+        .unwrap();
+    assert_eq!(versions(glue.clone()).await, 2);
+    let updates: Vec<_> = recorder
+        .calls()
+        .into_iter()
+        .filter(|c| c.target == "AWSGlue.UpdateTable")
+        .collect();
+    assert_eq!(updates.len(), 1, "one change, one UpdateTable");
+    assert_eq!(updates[0].body["SkipArchive"], true);
+}

@@ -45,6 +45,8 @@ pub(crate) const GLUE_DATABASE: &str = "daybook_lake";
 pub(crate) const LINK_KEY: &str = "daybook-link-key";
 pub(crate) const APPROVAL_URL: &str = "https://approvals.daybook.example";
 pub(crate) const SENDER: &str = "reports@daybook.example";
+/// The SES configuration set the pipeline's messages are sent with.
+pub(crate) const CONFIGURATION_SET: &str = "daybook-events";
 
 /// Each function's adapters, built as its `Adapters::from_env` would on AWS.
 pub(crate) struct AwsFunctions {
@@ -467,6 +469,9 @@ fn config(shop: &std::path::Path) -> Value {
     big_day["source"] = json!(FANNED_SEGMENT_SOURCE);
     big_day["fan_out"] = json!({ "files_per_iteration": 1 });
     config["segment"].as_array_mut().unwrap().push(big_day);
+    // Sent with a configuration set, as SES's event publishing needs: SES authorises the send
+    // on the set too, so the roles must allow it.
+    config["email"]["configuration_set"] = json!(CONFIGURATION_SET);
     config["report"]["sections"] = json!([{
         "title": "Top search keywords",
         "sql": "SELECT item_rank AS place, item AS keyword, share FROM marts.search_top WHERE dt = {run_date}",
@@ -536,6 +541,12 @@ pub(crate) async fn prepare(config: &SdkConfig, scratch: &std::path::Path, moto:
     aws_sdk_sesv2::Client::new(config)
         .create_email_identity()
         .email_identity(SENDER)
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_sesv2::Client::new(config)
+        .create_configuration_set()
+        .configuration_set_name(CONFIGURATION_SET)
         .send()
         .await
         .unwrap();

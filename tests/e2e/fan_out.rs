@@ -296,8 +296,13 @@ async fn the_commit_refuses_an_export_whose_parts_are_not_all_flattened() {
     let task = SourcesTask {
         job: job("job-partial"),
         sources: config.dynamodb.clone(),
+        max_concurrency: 3,
     };
     let plan = plan_fan_out(&store, &task).await.unwrap();
+    assert_eq!(
+        plan.max_concurrency, 3,
+        "the Map's MaxConcurrencyPath reads the stack's value"
+    );
     assert_eq!(plan.files, 3);
     assert_eq!(plan.files_per_iteration, 1);
     let items: Vec<PlannedFile> =
@@ -573,8 +578,10 @@ async fn each_segment_step_refuses_to_go_on_before_every_file_has_passed_the_one
     let task = SegmentSourcesTask {
         job: job("job-seg-partial"),
         sources: config.segment.clone(),
+        max_concurrency: 0,
     };
     let plan = plan_segment_fan_out(&store, &task).await.unwrap();
+    assert_eq!(plan.max_concurrency, 1, "0 would lift the limit on AWS");
     assert_eq!(plan.files_per_iteration, 4);
     let items: Vec<PlannedSegmentFile> =
         serde_json::from_str(&std::fs::read_to_string(root.join(&plan.items_key)).unwrap())

@@ -357,6 +357,52 @@ async fn postgres_types_read_back_from_parquet_and_errors_name_what_failed() {
     );
 }
 
+/// `verify-full` against PostgreSQL's own TLS: the CA bundle given as PEM (in the config, or
+/// as a key in the lake's store) verifies the server's chain and its name, and a wrong CA or a
+/// name the certificate does not carry is refused, as libpq's verify-full refuses them.
+#[tokio::test]
+async fn postgres_over_tls_is_verified_against_a_ca_bundle_given_as_pem() {
+    use daybook_core::store::ObjectStore;
+    use daybook_tests::databases::{DATABASE, PASSWORD, USER};
+    let (server, ca) = PostgresServer::start_tls();
+    let by_ip = format!(
+        "postgres://{USER}:{PASSWORD}@127.0.0.1:{}/{DATABASE}",
+        server.port
+    );
+    let lake = tempfile::tempdir().unwrap();
+    let store = FsStore::new(lake.path());
+    store.put("config/rds-ca.pem", ca.clone()).await.unwrap();
+    for named in [
+        String::from_utf8(ca.clone()).unwrap(),
+        "config/rds-ca.pem".into(),
+    ] {
+        let pem = daybook_core::relational::ca_bundle(&store, &named)
+            .await
+            .unwrap();
+        let db = Database::connect(&by_ip, Some(&pem)).await.unwrap();
+        db.close().await;
+    }
+
+    let other = tempfile::tempdir().unwrap();
+    let stranger = daybook_tests::databases::test_ca(other.path(), "another-ca");
+    let error = Database::connect(&by_ip, Some(&stranger))
+        .await
+        .err()
+        .expect("a certificate from another CA is refused")
+        .to_string();
+    assert!(error.contains("ssl_root_cert"), "{error}");
+    // The certificate names 127.0.0.1 only: reached as localhost, the name does not match.
+    let by_name = by_ip.replace("127.0.0.1", "localhost");
+    assert!(
+        Database::connect(&by_name, Some(&ca)).await.is_err(),
+        "verify-full checks the host name"
+    );
+    let not_pem = daybook_core::relational::ca_bundle(&store, "config/missing.pem")
+        .await
+        .unwrap_err();
+    assert!(not_pem.contains("config/missing.pem"), "{not_pem}");
+}
+
 #[tokio::test]
 async fn mariadb_types_read_back_from_parquet() {
     let server = MariaDbServer::start();

@@ -49,10 +49,121 @@ pub struct PostgresServer {
     pub port: u16,
 }
 
+/// Runs openssl in `dir`, for the test certificates.
+fn openssl(dir: &Path, args: &[&str]) {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is not on PATH: install it (Debian's openssl package)");
+    assert!(
+        output.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A CA of the test's own in `dir` (`<name>.pem`, `<name>.key`); returns its certificate.
+pub fn test_ca(dir: &Path, name: &str) -> Vec<u8> {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    std::fs::read(dir.join(format!("{name}.pem"))).unwrap()
+}
+
+/// A server certificate for 127.0.0.1 (and no host name), signed by the CA `ca` in `dir`:
+/// `server.crt` and `server.key`.
+fn server_certificate(dir: &Path, ca: &str) {
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "server.crt",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
+}
+
 impl PostgresServer {
     pub fn start() -> Self {
+        Self::start_with(false).0
+    }
+
+    /// A server that speaks TLS too, with a certificate for 127.0.0.1 signed by a CA of its
+    /// own; returns the CA's certificate (PEM) beside it.
+    pub fn start_tls() -> (Self, Vec<u8>) {
+        let (server, ca) = Self::start_with(true);
+        (server, ca.expect("the CA"))
+    }
+
+    fn start_with(tls: bool) -> (Self, Option<Vec<u8>>) {
         let bin = postgres_bin();
         let dir = tempfile::tempdir().expect("a temp dir");
+        let ca = tls.then(|| {
+            let ca = test_ca(dir.path(), "daybook-test-ca");
+            server_certificate(dir.path(), "daybook-test-ca");
+            ca
+        });
         // initdb refuses to run as root: the server runs as the postgres account then.
         let as_postgres = running_as_root();
         let data = dir.path().join("data");
@@ -95,9 +206,19 @@ impl PostgresServer {
                 log.to_str().unwrap(),
                 "-o",
                 &format!(
-                    "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+                    "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off{}",
                     server.port,
-                    server.dir.path().display()
+                    server.dir.path().display(),
+                    if tls {
+                        let at = server.dir.path();
+                        format!(
+                            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                            at.join("server.crt").display(),
+                            at.join("server.key").display()
+                        )
+                    } else {
+                        String::new()
+                    }
                 ),
                 "-w",
                 "start",
@@ -105,7 +226,7 @@ impl PostgresServer {
         );
         wait_for_port(server.port, "PostgreSQL", &log);
         server.psql("postgres", &format!("CREATE DATABASE {DATABASE}"));
-        server
+        (server, ca)
     }
 
     fn command(&self, program: &str) -> Command {

@@ -272,13 +272,23 @@ pub fn requirements(call: &RecordedCall) -> Vec<Requirement> {
     if call.uri.contains("/v2/email/outbound-emails") {
         let from = text("FromEmailAddress");
         let domain = from.rsplit('@').next().unwrap_or_default().to_string();
-        return vec![require(
+        let mut needed = vec![require(
             "ses:SendEmail",
             vec![
                 arn("ses", &format!("identity/{from}")),
                 arn("ses", &format!("identity/{domain}")),
             ],
         )];
+        // SES authorises a send on the configuration set it names as well ("Actions, resources,
+        // and condition keys for Amazon SES": SendEmail's resource types include
+        // configuration-set).
+        if let Some(set) = call.body["ConfigurationSetName"].as_str() {
+            needed.push(require(
+                "ses:SendEmail",
+                vec![arn("ses", &format!("configuration-set/{set}"))],
+            ));
+        }
+        return needed;
     }
     if !call.target.is_empty() {
         return vec![require(

@@ -175,7 +175,7 @@ impl GlueCatalog {
             .storage_descriptor(self.storage(columns.clone(), table_prefix(&newest.run_prefix)))
             .build()
             .map_err(|e| fail("describing", e.to_string()))?;
-        let exists = match self
+        let existing = match self
             .client
             .get_table()
             .database_name(&self.database)
@@ -183,24 +183,30 @@ impl GlueCatalog {
             .send()
             .await
         {
-            Ok(_) => true,
+            Ok(found) => found.table,
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_entity_not_found_exception()) =>
             {
-                false
+                None
             }
             Err(e) => return Err(classified(fail("reading table", describe(&e)), &e)),
         };
         // A new column in today's schema widens the table: Spectrum reads older files with nulls.
-        if exists {
-            self.client
-                .update_table()
-                .database_name(&self.database)
-                .table_input(table_input)
-                .send()
-                .await
-                .map_err(|e| classified(fail("updating table", describe(&e)), &e))?;
+        // Only a change is written, and without archiving the old version: every UpdateTable
+        // otherwise keeps a table version, and a stream's micro-batch a minute would reach
+        // Glue's limit of versions per table within months.
+        if let Some(existing) = existing {
+            if !same_definition(&existing, &table_input) {
+                self.client
+                    .update_table()
+                    .database_name(&self.database)
+                    .skip_archive(true)
+                    .table_input(table_input)
+                    .send()
+                    .await
+                    .map_err(|e| classified(fail("updating table", describe(&e)), &e))?;
+            }
         } else {
             self.client
                 .create_table()
@@ -281,6 +287,32 @@ impl GlueCatalog {
         }
         Ok(())
     }
+}
+
+/// Whether the catalog's table already says what `wanted` would: the same columns with the same
+/// types in the same order, the same partition keys, location and formats.
+fn same_definition(existing: &aws_sdk_glue::types::Table, wanted: &TableInput) -> bool {
+    let columns = |list: &[Column]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|c| {
+                (
+                    c.name().to_ascii_lowercase(),
+                    c.r#type().unwrap_or_default().to_ascii_lowercase(),
+                )
+            })
+            .collect()
+    };
+    let (Some(have), Some(want)) = (existing.storage_descriptor(), wanted.storage_descriptor())
+    else {
+        return false;
+    };
+    columns(existing.partition_keys()) == columns(wanted.partition_keys())
+        && columns(have.columns()) == columns(want.columns())
+        && have.location() == want.location()
+        && have.input_format() == want.input_format()
+        && have.serde_info().and_then(|s| s.serialization_library())
+            == want.serde_info().and_then(|s| s.serialization_library())
+        && existing.table_type() == wanted.table_type()
 }
 
 /// The catalog table of a streamed lake table: apart from the daily table of the same name,

@@ -11,11 +11,15 @@ pub struct RdsSource {
     /// `postgres://…`, `mysql://…` or `sqlite://path`; on AWS leave it out and give `secret_arn`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// A Secrets Manager secret in the RDS format (engine, host, port, username, password, dbname).
+    /// A Secrets Manager secret with the credentials, in any shape AWS documents: one made for
+    /// RDS (engine, host, port, username, password, dbname) or an RDS-managed master secret
+    /// (username and password only, the rest from `url`, given then without credentials).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_arn: Option<String>,
-    /// A PEM bundle (the RDS global bundle) to verify the server's certificate against; without
-    /// it the connection is still encrypted (`sslmode=require`) but the server is not verified.
+    /// The CA bundle (the RDS global bundle) to verify the server's certificate and host name
+    /// against (`verify-full`): its PEM text, or the key of a PEM file in the lake's store
+    /// (`config/rds-global-bundle.pem`). Without it the connection is still encrypted
+    /// (`sslmode=require`) but the server is not verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl_root_cert: Option<String>,
     pub tables: Vec<TableExport>,
@@ -103,6 +107,29 @@ pub struct Watermark {
 }
 
 /// Hides the password of a connection URL, for messages and logs.
+/// The PEM bytes `ssl_root_cert` names: the text itself when it is PEM, else the object at that
+/// key of `store`.
+pub async fn ca_bundle(
+    store: &dyn crate::store::ObjectStore,
+    ssl_root_cert: &str,
+) -> Result<Vec<u8>, String> {
+    if ssl_root_cert.trim_start().starts_with("-----BEGIN") {
+        return Ok(ssl_root_cert.as_bytes().to_vec());
+    }
+    let bytes = store.get(ssl_root_cert).await.map_err(|e| {
+        format!(
+            "reading the CA bundle ssl_root_cert = {ssl_root_cert:?}: {e}; give the PEM text itself, or put the bundle at that key (e.g. config/rds-global-bundle.pem)"
+        )
+    })?;
+    if !String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(format!(
+            "{} holds no PEM certificate: ssl_root_cert must be a CA bundle such as RDS's global-bundle.pem",
+            store.location(ssl_root_cert)
+        ));
+    }
+    Ok(bytes)
+}
+
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();

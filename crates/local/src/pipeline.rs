@@ -68,6 +68,10 @@ pub fn local_substitutions() -> std::collections::BTreeMap<String, String> {
         "LakeBucketName".into(),
         crate::lake_items::LOCAL_LAKE_BUCKET.into(),
     );
+    substitutions.insert(
+        "MapMaxConcurrency".into(),
+        daybook_core::steps::fan_out::DEFAULT_MAP_CONCURRENCY.to_string(),
+    );
     substitutions
 }
 
@@ -215,7 +219,19 @@ impl LocalFunctions {
             }
             _ => url,
         };
-        let db = daybook_rds::Database::connect(&url, task.source.ssl_root_cert.as_deref()).await?;
+        let ca = match &task.source.ssl_root_cert {
+            Some(named) => Some(
+                daybook_core::relational::ca_bundle(&self.store, named)
+                    .await
+                    .map_err(|message| daybook_rds::RdsError::Connect {
+                        target: task.source.source.clone(),
+                        message,
+                        kind: daybook_core::ErrorKind::InvalidInput,
+                    })?,
+            ),
+            None => None,
+        };
+        let db = daybook_rds::Database::connect(&url, ca.as_deref()).await?;
         let report = daybook_rds::run_rds_task(&db, &self.store, &self.state, task).await;
         db.close().await;
         report

@@ -30,8 +30,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Database {
     /// Connects to `url`. TLS is required for any host but loopback unless the URL says
-    /// otherwise, and `ssl_root_cert` (the RDS CA bundle) turns on full verification.
-    pub async fn connect(url: &str, ssl_root_cert: Option<&str>) -> Result<Self, RdsError> {
+    /// otherwise, and `ca_pem` (the RDS CA bundle, PEM) turns on full verification of the
+    /// server's certificate and host name.
+    pub async fn connect(url: &str, ca_pem: Option<&[u8]>) -> Result<Self, RdsError> {
         let target = redact_url(url);
         let failed = |e: sqlx::Error| RdsError::Connect {
             target: target.clone(),
@@ -51,8 +52,10 @@ impl Database {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
             let mut options = PgConnectOptions::from_str(url).map_err(failed)?;
-            if let Some(ca) = ssl_root_cert {
-                options = options.ssl_root_cert(ca).ssl_mode(PgSslMode::VerifyFull);
+            if let Some(ca) = ca_pem {
+                options = options
+                    .ssl_root_cert_from_pem(ca.to_vec())
+                    .ssl_mode(PgSslMode::VerifyFull);
             } else if !explicit && !loopback {
                 options = options.ssl_mode(PgSslMode::Require);
             }
@@ -68,8 +71,10 @@ impl Database {
             use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
             let url = url.replacen("mariadb://", "mysql://", 1);
             let mut options = MySqlConnectOptions::from_str(&url).map_err(failed)?;
-            if let Some(ca) = ssl_root_cert {
-                options = options.ssl_ca(ca).ssl_mode(MySqlSslMode::VerifyIdentity);
+            if let Some(ca) = ca_pem {
+                options = options
+                    .ssl_ca_from_pem(ca.to_vec())
+                    .ssl_mode(MySqlSslMode::VerifyIdentity);
             } else if !explicit && !loopback {
                 options = options.ssl_mode(MySqlSslMode::Required);
             }
@@ -317,7 +322,12 @@ fn decimal_meta(precision: i64, scale: i64) -> ColumnMeta {
 
 fn connect_advice(error: &sqlx::Error) -> String {
     let text = error.to_string();
+    // rustls reports a refused certificate through the connection's I/O error.
+    let certificate = text.contains("certificate") || text.contains("UnknownIssuer");
     let advice = match error {
+        sqlx::Error::Io(_) if certificate => {
+            "; the server's certificate was refused: check ssl_root_cert (the RDS CA bundle, which must sign the server's certificate) and that the url names the host the certificate was issued for"
+        }
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
             "; check the host and port, that the database is up, and that its security group lets this function in"
         }

@@ -463,12 +463,14 @@ pub async fn send_report(
 }
 
 /// The envelope of a report's messages: from, the configuration set, and tags naming the
-/// report and job (SES tag values allow letters, digits, `_`, `-` and `.`).
+/// report and job. SES tag names and values allow only ASCII letters, digits, `_` and `-`, at
+/// most 256 (SESv2 API reference, MessageTag): anything else becomes `_`, so a job id with a
+/// `.` is still sent.
 pub(crate) fn envelope(email: &EmailConfig, report: &str, job_id: &str) -> Envelope {
     let clean = |v: &str| -> String {
         v.chars()
             .map(|c| {
-                if c.is_ascii_alphanumeric() || "_-.".contains(c) {
+                if c.is_ascii_alphanumeric() || "_-".contains(c) {
                     c
                 } else {
                     '_'

@@ -344,3 +344,32 @@ fn dates_read_in_the_reports_locale_in_the_email_and_the_workbook() {
         "the error lists the locales: {unknown}"
     );
 }
+
+#[test]
+fn every_ses_tag_is_one_ses_accepts() {
+    // SESv2 MessageTag: names and values of ASCII letters, digits, `_` and `-`, at most 256.
+    let accepted = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 256
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
+    };
+    let mut email = daybook_core::config::EmailConfig::new(
+        "r@daybook.example",
+        &["a@x.example"],
+        &["b@x.example"],
+    );
+    email
+        .tags
+        .insert("cost.centre".into(), "data team/é".into());
+    let envelope = crate::steps::envelope(&email, "daily.v2", "20261121-060000.rerun");
+    assert_eq!(envelope.tags.len(), 3);
+    for (name, value) in &envelope.tags {
+        assert!(accepted(name) && accepted(value), "{name}={value}");
+    }
+    assert!(
+        envelope
+            .tags
+            .contains(&("daybook_job".into(), "20261121-060000_rerun".into()))
+    );
+}

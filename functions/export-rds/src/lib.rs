@@ -27,7 +27,9 @@ pub use lambda::HandlerError;
 
 pub async fn handle(adapters: &Adapters, task: RdsTask) -> Result<Value, HandlerError> {
     let url = match (&task.source.url, &task.source.secret_arn) {
-        (_, Some(arn)) => daybook_aws::rds_secret::rds_url(&adapters.secrets, arn).await?,
+        (url, Some(arn)) => {
+            daybook_aws::rds_secret::rds_url(&adapters.secrets, arn, url.as_deref()).await?
+        }
         (Some(url), None) => url.clone(),
         (None, None) => {
             return Err(HandlerError::invalid_input(format!(
@@ -36,7 +38,15 @@ pub async fn handle(adapters: &Adapters, task: RdsTask) -> Result<Value, Handler
             )));
         }
     };
-    let db = Database::connect(&url, task.source.ssl_root_cert.as_deref()).await?;
+    let ca = match &task.source.ssl_root_cert {
+        Some(named) => Some(
+            daybook_core::relational::ca_bundle(&adapters.store, named)
+                .await
+                .map_err(HandlerError::invalid_input)?,
+        ),
+        None => None,
+    };
+    let db = Database::connect(&url, ca.as_deref()).await?;
     let report = run_rds_task(&db, &adapters.store, &adapters.state, &task).await;
     db.close().await;
     // The state machine gets the summary; the whole report is in the job's folder.

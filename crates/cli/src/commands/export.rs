@@ -32,7 +32,7 @@ pub struct RdsArgs {
     /// Output folder: one folder per table, `dt=` and `run=` folders below; the watermarks are kept in <out>/.daybook/state.
     #[arg(long)]
     out: PathBuf,
-    /// A PEM bundle to verify the server's certificate (the RDS global bundle).
+    /// A PEM file to verify the server's certificate and host name against (the RDS global bundle).
     #[arg(long)]
     ssl_root_cert: Option<String>,
     /// Partition date (default: yesterday, UTC).
@@ -105,7 +105,14 @@ async fn rds(args: RdsArgs) -> anyhow::Result<()> {
     source.check_names().map_err(anyhow::Error::msg)?;
     let date = args.date.unwrap_or_else(super::yesterday);
     let job_id = job_id(args.job_id.clone(), date);
-    let db = daybook_rds::Database::connect(&args.url, args.ssl_root_cert.as_deref()).await?;
+    let ca =
+        match &args.ssl_root_cert {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!("reading the CA bundle --ssl-root-cert {path}: {e}")
+            })?),
+            None => None,
+        };
+    let db = daybook_rds::Database::connect(&args.url, ca.as_deref()).await?;
     let output = FsStore::new(&args.out);
     let state = daybook_local::state::FileStateStore::new(&args.out.join(".daybook/state"));
     let started = std::time::Instant::now();

@@ -46,6 +46,18 @@ pub enum FanOutStep {
 pub struct SourcesTask {
     pub job: JobContext,
     pub sources: Vec<DynamoDbSource>,
+    /// How many Map children may run at once (the stack's `MapMaxConcurrency`); the plan hands
+    /// it to the Map, as the plan step alone receives it.
+    #[serde(default = "default_map_concurrency")]
+    pub max_concurrency: u32,
+}
+
+/// The Maps' concurrency when the definition gives none: under the Lambda concurrency of a new
+/// account's region once the other functions have theirs.
+pub const DEFAULT_MAP_CONCURRENCY: u32 = 40;
+
+pub(crate) fn default_map_concurrency() -> u32 {
+    DEFAULT_MAP_CONCURRENCY
 }
 
 /// One Map iteration: its batch of files (the ItemBatcher's `Items`).
@@ -72,6 +84,8 @@ pub struct FanOutPlan {
     pub items_key: String,
     pub files: usize,
     pub files_per_iteration: u32,
+    /// The Map's `MaxConcurrencyPath` reads it; at least 1, as 0 would mean no limit on AWS.
+    pub max_concurrency: u32,
     pub sources: Vec<String>,
 }
 
@@ -197,6 +211,7 @@ pub async fn plan_fan_out(store: &dyn ObjectStore, task: &SourcesTask) -> Result
         items_key,
         files: items.len(),
         files_per_iteration,
+        max_concurrency: task.max_concurrency.max(1),
         sources: task
             .sources
             .iter()

@@ -55,6 +55,9 @@ pub enum SegmentFanOutStep {
 pub struct SegmentSourcesTask {
     pub job: JobContext,
     pub sources: Vec<SegmentConfig>,
+    /// As the DynamoDB fan-out's: how many children each of the two Maps runs at once.
+    #[serde(default = "crate::steps::fan_out::default_map_concurrency")]
+    pub max_concurrency: u32,
 }
 
 /// One iteration of either Map: its batch of files (the ItemBatcher's `Items`).
@@ -79,6 +82,8 @@ pub struct SegmentFanOutPlan {
     pub items_key: String,
     pub files: usize,
     pub files_per_iteration: u32,
+    /// Both Maps' `MaxConcurrencyPath` read it; at least 1.
+    pub max_concurrency: u32,
     pub sources: Vec<String>,
 }
 
@@ -229,6 +234,7 @@ pub async fn plan_segment_fan_out(
         items_key,
         files: items.len(),
         files_per_iteration,
+        max_concurrency: task.max_concurrency.max(1),
         sources: task.sources.iter().map(|s| s.source.clone()).collect(),
     })
 }

@@ -108,6 +108,9 @@ impl Definition {
             if kind == "Map" {
                 super::distributed::validate(name, state)?;
             }
+            if kind == "Fail" {
+                check_fail_paths(name, state)?;
+            }
             if let Some(processor) = state.get("ItemProcessor").or_else(|| state.get("Iterator")) {
                 Self::from_value(processor)
                     .map_err(|e| format!("in the item processor of {name:?}: {e}"))?;
@@ -115,6 +118,44 @@ impl Definition {
         }
         Ok(())
     }
+}
+
+/// The intrinsic functions a Fail state's ErrorPath and CausePath may use (Step Functions
+/// developer guide, "Fail workflow state"): those that return a string.
+const FAIL_PATH_INTRINSICS: &[&str] = &[
+    "States.Format",
+    "States.JsonToString",
+    "States.ArrayGetItem",
+    "States.Base64Encode",
+    "States.Base64Decode",
+    "States.Hash",
+    "States.UUID",
+];
+
+/// AWS refuses a definition whose Fail state computes its error or cause with any other
+/// intrinsic, even nested in an allowed one: so does this runner, before anything runs.
+fn check_fail_paths(name: &str, state: &Value) -> Result<(), String> {
+    for field in ["ErrorPath", "CausePath"] {
+        let Some(expression) = state.get(field).and_then(Value::as_str) else {
+            continue;
+        };
+        for (at, _) in expression.match_indices("States.") {
+            // Inside a quoted argument it is text, not a call (quotes are escaped as \').
+            let quotes = expression[..at].replace("\\'", "").matches('\'').count();
+            if quotes % 2 == 1 {
+                continue;
+            }
+            let call = &expression[at..];
+            let function = &call[..call.find('(').unwrap_or(call.len())];
+            if !FAIL_PATH_INTRINSICS.contains(&function) {
+                return Err(format!(
+                    "state {name:?}: {field} uses {function}, which a Fail state does not take (only {}); compute it in a Pass state before",
+                    FAIL_PATH_INTRINSICS.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl From<String> for Failure {
@@ -136,6 +177,22 @@ mod tests {
         assert_eq!(definition.states["A"]["Resource"], "local:f");
         let err = Definition::parse(text, &BTreeMap::new()).unwrap_err();
         assert!(err.contains("${Fn}"), "{err}");
+    }
+
+    #[test]
+    fn a_fail_state_computes_its_cause_only_with_the_intrinsics_aws_allows_there() {
+        let fail = |cause: &str| {
+            let definition = serde_json::json!({"StartAt": "F", "States": {"F": {
+                "Type": "Fail", "Error": "E", "CausePath": cause}}});
+            Definition::parse(&definition.to_string(), &BTreeMap::new())
+        };
+        assert!(fail("States.Format('{} failed: {}', $.n, States.JsonToString($.jobs))").is_ok());
+        assert!(fail("States.Format('see States.ArrayLength(x)', $.n)").is_ok());
+        let err = fail("States.Format('{} failed', States.ArrayLength($.jobs))").unwrap_err();
+        assert!(
+            err.contains("States.ArrayLength") && err.contains("Pass state"),
+            "{err}"
+        );
     }
 
     #[test]

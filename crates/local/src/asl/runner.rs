@@ -455,11 +455,15 @@ impl Runner {
             "Fail" => {
                 let pick = |plain: &str, path: &str, fallback: &str| -> Result<String, Failure> {
                     // A path or an intrinsic function (`States.Format(…)`), as on AWS.
+                    // "When resolved, the reference path must select a field that contains a
+                    // string value": anything else fails the state, as on AWS.
                     if let Some(p) = state.get(path).and_then(Value::as_str) {
-                        return Ok(match evaluate(p, raw_input, context)? {
-                            Value::String(s) => s,
-                            other => other.to_string(),
-                        });
+                        return match evaluate(p, raw_input, context)? {
+                            Value::String(s) => Ok(s),
+                            other => Err(Failure::runtime(format!(
+                                "the Fail state's {path} {p} selected {other}, not a string"
+                            ))),
+                        };
                     }
                     Ok(state
                         .get(plain)

@@ -64,8 +64,11 @@ pub struct Requested {
     pub superseded: Option<String>,
 }
 
-/// Records the request and emails the approvers. A retry with the same task token reuses the
-/// request and emails only approvers who have not had it.
+/// Records the request and emails the approvers. A retry reuses the request and emails only
+/// approvers who have not had it: with the same task token (the function retried), and with a
+/// new one for the same job, report and date while nobody has answered (Step Functions gives
+/// each attempt of a `.waitForTaskToken` task a token of its own), the run then waiting on the
+/// new token.
 pub async fn request_approval(
     approvals: &Approvals<'_>,
     request: &ApprovalRequest,
@@ -88,8 +91,26 @@ pub async fn request_approval(
         Some(pointer) => load(state, pointer["approval_id"].as_str().unwrap_or_default()).await?,
         None => None,
     };
+    let open = match &earlier {
+        Some(record) => state.get(&answer_key(&record.approval_id)).await?.is_none(),
+        None => false,
+    };
     let record = match earlier {
         Some(record) if record.token == request.token => record,
+        Some(mut record)
+            if open
+                && record.report.name == request.report.name
+                && record.job.date == request.job.date =>
+        {
+            record.token = request.token.clone();
+            state
+                .put(
+                    &record_key(&record.approval_id),
+                    serde_json::to_value(&record).expect("records serialise"),
+                )
+                .await?;
+            record
+        }
         _ => {
             let approval_id = new_approval_id();
             let deadline =
