@@ -299,6 +299,7 @@ fn each_state_machine_role_allows_what_its_definition_makes_step_functions_do() 
     physical["DailyReportStateMachine"] = json!({ "Ref": daily_arn, "Name": daily });
     substitutions.insert("DailyReportStateMachineArn".into(), daily_arn);
     substitutions.insert("LakeBucketName".into(), BUCKET.into());
+    substitutions.insert("MapMaxConcurrency".into(), "40".into());
     let machines = state_machine_statements(&parameters, &physical);
     let root = daybook_tests::workspace_root();
     for (logical, file, name) in [

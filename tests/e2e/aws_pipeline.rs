@@ -656,7 +656,8 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
     assert!(written.len() >= 3, "a record per batch file: {written:?}");
 
     // The schemas first (the lake's from the Glue database), then each mart in one batch on
-    // the configured cluster: created by its first build, as the fake starts empty.
+    // the configured cluster: its rows staged, the table made from them if absent (the fake
+    // starts empty), then the day replaced.
     let batches: Vec<Value> = fake
         .requests()
         .into_iter()
@@ -681,10 +682,14 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
         let sqls = batch["Sqls"].as_array().unwrap();
         assert!(
             sqls[0].as_str().unwrap().starts_with(&format!(
-                "CREATE TABLE marts.{mart} AS SELECT DATE '{DAY}' AS dt, q.* FROM ("
+                "CREATE TEMP TABLE daybook_stage_{mart} AS SELECT DATE '{DAY}' AS dt, q.* FROM ("
             )),
             "{}",
             sqls[0]
+        );
+        assert_eq!(
+            sqls[1],
+            format!("CREATE TABLE IF NOT EXISTS marts.{mart} (LIKE daybook_stage_{mart})")
         );
     }
     // The data-quality checks ran through the Data API before the marts, and the report shows them.
@@ -1011,12 +1016,14 @@ async fn a_failed_mart_names_the_mart_and_carries_redshifts_error() {
     .to_string();
     assert_eq!(
         err,
-        "mart search_top for 2026-11-21: Redshift says: ERROR: syntax error at or near \"FAIL_ME\"\nin statement 1 of the batch:\nCREATE TABLE marts.search_top AS SELECT DATE '2026-11-21' AS dt, q.* FROM (\nSELECT FAIL_ME\n) AS q"
+        "mart search_top for 2026-11-21: Redshift says: ERROR: syntax error at or near \"FAIL_ME\"\nin statement 1 of the batch:\nCREATE TEMP TABLE daybook_stage_search_top AS SELECT DATE '2026-11-21' AS dt, q.* FROM (\nSELECT FAIL_ME\n) AS q"
     );
 }
 
+/// One form for the first build and every later one: the table is made from the staged rows
+/// if it is not there, then the day replaced, in one transaction.
 #[tokio::test]
-async fn a_mart_is_created_by_its_first_build_and_its_day_replaced_after() {
+async fn a_mart_is_made_if_absent_and_its_day_replaced_in_one_transaction() {
     let fake = FakeRedshift::start();
     let config = sdk_config_at(&fake.endpoint).await;
     let redshift = warehouse(aws_sdk_redshiftdata::Client::new(&config));
@@ -1038,17 +1045,57 @@ async fn a_mart_is_created_by_its_first_build_and_its_day_replaced_after() {
         .filter(|(operation, _)| operation == "BatchExecuteStatement")
         .map(|(_, body)| body["Sqls"].clone())
         .collect();
+    let build = |day: &str| {
+        json!([
+            format!(
+                "CREATE TEMP TABLE daybook_stage_page_views AS SELECT DATE '{day}' AS dt, q.* FROM (\nSELECT 1 AS views\n) AS q"
+            ),
+            "CREATE TABLE IF NOT EXISTS marts.page_views (LIKE daybook_stage_page_views)",
+            format!("DELETE FROM marts.page_views WHERE dt = DATE '{day}'"),
+            "INSERT INTO marts.page_views SELECT * FROM daybook_stage_page_views",
+        ])
+    };
+    assert_eq!(batches, [build("2026-11-20"), build("2026-11-21")]);
+}
+
+/// A backfill's first two days into an empty warehouse, at once: both find no mart table.
+/// Redshift refuses the second CREATE TABLE of a table ("relation already exists") and fails
+/// one of two transactions writing the same table with error 1023 (the stand-in too). The
+/// loser must be a transient error, which the state machine retries, and the retry must build.
+#[tokio::test]
+async fn two_days_building_one_mart_at_once_leave_one_retry_and_no_lost_mart() {
+    let fake = FakeRedshift::start();
+    let config = sdk_config_at(&fake.endpoint).await;
+    let redshift = warehouse(aws_sdk_redshiftdata::Client::new(&config));
+    use daybook_core::Classify;
+    use daybook_core::ports::Warehouse;
+    let select = BoundSql::plain("SELECT 1 AS views");
+    let (day_1, day_2) = ("2026-10-01".parse().unwrap(), "2026-10-02".parse().unwrap());
+    let (first, second) = tokio::join!(
+        redshift.materialize("page_views", &select, day_1, "backfill-1"),
+        redshift.materialize("page_views", &select, day_2, "backfill-2"),
+    );
+    let failed: Vec<_> = [&first, &second]
+        .into_iter()
+        .filter_map(|r| r.as_ref().err())
+        .collect();
+    assert_eq!(failed.len(), 1, "one day wins: {first:?} / {second:?}");
     assert_eq!(
-        batches,
-        [
-            json!([
-                "CREATE TABLE marts.page_views AS SELECT DATE '2026-11-20' AS dt, q.* FROM (\nSELECT 1 AS views\n) AS q"
-            ]),
-            json!([
-                "DELETE FROM marts.page_views WHERE dt = DATE '2026-11-21'",
-                "INSERT INTO marts.page_views SELECT DATE '2026-11-21' AS dt, q.* FROM (\nSELECT 1 AS views\n) AS q"
-            ]),
-        ]
+        failed[0].kind(),
+        daybook_core::ErrorKind::Transient,
+        "retried by the state machine: {}",
+        failed[0]
+    );
+    assert!(failed[0].to_string().contains("1023"), "{}", failed[0]);
+    let day = if first.is_err() { day_1 } else { day_2 };
+    redshift
+        .materialize("page_views", &select, day, "backfill-retry")
+        .await
+        .unwrap();
+    // And a plain CREATE TABLE of a table that exists is refused, as Redshift refuses it.
+    assert!(
+        fake.execute("CREATE TABLE marts.page_views AS SELECT 1")
+            .contains("already exists")
     );
 }
 
@@ -1105,6 +1152,7 @@ async fn a_mart_with_variables_stages_its_rows_with_parameters_and_replaces_the_
     assert_eq!(
         batches[1]["Sqls"],
         json!([
+            "CREATE TABLE IF NOT EXISTS marts.page_views (LIKE daybook_stage_page_views)",
             "DELETE FROM marts.page_views WHERE dt = DATE '2026-11-21'",
             "INSERT INTO marts.page_views SELECT * FROM daybook_stage_page_views"
         ])
@@ -1201,17 +1249,21 @@ async fn a_crawler_that_does_not_finish_in_time_stops_the_load_with_its_name() {
     assert_eq!(glue_crawls(&config).await, 1);
 }
 
+/// With IAM authentication each function's role is its own database user, which Redshift
+/// makes at that role's first login: a fresh stack's loader runs before the report's user
+/// exists, and Redshift refuses a GRANT to a user it does not know (the stand-in too). So the
+/// loader grants to the reader role, which the reading functions' IAM roles name in their
+/// RedshiftDbRoles tag.
 #[tokio::test]
-async fn with_role_database_users_the_loader_grants_the_report_user_read_access() {
+async fn with_role_database_users_the_loader_grants_the_reader_role_on_a_fresh_database() {
     let fake = FakeRedshift::start();
     let config = sdk_config_at(&fake.endpoint).await;
-    let reader = "IAMR:daybook-BuildReportFunctionRole-1A2B3C";
     let loader = warehouse(aws_sdk_redshiftdata::Client::new(&config))
         .with_spectrum(SpectrumSchema {
             glue_database: GLUE_DATABASE.into(),
             iam_role: "default".into(),
         })
-        .with_readers(vec![reader.into()])
+        .with_reader_role(Some("daybook_reader".into()))
         .unwrap();
     daybook_core::ports::Warehouse::prepare(&loader)
         .await
@@ -1229,20 +1281,37 @@ async fn with_role_database_users_the_loader_grants_the_report_user_read_access(
             format!(
                 "CREATE EXTERNAL SCHEMA IF NOT EXISTS lake FROM DATA CATALOG DATABASE '{GLUE_DATABASE}' IAM_ROLE default"
             ),
-            format!("GRANT USAGE ON SCHEMA marts TO \"{reader}\""),
-            format!("GRANT SELECT ON ALL TABLES IN SCHEMA marts TO \"{reader}\""),
-            format!(
-                "ALTER DEFAULT PRIVILEGES IN SCHEMA marts GRANT SELECT ON TABLES TO \"{reader}\""
-            ),
-            format!("GRANT USAGE ON SCHEMA lake TO \"{reader}\""),
+            "GRANT USAGE ON SCHEMA marts TO ROLE daybook_reader",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA marts TO ROLE daybook_reader",
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA marts GRANT SELECT ON TABLES TO ROLE daybook_reader",
+            "GRANT USAGE ON SCHEMA lake TO ROLE daybook_reader",
         ])
     );
-    let refused = warehouse(aws_sdk_redshiftdata::Client::new(&config))
-        .with_readers(vec!["x\"; DROP TABLE marts.page_views; --".into()])
-        .err()
-        .expect("a quote in a user name is refused");
+    // The role was never made: one line saying who makes it, and how.
+    let missing = warehouse(aws_sdk_redshiftdata::Client::new(&config))
+        .with_reader_role(Some("analysts".into()))
+        .unwrap();
+    let error = daybook_core::ports::Warehouse::prepare(&missing)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        daybook_core::Classify::kind(&error),
+        daybook_core::ErrorKind::InvalidInput
+    );
     assert!(
-        refused.to_string().contains("REDSHIFT_READER_USERS"),
+        error.to_string().contains("CREATE ROLE analysts"),
+        "{error}"
+    );
+    // A user that has not logged in yet cannot be granted to, as on Redshift.
+    let grant = fake
+        .execute("GRANT USAGE ON SCHEMA marts TO \"IAMR:daybook-BuildReportFunctionRole-1A2B3C\"");
+    assert!(grant.contains("does not exist"), "{grant}");
+    let refused = warehouse(aws_sdk_redshiftdata::Client::new(&config))
+        .with_reader_role(Some("x; DROP TABLE marts.page_views; --".into()))
+        .err()
+        .expect("a role name that is not plain is refused");
+    assert!(
+        refused.to_string().contains("REDSHIFT_READER_ROLE"),
         "{refused}"
     );
 }

@@ -9,7 +9,14 @@
 //! `SessionKeepAliveSeconds` opens a session and answers its `SessionId`; a statement in a
 //! session names no target of its own, waits until the session's last statement has finished,
 //! and alone sees the session's `CREATE TEMP TABLE`s; every `:name` in a statement needs a
-//! `Parameters` entry of that name, every entry is used, and BatchExecuteStatement takes none.
+//! `Parameters` entry of that name with a value of at least one character, every entry is
+//! used, and BatchExecuteStatement takes none.
+//!
+//! And the database behaves as a fresh one does: no user but those that have logged in (none
+//! of the IAM-mapped `IAMR:…` users before their first login), so a GRANT to an unknown user
+//! or role fails as Redshift's does; `CREATE TABLE` of a table that exists fails unless it says
+//! `IF NOT EXISTS`; and a statement that writes a table another unfinished statement writes
+//! fails with Redshift's serializable isolation error 1023.
 
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -26,6 +33,45 @@ struct Statements {
     sessions: HashMap<String, Session>,
     /// Statements that fail when polled, with Redshift's error.
     failing: HashMap<String, String>,
+    /// The Redshift roles an administrator made (`CREATE ROLE`) before the first run.
+    roles: Vec<String>,
+    /// Each unfinished statement's tables it writes.
+    writing: HashMap<String, Vec<String>>,
+}
+
+/// The roles the README's one-time Redshift steps make.
+pub const BOOTSTRAP_ROLES: [&str; 2] = ["daybook_loader", "daybook_reader"];
+
+/// The table a statement writes, if it writes one: `CREATE TABLE [IF NOT EXISTS] t`,
+/// `DELETE FROM t`, `INSERT INTO t`.
+fn written_table(sql: &str) -> Option<(String, bool)> {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    match words.as_slice() {
+        ["CREATE", "TABLE", "IF", "NOT", "EXISTS", name, ..] => Some((name.to_string(), true)),
+        ["CREATE", "TABLE", name, ..] => Some((name.to_string(), false)),
+        ["DELETE", "FROM", name, ..] | ["INSERT", "INTO", name, ..] => {
+            Some((name.to_string(), true))
+        }
+        _ => None,
+    }
+}
+
+/// Who a GRANT names after its last `TO`: a role, or a user (quoted or not).
+fn grantee(sql: &str) -> Option<(bool, String)> {
+    if !sql.starts_with("GRANT ") && !sql.starts_with("ALTER DEFAULT PRIVILEGES") {
+        return None;
+    }
+    let rest = &sql[sql.rfind(" TO ")? + 4..];
+    let (role, name) = match rest.strip_prefix("ROLE ") {
+        Some(name) => (true, name),
+        None => (false, rest),
+    };
+    let name = name
+        .split_whitespace()
+        .next()?
+        .trim_matches('"')
+        .to_string();
+    (name != "PUBLIC").then_some((role, name))
 }
 
 #[derive(Default)]
@@ -97,13 +143,33 @@ pub struct FakeRedshift {
 
 impl FakeRedshift {
     pub fn start() -> Self {
-        let state = Arc::new(Mutex::new(Statements::default()));
+        let state = Arc::new(Mutex::new(Statements {
+            roles: BOOTSTRAP_ROLES.iter().map(|r| r.to_string()).collect(),
+            ..Default::default()
+        }));
         let shared = state.clone();
         let endpoint = crate::json_api::start(
             "application/x-amz-json-1.1",
             move |operation: &str, request: Value| answer(&shared, operation, request),
         );
         Self { endpoint, state }
+    }
+
+    /// Runs `sql` to its end as the Data API would (submitted, then polled until done); its
+    /// Redshift error, or `FINISHED`.
+    pub fn execute(&self, sql: &str) -> String {
+        let (_, started) = answer(
+            &self.state,
+            "ExecuteStatement",
+            json!({ "Sql": sql, "Database": "dev", "ClusterIdentifier": "daybook" }),
+        );
+        let id = json!({ "Id": started["Id"] });
+        answer(&self.state, "DescribeStatement", id.clone());
+        let (_, done) = answer(&self.state, "DescribeStatement", id);
+        done["Error"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| done["Status"].as_str().unwrap_or_default().to_string())
     }
 
     /// Every request so far, as (operation, JSON body).
@@ -133,12 +199,37 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
                     .collect(),
                 None => vec![request["Sql"].as_str().unwrap_or_default().to_string()],
             };
+            let mut fails = None;
+            let mut writes = Vec::new();
             for sql in &sqls {
-                if let Some(rest) = sql.strip_prefix("CREATE TABLE ") {
-                    let name = rest.split_whitespace().next().unwrap_or_default();
-                    state.tables.push(name.to_string());
+                if let Some((name, may_exist)) = written_table(sql) {
+                    let busy = state
+                        .writing
+                        .iter()
+                        .any(|(other, tables)| *other != id && tables.contains(&name));
+                    if busy {
+                        fails.get_or_insert(format!(
+                            "ERROR: 1023 DETAIL: Serializable isolation violation on table - {name}, transactions forming the cycle are: {id}"
+                        ));
+                    } else if sql.starts_with("CREATE TABLE") && !state.tables.contains(&name) {
+                        state.tables.push(name.clone());
+                    } else if sql.starts_with("CREATE TABLE") && !may_exist {
+                        fails.get_or_insert(format!("ERROR: relation \"{name}\" already exists"));
+                    }
+                    writes.push(name);
+                }
+                if let Some((role, name)) = grantee(sql) {
+                    let known = role && state.roles.contains(&name);
+                    if !known {
+                        let what = if role { "role" } else { "user" };
+                        fails.get_or_insert(format!("ERROR: {what} \"{name}\" does not exist"));
+                    }
                 }
             }
+            if let Some(error) = fails {
+                state.failing.insert(id.clone(), error);
+            }
+            state.writing.insert(id.clone(), writes);
             let session_id = match (
                 request.get("SessionId"),
                 request.get("SessionKeepAliveSeconds"),
@@ -202,7 +293,11 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
             let failing = state.failing.get(&id).cloned();
             let polls = state.polled.entry(id.clone()).or_insert(0);
             *polls += 1;
-            let status = if *polls == 1 {
+            if *polls > 1 {
+                state.writing.remove(&id);
+            }
+            let polls = state.polled[&id];
+            let status = if polls == 1 {
                 "STARTED"
             } else if failing.is_some() || sqls.iter().any(|s| s.contains("FAIL_ME")) {
                 "FAILED"
@@ -326,6 +421,13 @@ fn check_session_and_parameters(
             for parameter in list.as_array().cloned().unwrap_or_default() {
                 if !parameter["value"].is_string() {
                     return Some(invalid(format!("parameter {parameter} has no text value")));
+                }
+                // SqlParameter's value: "Length Constraints: Minimum length of 1".
+                if parameter["value"] == "" {
+                    return Some(invalid(format!(
+                        "1 validation error detected: Value at 'parameters.{}.member.value' failed to satisfy constraint: Member must have length greater than or equal to 1",
+                        parameter["name"].as_str().unwrap_or_default()
+                    )));
                 }
                 names.push(parameter["name"].as_str().unwrap_or_default().to_string());
             }

@@ -162,7 +162,7 @@ pub fn catalog(config: &aws_config::SdkConfig) -> anyhow::Result<crate::GlueCata
 
 /// Redshift from `REDSHIFT_WORKGROUP`, or `REDSHIFT_CLUSTER` (with `REDSHIFT_DB_USER` for IAM
 /// authentication), `REDSHIFT_DATABASE` and optional `REDSHIFT_SECRET_ARN`; the loader also
-/// takes `REDSHIFT_READER_USERS`, the database users it grants read access to the marts.
+/// takes `REDSHIFT_READER_ROLE`, the Redshift role it grants read access to the marts.
 #[cfg(feature = "redshift")]
 pub fn warehouse(config: &aws_config::SdkConfig) -> anyhow::Result<crate::RedshiftWarehouse> {
     let target = match (optional("REDSHIFT_WORKGROUP"), optional("REDSHIFT_CLUSTER")) {
@@ -205,10 +205,7 @@ pub fn warehouse(config: &aws_config::SdkConfig) -> anyhow::Result<crate::Redshi
         }
         None => warehouse,
     };
-    let readers: Vec<String> = optional("REDSHIFT_READER_USERS")
-        .map(|list| list.split(',').map(|u| u.trim().to_string()).collect())
-        .unwrap_or_default();
-    Ok(warehouse.with_readers(readers)?)
+    Ok(warehouse.with_reader_role(optional("REDSHIFT_READER_ROLE"))?)
 }
 
 #[cfg(feature = "ses")]

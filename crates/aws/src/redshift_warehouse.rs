@@ -53,7 +53,7 @@ pub struct RedshiftWarehouse {
     secret_arn: Option<String>,
     poll: PollPolicy,
     spectrum: Option<SpectrumSchema>,
-    readers: Vec<String>,
+    reader_role: Option<String>,
 }
 
 /// Expands to a request builder with the target, database and secret set.
@@ -85,25 +85,31 @@ impl RedshiftWarehouse {
             secret_arn,
             poll: PollPolicy::default(),
             spectrum: None,
-            readers: Vec::new(),
+            reader_role: None,
         }
     }
 
-    /// Database users that read the marts without building them: with IAM authentication each
-    /// function's role is its own database user (`IAMR:<role name>`), so the loader grants the
-    /// report's user read access when it prepares the schemas.
-    pub fn with_readers(mut self, readers: Vec<String>) -> Result<Self, PortError> {
-        for reader in &readers {
-            if reader.is_empty() || reader.contains('"') || reader.len() > 127 {
+    /// The Redshift role that reads the marts without building them. With IAM authentication
+    /// each function's role is a database user of its own (`IAMR:<role name>`), which exists
+    /// only once it has connected; so the loader grants to a Redshift role, and each reading
+    /// function's IAM role carries the tag `RedshiftDbRoles` naming it, which Redshift grants
+    /// at every login (Redshift management guide, "Granting permissions to federated users").
+    pub fn with_reader_role(mut self, role: Option<String>) -> Result<Self, PortError> {
+        if let Some(role) = &role {
+            let plain = !role.is_empty()
+                && role.len() <= 127
+                && role.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !role.starts_with(|c: char| c.is_ascii_digit());
+            if !plain {
                 return Err(PortError::with_kind(
                     format!(
-                        "the reader database user {reader:?} is not a Redshift user name (1 to 127 characters, no double quote); fix REDSHIFT_READER_USERS"
+                        "the reader role {role:?} is not a plain Redshift role name (letters, digits and _, not starting with a digit); fix REDSHIFT_READER_ROLE"
                     ),
                     daybook_core::ErrorKind::InvalidInput,
                 ));
             }
         }
-        self.readers = readers;
+        self.reader_role = role;
         Ok(self)
     }
 
@@ -177,8 +183,14 @@ impl RedshiftWarehouse {
                         .error
                         .as_deref()
                         .unwrap_or("the statement failed without an error message");
-                    // Concurrent transactions on the same tables: the next attempt usually wins.
-                    let kind = if error.contains("Serializable isolation violation") {
+                    // Concurrent transactions on the same tables (Redshift's error 1023), or two
+                    // days creating the same mart at the same moment: the next attempt wins.
+                    let concurrent = [
+                        "Serializable isolation violation",
+                        "ERROR: 1023",
+                        "pg_type_typname_nsp_index",
+                    ];
+                    let kind = if concurrent.iter().any(|c| error.contains(c)) {
                         daybook_core::ErrorKind::Transient
                     } else {
                         daybook_core::ErrorKind::Failed
@@ -220,28 +232,41 @@ impl Warehouse for RedshiftWarehouse {
                 spectrum.glue_database
             ));
         }
-        for reader in &self.readers {
-            let user = format!("\"{reader}\"");
-            statements.push(format!("GRANT USAGE ON SCHEMA {MARTS_SCHEMA} TO {user}"));
+        if let Some(role) = &self.reader_role {
+            let to = format!("ROLE {role}");
+            statements.push(format!("GRANT USAGE ON SCHEMA {MARTS_SCHEMA} TO {to}"));
             statements.push(format!(
-                "GRANT SELECT ON ALL TABLES IN SCHEMA {MARTS_SCHEMA} TO {user}"
+                "GRANT SELECT ON ALL TABLES IN SCHEMA {MARTS_SCHEMA} TO {to}"
             ));
             // Marts this loader creates later are readable too, without another grant.
             statements.push(format!(
-                "ALTER DEFAULT PRIVILEGES IN SCHEMA {MARTS_SCHEMA} GRANT SELECT ON TABLES TO {user}"
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA {MARTS_SCHEMA} GRANT SELECT ON TABLES TO {to}"
             ));
             if self.spectrum.is_some() {
-                statements.push(format!("GRANT USAGE ON SCHEMA {LAKE_SCHEMA} TO {user}"));
+                statements.push(format!("GRANT USAGE ON SCHEMA {LAKE_SCHEMA} TO {to}"));
             }
         }
-        self.batch(
-            statements,
-            "daybook-schemas".into(),
-            "creating the marts and lake schemas",
-            None,
-        )
-        .await
-        .map(|_| ())
+        let prepared = self
+            .batch(
+                statements,
+                "daybook-schemas".into(),
+                "creating the marts and lake schemas",
+                None,
+            )
+            .await;
+        match (prepared, &self.reader_role) {
+            (Err(e), Some(role))
+                if e.to_string().contains("does not exist") && e.to_string().contains(role) =>
+            {
+                Err(PortError::with_kind(
+                    format!(
+                        "{e}. The Redshift role {role} is made once, by an administrator, before the first run: CREATE ROLE {role}; (see the README, Deploying: Redshift)"
+                    ),
+                    daybook_core::ErrorKind::InvalidInput,
+                ))
+            }
+            (result, _) => result.map(|_| ()),
+        }
     }
 
     async fn materialize(
@@ -253,26 +278,17 @@ impl Warehouse for RedshiftWarehouse {
     ) -> Result<MartRun, PortError> {
         let table = format!("{MARTS_SCHEMA}.{mart}");
         let what = format!("mart {mart} for {dt}");
-        let exists = self
-            .query(&format!(
-                "SELECT count(*) AS tables FROM information_schema.tables WHERE table_schema = '{MARTS_SCHEMA}' AND table_name = '{mart}'"
-            ))
-            .await
-            .map_err(|e| e.context(format!("{what}: looking for the table")))?
-            .rows
-            .first()
-            .and_then(|r| r.first())
-            .and_then(Value::as_i64)
-            .is_some_and(|n| n > 0);
-        let rows_of = select.wrapped(
-            &format!("SELECT DATE '{dt}' AS dt, q.* FROM (\n"),
-            "\n) AS q",
-        );
+        let rows_of = select
+            .wrapped(
+                &format!("SELECT DATE '{dt}' AS dt, q.* FROM (\n"),
+                "\n) AS q",
+            )
+            .with_empty_values_inlined();
         // BatchExecuteStatement takes no parameters. With variables, the SELECT fills a
         // temporary table on its own (ExecuteStatement takes them) in a new session, and the
-        // batch below reads that table in the same session.
-        let (rows_of, session) = if rows_of.has_parameters() {
-            let stage = format!("daybook_stage_{mart}");
+        // batch below reads that table in the same session; without, the batch fills it.
+        let stage = format!("daybook_stage_{mart}");
+        let (mut statements, session) = if rows_of.has_parameters() {
             let session = self
                 .stage(
                     &stage,
@@ -281,20 +297,21 @@ impl Warehouse for RedshiftWarehouse {
                     &what,
                 )
                 .await?;
-            (format!("SELECT * FROM {stage}"), Some(session))
+            (Vec::new(), Some(session))
         } else {
-            (rows_of.render(Placeholders::Colon), None)
+            let select = rows_of.render(Placeholders::Colon);
+            (vec![format!("CREATE TEMP TABLE {stage} AS {select}")], None)
         };
-        // The first build creates the table with the columns its SELECT gives; later ones replace
-        // the day's rows in one transaction, so a reader never sees a half-built day.
-        let statements = if exists {
-            vec![
-                format!("DELETE FROM {table} WHERE dt = DATE '{dt}'"),
-                format!("INSERT INTO {table} {rows_of}"),
-            ]
-        } else {
-            vec![format!("CREATE TABLE {table} AS {rows_of}")]
-        };
+        // One form for the first build and every later one, in one transaction: the table is
+        // made from the staged rows' columns if it is not there (two days of a backfill may
+        // both be first), then the day's rows are replaced, so a reader never sees a half-built
+        // day. Two days writing the same mart at once is Redshift's serializable isolation
+        // error 1023, retried as transient.
+        statements.extend([
+            format!("CREATE TABLE IF NOT EXISTS {table} (LIKE {stage})"),
+            format!("DELETE FROM {table} WHERE dt = DATE '{dt}'"),
+            format!("INSERT INTO {table} SELECT * FROM {stage}"),
+        ]);
         let status = self
             .batch(
                 statements,
@@ -318,6 +335,7 @@ impl Warehouse for RedshiftWarehouse {
     }
 
     async fn query_with(&self, bound: &BoundSql) -> Result<QueryResult, PortError> {
+        let bound = &bound.with_empty_values_inlined();
         let sql = bound.render(Placeholders::Colon);
         let what = format!("query {:?}", sql.chars().take(80).collect::<String>());
         let started = targeted!(self, self.client.execute_statement())

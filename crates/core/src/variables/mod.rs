@@ -371,6 +371,47 @@ impl BoundSql {
         text
     }
 
+    /// The same statement with every empty value written into the text as `''` instead of
+    /// bound: the Redshift Data API refuses a parameter whose value is empty (SqlParameter's
+    /// value has a minimum length of 1). A constant empty literal carries nothing of the input.
+    pub fn with_empty_values_inlined(&self) -> Self {
+        let mut parameters = Vec::new();
+        let kept: Vec<Option<usize>> = (self.parameters.iter())
+            .map(|p| {
+                (!p.value.is_empty()).then(|| {
+                    parameters.push(p.clone());
+                    parameters.len() - 1
+                })
+            })
+            .collect();
+        let one = |index: usize, cast: Option<&'static str>| match (kept[index], cast) {
+            (Some(index), cast) => Piece::Placeholder { index, cast },
+            (None, Some(cast)) => Piece::Sql(format!("CAST('' AS {cast})")),
+            (None, None) => Piece::Sql("''".into()),
+        };
+        let mut pieces = Vec::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Placeholder { index, cast } => pieces.push(one(*index, *cast)),
+                Piece::List(list) if list.iter().all(|i| kept[*i].is_some()) => {
+                    pieces.push(Piece::List(list.iter().filter_map(|i| kept[*i]).collect()))
+                }
+                Piece::List(list) => {
+                    pieces.push(Piece::Sql("(".into()));
+                    for (n, index) in list.iter().enumerate() {
+                        if n > 0 {
+                            pieces.push(Piece::Sql(", ".into()));
+                        }
+                        pieces.push(one(*index, None));
+                    }
+                    pieces.push(Piece::Sql(")".into()));
+                }
+                sql => pieces.push(sql.clone()),
+            }
+        }
+        Self { pieces, parameters }
+    }
+
     /// The statement wrapped as `before <statement> after`, the parameters unchanged.
     pub fn wrapped(&self, before: &str, after: &str) -> Self {
         let mut pieces = vec![Piece::Sql(before.to_string())];
@@ -473,107 +514,4 @@ impl BoundSql {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn declared() -> BTreeMap<String, VariableSpec> {
-        serde_json::from_value(json!({
-            "top_n": {"type": "number", "default": 10},
-            "since": {"type": "date"},
-            "region": {"type": "text", "default": "seoul"},
-            "carriers": {"type": "list", "default": []}
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn given_values_are_typed_and_the_rest_take_their_defaults() {
-        let given =
-            parse_assignments(&["since=2026-11-01".into(), "carriers=a, b".into()]).unwrap();
-        let variables = resolve(&declared(), &given).unwrap();
-        assert_eq!(variables["top_n"], VariableValue::Number(10.0));
-        assert_eq!(
-            variables["since"],
-            VariableValue::Date(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
-        );
-        assert_eq!(
-            variables["carriers"],
-            VariableValue::List(vec!["a".into(), "b".into()])
-        );
-        assert_eq!(variables["region"], VariableValue::Text("seoul".into()));
-    }
-
-    #[test]
-    fn bad_variables_are_refused_in_one_line_that_says_what_to_write() {
-        let with = |pairs: &[&str]| {
-            let pairs: Vec<String> = pairs.iter().map(|p| p.to_string()).collect();
-            parse_assignments(&pairs).and_then(|given| resolve(&declared(), &given))
-        };
-        let typo = with(&["top_m=3", "since=2026-11-01"]).unwrap_err();
-        assert!(typo.contains("did you mean top_n?"), "{typo}");
-        let wrong = with(&["top_n=many", "since=2026-11-01"]).unwrap_err();
-        assert!(wrong.contains("variable top_n is a number"), "{wrong}");
-        let date = with(&["since=01/11/2026"]).unwrap_err();
-        assert!(date.contains("write it as 2026-11-01"), "{date}");
-        let missing = with(&[]).unwrap_err();
-        assert!(missing.contains("since (date) has no default"), "{missing}");
-        assert!(with(&["since"]).unwrap_err().contains("name=value"));
-        assert!(with(&["Top=1"]).unwrap_err().contains("lower-case"));
-        for message in [typo, wrong, date, missing] {
-            assert!(!message.contains('\n'), "{message}");
-        }
-    }
-
-    #[test]
-    fn values_become_parameters_never_sql_text() {
-        let mut variables = Variables::new();
-        variables.insert(
-            "region".into(),
-            VariableValue::Text("x'; DROP TABLE marts.search_top; --".into()),
-        );
-        variables.insert("top_n".into(), VariableValue::Number(5.0));
-        variables.insert(
-            "carriers".into(),
-            VariableValue::List(vec!["CJ".into(), "Hanjin".into()]),
-        );
-        variables.insert("none".into(), VariableValue::List(vec![]));
-        let bound = bind_variables(
-            "SELECT * FROM t WHERE region = {var.region} AND n <= {var.top_n} AND c IN {var.carriers} AND d IN {var.none} AND again = {var.region}",
-            &variables,
-        )
-        .unwrap();
-        assert_eq!(
-            bound.render(Placeholders::Colon),
-            "SELECT * FROM t WHERE region = :var_region AND n <= CAST(:var_top_n AS DOUBLE PRECISION) AND c IN (:var_carriers_0, :var_carriers_1) AND d IN (NULL) AND again = :var_region"
-        );
-        assert_eq!(
-            bound.render(Placeholders::Numbered),
-            "SELECT * FROM t WHERE region = $1 AND n <= CAST($2 AS DOUBLE PRECISION) AND c IN ($3, $4) AND d IN (NULL) AND again = $1"
-        );
-        let names: Vec<&str> = bound.parameters().iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "var_region",
-                "var_top_n",
-                "var_carriers_0",
-                "var_carriers_1"
-            ]
-        );
-        assert!(!bound.render(Placeholders::Dollar).contains("DROP"));
-        let unknown = bind_variables("SELECT {var.nope}", &variables).unwrap_err();
-        assert!(unknown.contains("{var.nope}"), "{unknown}");
-    }
-
-    #[test]
-    fn values_keep_their_type_through_the_job() {
-        let value = VariableValue::Date(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
-        let text = serde_json::to_value(&value).unwrap();
-        assert_eq!(text, json!({"type": "date", "value": "2026-11-01"}));
-        assert_eq!(
-            serde_json::from_value::<VariableValue>(text).unwrap(),
-            value
-        );
-    }
-}
+mod tests;
