@@ -1315,3 +1315,37 @@ async fn with_role_database_users_the_loader_grants_the_reader_role_on_a_fresh_d
         "{refused}"
     );
 }
+
+/// The Data API refuses an empty parameter value (SqlParameter's value has a minimum length of
+/// 1), and the stand-in does too: an empty text variable builds its mart all the same.
+#[tokio::test]
+async fn an_empty_text_variable_builds_its_mart_on_the_data_api() {
+    let fake = FakeRedshift::start();
+    let config = sdk_config_at(&fake.endpoint).await;
+    let redshift = warehouse(aws_sdk_redshiftdata::Client::new(&config));
+    use daybook_core::ports::Warehouse;
+    let variables: daybook_core::variables::Variables = [
+        ("region".to_string(), VariableValue::Text(String::new())),
+        ("min_views".to_string(), VariableValue::Number(3.0)),
+    ]
+    .into();
+    let select = bind_variables(
+        "SELECT page FROM lake.pages WHERE region = {var.region} AND views >= {var.min_views}",
+        &variables,
+    )
+    .unwrap();
+    redshift
+        .materialize("page_views", &select, DAY.parse().unwrap(), "job-1")
+        .await
+        .unwrap();
+    redshift.query_with(&select).await.unwrap();
+    let parameters: Vec<Value> = fake
+        .requests()
+        .into_iter()
+        .filter_map(|(_, body)| body.get("Parameters").cloned())
+        .collect();
+    assert_eq!(parameters.len(), 2, "the staging statement and the query");
+    for list in parameters {
+        assert_eq!(list, json!([{"name": "var_min_views", "value": "3"}]));
+    }
+}
