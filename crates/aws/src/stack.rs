@@ -325,7 +325,7 @@ impl Runs {
                 refusal(
                     &e,
                     "ExecutionNotRedrivable",
-                    |text| format!("{execution_arn} cannot be redriven: {text}. Only a failed, timed-out or aborted execution of the last 14 days can be; start a new run for the date instead"),
+                    |text| format!("{execution_arn} cannot be redriven: {text}. Only a failed, timed-out or aborted execution that stopped in the last 14 days can be; start a new run for the date instead"),
                     &format!("redriving {execution_arn}"),
                 )
             })?;

@@ -11,7 +11,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// Step Functions keeps an execution redrivable for 14 days after it started.
+/// Step Functions keeps an execution redrivable for 14 days after it stopped (RedriveExecution:
+/// executions that "didn't complete successfully in the last 14 days"); each redrive that fails
+/// again stops it anew.
 pub const REDRIVE_DAYS: i64 = 14;
 /// And allows at most this many redrives of one execution.
 pub const MAX_REDRIVES: u32 = 1000;
@@ -125,6 +127,14 @@ impl ExecutionRecord {
     }
 
     /// Where a redrive would resume, or why this execution cannot be redriven (AWS's rules).
+    /// When the execution last stopped: the last state it left, or its start when it left none.
+    pub fn stopped_at(&self) -> DateTime<Utc> {
+        (self.history.iter())
+            .filter_map(|v| v.exited)
+            .max()
+            .unwrap_or(self.start_time)
+    }
+
     pub fn redrive_point(&self, now: DateTime<Utc>) -> Result<&ResumePoint, String> {
         match self.status {
             ExecutionStatus::Succeeded => {
@@ -141,10 +151,11 @@ impl ExecutionRecord {
             }
             ExecutionStatus::Failed => {}
         }
-        if now - self.start_time > chrono::Duration::days(REDRIVE_DAYS) {
+        let stopped = self.stopped_at();
+        if now - stopped > chrono::Duration::days(REDRIVE_DAYS) {
             return Err(format!(
-                "execution {} started on {}, more than {REDRIVE_DAYS} days ago; Step Functions no longer redrives it: start a new run for the date",
-                self.name, self.start_time
+                "execution {} stopped on {stopped}, more than {REDRIVE_DAYS} days ago; Step Functions no longer redrives it: start a new run for the date",
+                self.name
             ));
         }
         if self.redrive_count >= MAX_REDRIVES {
@@ -355,4 +366,58 @@ pub async fn redrive_recorded(
         .await;
     finish(store, &record, &result)?;
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed run that started 20 days ago and last failed `stopped_days_ago` days ago.
+    fn failed(stopped_days_ago: i64, redrives: u32) -> (ExecutionRecord, DateTime<Utc>) {
+        let now: DateTime<Utc> = "2026-12-04T06:00:00Z".parse().unwrap();
+        let day = |n: i64| now - chrono::Duration::days(n);
+        let record = ExecutionRecord {
+            name: "20261114-060000-abc123".into(),
+            definition: Value::Null,
+            input: Value::Null,
+            start_time: day(20),
+            status: ExecutionStatus::Failed,
+            redrive_count: redrives,
+            failure: None,
+            resume: Some(ResumePoint {
+                state: "Load warehouse".into(),
+                input: Value::Null,
+                branches: None,
+            }),
+            output: None,
+            history: vec![StateVisit {
+                state: "Load warehouse".into(),
+                entered: day(stopped_days_ago),
+                exited: Some(day(stopped_days_ago)),
+                error: Some("Daybook.Failed".into()),
+                retries: 0,
+            }],
+        };
+        (record, now)
+    }
+
+    /// RedriveExecution takes executions that stopped in the last 14 days, at most 1,000 times.
+    #[test]
+    fn the_redrive_window_runs_from_the_last_stop_and_redrives_are_counted() {
+        let (record, now) = failed(3, 0);
+        assert!(
+            record.redrive_point(now).is_ok(),
+            "started 20 days ago, stopped 3"
+        );
+        let (record, now) = failed(15, 0);
+        let refused = record.redrive_point(now).unwrap_err();
+        assert!(refused.contains("stopped on"), "{refused}");
+        let (record, now) = failed(1, MAX_REDRIVES);
+        assert!(
+            record
+                .redrive_point(now)
+                .unwrap_err()
+                .contains("1000 times")
+        );
+    }
 }
