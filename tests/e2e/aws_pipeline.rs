@@ -1349,3 +1349,40 @@ async fn an_empty_text_variable_builds_its_mart_on_the_data_api() {
         assert_eq!(list, json!([{"name": "var_min_views", "value": "3"}]));
     }
 }
+
+/// All of an invocation's Redshift waits share the Lambda's time: a statement still running
+/// when that time is nearly up is cancelled and the step fails as transient, which the
+/// definition retries, instead of the function being killed (`Sandbox.Timedout`, which no
+/// Retry matches) or waiting out each statement's own deadline in turn.
+#[tokio::test]
+async fn a_statement_still_running_at_the_invocations_end_is_cancelled_and_retried() {
+    let fake = FakeRedshift::start();
+    let config = sdk_config_at(&fake.endpoint).await;
+    let redshift = warehouse(aws_sdk_redshiftdata::Client::new(&config));
+    use daybook_core::Classify;
+    use daybook_core::ports::Warehouse;
+    let started = std::time::Instant::now();
+    let error = daybook_aws::lambda::with_invocation_deadline(
+        started + Duration::from_millis(300),
+        redshift.materialize(
+            "page_views",
+            &BoundSql::plain("SELECT SLOW_ME"),
+            DAY.parse().unwrap(),
+            "job-1",
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "gave up at the invocation's end, not the statement's 10 s: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(error.kind(), daybook_core::ErrorKind::Transient, "{error}");
+    assert!(error.to_string().contains("cancelled"), "{error}");
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|(operation, _)| operation == "CancelStatement")
+    );
+}

@@ -1,7 +1,8 @@
 //! A Redshift Data API stand-in on a loopback port, for what moto cannot do: moto 5.2.5 has no
 //! BatchExecuteStatement, answers CreatedAt in a form the SDK rejects, and never pages. This one
 //! records every request, reports each statement as STARTED once before FINISHED (so callers
-//! must poll), fails any statement whose SQL contains `FAIL_ME` with a Redshift-like error,
+//! must poll), never finishes one whose SQL contains `SLOW_ME`, fails any statement whose SQL
+//! contains `FAIL_ME` with a Redshift-like error,
 //! remembers the tables `CREATE TABLE` made (and answers `information_schema.tables` with
 //! them), and serves every other query's result in pages of two records.
 //!
@@ -297,7 +298,7 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
                 state.writing.remove(&id);
             }
             let polls = state.polled[&id];
-            let status = if polls == 1 {
+            let status = if polls == 1 || sqls.iter().any(|s| s.contains("SLOW_ME")) {
                 "STARTED"
             } else if failing.is_some() || sqls.iter().any(|s| s.contains("FAIL_ME")) {
                 "FAILED"

@@ -213,6 +213,40 @@ pub fn mailer(config: &aws_config::SdkConfig) -> crate::SesMailer {
     crate::SesMailer::new(aws_sdk_sesv2::Client::new(config))
 }
 
+tokio::task_local! {
+    static INVOCATION_DEADLINE: std::time::Instant;
+}
+
+/// What an invocation keeps of its time for ending well: cancelling a statement still running
+/// and answering with a retryable error, rather than being killed as `Sandbox.Timedout`, which
+/// no Retry of the definition matches.
+pub const INVOCATION_MARGIN: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// When the invocation under way must have finished its waits: the Lambda's deadline less
+/// [`INVOCATION_MARGIN`]; `None` outside an invocation.
+pub fn invocation_deadline() -> Option<std::time::Instant> {
+    INVOCATION_DEADLINE.try_with(|d| *d).ok()
+}
+
+/// Runs `work` as an invocation that must have finished its waits by `deadline`.
+pub async fn with_invocation_deadline<F: std::future::Future>(
+    deadline: std::time::Instant,
+    work: F,
+) -> F::Output {
+    INVOCATION_DEADLINE.scope(deadline, work).await
+}
+
+/// The Lambda's deadline (milliseconds since the epoch, from the runtime API) as an instant of
+/// this process, less the margin.
+fn deadline_of(context: &lambda_runtime::Context) -> std::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
+    std::time::Instant::now() + left.saturating_sub(INVOCATION_MARGIN)
+}
+
 /// Runs a function: `adapters` built once at init, then `handler` per event. The event is
 /// parsed here, so a payload of the wrong shape fails as `Daybook.InvalidInput` like any other
 /// input the handler refuses, rather than with the runtime's own error name.
@@ -236,10 +270,11 @@ where
     );
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            let deadline = deadline_of(&event.context);
             let mut payload = event.payload;
             let state = daybook_core::failure::take_state_name(&mut payload);
             let result = match parse_event::<E>(payload) {
-                Ok(input) => handler(adapters, input).await,
+                Ok(input) => with_invocation_deadline(deadline, handler(adapters, input)).await,
                 Err(error) => Err(error),
             };
             result.map_err(|error| error.in_step(state.as_deref(), function))

@@ -212,6 +212,17 @@ impl RedshiftWarehouse {
                     self.poll.deadline.as_secs()
                 )));
             }
+            // All of an invocation's waits share its time: the statement is cancelled while
+            // there is time left to say so, and the state machine retries the step.
+            let invocation = crate::lambda::invocation_deadline();
+            if let Some(end) = invocation.filter(|end| Instant::now() + delay >= *end) {
+                let _ = self.client.cancel_statement().id(id).send().await;
+                return Err(PortError::transient(format!(
+                    "{what}: still running {}s into this invocation, whose time is up in {}s; cancelled so that the state machine retries the step. A statement this slow wants a larger function timeout, or a cheaper mart",
+                    started.elapsed().as_secs(),
+                    end.saturating_duration_since(Instant::now()).as_secs()
+                )));
+            }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(self.poll.max_delay);
         }
