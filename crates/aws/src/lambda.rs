@@ -274,7 +274,11 @@ where
             let mut payload = event.payload;
             let state = daybook_core::failure::take_state_name(&mut payload);
             let result = match parse_event::<E>(payload) {
-                Ok(input) => with_invocation_deadline(deadline, handler(adapters, input)).await,
+                // Boxed: the handler's future nested in the deadline's scope is otherwise a
+                // type too deep for the compiler to lay out in the biggest functions.
+                Ok(input) => {
+                    with_invocation_deadline(deadline, Box::pin(handler(adapters, input))).await
+                }
                 Err(error) => Err(error),
             };
             result.map_err(|error| error.in_step(state.as_deref(), function))
