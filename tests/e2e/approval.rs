@@ -298,6 +298,7 @@ async fn a_link_shows_on_get_decides_once_on_post_and_refuses_every_bad_link() {
             store: deployment.clients.store("send-report"),
             mailer: daybook_aws::SesMailer::new(aws_sdk_sesv2::Client::new(&deployment.config)),
             state: deployment.clients.state("send-report"),
+            links: None,
         };
         let input = SendInput {
             job: record.job.clone(),
@@ -524,4 +525,96 @@ async fn a_retried_approval_task_with_a_new_token_emails_nobody_again() {
     assert_eq!(answers.len(), 1, "{answers:?}");
     assert_eq!(answers[0].0, "SendTaskSuccess");
     assert_eq!(answers[0].1["taskToken"], "token-attempt-2");
+}
+
+/// A presigned S3 URL dies with the session of the credentials that signed it, whatever its
+/// expiry says; a Lambda's session lasts hours. So the report links in an email are the
+/// approval API's, signed with the link key for `link_expiry_hours`: opening one answers with
+/// a presigned URL made at that moment, which S3 (moto) serves.
+#[tokio::test]
+async fn a_report_link_in_an_email_opens_for_as_long_as_the_email_says() {
+    use daybook_report::file_links::{Opened, open};
+    let deployment = Deployment::start().await;
+    let api = approval_api(&deployment.clients);
+    let record = deployment
+        .request("20261121-060000-link01", "token-link01")
+        .await;
+    let text = mail_parser::MessageParser::default()
+        .parse(deployment.sent()[0].as_bytes())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .into_owned();
+    let link = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Full report with charts: "))
+        .expect("the preview links the full report")
+        .trim()
+        .to_string();
+    assert!(
+        link.starts_with(&format!("{APPROVAL_URL}/files/f1.k1.")),
+        "{link}"
+    );
+    assert!(
+        !link.contains("X-Amz-"),
+        "no AWS signature in the email: {link}"
+    );
+
+    // Opened: a redirect to a presigned URL made now, which serves the report.
+    let response = approval_api::handle(&api, api_event("GET", &link, None))
+        .await
+        .unwrap();
+    assert_eq!(response["statusCode"], 302, "{response}");
+    let location = response["headers"]["location"].as_str().unwrap();
+    assert!(location.contains("X-Amz-Expires=300"), "{location}");
+    let path = &location[location.find("/daybook-lake/").unwrap()..];
+    let page = daybook_tests::http_get(&deployment._moto.endpoint, path);
+    let stored = deployment
+        .clients
+        .store("test")
+        .get(&record.report.html_key)
+        .await
+        .unwrap();
+    assert!(
+        page.contains(String::from_utf8_lossy(&stored[..200]).as_ref()),
+        "the report's bytes: {page:.300}"
+    );
+
+    // Three days later it still opens, as promised (72 hours); past that, a clear page.
+    let keyring = deployment.keyring().await;
+    let token = &link[link.find("/files/").unwrap() + "/files/".len()..];
+    let store = deployment.clients.store("approval-api");
+    let sent_at = record.requested_at;
+    let promised = chrono::Duration::hours(i64::from(record.email.link_expiry_hours));
+    let later = sent_at + promised - chrono::Duration::minutes(5);
+    assert!(matches!(
+        open(&store, &keyring, token, later).await,
+        Opened::Redirect(_)
+    ));
+    let too_late = sent_at + promised + chrono::Duration::hours(1);
+    let Opened::Refused { status, message } = open(&store, &keyring, token, too_late).await else {
+        panic!("an expired link is refused");
+    };
+    assert_eq!(status, 410);
+    assert!(message.contains("expired"), "{message}");
+    // Changed, or an approval link's token in its place: refused, nothing served.
+    let forged = token.replacen("f1.k1.", "f1.k1.A", 1);
+    let (status, page) = api_call(
+        &api,
+        api_event("GET", &format!("{APPROVAL_URL}/files/{forged}"), None),
+    )
+    .await;
+    assert_eq!(status, 404, "{page}");
+    let approval_token =
+        &record.links[LEAD][record.links[LEAD].find("/approvals/").unwrap() + 11..];
+    let (status, _) = api_call(
+        &api,
+        api_event(
+            "GET",
+            &format!("{APPROVAL_URL}/files/{approval_token}"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, 404);
 }

@@ -151,7 +151,7 @@ impl FunctionClients {
         )
     }
 
-    fn secrets(&self, function: &str) -> aws_sdk_secretsmanager::Client {
+    pub(crate) fn secrets(&self, function: &str) -> aws_sdk_secretsmanager::Client {
         aws_sdk_secretsmanager::Client::from_conf(
             client!(self, function, aws_sdk_secretsmanager).build(),
         )
@@ -247,6 +247,11 @@ impl AwsFunctions {
                 store: clients.store("send-report"),
                 mailer: SesMailer::new(clients.ses("send-report")),
                 state: clients.state("send-report"),
+                links: Some(send_report::LinkSigning {
+                    secrets: clients.secrets("send-report"),
+                    link_key_secret: clients.link_key.clone(),
+                    approval_url: APPROVAL_URL.into(),
+                }),
             },
         }
     }

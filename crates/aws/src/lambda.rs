@@ -374,7 +374,7 @@ impl MailAdapters {
         Self::from_config(&crate::sdk::load().await)
     }
 
-    fn from_config(config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+    pub fn from_config(config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
         Ok(Self {
             store: lake_store(config)?,
             mailer: mailer(config),

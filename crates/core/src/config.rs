@@ -76,7 +76,7 @@ impl PipelineConfig {
         }
         if !(1..=168).contains(&self.email.link_expiry_hours) {
             return Err(format!(
-                "email link_expiry_hours is {}: S3 presigned links last 1 to 168 hours (7 days)",
+                "email link_expiry_hours is {}: the email's links last 1 to 168 hours (7 days)",
                 self.email.link_expiry_hours
             ));
         }
@@ -417,7 +417,8 @@ pub struct EmailConfig {
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub tags: std::collections::BTreeMap<String, String>,
     /// How long the links in the email (full report, and a workbook too large to attach)
-    /// work: at most 168 hours (7 days), S3's limit for presigned links.
+    /// work: at most 168 hours (7 days). On AWS they are the approval API's signed links,
+    /// which presign the file when opened, so they last this long whatever signed the email.
     #[serde(default = "default_link_hours")]
     pub link_expiry_hours: u32,
     /// Largest message sent with the workbook attached, in bytes (SES v2 takes 40 MB); above

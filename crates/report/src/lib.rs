@@ -5,6 +5,7 @@ pub mod approval;
 pub mod chart;
 pub mod data;
 pub mod display;
+pub mod file_links;
 pub mod html;
 pub mod mime;
 pub mod picture;

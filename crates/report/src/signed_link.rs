@@ -163,22 +163,56 @@ impl Keyring {
     }
 
     pub fn sign(&self, claims: &LinkClaims) -> String {
-        let body = URL_SAFE_NO_PAD.encode(format!(
-            "{}\n{}\n{}",
-            claims.approval_id,
-            claims.approver,
-            claims.expires_at.timestamp()
-        ));
-        let signed = format!("v1.{}.{body}", self.current.id);
+        let expiry = claims.expires_at.timestamp().to_string();
+        self.sign_fields(
+            APPROVAL_LINK,
+            &[&claims.approval_id, &claims.approver, &expiry],
+        )
+    }
+
+    /// The claims of a token this deployment signed and that has not expired at `now`.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<LinkClaims, LinkError> {
+        let [approval_id, approver, expiry] = self.verified_fields(APPROVAL_LINK, token)?;
+        Ok(LinkClaims {
+            approval_id,
+            approver,
+            expires_at: unexpired(&expiry, now)?,
+        })
+    }
+
+    /// A link to one stored file of a report, for as long as the email promises: the approval
+    /// API checks it and answers with a presigned URL made at that moment, so the link does not
+    /// die with the credentials of whoever sent the email.
+    pub fn sign_file(&self, claims: &FileClaims) -> String {
+        let expiry = claims.expires_at.timestamp().to_string();
+        self.sign_fields(FILE_LINK, &[&claims.key, &expiry])
+    }
+
+    /// The file a file link names, if this deployment signed it and it has not expired.
+    pub fn verify_file(&self, token: &str, now: DateTime<Utc>) -> Result<FileClaims, LinkError> {
+        let [key, expiry] = self.verified_fields(FILE_LINK, token)?;
+        Ok(FileClaims {
+            key,
+            expires_at: unexpired(&expiry, now)?,
+        })
+    }
+
+    fn sign_fields(&self, version: &str, fields: &[&str]) -> String {
+        let body = URL_SAFE_NO_PAD.encode(fields.join("\n"));
+        let signed = format!("{version}.{}.{body}", self.current.id);
         let signature =
             URL_SAFE_NO_PAD.encode(mac(&self.current.secret, &signed).finalize().into_bytes());
         format!("{signed}.{signature}")
     }
 
-    /// The claims of a token this deployment signed and that has not expired at `now`.
-    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<LinkClaims, LinkError> {
+    /// The `N` fields of a `version` token whose signature verifies under one of the keys.
+    fn verified_fields<const N: usize>(
+        &self,
+        version: &str,
+        token: &str,
+    ) -> Result<[String; N], LinkError> {
         let mut parts = token.split('.');
-        let (Some("v1"), Some(key_id), Some(body), Some(signature), None) = (
+        let (Some(kind), Some(key_id), Some(body), Some(signature), None) = (
             parts.next(),
             parts.next(),
             parts.next(),
@@ -187,6 +221,9 @@ impl Keyring {
         ) else {
             return Err(LinkError::Malformed);
         };
+        if kind != version {
+            return Err(LinkError::Malformed);
+        }
         let key = std::iter::once(&self.current)
             .chain(&self.previous)
             .find(|k| k.id == key_id)
@@ -195,7 +232,7 @@ impl Keyring {
             .decode(signature)
             .map_err(|_| LinkError::Malformed)?;
         // Constant-time: the comparison does not say how much of a guess was right.
-        mac(&key.secret, &format!("v1.{key_id}.{body}"))
+        mac(&key.secret, &format!("{version}.{key_id}.{body}"))
             .verify_slice(&signature)
             .map_err(|_| LinkError::Forged)?;
         let text = URL_SAFE_NO_PAD
@@ -203,26 +240,34 @@ impl Keyring {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or(LinkError::Malformed)?;
-        let mut fields = text.split('\n');
-        let (Some(approval_id), Some(approver), Some(expiry), None) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
-            return Err(LinkError::Malformed);
-        };
-        let expires_at = expiry
-            .parse::<i64>()
-            .ok()
-            .and_then(|s| DateTime::from_timestamp(s, 0))
-            .ok_or(LinkError::Malformed)?;
-        if now.timestamp() > expires_at.timestamp() + CLOCK_SKEW_SECONDS {
-            return Err(LinkError::Expired(expires_at));
-        }
-        Ok(LinkClaims {
-            approval_id: approval_id.to_string(),
-            approver: approver.to_string(),
-            expires_at,
-        })
+        let fields: Vec<String> = text.split('\n').map(str::to_string).collect();
+        fields.try_into().map_err(|_| LinkError::Malformed)
     }
+}
+
+/// The tokens' first part: an approval link, or a link to a report's file. A token of one kind
+/// never verifies as the other.
+const APPROVAL_LINK: &str = "v1";
+const FILE_LINK: &str = "f1";
+
+/// What a file link says: the stored file's key and until when it opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileClaims {
+    pub key: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The expiry field as a time, if `now` is not past it (give or take the clocks' skew).
+fn unexpired(expiry: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, LinkError> {
+    let expires_at = expiry
+        .parse::<i64>()
+        .ok()
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+        .ok_or(LinkError::Malformed)?;
+    if now.timestamp() > expires_at.timestamp() + CLOCK_SKEW_SECONDS {
+        return Err(LinkError::Expired(expires_at));
+    }
+    Ok(expires_at)
 }
 
 fn mac(secret: &[u8], text: &str) -> HmacSha256 {

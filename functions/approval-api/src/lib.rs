@@ -13,6 +13,7 @@ use daybook_aws::lambda::HandlerError;
 use daybook_report::approval::{
     ApprovalSite, Approvals, Decision, LinkMaker, SiteRequest, SiteResponse, decide_job, sweep,
 };
+use daybook_report::file_links::{self, Opened};
 use daybook_report::signed_link::Keyring;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -157,6 +158,22 @@ async fn page(
         body,
     };
     let response = match keyring(adapters).await {
+        Ok(keyring) if site_request.path.starts_with(file_links::FILE_ROUTE) => {
+            let token = &site_request.path[file_links::FILE_ROUTE.len()..];
+            match file_links::open(&adapters.store, &keyring, token, now).await {
+                Opened::Redirect(url) => return redirect(&url),
+                Opened::Refused { status, message } => SiteResponse {
+                    status,
+                    html: format!(
+                        "<!DOCTYPE html><meta charset=\"utf-8\"><title>Report link</title><p>{}</p>",
+                        message
+                            .replace('&', "&amp;")
+                            .replace('<', "&lt;")
+                            .replace('>', "&gt;")
+                    ),
+                },
+            }
+        }
         Ok(keyring) => {
             let site = ApprovalSite {
                 store: &adapters.store,
@@ -175,6 +192,21 @@ async fn page(
         }
     };
     http_response(response)
+}
+
+/// A `302` to the presigned URL a file link opens: not cached, and the URL (which carries a
+/// signature) not sent on as a referrer.
+fn redirect(url: &str) -> ApiGatewayV2httpResponse {
+    let mut response = http_response(SiteResponse {
+        status: 302,
+        html: String::new(),
+    });
+    response.headers.insert(
+        "location",
+        url.parse()
+            .expect("a presigned URL is a valid header value"),
+    );
+    response
 }
 
 pub fn http_response(response: SiteResponse) -> ApiGatewayV2httpResponse {

@@ -2,6 +2,7 @@
 
 use daybook_aws::lambda::HandlerError;
 use daybook_report::approval::{ApprovalRequest, Approvals, LinkMaker, request_approval};
+use daybook_report::file_links::FileLinks;
 use daybook_report::signed_link::Keyring;
 
 /// Built once per container, at init: the lake, SES, the state table, Step Functions and the
@@ -28,13 +29,21 @@ pub async fn handle(
             )
         })?,
     };
+    let now = chrono::Utc::now();
+    // The previews' report links are the approval API's, so they live as long as promised.
+    let store = FileLinks {
+        inner: &adapters.store,
+        keyring: links.keyring.clone(),
+        base_url: links.base_url.clone(),
+        now,
+    };
     let approvals = Approvals {
-        store: &adapters.store,
+        store: &store,
         mailer: &adapters.mailer,
         state: &adapters.state,
         callbacks: &adapters.callbacks,
         links: &links,
     };
-    let output = request_approval(&approvals, &event, chrono::Utc::now()).await?;
+    let output = request_approval(&approvals, &event, now).await?;
     Ok(serde_json::to_value(output).expect("step outputs serialise"))
 }
