@@ -61,7 +61,11 @@ fn each_lambda_links_only_the_sdks_it_calls() {
             "approval-api",
             &["dynamodb", "s3", "secretsmanager", "sesv2", "sfn", "sts"],
         ),
-        ("send-report", &["dynamodb", "s3", "sesv2", "sts"]),
+        // The link key signs the email's report links.
+        (
+            "send-report",
+            &["dynamodb", "s3", "secretsmanager", "sesv2", "sts"],
+        ),
     ];
     for (function, sdks) in expected {
         let packages = linked(function);
