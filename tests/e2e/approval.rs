@@ -618,3 +618,53 @@ async fn a_report_link_in_an_email_opens_for_as_long_as_the_email_says() {
     .await;
     assert_eq!(status, 404);
 }
+
+/// The task-token stand-in refuses what Step Functions refuses (SendTaskSuccess and
+/// SendTaskFailure API references): a token no task was given (`InvalidToken`), an output that
+/// is not JSON (`InvalidOutput`), a second answer (`TaskTimedOut`).
+#[tokio::test]
+async fn task_token_answers_are_refused_as_step_functions_refuses_them() {
+    use aws_sdk_sfn::error::ProvideErrorMetadata;
+    let tasks = daybook_tests::FakeTaskTokens::start();
+    let config = crate::aws_moto::sdk_config_at(&tasks.endpoint).await;
+    let sfn = aws_sdk_sfn::Client::new(&config);
+    let code = |e: aws_sdk_sfn::error::SdkError<_, _>| {
+        let e: aws_sdk_sfn::Error = e.into();
+        e.code().unwrap_or_default().to_string()
+    };
+    let never = sfn
+        .send_task_success()
+        .task_token("never-issued")
+        .output("{}")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(never), "InvalidToken");
+    tasks.wait("token-1");
+    let not_json = sfn
+        .send_task_success()
+        .task_token("token-1")
+        .output("approved")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(not_json), "InvalidOutput");
+    sfn.send_task_success()
+        .task_token("token-1")
+        .output(r#"{"approved": true}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tasks.result_of("token-1"),
+        Some(Ok(json!({"approved": true})))
+    );
+    let again = sfn
+        .send_task_failure()
+        .task_token("token-1")
+        .error("Daybook.Rejected")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Some("TaskTimedOut"));
+}
