@@ -27,10 +27,15 @@ impl Failure {
     }
 
     /// Whether a Retry or Catch `ErrorEquals` list covers this error, with the documented
-    /// rules for `States.ALL` and `States.TaskFailed`.
+    /// rules for `States.ALL` and `States.TaskFailed`. `States.ALL` matches any error but the
+    /// terminal `States.DataLimitExceeded` and `States.Runtime` (developer guide, "Handling
+    /// errors in Step Functions workflows").
     pub fn matches(&self, error_equals: &[String]) -> bool {
         error_equals.iter().any(|name| match name.as_str() {
-            "States.ALL" => true,
+            "States.ALL" => !matches!(
+                self.error.as_str(),
+                "States.DataLimitExceeded" | "States.Runtime"
+            ),
             "States.TaskFailed" => {
                 self.error != "States.Timeout" && !self.error.starts_with("States.")
                     || self.error == "States.TaskFailed"
@@ -47,3 +52,18 @@ impl std::fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+#[cfg(test)]
+mod tests {
+    use super::Failure;
+
+    #[test]
+    fn states_all_catches_everything_but_the_terminal_errors() {
+        let all = ["States.ALL".to_string()];
+        assert!(Failure::new("Daybook.Failed", "").matches(&all));
+        assert!(Failure::timeout("").matches(&all));
+        assert!(Failure::new("States.TaskFailed", "").matches(&all));
+        assert!(!Failure::runtime("a path matched nothing").matches(&all));
+        assert!(!Failure::new("States.DataLimitExceeded", "").matches(&all));
+    }
+}

@@ -786,14 +786,13 @@ impl Runner {
                 "Name": execution.name,
                 "StartTime": execution.start_time,
                 "Input": execution.input,
+                // 0 until the first redrive, as in AWS's context object.
+                "RedriveCount": execution.redrive_count,
             },
             "State": { "Name": state, "EnteredTime": self.clock.now().to_rfc3339(), "RetryCount": retry_count },
             "StateMachine": { "Id": "arn:aws:states:local:000000000000:stateMachine:daybook", "Name": "daybook" },
             "Task": { "Token": token.unwrap_or_else(|| format!("{}-{}-{}", execution.name, state.replace(' ', "_"), uuid::Uuid::new_v4().simple())) },
         });
-        if execution.redrive_count > 0 {
-            context["Execution"]["RedriveCount"] = json!(execution.redrive_count);
-        }
         if let Some((index, value)) = map_item {
             context["Map"] = json!({ "Item": { "Index": index, "Value": value } });
         }

@@ -391,8 +391,9 @@ async fn full_jitter_waits_a_random_part_of_the_capped_backoff() {
     h.runner.execute("j", json!({})).await.unwrap();
     let slept = h.clock.slept.lock().unwrap().clone();
     assert_eq!(slept.len(), 2);
-    assert!(slept[0] <= Duration::from_secs(10), "{slept:?}");
-    assert!(slept[1] <= Duration::from_secs(15), "capped: {slept:?}");
+    // A random part in [0, backoff): never the whole backoff, which is what no jitter waits.
+    assert!(slept[0] < Duration::from_secs(10), "{slept:?}");
+    assert!(slept[1] < Duration::from_secs(15), "capped: {slept:?}");
 }
 
 #[tokio::test]
@@ -487,6 +488,18 @@ async fn a_redriven_execution_sees_its_redrive_count() {
         .await
         .unwrap();
     assert_eq!(output, json!({"count": 2, "name": "e"}));
+}
+
+#[tokio::test]
+async fn a_first_run_sees_a_redrive_count_of_zero() {
+    let output = run(
+        json!({"StartAt": "C", "States": {
+            "C": {"Type": "Pass", "Parameters": {"count.$": "$$.Execution.RedriveCount"}, "End": true}}}),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(output, json!({"count": 0}));
 }
 
 /// An ItemReader's S3: one bucket holding what the test put in.
