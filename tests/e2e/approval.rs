@@ -113,6 +113,28 @@ impl Deployment {
             .unwrap()
     }
 
+    /// Each raw message's destinations as moto records them: the call's own first, then the
+    /// addresses of the message's headers.
+    fn destinations(&self) -> Vec<Vec<String>> {
+        let data = daybook_tests::http_get(&self._moto.endpoint, "/moto-api/data.json");
+        let data: Value = serde_json::from_str(&data).unwrap();
+        data["ses"]["RawMessage"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|m| {
+                (m["destinations"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter())
+                .filter_map(|d| d.as_str().map(str::to_string))
+                .collect()
+            })
+            .collect()
+    }
+
     /// SES's raw messages so far.
     fn sent(&self) -> Vec<String> {
         let data = daybook_tests::http_get(&self._moto.endpoint, "/moto-api/data.json");
@@ -667,4 +689,74 @@ async fn task_token_answers_are_refused_as_step_functions_refuses_them() {
         .await
         .unwrap_err();
     assert_eq!(again.code(), Some("TaskTimedOut"));
+}
+
+/// The send ledger on DynamoDB's conditional writes: two sends of one job at once (a Lambda
+/// retry overlapping the first attempt) give each recipient one message, and a recipient whose
+/// earlier attempt stopped between its claim and its record is in doubt: never sent to again
+/// without a person, and named with what to check.
+#[tokio::test]
+async fn the_send_ledger_sends_each_recipient_once_at_once_and_never_when_in_doubt() {
+    use daybook_core::ports::StateStore;
+    let deployment = Deployment::start().await;
+    let record = deployment
+        .request("20261121-060000-send01", "token-send01")
+        .await;
+    let previews = deployment.sent().len();
+    let mut email = record.email.clone();
+    email.to = vec!["a@daybook.example".into(), "b@daybook.example".into()];
+    email.cc = vec!["c@daybook.example".into()];
+    let input = SendInput {
+        job: record.job.clone(),
+        report: record.report.clone(),
+        email,
+        approval: None,
+    };
+    let adapters = || send_report::Adapters {
+        store: deployment.clients.store("send-report"),
+        mailer: daybook_aws::SesMailer::new(aws_sdk_sesv2::Client::new(&deployment.config)),
+        state: deployment.clients.state("send-report"),
+        links: None,
+    };
+    let (first, second) = (adapters(), adapters());
+    let now = chrono::Utc::now();
+    let (one, two) = tokio::join!(
+        send_report(&first.store, &first.mailer, &first.state, &input, now),
+        send_report(&second.store, &second.mailer, &second.state, &input, now),
+    );
+    let sent = deployment.destinations()[previews..].to_vec();
+    for recipient in [
+        "a@daybook.example",
+        "b@daybook.example",
+        "c@daybook.example",
+    ] {
+        assert_eq!(
+            sent.iter()
+                .filter(|to| to.first().map(String::as_str) == Some(recipient))
+                .count(),
+            1,
+            "{recipient} got one message ({one:?} / {two:?})"
+        );
+    }
+
+    // In doubt: claimed, never recorded.
+    let doubtful = "d@daybook.example";
+    let key = daybook_report::steps::send_key(&record.job.job_id, &record.report.name, doubtful);
+    first
+        .state
+        .put(&key, json!({ "status": "sending", "started_at": now }))
+        .await
+        .unwrap();
+    let mut again = input.clone();
+    again.email.to.push(doubtful.into());
+    let before = deployment.sent().len();
+    let error = send_report(&first.store, &first.mailer, &first.state, &again, now)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(deployment.sent().len(), before, "nobody was sent to again");
+    assert!(
+        error.contains("may or may not have gone out") && error.contains(&key),
+        "{error}"
+    );
 }
