@@ -17,9 +17,9 @@ pub struct Chromium {
 }
 
 impl Chromium {
-    /// A fresh browser with a blank page, on a free loopback port.
+    /// A fresh browser with a blank page, on a loopback port it bound itself (port 0): the
+    /// port it got is the one it writes to `DevToolsActivePort` in its own profile.
     pub fn start() -> Self {
-        let port = crate::free_port();
         let profile = tempfile::tempdir().unwrap();
         let child = Command::new("chromium")
             .args([
@@ -31,7 +31,7 @@ impl Chromium {
                 "--no-first-run",
                 "--window-size=720,1100",
             ])
-            .arg(format!("--remote-debugging-port={port}"))
+            .arg("--remote-debugging-port=0")
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
             .stdout(Stdio::null())
@@ -39,6 +39,19 @@ impl Chromium {
             .spawn()
             .expect("run chromium (scripts/test installs it from Debian)");
         let started = Instant::now();
+        let active = profile.path().join("DevToolsActivePort");
+        let port = loop {
+            let written = std::fs::read_to_string(&active).unwrap_or_default();
+            if let Some(port) = written.lines().next().and_then(|l| l.parse::<u16>().ok()) {
+                break port;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "chromium did not write {}",
+                active.display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
         let page = loop {
             if let Some(text) = targets(port)
                 && let Ok(Value::Array(list)) = serde_json::from_str::<Value>(&text)

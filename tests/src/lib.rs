@@ -24,7 +24,8 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A `moto_server` child on a free loopback port, killed when dropped.
+/// A `moto_server` child on a loopback port it bound itself (port 0), killed when dropped. The
+/// port is the one it says it runs on, so no other test's server can answer in its place.
 pub struct MotoServer {
     child: Child,
     pub endpoint: String,
@@ -32,13 +33,38 @@ pub struct MotoServer {
 
 impl MotoServer {
     pub fn start() -> Self {
-        let port = free_port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        use std::io::BufRead;
+        let mut child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("moto_server is not on PATH: run the README's test command (scripts/test), which installs it");
+        let (found, port) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().expect("piped");
+        // Werkzeug logs every request to stderr: read it to the end, or the server would block
+        // once the pipe is full.
+        std::thread::spawn(move || {
+            let mut said = false;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                const SAYS: &str = "Running on http://127.0.0.1:";
+                if !said && let Some(at) = line.find(SAYS) {
+                    let digits: String = line[at + SAYS.len()..]
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    said = found.send(digits.parse::<u16>().ok()).is_ok();
+                }
+            }
+        });
+        let port = port
+            .recv_timeout(Duration::from_secs(30))
+            .ok()
+            .flatten()
+            .expect("moto_server did not say which port it listens on within 30s");
         let endpoint = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -46,7 +72,7 @@ impl MotoServer {
                 Instant::now() < deadline,
                 "moto_server did not listen on {endpoint} within 30s"
             );
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(50));
         }
         Self { child, endpoint }
     }
