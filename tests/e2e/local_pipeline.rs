@@ -394,9 +394,13 @@ async fn a_rejected_report_ends_the_run_without_sending() {
 
 /// The local functions, with `export-segment` failing on its first call as a step does when
 /// its source is unreachable (a plain failure: no Retry rule takes it).
+/// Fails the first Segment export once the other exports have finished: a branch still
+/// running when its sibling fails is stopped, and a redrive reruns it too (as on AWS), so the
+/// test waits for them to pin which branches a redrive keeps.
 struct SegmentFailsOnce {
     functions: daybook_local::pipeline::LocalFunctions,
     calls: Mutex<Vec<String>>,
+    finished: Mutex<Vec<String>>,
 }
 
 #[async_trait::async_trait]
@@ -409,12 +413,26 @@ impl daybook_local::asl::TaskInvoker for SegmentFailsOnce {
             calls.iter().filter(|c| **c == name).count() == 1
         };
         if name == "export-segment" && first {
+            let others = ["flatten-dynamodb", "export-rds"];
+            let waited = std::time::Instant::now();
+            while !others
+                .iter()
+                .all(|o| self.finished.lock().unwrap().iter().any(|f| f == o))
+            {
+                assert!(
+                    waited.elapsed() < std::time::Duration::from_secs(120),
+                    "the other exports did not finish"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
             return Err(Failure::new(
                 "Daybook.Failed",
                 "listing segment-logs/: the bucket answered AccessDenied",
             ));
         }
-        self.functions.invoke(function, input).await
+        let result = self.functions.invoke(function, input).await;
+        self.finished.lock().unwrap().push(name);
+        result
     }
 }
 
@@ -441,6 +459,7 @@ async fn a_redrive_resumes_in_the_failed_state_and_keeps_what_succeeded() {
             &daybook_local::pipeline::LocalPaths::new(&root),
         ),
         calls: Mutex::new(Vec::new()),
+        finished: Mutex::new(Vec::new()),
     });
     let approve = || {
         Arc::new(daybook_local::callbacks::AutoAnswer::new(

@@ -23,6 +23,8 @@ pub enum BranchProgress {
     Succeeded { output: Value },
     /// Stopped here: a redrive resumes it from this point.
     Failed { at: ResumePoint },
+    /// Stopped here because a sibling branch failed; a redrive resumes it from this point too.
+    Aborted { at: ResumePoint },
     /// Never started (a Map stops starting iterations after one fails).
     NotStarted,
 }

@@ -107,6 +107,19 @@ struct Execution {
     start_time: String,
     input: Value,
     redrive_count: u32,
+    /// Cancelled when a sibling branch of an enclosing Parallel state fails: AWS stops the
+    /// other branches then, and a redrive reruns the failed and the stopped ones.
+    abort: tokio_util::sync::CancellationToken,
+}
+
+/// The error a branch stopped by its failed sibling ends with; never the Parallel's own.
+const ABORTED: &str = "States.Aborted";
+
+fn aborted() -> Failure {
+    Failure::new(
+        ABORTED,
+        "stopped: another branch of the Parallel state failed",
+    )
 }
 
 enum Transition {
@@ -207,6 +220,7 @@ impl Runner {
             start_time,
             input: input.clone(),
             redrive_count,
+            abort: tokio_util::sync::CancellationToken::new(),
         };
         let states = Arc::new(self.definition.states.clone());
         self.run_states(
@@ -256,16 +270,20 @@ impl Runner {
                     kind: kind.clone(),
                 });
                 let started = std::time::Instant::now();
-                let outcome = self
-                    .run_with_retries(
-                        &current,
-                        &state,
-                        &input,
-                        &execution,
-                        map_item.clone(),
-                        prior_branches.take(),
-                    )
-                    .await;
+                let running = self.run_with_retries(
+                    &current,
+                    &state,
+                    &input,
+                    &execution,
+                    map_item.clone(),
+                    prior_branches.take(),
+                );
+                // A state stopped by a failed sibling branch resumes whole on a redrive.
+                let outcome = tokio::select! {
+                    biased;
+                    _ = execution.abort.cancelled() => Err(Stop { failure: aborted(), branches: None }),
+                    outcome = running => outcome,
+                };
                 match outcome {
                     Ok((transition, output)) => {
                         (self.observer)(&RunEvent::Exited {
@@ -571,10 +589,13 @@ impl Runner {
             .cloned()
             .unwrap_or_default();
         let mut prior = prior.unwrap_or_default().into_iter();
+        let siblings = execution.abort.child_token();
         let runs = branches.iter().map(|branch| {
             let definition = Definition::from_value(branch);
             let input = input.clone();
-            let execution = execution.clone();
+            let mut execution = execution.clone();
+            execution.abort = siblings.clone();
+            let siblings = siblings.clone();
             let before = prior.next().unwrap_or(BranchProgress::NotStarted);
             async move {
                 let definition = definition.map_err(|cause| Interrupted {
@@ -587,18 +608,25 @@ impl Runner {
                 })?;
                 let resume = match before {
                     BranchProgress::Succeeded { output } => return Ok(output),
-                    BranchProgress::Failed { at } => Some(at),
+                    BranchProgress::Failed { at } | BranchProgress::Aborted { at } => Some(at),
                     BranchProgress::NotStarted => None,
                 };
-                self.run_states(
-                    definition.start_at,
-                    Arc::new(definition.states),
-                    input,
-                    execution,
-                    None,
-                    resume,
-                )
-                .await
+                let result = self
+                    .run_states(
+                        definition.start_at,
+                        Arc::new(definition.states),
+                        input,
+                        execution,
+                        None,
+                        resume,
+                    )
+                    .await;
+                if let Err(interrupted) = &result
+                    && interrupted.failure.error != ABORTED
+                {
+                    siblings.cancel();
+                }
+                result
             }
         });
         let results = futures::future::join_all(runs).await;
@@ -689,7 +717,7 @@ impl Runner {
             async move {
                 let resume = match before {
                     BranchProgress::Succeeded { output } => return Some(Ok(output)),
-                    BranchProgress::Failed { at } => Some(at),
+                    BranchProgress::Failed { at } | BranchProgress::Aborted { at } => Some(at),
                     BranchProgress::NotStarted => None,
                 };
                 if failed.load(std::sync::atomic::Ordering::SeqCst) {
@@ -836,6 +864,11 @@ fn collect_branches(results: Vec<Option<Result<Value, Interrupted>>>) -> Result<
         .into_iter()
         .map(|result| match result {
             Some(Ok(output)) => BranchProgress::Succeeded { output },
+            Some(Err(interrupted)) if interrupted.failure.error == ABORTED => {
+                BranchProgress::Aborted {
+                    at: interrupted.resume,
+                }
+            }
             Some(Err(interrupted)) => {
                 first_failure.get_or_insert(interrupted.failure);
                 BranchProgress::Failed {
@@ -846,7 +879,8 @@ fn collect_branches(results: Vec<Option<Result<Value, Interrupted>>>) -> Result<
         })
         .collect();
     Err(Stop {
-        failure: first_failure.expect("a failed branch"),
+        // Every branch stopped by an enclosing Parallel's failure: stopped itself.
+        failure: first_failure.unwrap_or_else(aborted),
         branches: Some(progress),
     })
 }

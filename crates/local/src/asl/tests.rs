@@ -26,7 +26,8 @@ impl Clock for VirtualClock {
 
 /// Tasks: `double` doubles `$.n`; `flaky` fails with `Transient` until its third call;
 /// `broken` always fails; `once` fails the first time it sees an input with `"fail": true`;
-/// `once_per_batch` does the same for a batch whose first item has it; `echo` returns its input.
+/// `once_per_batch` does the same for a batch whose first item has it; `hangs_once` never ends
+/// the first time; `echo` returns its input.
 #[derive(Default)]
 struct FakeTasks {
     calls: Mutex<Vec<(String, Value)>>,
@@ -56,6 +57,11 @@ impl TaskInvoker for FakeTasks {
             "once_per_batch" if same_input == 1 && input["Items"][0]["fail"] == json!(true) => Err(
                 Failure::new("Daybook.Failed", format!("first try of {input}")),
             ),
+            // Runs until it is stopped, the first time; returns its input after.
+            "hangs_once" if count == 1 => {
+                futures::future::pending::<()>().await;
+                unreachable!("a pending future never completes")
+            }
             _ => Ok(input),
         }
     }
@@ -631,4 +637,40 @@ fn distributed_only_fields_are_refused_on_an_inline_map_as_aws_refuses_the_defin
     untyped["States"]["M"]["ItemProcessor"]["ProcessorConfig"] = json!({"Mode": "DISTRIBUTED"});
     let err = Definition::parse(&untyped.to_string(), &BTreeMap::new()).unwrap_err();
     assert!(err.contains("ExecutionType"), "{err}");
+}
+
+/// When a branch of a Parallel state fails, AWS stops the branches still running, and a
+/// redrive reruns the failed branch and the stopped ones (RedriveExecution: "redrives only the
+/// iterations and branches that failed or aborted"); a branch that had finished is kept.
+#[tokio::test]
+async fn a_failed_branch_stops_its_running_siblings_and_a_redrive_reruns_both() {
+    let h = harness(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "Done", "States": {"Done": {"Type": "Task", "Resource": "echo", "End": true}}},
+                {"StartAt": "Slow", "States": {"Slow": {"Type": "Task", "Resource": "hangs_once", "End": true}}},
+                {"StartAt": "Fails", "States": {"Fails": {"Type": "Task", "Resource": "once",
+                    "Parameters": {"fail": true}, "End": true}}}]}}}),
+        Ok(json!(null)),
+    );
+    let first = tokio::time::timeout(Duration::from_secs(5), h.runner.start("p", json!({"n": 1})))
+        .await
+        .expect("the failure stops the branch still running")
+        .unwrap_err();
+    assert_eq!(
+        first.failure.error, "Daybook.Failed",
+        "the Parallel fails with the branch's error"
+    );
+    let output = tokio::time::timeout(
+        Duration::from_secs(5),
+        h.runner
+            .redrive("p", json!({"n": 1}), "t0".into(), 1, first.resume),
+    )
+    .await
+    .expect("the redrive ends")
+    .unwrap();
+    assert_eq!(output, json!([{"n": 1}, {"n": 1}, {"fail": true}]));
+    assert_eq!(h.calls_of("echo"), 1, "the finished branch is kept");
+    assert_eq!(h.calls_of("once"), 2);
+    assert_eq!(h.calls_of("hangs_once"), 2, "the stopped branch ran again");
 }
