@@ -335,18 +335,26 @@ fn strings(value: &Value) -> Vec<&str> {
     }
 }
 
-/// Conditions the evaluator can vouch for: an owner key the request carries is the caller, as
-/// every statement a function follows, and every session it uses, is one it started itself.
-/// A key the request does not carry fails its StringEquals, as in IAM.
+/// The policy variable that IAM resolves to the caller's own user id (for a role session,
+/// `<role id>:<session name>`), which is what the owner keys carry.
+const CALLER: &str = "${aws:userid}";
+
+/// Conditions evaluated with their values: an owner key the request carries holds the caller's
+/// user id, as every statement a function follows, and every session it uses, is one it
+/// started itself; so `StringEquals` on it holds for `${aws:userid}` and for no literal id
+/// (which names one session, never every later one). A key the request does not carry fails
+/// its StringEquals, as in IAM; an operator this evaluator does not know fails too.
 fn conditions_hold(statement: &Value, owner_keys: &[&str]) -> bool {
     let Some(conditions) = statement.get("Condition").and_then(Value::as_object) else {
         return true;
     };
     conditions.iter().all(|(operator, keys)| {
         operator == "StringEquals"
-            && keys
-                .as_object()
-                .is_some_and(|keys| keys.keys().all(|key| owner_keys.contains(&key.as_str())))
+            && keys.as_object().is_some_and(|keys| {
+                keys.iter().all(|(key, value)| {
+                    owner_keys.contains(&key.as_str()) && strings(value).contains(&CALLER)
+                })
+            })
     })
 }
 
@@ -442,5 +450,11 @@ mod tests {
         assert!(allows_with(&sessions, action, "*", &[SESSION_OWNER]));
         assert!(!allows(&sessions, action, "*"), "a batch outside a session");
         assert!(!allows_with(&sessions, action, "*", &[STATEMENT_OWNER]));
+        let one_session = vec![json!({"Effect": "Allow", "Action": action, "Resource": "*",
+            "Condition": {"StringEquals": {SESSION_OWNER: "AROAEXAMPLE:daybook-load-1"}}})];
+        assert!(
+            !allows_with(&one_session, action, "*", &[SESSION_OWNER]),
+            "a literal user id is one session, not the caller"
+        );
     }
 }
