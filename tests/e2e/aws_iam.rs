@@ -20,6 +20,65 @@ use std::sync::Arc;
 const STREAM: &str =
     "arn:aws:dynamodb:us-east-1:123456789012:table/search_queries/stream/2025-11-21T00:00:00.000";
 
+/// Statements no call of the IAM test's run needs, each with why no run of it reaches them.
+const UNREACHED: &[(&str, &str)] = &[
+    ("ApprovalApiFunction:ListLake", LIST_FOR_404),
+    (
+        "ApprovalApiFunction:SendReminders",
+        "the sweep here finds no reminder due; approval.rs sends reminders, on moto without roles",
+    ),
+    (
+        "BuildReportFunction:UseOwnSessions",
+        "the RedshiftDataAccess policy all three SQL functions share; only load-warehouse stages rows in sessions",
+    ),
+    (
+        "ExportRdsFunction:KeepWatermarks",
+        "the pipeline's database is SQLite and its tables have no watermark; aws_exports keeps a watermark in DynamoDB, without roles",
+    ),
+    (
+        "ExportRdsFunction:ReadCaBundles",
+        "no source here names an ssl_root_cert; rds.rs verifies a CA bundle read from the store",
+    ),
+    (
+        "ExportRdsFunction:ReadDatabaseSecrets",
+        "the pipeline's database is SQLite, given by url; aws_exports reads a PostgreSQL secret, without roles",
+    ),
+    (
+        "FlattenDynamoDbFunction:ParkFailedStreamBatches",
+        "Lambda's event source mapping sends a failed stream batch to SQS with the function's role; no daybook code calls SQS",
+    ),
+    (
+        "FlattenDynamoDbFunction:QuerySourceIndexes",
+        "the pipeline reads DynamoDB export files; aws_moto queries the date index, without roles",
+    ),
+    (
+        "FlattenDynamoDbFunction:ReadSourceStream",
+        "Lambda's event source mapping reads the stream with the function's role; the handler is given the records",
+    ),
+    (
+        "FlattenDynamoDbFunction:ReadSourceTables",
+        "the pipeline reads DynamoDB export files; aws_moto scans and queries tables, without roles",
+    ),
+    ("LoadWarehouseFunction:ListLake", LIST_FOR_404),
+    (
+        "RequestApprovalFunction:CloseSupersededWaits",
+        "one run asks for approval here; approval.rs supersedes an earlier run, without roles",
+    ),
+    ("RequestApprovalFunction:ListLake", LIST_FOR_404),
+    (
+        "RunQueryFunction:UseOwnSessions",
+        "the RedshiftDataAccess policy all three SQL functions share; only load-warehouse stages rows in sessions",
+    ),
+    ("SendReportFunction:ListLake", LIST_FOR_404),
+    ("StartJobFunction:ListLake", LIST_FOR_404),
+];
+
+/// Without s3:ListBucket, S3 answers a GetObject of a missing key with 403 AccessDenied instead
+/// of 404 NoSuchKey (S3 API reference, GetObject, "Permissions"): these functions read keys
+/// that may not exist (a first run, a redrive's records) and must tell missing from refused.
+const LIST_FOR_404: &str =
+    "a GetObject of a missing key is 404 only with ListBucket; no read here misses";
+
 /// Each function, by the name the definition invokes it with and its template logical id.
 const FUNCTIONS: &[(&str, &str)] = &[
     ("start-job", "StartJobFunction"),
@@ -232,6 +291,30 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
             "{function} made no {service} call"
         );
     }
+
+    // Every statement of every role allowed a call of this run, or is listed with the reason
+    // no run of this test reaches it.
+    let mut unreached = Vec::new();
+    for (function, logical) in FUNCTIONS {
+        let statements = &roles.roles[*logical].1;
+        let used = daybook_tests::iam::used_statements(statements, &calls, function);
+        for statement in statements {
+            let sid = statement["Sid"].as_str().unwrap_or("<no Sid>");
+            if !used.contains(sid) {
+                unreached.push(format!("{logical}:{sid}"));
+            }
+        }
+    }
+    unreached.sort();
+    unreached.dedup();
+    let listed: Vec<String> = UNREACHED
+        .iter()
+        .map(|(statement, _)| statement.to_string())
+        .collect();
+    assert_eq!(
+        unreached, listed,
+        "statements no call of this run needed, against UNREACHED (each with why)"
+    );
 
     // The evaluator fails a role that lacks a statement its function needs...
     let glue_less: Vec<Value> = roles.roles["LoadWarehouseFunction"]

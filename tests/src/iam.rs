@@ -20,6 +20,7 @@ pub const REGION: &str = "us-east-1";
 #[derive(Debug, Clone)]
 pub struct RecordedCall {
     pub function: String,
+    pub method: String,
     /// `X-Amz-Target` for JSON services (`DynamoDB_20120810.GetItem`), else empty.
     pub target: String,
     pub uri: String,
@@ -70,6 +71,7 @@ impl Intercept for Recording {
             .unwrap_or(Value::Null);
         self.recorder.calls.lock().unwrap().push(RecordedCall {
             function: self.function.clone(),
+            method: request.method().to_string(),
             target: request
                 .headers()
                 .get("x-amz-target")
@@ -297,6 +299,71 @@ pub fn requirements(call: &RecordedCall) -> Vec<Requirement> {
         )];
     }
     Vec::new()
+}
+
+/// The S3 action and object (or bucket) a recorded S3 request needs: moto checks these itself;
+/// the evaluator reads them only to tell which statements a run used.
+fn s3_requirement(call: &RecordedCall) -> Option<Requirement> {
+    if !call.target.is_empty() || call.uri.contains("/v2/email/") {
+        return None;
+    }
+    let after_host = call
+        .uri
+        .split_once("://")
+        .map_or(call.uri.as_str(), |(_, r)| r);
+    let path_and_query = &after_host[after_host.find('/')?..];
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let (bucket, key) = path
+        .trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or((path.trim_start_matches('/'), ""));
+    let action = match (call.method.as_str(), key.is_empty()) {
+        ("GET", true) => "s3:ListBucket",
+        ("GET" | "HEAD", false) => "s3:GetObject",
+        ("DELETE", false) if query.contains("uploadId") => "s3:AbortMultipartUpload",
+        ("DELETE", false) => "s3:DeleteObject",
+        ("PUT" | "POST", false) => "s3:PutObject",
+        _ => return None,
+    };
+    let resource = if key.is_empty() {
+        format!("arn:aws:s3:::{bucket}")
+    } else {
+        format!(
+            "arn:aws:s3:::{bucket}/{}",
+            key.replace("%3D", "=").replace("%2F", "/")
+        )
+    };
+    Some(require(action, vec![resource]))
+}
+
+/// The Sids of `statements` that allowed at least one call `function` made: the statements a
+/// run needed. One that allowed none is either unneeded or on a path the run did not take.
+pub fn used_statements(
+    statements: &[Value],
+    calls: &[RecordedCall],
+    function: &str,
+) -> std::collections::BTreeSet<String> {
+    let mut used = std::collections::BTreeSet::new();
+    for call in calls.iter().filter(|c| c.function == function) {
+        for need in requirements(call).into_iter().chain(s3_requirement(call)) {
+            for statement in statements {
+                let allows_it = need.resources.iter().any(|r| {
+                    allows_with(
+                        std::slice::from_ref(statement),
+                        &need.action,
+                        r,
+                        &need.owner_keys,
+                    )
+                });
+                if allows_it {
+                    used.insert(statement["Sid"].as_str().unwrap_or("<no Sid>").to_string());
+                }
+            }
+        }
+    }
+    used
 }
 
 fn wildcard(pattern: &str, text: &str, case_insensitive: bool) -> bool {
