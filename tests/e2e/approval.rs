@@ -561,18 +561,9 @@ async fn a_report_link_in_an_email_opens_for_as_long_as_the_email_says() {
     let record = deployment
         .request("20261121-060000-link01", "token-link01")
         .await;
-    let text = mail_parser::MessageParser::default()
-        .parse(deployment.sent()[0].as_bytes())
-        .unwrap()
-        .body_text(0)
-        .unwrap()
-        .into_owned();
-    let link = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Full report with charts: "))
-        .expect("the preview links the full report")
-        .trim()
-        .to_string();
+    let text = daybook_tests::text_part(&deployment.sent()[0]);
+    let link = daybook_tests::after_label(&text, "Full report with charts: ")
+        .expect("the preview links the full report");
     assert!(
         link.starts_with(&format!("{APPROVAL_URL}/files/f1.k1.")),
         "{link}"

@@ -745,18 +745,9 @@ async fn the_approval_link_is_clicked_through_in_a_browser_and_the_run_sends() {
     .await
     .unwrap();
     assert_eq!(pending.len(), 1, "daybook approvals lists it");
-    let request = read(&sent_emails(&root)[0]);
-    let text = mail_parser::MessageParser::default()
-        .parse(request.as_bytes())
-        .unwrap()
-        .body_text(0)
-        .unwrap()
-        .into_owned();
-    let link = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Approve: "))
-        .expect("the approval email has an Approve link")
-        .to_string();
+    let text = daybook_tests::text_part(&read(&sent_emails(&root)[0]));
+    let link = daybook_tests::after_label(&text, "Approve: ")
+        .expect("the approval email has an Approve link");
     assert!(link.starts_with(&format!("{url}/approvals/v1.")), "{link}");
 
     let screenshot = tokio::task::spawn_blocking(move || {

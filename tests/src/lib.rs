@@ -126,3 +126,20 @@ fn http(endpoint: &str, method: &str, path: &str, body: &str) -> String {
     );
     body.to_string()
 }
+
+/// A raw message's text part, as a mail client reads it.
+pub fn text_part(raw: &str) -> String {
+    mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("a MIME message")
+        .body_text(0)
+        .expect("a text part")
+        .into_owned()
+}
+
+/// What follows `label` on the first line of `text` that starts with it (an email's links).
+pub fn after_label(text: &str, label: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(label))
+        .map(|rest| rest.trim().to_string())
+}
