@@ -17,6 +17,7 @@ pub mod dynamodb_state;
 pub mod glue_catalog;
 #[cfg(feature = "glue")]
 pub mod glue_crawler;
+pub mod invocation;
 pub mod lambda;
 #[cfg(feature = "secrets")]
 pub mod link_key;

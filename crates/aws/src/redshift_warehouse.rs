@@ -214,7 +214,7 @@ impl RedshiftWarehouse {
             }
             // All of an invocation's waits share its time: the statement is cancelled while
             // there is time left to say so, and the state machine retries the step.
-            let invocation = crate::lambda::invocation_deadline();
+            let invocation = crate::invocation::invocation_deadline();
             if let Some(end) = invocation.filter(|end| Instant::now() + delay >= *end) {
                 let _ = self.client.cancel_statement().id(id).send().await;
                 return Err(PortError::transient(format!(
