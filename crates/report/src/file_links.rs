@@ -102,10 +102,10 @@ pub async fn open(
                 ),
             };
         }
-        Err(e) => {
+        Err(_) => {
             return Opened::Refused {
                 status: 404,
-                message: format!("{e}."),
+                message: "This link is not one this deployment made, or the mail client cut it short: open it from the email again.".into(),
             };
         }
     };
