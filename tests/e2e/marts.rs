@@ -194,6 +194,31 @@ fn write_fixture(root: &Path) {
             "2026-11-10T08:00:00",
         )],
     );
+    // On each edge of active_users' windows: the day 7 days back is out of WAU and the one 6
+    // back in; 30 days back is out of MAU and 29 back in; the day after the run date is in
+    // nothing. Shifting an edge (INTERVAL '8 days', >= for >, no upper bound) changes a count.
+    for (dt, visitor) in [
+        ("2026-11-13", "u7"),
+        ("2026-11-14", "u8"),
+        ("2026-10-21", "u9"),
+        ("2026-10-22", "u10"),
+        ("2026-11-21", "u11"),
+    ] {
+        write_partition(
+            root,
+            "segment",
+            "pages",
+            &pages,
+            dt,
+            &[event(
+                &format!("m-{visitor}"),
+                Some(visitor),
+                &format!("a-{visitor}"),
+                Some("Home"),
+                &format!("{dt}T08:00:00"),
+            )],
+        );
+    }
     let tracks = [
         utf8("message_id"),
         utf8("user_id"),
@@ -434,10 +459,12 @@ fn expected(mart: &str) -> Value {
             {"user_id": "u1", "queries": 2, "zero_result_queries": 1, "mobile_queries": 1, "avg_results": 2.5},
             {"user_id": "u2", "queries": 1, "zero_result_queries": 0, "mobile_queries": 1, "avg_results": 3.0},
         ]),
-        // Today: u1, a2, a3 (pages) and u2 (tracks) = 4; + u3 three days ago = 5 in 7 days;
-        // + u4 ten days ago = 6 in 30 days (u1's track then is u1 again).
+        // Today: u1, a2, a3 (pages) and u2 (tracks) = 4; + u3 three days ago and u8 six days
+        // ago = 6 in 7 days (u7, seven days ago, is not); + u4 ten days ago, u7 and u10 (29 days
+        // ago) = 9 in 30 days (u9, 30 days ago, and u11, tomorrow, are not; u1's track then is
+        // u1 again).
         "active_users" => json!([
-            {"dau": 4, "wau": 5, "mau": 6, "stickiness": 4.0 / 6.0},
+            {"dau": 4, "wau": 6, "mau": 9, "stickiness": 4.0 / 9.0},
         ]),
         // Home: u1 and a2; the unnamed page: a3.
         "page_views" => json!([
