@@ -93,6 +93,7 @@ impl PipelineConfig {
                 email.remind_after_hours, email.approval_deadline_hours
             ));
         }
+        check_header_fields(email, &self.report.title)?;
         for mart in &self.marts {
             if let Some(sql) = crate::marts::mart_sql(mart) {
                 self.check_variables_used(sql)
@@ -501,9 +502,79 @@ pub fn bind_section_dates(sql: &str, date: chrono::NaiveDate, days: Option<u32>)
     bind_run_date(sql, date).replace("{first_date}", &format!("DATE '{first}'"))
 }
 
+/// Fields that become email headers are one line: a CR or LF in one would add headers of its
+/// own (a Bcc) or a body; and the sender is one address, as each recipient is.
+fn check_header_fields(email: &EmailConfig, title: &str) -> Result<(), String> {
+    for (field, value) in [
+        ("email.subject", email.subject.as_str()),
+        ("report.title", title),
+        ("email.from", email.from.as_str()),
+    ] {
+        if let Some(c) = value.chars().find(|c| c.is_control()) {
+            return Err(format!(
+                "{field} has the control character {c:?}: a header is one line of text; remove it"
+            ));
+        }
+    }
+    if !is_plain_address(&email.from) {
+        return Err(format!(
+            "email.from is {:?}: give one plain address, such as reports@example.com (the verified SES identity or an address of its domain)",
+            email.from
+        ));
+    }
+    Ok(())
+}
+
+/// One plain address (`name@domain.tld`): no display name, comment, list or header syntax.
+pub fn is_plain_address(address: &str) -> bool {
+    let mut parts = address.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !address
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;:\"()[]\\".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A subject of `"{title}\r\nBcc: evil@example.com"` would send a real Bcc header.
+    #[test]
+    fn header_bound_fields_with_control_characters_are_refused_at_start() {
+        let mut email = EmailConfig::new(
+            "reports@daybook.example",
+            &["a@x.example"],
+            &["b@x.example"],
+        );
+        email.subject = "{title}\r\nBcc: evil@example.com".into();
+        let refused = check_header_fields(&email, "Daily");
+        assert!(refused.unwrap_err().contains("email.subject"));
+        email.subject = "{title} for {date}".into();
+        assert!(
+            check_header_fields(&email, "Daily\n\nfake body")
+                .unwrap_err()
+                .contains("report.title")
+        );
+        for from in [
+            "Reports <reports@daybook.example>",
+            "evil",
+            "a@b.example, c@d.example",
+        ] {
+            email.from = from.into();
+            assert!(
+                check_header_fields(&email, "Daily")
+                    .unwrap_err()
+                    .contains("email.from"),
+                "{from}"
+            );
+        }
+        email.from = "reports@daybook.example".into();
+        assert!(check_header_fields(&email, "Daily").is_ok());
+    }
 
     #[test]
     fn a_chart_without_what_its_kind_needs_is_refused_in_words() {

@@ -106,17 +106,7 @@ pub fn encoded_size(text_bytes: usize, binary_bytes: usize) -> u64 {
 
 /// Whether `address` can stand alone in a `To` header: one address, nothing that would start
 /// another header or another address.
-pub fn is_plain_address(address: &str) -> bool {
-    let mut parts = address.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !address
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>,;:\"()[]\\".contains(c))
-}
+pub use daybook_core::config::is_plain_address;
 
 #[cfg(test)]
 mod tests {
