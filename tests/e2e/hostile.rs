@@ -332,3 +332,25 @@ async fn hostile_segment_lines_are_counted_and_quarantined_alone() {
         "{reasons:#?}"
     );
 }
+
+/// Fields that become email headers, as a config could set them: each refused by the check a
+/// run makes at its start, before anything is exported or sent.
+#[test]
+fn header_injection_through_the_config_is_refused_at_start() {
+    for (field, value) in [
+        ("subject", "{title}\r\nBcc: evil@example.com"),
+        ("title", "Daily\r\n\r\n<h1>fake body</h1>"),
+        ("from", "reports@daybook.example\r\nBcc: evil@example.com"),
+        ("from", "Reports <reports@daybook.example>"),
+    ] {
+        let mut config = daybook_local::demo::demo_config();
+        match field {
+            "subject" => config.email.subject = value.into(),
+            "title" => config.report.title = value.into(),
+            _ => config.email.from = value.into(),
+        }
+        let refused = config.check_names().unwrap_err();
+        assert!(refused.contains(field), "{value:?}: {refused}");
+    }
+    assert!(daybook_local::demo::demo_config().check_names().is_ok());
+}
