@@ -1,0 +1,72 @@
+use super::*;
+
+/// A subject of `"{title}\r\nBcc: evil@example.com"` would send a real Bcc header.
+#[test]
+fn header_bound_fields_with_control_characters_are_refused_at_start() {
+    let mut email = EmailConfig::new(
+        "reports@daybook.example",
+        &["a@x.example"],
+        &["b@x.example"],
+    );
+    email.subject = "{title}\r\nBcc: evil@example.com".into();
+    let refused = check_header_fields(&email, "Daily");
+    assert!(refused.unwrap_err().contains("email.subject"));
+    email.subject = "{title} for {date}".into();
+    assert!(
+        check_header_fields(&email, "Daily\n\nfake body")
+            .unwrap_err()
+            .contains("report.title")
+    );
+    for from in [
+        "Reports <reports@daybook.example>",
+        "evil",
+        "a@b.example, c@d.example",
+    ] {
+        email.from = from.into();
+        assert!(
+            check_header_fields(&email, "Daily")
+                .unwrap_err()
+                .contains("email.from"),
+            "{from}"
+        );
+    }
+    email.from = "reports@daybook.example".into();
+    assert!(check_header_fields(&email, "Daily").is_ok());
+}
+
+#[test]
+fn a_chart_without_what_its_kind_needs_is_refused_in_words() {
+    let mut chart = ChartSpec::bar("carrier", "deliveries");
+    assert!(chart.check().is_ok());
+    chart.kind = ChartKind::StackedBar;
+    assert!(chart.check().unwrap_err().contains("`series`"));
+    chart.kind = ChartKind::Quadrant;
+    assert!(chart.check().unwrap_err().contains("`x`"));
+    chart.kind = ChartKind::Line;
+    chart.days = Some(1);
+    assert!(chart.check().unwrap_err().contains("between 2 and 366"));
+}
+
+#[test]
+fn a_trend_binds_its_first_day() {
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+    assert_eq!(
+        bind_section_dates("dt BETWEEN {first_date} AND {run_date}", date, Some(28)),
+        "dt BETWEEN DATE '2026-10-25' AND DATE '2026-11-21'"
+    );
+    assert_eq!(
+        bind_section_dates("{first_date}", date, None),
+        "DATE '2026-11-21'"
+    );
+}
+
+#[test]
+fn every_recipient_once_in_to_cc_bcc_order() {
+    let mut email = EmailConfig::new("r@x.example", &["a@x.example", "B@x.example"], &[]);
+    email.cc = vec!["b@x.example".into(), "c@x.example".into()];
+    email.bcc = vec!["d@x.example".into()];
+    assert_eq!(
+        email.recipients(),
+        ["a@x.example", "B@x.example", "c@x.example", "d@x.example"]
+    );
+}
