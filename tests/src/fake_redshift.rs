@@ -2,9 +2,8 @@
 //! BatchExecuteStatement, answers CreatedAt in a form the SDK rejects, and never pages. This one
 //! records every request, reports each statement as STARTED once before FINISHED (so callers
 //! must poll), never finishes one whose SQL contains `SLOW_ME`, fails any statement whose SQL
-//! contains `FAIL_ME` with a Redshift-like error,
-//! remembers the tables `CREATE TABLE` made (and answers `information_schema.tables` with
-//! them), and serves every other query's result in pages of two records.
+//! contains `FAIL_ME` with a Redshift-like error, and serves every query's result in pages of
+//! two records.
 //!
 //! Sessions and parameters are held to the Data API's rules: a statement with
 //! `SessionKeepAliveSeconds` opens a session and answers its `SessionId`; a statement in a
@@ -326,28 +325,6 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
             ("200 OK", out)
         }
         "GetStatementResult" => {
-            let id = request["Id"].as_str().unwrap_or_default();
-            let sql = state
-                .sqls
-                .get(id)
-                .and_then(|s| s.first())
-                .cloned()
-                .unwrap_or_default();
-            if sql.contains("information_schema.tables") {
-                let exists = state.tables.iter().any(|t| {
-                    let (schema, table) = t.split_once('.').unwrap_or_default();
-                    sql.contains(&format!("table_schema = '{schema}'"))
-                        && sql.contains(&format!("table_name = '{table}'"))
-                });
-                return (
-                    "200 OK",
-                    json!({
-                        "Records": [[{ "longValue": i64::from(exists) }]],
-                        "ColumnMetadata": [{ "name": "tables", "typeName": "int8" }],
-                        "TotalNumRows": 1
-                    }),
-                );
-            }
             let page = request["NextToken"].as_str().unwrap_or("1");
             let rows = [
                 (1, "harry potter", "12.50"),
