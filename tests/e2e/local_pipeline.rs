@@ -318,6 +318,12 @@ async fn the_lake_gets_complete_run_folders_and_the_catalog_points_at_them() {
             .exists()
     );
     assert!(dir.path().join("jobs/job-lake/send.json").exists());
+    let files =
+        crate::parquet_shape::assert_every_file_reads_as_aws_writes_it(&dir.path().join("lake"));
+    assert!(
+        files > 40,
+        "every source and mart is checked: {files} files"
+    );
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ mod hostile;
 mod lake_postgres;
 mod local_pipeline;
 mod marts;
+mod parquet_shape;
 mod rds;
 mod readme;
 mod report;

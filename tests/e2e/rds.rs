@@ -216,6 +216,10 @@ async fn postgres_types_read_back_from_parquet_and_errors_name_what_failed() {
     .await
     .unwrap();
     let batch = read_table(dir.path(), &report, "everything");
+    assert_eq!(
+        crate::parquet_shape::assert_every_file_reads_as_aws_writes_it(dir.path()),
+        1
+    );
     assert_eq!(batch.num_rows(), 2);
     let expected = [
         ("small", "Int16", "-32768"),
@@ -433,6 +437,10 @@ async fn mariadb_types_read_back_from_parquet() {
     .await
     .unwrap();
     let batch = read_table(dir.path(), &report, "everything");
+    assert_eq!(
+        crate::parquet_shape::assert_every_file_reads_as_aws_writes_it(dir.path()),
+        1
+    );
     assert_eq!(batch.num_rows(), 2);
     let expected = [
         ("tiny", "Int8", "-128"),

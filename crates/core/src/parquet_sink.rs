@@ -1,8 +1,8 @@
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, Encoding};
-use parquet::file::properties::WriterProperties;
+use parquet::basic::Compression;
+use parquet::file::properties::{WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 use std::fs::File;
 use std::io::BufWriter;
@@ -10,21 +10,17 @@ use std::path::{Path, PathBuf};
 
 /// One Snappy Parquet file being written; row groups are flushed as batches arrive, so the
 /// memory held is one row group whatever the file's final size.
+///
+/// Every file is written as Redshift Spectrum, Athena and Glue read the Parquet that AWS's own
+/// writers make: format 1.0 data pages with PLAIN, RLE and RLE_DICTIONARY only, decimals on
+/// INT32, INT64 or FIXED_LEN_BYTE_ARRAY by precision (the RDS snapshot export's mapping) and
+/// timestamps as INT64 microseconds. AWS documents types for Spectrum, not encodings; the v2
+/// encodings (DELTA_*, BYTE_STREAM_SPLIT) are ones no AWS writer is documented to produce, so
+/// none is used. `tests/e2e/parquet_shape.rs` holds every table of every source to that.
 pub struct ParquetSink {
     writer: ArrowWriter<BufWriter<File>>,
     path: PathBuf,
     rows: u64,
-}
-
-/// How a column is written when a dictionary would not pay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnEncoding {
-    /// Values as they are: high-cardinality keys would only pay for hashing every value into a
-    /// dictionary that is then abandoned.
-    Plain,
-    /// Differences between neighbours, bit-packed: small integers that climb in steps, such as
-    /// positions in a list, pack as tightly as with a dictionary and without hashing each one.
-    Delta,
 }
 
 #[derive(Debug, Clone)]
@@ -35,27 +31,26 @@ pub struct WrittenFile {
 }
 
 impl ParquetSink {
-    /// Columns not named in `encodings` get a dictionary, with plain values as the fallback.
+    /// Columns not named in `plain_columns` get a dictionary, with plain values as the fallback;
+    /// the named ones (high-cardinality keys) are written plain, as hashing every value into a
+    /// dictionary that is then abandoned would only cost time.
     pub fn create(
         path: &Path,
         schema: SchemaRef,
         row_group_rows: usize,
-        encodings: &[(String, ColumnEncoding)],
+        plain_columns: &[String],
     ) -> std::io::Result<Self> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
         let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
         let mut props = WriterProperties::builder()
+            .set_writer_version(WriterVersion::PARQUET_1_0)
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(row_group_rows))
             .set_created_by(format!("daybook {}", env!("CARGO_PKG_VERSION")));
-        for (column, encoding) in encodings {
-            let column = ColumnPath::from(column.as_str());
-            props = props.set_column_dictionary_enabled(column.clone(), false);
-            if *encoding == ColumnEncoding::Delta {
-                props = props.set_column_encoding(column, Encoding::DELTA_BINARY_PACKED);
-            }
+        for column in plain_columns {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
         }
         let props = props.build();
         let writer =

@@ -4,7 +4,7 @@ use super::plan::{EXTRA_COLUMN, FlattenPlan, ITEMS_TABLE, POSITION_COLUMN, VALUE
 use super::value_ref::ValueRef;
 use crate::dynamo::{AttributeValue, Item};
 use crate::lake::PartitionLayout;
-use crate::parquet_sink::{ColumnEncoding, ParquetSink, WrittenFile};
+use crate::parquet_sink::{ParquetSink, WrittenFile};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use std::path::Path;
@@ -110,21 +110,14 @@ impl<'p> TableSet<'p> {
         part: usize,
     ) -> std::io::Result<Self> {
         let mut writers = Vec::new();
-        let keys = plan
-            .keys
-            .iter()
-            .map(|k| (k.column.clone(), ColumnEncoding::Plain));
+        let keys: Vec<String> = plan.keys.iter().map(|k| k.column.clone()).collect();
         for shape in table_shapes(plan) {
             let key = layout.part_key(&shape.name, part);
-            let mut encodings: Vec<_> = keys.clone().collect();
-            if shape.name != ITEMS_TABLE {
-                encodings.push((POSITION_COLUMN.to_string(), ColumnEncoding::Delta));
-            }
             let sink = ParquetSink::create(
                 &crate::lake::staged_path(staging, &key).map_err(std::io::Error::other)?,
                 shape.schema.clone(),
                 plan.row_group_rows,
-                &encodings,
+                &keys,
             )?;
             let columns = shape
                 .types

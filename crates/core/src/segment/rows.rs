@@ -2,7 +2,7 @@
 
 use super::event::SegmentEvent;
 use super::schema::{ColumnKind, TableColumns, walk_properties};
-use crate::parquet_sink::{ColumnEncoding, ParquetSink, WrittenFile};
+use crate::parquet_sink::{ParquetSink, WrittenFile};
 use arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
     TimestampMicrosecondBuilder,
@@ -185,7 +185,7 @@ impl TableRows {
                 &self.path,
                 self.columns.schema.clone(),
                 self.row_group_rows,
-                &[("message_id".to_string(), ColumnEncoding::Plain)],
+                &["message_id".to_string()],
             )?);
         }
         self.sink
