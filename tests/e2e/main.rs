@@ -1,6 +1,7 @@
 //! Cross-crate tests. Run them all with the README's test command (`scripts/test`).
 
 mod approval;
+mod asl_differential;
 mod aws_exports;
 mod aws_iam;
 mod aws_moto;

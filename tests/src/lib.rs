@@ -33,13 +33,32 @@ pub struct MotoServer {
 
 impl MotoServer {
     pub fn start() -> Self {
+        let mut command = Command::new("moto_server");
+        command.args(["-H", "127.0.0.1", "-p", "0"]);
+        Self::start_with(command)
+    }
+
+    /// A server whose Step Functions interpreter can call back into it (`tests/moto/serve.py`
+    /// says why `moto_server -p 0` cannot), with the interpreter switched on.
+    pub fn start_interpreting() -> Self {
+        let mut command = Command::new("python3");
+        command.arg(workspace_root().join("tests/moto/serve.py"));
+        let server = Self::start_with(command);
+        http_post(
+            &server.endpoint,
+            "/moto-api/config",
+            r#"{"stepfunctions": {"execute_state_machine": true}, "lambda": {"use_docker": false}}"#,
+        );
+        server
+    }
+
+    fn start_with(mut command: Command) -> Self {
         use std::io::BufRead;
-        let mut child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", "0"])
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("moto_server is not on PATH: run the README's test command (scripts/test), which installs it");
+            .expect("moto is not installed: run the README's test command (scripts/test), which installs it");
         let (found, port) = std::sync::mpsc::channel();
         let stderr = child.stderr.take().expect("piped");
         // Werkzeug logs every request to stderr: read it to the end, or the server would block
@@ -104,12 +123,38 @@ pub fn http_post(endpoint: &str, path: &str, body: &str) -> String {
 }
 
 fn http(endpoint: &str, method: &str, path: &str, body: &str) -> String {
+    let (status, body) = http_request(
+        endpoint,
+        method,
+        path,
+        &[("Content-Type", "application/json")],
+        body,
+    );
+    assert!(
+        status == 200 || status == 201,
+        "{method} {path}: {status} {body}"
+    );
+    body
+}
+
+/// One HTTP/1.0 request to a loopback server with the given headers: its status and body.
+pub fn http_request(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     use std::io::{Read, Write};
     let address = endpoint.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(address).expect("connect to the test server");
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {address}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
     write!(
         stream,
-        "{method} {path} HTTP/1.0\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .expect("send the request");
@@ -120,11 +165,12 @@ fn http(endpoint: &str, method: &str, path: &str, body: &str) -> String {
     let (head, body) = response
         .split_once("\r\n\r\n")
         .expect("an HTTP response has a head and a body");
-    assert!(
-        head.contains(" 200 ") || head.contains(" 201 "),
-        "{method} {path}: {head}"
-    );
-    body.to_string()
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{method} {path}: no status in {head}"));
+    (status, body.to_string())
 }
 
 /// A raw message's text part, as a mail client reads it.

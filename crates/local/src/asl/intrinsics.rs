@@ -43,74 +43,16 @@ fn evaluate(call: &Call, input: &Value, context: &Value) -> Result<Value, Failur
             Arg::Call(c) => evaluate(c, input, context),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let fail = |why: &str| Failure::new("States.IntrinsicFailure", format!("{}: {why}", call.name));
-    match call.name.as_str() {
-        "States.Format" => {
-            let template = args
-                .first()
-                .and_then(Value::as_str)
-                .ok_or_else(|| fail("the first argument must be a string"))?;
-            let mut out = String::new();
-            let mut rest = args[1..].iter();
-            let mut chars = template.chars().peekable();
-            while let Some(c) = chars.next() {
-                if c == '{' && chars.peek() == Some(&'}') {
-                    chars.next();
-                    let value = rest.next().ok_or_else(|| fail("more {} than arguments"))?;
-                    match value {
-                        Value::String(s) => out.push_str(s),
-                        other => out.push_str(&other.to_string()),
-                    }
-                } else {
-                    out.push(c);
-                }
-            }
-            if rest.next().is_some() {
-                return Err(fail("more arguments than {}"));
-            }
-            Ok(Value::String(out))
-        }
-        "States.StringToJson" => {
-            let text = args
-                .first()
-                .and_then(Value::as_str)
-                .ok_or_else(|| fail("expects one string"))?;
-            serde_json::from_str(text).map_err(|e| fail(&format!("not JSON: {e}")))
-        }
-        "States.JsonToString" => Ok(Value::String(
-            args.first()
-                .ok_or_else(|| fail("expects one argument"))?
-                .to_string(),
-        )),
-        "States.Array" => Ok(Value::Array(args)),
-        "States.ArrayLength" => match args.first() {
-            Some(Value::Array(a)) => Ok(Value::from(a.len())),
-            _ => Err(fail("expects an array")),
-        },
-        "States.MathAdd" => match (
-            args.first().and_then(Value::as_i64),
-            args.get(1).and_then(Value::as_i64),
-        ) {
-            (Some(a), Some(b)) => Ok(Value::from(a + b)),
-            _ => Err(fail("expects two integers")),
-        },
-        "States.StringSplit" => match (
-            args.first().and_then(Value::as_str),
-            args.get(1).and_then(Value::as_str),
-        ) {
-            (Some(text), Some(separators)) => Ok(Value::Array(
-                text.split(|c| separators.contains(c))
-                    .filter(|s| !s.is_empty())
-                    .map(|s| Value::String(s.to_string()))
-                    .collect(),
-            )),
-            _ => Err(fail("expects a string and separator characters")),
-        },
-        "States.UUID" => Ok(Value::String(uuid::Uuid::new_v4().to_string())),
-        other => Err(Failure::new(
+    match super::intrinsic_functions::apply(&call.name, args) {
+        Some(result) => result.map_err(|why| {
+            Failure::new("States.IntrinsicFailure", format!("{}: {why}", call.name))
+        }),
+        None => Err(Failure::new(
             "States.IntrinsicFailure",
             format!(
-                "intrinsic function {other} is not supported by the local runner; supported: States.Format, StringToJson, JsonToString, Array, ArrayLength, MathAdd, StringSplit, UUID"
+                "intrinsic function {} is not supported by the local runner; supported: {}",
+                call.name,
+                super::intrinsic_functions::KNOWN
             ),
         )),
     }
@@ -269,7 +211,7 @@ mod tests {
 
     #[test]
     fn unknown_functions_are_named_in_the_error() {
-        let err = call("States.Hash($.x, 'MD5')", &json!({"x": "a"}), &json!({})).unwrap_err();
-        assert!(err.cause.contains("States.Hash"), "{err}");
+        let err = call("States.Hush($.x)", &json!({"x": "a"}), &json!({})).unwrap_err();
+        assert!(err.cause.contains("States.Hush"), "{err}");
     }
 }

@@ -4,6 +4,7 @@ mod choice;
 mod definition;
 mod distributed;
 mod error;
+mod intrinsic_functions;
 mod intrinsics;
 mod paths;
 mod redrive;
