@@ -265,3 +265,223 @@ async fn every_corpus_case_ends_on_our_runner_as_on_motos_interpreter() {
         differences.join("\n")
     );
 }
+
+/// `statemachines/daily-report.asl.json` as deployed, every function being the corpus's one.
+fn daily_definition() -> Value {
+    let mut text =
+        std::fs::read_to_string(workspace_root().join("statemachines/daily-report.asl.json"))
+            .unwrap();
+    let function = format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{FUNCTION}");
+    for name in [
+        "StartJobFunctionArn",
+        "FlattenDynamoDbFunctionArn",
+        "ExportRdsFunctionArn",
+        "ExportSegmentFunctionArn",
+        "LoadWarehouseFunctionArn",
+        "BuildReportFunctionArn",
+        "RequestApprovalFunctionArn",
+        "SendReportFunctionArn",
+    ] {
+        text = text.replace(&format!("${{{name}}}"), &function);
+    }
+    text = text
+        .replace("${LakeBucketName}", "lake")
+        .replace("${MapMaxConcurrency}", "10");
+    assert!(!text.contains("${"), "a substitution is missing");
+    let mut definition: Value = serde_json::from_str(&text).unwrap();
+    without_item_batchers(&mut definition);
+    definition
+}
+
+/// moto 5.2.5's ASL grammar has no `ItemBatcher`: it is taken out of the Distributed Maps, which
+/// the days run here never enter (the test checks that they do not).
+fn without_item_batchers(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            fields.remove("ItemBatcher");
+            fields.values_mut().for_each(without_item_batchers);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_item_batchers),
+        _ => {}
+    }
+}
+
+/// The states that only a day with a big export or a big Segment day enters.
+const FAN_OUT_STATES: [&str; 4] = [
+    "Flatten DynamoDB export files",
+    "Scan Segment files",
+    "Write Segment files",
+    "Plan DynamoDB fan-out",
+];
+
+/// What each function returns, in the order a day with one DynamoDB table, no RDS or Segment
+/// source and one mart calls them; the approval function's own answer is ignored (the decision
+/// comes through the task token).
+fn one_table_day() -> Vec<Value> {
+    vec![
+        json!({"job": {"id": "n", "day": "2026-11-21"},
+               "config": {"rds": [], "marts": [{"name": "search_top"}], "checks": [],
+                          "report": {"title": "Daily"}, "email": {"to": ["team@example.com"]}},
+               "dynamodb": {"whole": [{"table": "search_queries"}], "fan_out": []},
+               "segment": {"whole": [], "fan_out": []},
+               "build_report": true, "approval_timeout_seconds": 3600}),
+        json!({"source": "search_queries", "tables": 4}),
+        json!({"refresh": null, "checks": [{"name": "rows", "ok": true}]}),
+        json!({"mart": "search_top", "rows": 20}),
+        json!({"report_key": "jobs/n/report.json", "sections": 16}),
+        json!({"asked": 1}),
+        json!({"sent": 3}),
+    ]
+}
+
+struct Decision(Value);
+
+#[async_trait]
+impl CallbackWaiter for Decision {
+    async fn wait(
+        &self,
+        _token: &str,
+        _execution: &str,
+        _state: &str,
+        _timeout: Option<Duration>,
+    ) -> Result<Value, Failure> {
+        Ok(self.0.clone())
+    }
+}
+
+async fn daily_locally(results: &[Value], decision: &Value) -> (Ending, Vec<String>) {
+    let definition = Definition::parse(&daily_definition().to_string(), &BTreeMap::new()).unwrap();
+    let entered = Arc::new(Mutex::new(Vec::new()));
+    let sink = entered.clone();
+    let runner = Runner::new(
+        definition,
+        Arc::new(Queued(Mutex::new(results.iter().cloned().collect()))),
+        Arc::new(Decision(decision.clone())),
+        Arc::new(SystemClock),
+    )
+    .with_observer(Arc::new(move |event| {
+        if let daybook_local::asl::RunEvent::Entered { state, .. } = event {
+            sink.lock().unwrap().push(state.clone());
+        }
+    }));
+    let ending = match runner.execute("n", json!({"day": "2026-11-21"})).await {
+        Ok(output) => Ending::Succeeded(output),
+        Err(failure) => Ending::Failed {
+            error: failure.error,
+            cause: Some(failure.cause),
+        },
+    };
+    let entered = entered.lock().unwrap().clone();
+    (ending, entered)
+}
+
+/// Runs the daily definition on moto, answering the approval's task token with `decision` once
+/// the token appears in the execution's history.
+fn daily_on_moto(
+    moto: &MotoServer,
+    name: &str,
+    results: &[Value],
+    decision: &Value,
+) -> (Ending, Vec<String>) {
+    let results: Vec<String> = results.iter().map(Value::to_string).collect();
+    http_post(
+        &moto.endpoint,
+        "/moto-api/static/lambda-simple/response",
+        &json!({"results": results, "region": "us-east-1"}).to_string(),
+    );
+    let machine = sfn(
+        moto,
+        "CreateStateMachine",
+        json!({"name": name, "definition": daily_definition().to_string(),
+               "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/corpus")}),
+    );
+    let execution = sfn(
+        moto,
+        "StartExecution",
+        json!({"stateMachineArn": machine["stateMachineArn"], "name": "n",
+               "input": json!({"day": "2026-11-21"}).to_string()}),
+    );
+    let arn = execution["executionArn"].clone();
+    let history = || {
+        sfn(moto, "GetExecutionHistory", json!({"executionArn": arn}))["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut answered = false;
+    loop {
+        let described = sfn(moto, "DescribeExecution", json!({"executionArn": arn}));
+        if described["status"] != "RUNNING" {
+            let entered = history()
+                .iter()
+                .filter_map(|e| e["stateEnteredEventDetails"]["name"].as_str())
+                .map(str::to_string)
+                .collect();
+            let ending = if described["status"] == "SUCCEEDED" {
+                Ending::Succeeded(
+                    serde_json::from_str(described["output"].as_str().unwrap()).unwrap(),
+                )
+            } else {
+                Ending::Failed {
+                    error: described["error"].as_str().unwrap_or_default().to_string(),
+                    cause: described["cause"].as_str().map(str::to_string),
+                }
+            };
+            return (ending, entered);
+        }
+        assert!(Instant::now() < deadline, "{name}: still running on moto");
+        if !answered {
+            let token = history().iter().find_map(|e| {
+                let parameters = e["taskScheduledEventDetails"]["parameters"].as_str()?;
+                let parameters: Value = serde_json::from_str(parameters).ok()?;
+                parameters["Payload"]["token"].as_str().map(str::to_string)
+            });
+            if let Some(token) = token {
+                sfn(
+                    moto,
+                    "SendTaskSuccess",
+                    json!({"taskToken": token, "output": decision.to_string()}),
+                );
+                answered = true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn the_daily_definition_approves_and_rejects_on_our_runner_as_on_motos_interpreter() {
+    let moto = interpreter();
+    for (name, decision) in [
+        (
+            "approved",
+            json!({"approved": true, "by": "ana@example.com"}),
+        ),
+        (
+            "rejected",
+            json!({"approved": false, "by": "ana@example.com", "reason": "numbers look off"}),
+        ),
+    ] {
+        let mut theirs = daily_on_moto(&moto, name, &one_table_day(), &decision);
+        let mut ours = daily_locally(&one_table_day(), &decision).await;
+        // Parallel branches interleave differently on each engine: the states entered are
+        // compared as a set of visits, not in order.
+        theirs.1.sort();
+        ours.1.sort();
+        assert_eq!(ours, theirs, "{name}: ours, then moto's");
+        assert!(
+            theirs.1.contains(&"Send report".to_string()) == (name == "approved"),
+            "{name}: {:?}",
+            theirs.1
+        );
+        assert!(
+            !theirs
+                .1
+                .iter()
+                .any(|s| FAN_OUT_STATES.contains(&s.as_str())),
+            "{name}: a state without its ItemBatcher ran: {:?}",
+            theirs.1
+        );
+    }
+}
