@@ -5,7 +5,7 @@
 //! end the same way: the same output, or the same error (and cause, where the case says so).
 
 use async_trait::async_trait;
-use daybook_local::asl::{CallbackWaiter, Definition, Failure, Runner, SystemClock, TaskInvoker};
+use daybook_asl::{CallbackWaiter, Definition, Failure, Runner, SystemClock, TaskInvoker};
 use daybook_tests::{MotoServer, http_post, http_request, workspace_root};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
@@ -360,7 +360,7 @@ async fn daily_locally(results: &[Value], decision: &Value) -> (Ending, Vec<Stri
         Arc::new(SystemClock),
     )
     .with_observer(Arc::new(move |event| {
-        if let daybook_local::asl::RunEvent::Entered { state, .. } = event {
+        if let daybook_asl::RunEvent::Entered { state, .. } = event {
             sink.lock().unwrap().push(state.clone());
         }
     }));

@@ -9,6 +9,7 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
+use daybook_asl::{CallbackWaiter, Definition, Failure, Runner, SystemClock, TaskInvoker};
 use daybook_aws::{
     CrawlerRun, DynamoDbReader, DynamoDbStateStore, GlueCatalog, RedshiftTarget, RedshiftWarehouse,
     S3Store, SesMailer, SfnCallbacks, SpectrumSchema, sdk,
@@ -16,7 +17,6 @@ use daybook_aws::{
 use daybook_core::ports::StateStore;
 use daybook_core::store::ObjectStore;
 use daybook_core::variables::{BoundSql, VariableValue, bind_variables};
-use daybook_local::asl::{CallbackWaiter, Definition, Failure, Runner, SystemClock, TaskInvoker};
 use daybook_local::pipeline::local_substitutions;
 use daybook_report::approval::{Answer, Decision, answer_of, decide_job, request_of_job};
 use daybook_tests::{FakeRedshift, MotoServer, http_get, http_post};
@@ -286,7 +286,7 @@ pub(crate) const FANNED_SEGMENT_SOURCE: &str = "segment_archive";
 struct S3Items(aws_sdk_s3::Client);
 
 #[async_trait::async_trait]
-impl daybook_local::asl::ItemSource for S3Items {
+impl daybook_asl::ItemSource for S3Items {
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, String> {
         let object = self
             .0

@@ -3,11 +3,11 @@
 //! Segment day over two Distributed Maps (plan, scan, resolve, write, commit) too, with the
 //! day's duplicates and property types found across children.
 
+use daybook_asl::{Failure, RunEvent, TaskInvoker};
 use daybook_core::steps::JobContext;
 use daybook_core::steps::fan_out::{
     FanOutStep, PartTask, PlannedFile, SourcesTask, commit_fan_out, flatten_parts, plan_fan_out,
 };
-use daybook_local::asl::{Failure, RunEvent, TaskInvoker};
 use daybook_local::demo::{DemoError, redrive_daily_report, run_daily_report_with};
 use daybook_local::fs_store::FsStore;
 use daybook_local::pipeline::{LocalFunctions, LocalPaths};

@@ -1,6 +1,6 @@
 //! The daily-report state machine on embedded adapters, from generated data to the email.
 
-use daybook_local::asl::{Failure, RunEvent};
+use daybook_asl::{Failure, RunEvent};
 use daybook_local::demo::{
     DemoError, DemoOptions, decide, redrive_daily_report, run_daily_report, run_daily_report_with,
     run_demo,
@@ -410,7 +410,7 @@ struct SegmentFailsOnce {
 }
 
 #[async_trait::async_trait]
-impl daybook_local::asl::TaskInvoker for SegmentFailsOnce {
+impl daybook_asl::TaskInvoker for SegmentFailsOnce {
     async fn invoke(&self, function: &str, input: Value) -> Result<Value, Failure> {
         let name = function.rsplit(':').next().unwrap_or(function).to_string();
         let first = {
@@ -687,7 +687,7 @@ async fn a_second_report_is_a_config_of_its_own_with_its_own_recipients() {
         serde_json::to_vec_pretty(&weekly).unwrap(),
     )
     .unwrap();
-    let approve: Arc<dyn daybook_local::asl::CallbackWaiter> = Arc::new(
+    let approve: Arc<dyn daybook_asl::CallbackWaiter> = Arc::new(
         daybook_local::callbacks::AutoAnswer::new(json!({ "approved": true, "by": "sales lead" })),
     );
     let output = daybook_local::demo::run_daily_report(

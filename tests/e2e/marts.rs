@@ -584,7 +584,7 @@ async fn every_mart_gives_the_same_rows_on_datafusion_and_postgresql_over_genera
             manual_approval: false,
             job_id: job_id.into(),
         };
-        daybook_local::demo::run_demo(&options, Arc::new(|_: &daybook_local::asl::RunEvent| {}))
+        daybook_local::demo::run_demo(&options, Arc::new(|_: &daybook_asl::RunEvent| {}))
             .await
             .unwrap();
     }

@@ -3,15 +3,15 @@
 //! `startExecution.sync:2` starts it. A failed day is an execution of its own, so
 //! `daybook redrive <job>` resumes it where it failed.
 
-use crate::asl::{
-    CallbackWaiter, Definition, Failure, Observer, RunEvent, Runner, SystemClock, TaskInvoker,
-};
 use crate::callbacks::FileCallbacks;
 use crate::demo::{DemoError, run_daily_report_with};
 use crate::executions::{ExecutionStore, start_recorded};
 use crate::pipeline::{LocalFunctions, LocalPaths, local_substitutions};
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
+use daybook_asl::{
+    CallbackWaiter, Definition, Failure, Observer, RunEvent, Runner, SystemClock, TaskInvoker,
+};
 use daybook_core::steps::backfill::BackfillRequest;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

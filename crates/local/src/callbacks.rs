@@ -1,8 +1,8 @@
 //! The local runner's pending-task store: `.waitForTaskToken` tasks wait for a decision file
 //! that `daybook approve` / `daybook reject` (or any process) writes.
 
-use crate::asl::{CallbackWaiter, Failure};
 use async_trait::async_trait;
+use daybook_asl::{CallbackWaiter, Failure};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -1,15 +1,15 @@
 //! `daybook demo`: a generated day through the real state machine on embedded adapters, and
 //! the approve / reject commands that answer its approval step.
 
-use crate::asl::{
-    CallbackWaiter, Definition, Failure, Interrupted, Observer, Runner, SystemClock, TaskInvoker,
-};
 use crate::callbacks::{AutoAnswer, FileCallbacks};
 use crate::executions::{ExecutionStore, redrive_recorded, start_recorded};
 use crate::lake_items::LakeItems;
 use crate::pipeline::{LocalFunctions, LocalPaths, local_substitutions};
 use crate::state::FileStateStore;
 use chrono::NaiveDate;
+use daybook_asl::{
+    CallbackWaiter, Definition, Failure, Interrupted, Observer, Runner, SystemClock, TaskInvoker,
+};
 use daybook_core::config::{
     ChartKind, ChartSpec, DynamoDbRead, DynamoDbSource, EmailConfig, PipelineConfig,
     ReportDefinition, ReportSection,

@@ -2,8 +2,8 @@
 //! process (`daybook redrive <job>`), as a failed execution can be from the Step Functions
 //! console: same name, same input, same definition, resumed in the state that failed.
 
-use crate::asl::{Definition, Failure, Interrupted, ResumePoint, RunEvent, Runner};
 use chrono::{DateTime, Utc};
+use daybook_asl::{Definition, Failure, Interrupted, ResumePoint, RunEvent, Runner};
 pub use daybook_core::history::StateVisit;
 use daybook_core::history::{render_lines, seconds, state_lines};
 use serde::{Deserialize, Serialize};
@@ -312,7 +312,7 @@ pub async fn start_recorded(
 fn history_keeper(
     store: &ExecutionStore,
     record: &Arc<Mutex<ExecutionRecord>>,
-) -> crate::asl::Observer {
+) -> daybook_asl::Observer {
     let store = store.clone();
     let record = record.clone();
     let saved = Mutex::new(std::time::Instant::now());

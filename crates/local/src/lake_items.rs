@@ -1,9 +1,9 @@
 //! A Distributed Map's ItemReader, locally: objects of the lake on disk, under the bucket name
 //! the local definition is given for the lake.
 
-use crate::asl::ItemSource;
 use crate::fs_store::FsStore;
 use async_trait::async_trait;
+use daybook_asl::ItemSource;
 use daybook_core::store::ObjectStore;
 use std::path::Path;
 

@@ -3,7 +3,6 @@
 //! and callbacks, the local state-machine runner and generated data.
 
 pub mod approval_site;
-pub mod asl;
 pub mod backfill;
 pub mod callbacks;
 pub mod catalog;

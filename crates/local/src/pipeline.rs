@@ -1,13 +1,13 @@
 //! The pipeline's functions run in-process: what each Lambda does on AWS, done here with the
 //! embedded adapters, behind the runner's `TaskInvoker`.
 
-use crate::asl::{Failure, TaskInvoker};
 use crate::catalog::LocalCatalog;
 use crate::fs_store::FsStore;
 use crate::outbox::OutboxMailer;
 use crate::state::FileStateStore;
 use crate::warehouse::DataFusionWarehouse;
 use async_trait::async_trait;
+use daybook_asl::{Failure, TaskInvoker};
 use daybook_core::Classify;
 use daybook_core::steps::{fan_out, flatten, load, segment_fan_out, start};
 use daybook_report::steps as report;

@@ -241,8 +241,8 @@ pub async fn follow_backfill(
     name: &str,
     on_day: daybook_local::backfill::DayObserver,
 ) -> anyhow::Result<()> {
+    use daybook_asl::Failure;
     use daybook_aws::backfill_progress::{BackfillFollower, DayChange};
-    use daybook_local::asl::Failure;
     use daybook_local::backfill::DayEvent;
     let (found, runs) = stack_and_runs(stack).await?;
     let backfill =

@@ -1,6 +1,6 @@
 //! The lines a local run prints as it goes: one per state entered and left, retries, waits.
 
-use daybook_local::asl::{Observer, RunEvent};
+use daybook_asl::{Observer, RunEvent};
 use std::path::Path;
 use std::sync::Arc;
 

@@ -1,4 +1,6 @@
-//! A local runner for the Amazon States Language subset daybook's definitions use.
+//! An Amazon States Language interpreter, run in-process: the local pipeline's state machine,
+//! held against moto's interpreter by `tests/e2e/asl_differential.rs`. It depends on no daybook
+//! crate; tasks, callbacks, the clock and a Distributed Map's items come in through traits.
 
 mod choice;
 mod definition;
