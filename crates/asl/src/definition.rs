@@ -37,6 +37,12 @@ impl Definition {
     }
 
     pub fn from_value(value: &Value) -> Result<Self, String> {
+        super::fields::check_machine(
+            value
+                .as_object()
+                .ok_or("the definition is not a JSON object")?,
+            "the definition",
+        )?;
         let start_at = value
             .get("StartAt")
             .and_then(Value::as_str)
@@ -69,6 +75,10 @@ impl Definition {
                     "state {name:?} has Type {kind:?}; expected one of {STATE_TYPES:?}"
                 ));
             }
+            super::fields::check_state(
+                name,
+                state.as_object().ok_or("a state is not a JSON object")?,
+            )?;
             let mut targets: Vec<&str> = Vec::new();
             targets.extend(state.get("Next").and_then(Value::as_str));
             targets.extend(state.get("Default").and_then(Value::as_str));

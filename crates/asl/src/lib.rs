@@ -6,6 +6,7 @@ mod choice;
 mod definition;
 mod distributed;
 mod error;
+mod fields;
 mod intrinsic_functions;
 mod intrinsics;
 mod paths;
