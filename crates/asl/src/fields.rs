@@ -112,7 +112,7 @@ fn check(object: &Map<String, Value>, allowed: &[&str], place: &str) -> Result<(
     Ok(())
 }
 
-fn objects<'a>(value: Option<&'a Value>) -> impl Iterator<Item = &'a Map<String, Value>> {
+fn objects(value: Option<&Value>) -> impl Iterator<Item = &Map<String, Value>> {
     value
         .and_then(Value::as_array)
         .into_iter()
