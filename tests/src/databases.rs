@@ -1,5 +1,6 @@
 //! Real PostgreSQL and MariaDB servers for the export tests: each started in a temporary folder
-//! on a free loopback port, with a password user, and stopped when dropped.
+//! on a free loopback port (tried again on another if that port was taken before the server
+//! bound it), with a password user, and stopped when dropped.
 
 use super::free_port;
 use std::path::{Path, PathBuf};
@@ -16,18 +17,6 @@ fn running_as_root() -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
-}
-
-fn wait_for_port(port: u16, what: &str, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not listen on 127.0.0.1:{port} within 60s; its log:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// The folder of PostgreSQL's server programs (Debian keeps them out of PATH).
@@ -197,34 +186,45 @@ impl PostgresServer {
             ],
         );
         let log = server.dir.path().join("server.log");
-        server.run(
-            "pg_ctl",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-l",
-                log.to_str().unwrap(),
-                "-o",
-                &format!(
-                    "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off{}",
-                    server.port,
-                    server.dir.path().display(),
-                    if tls {
-                        let at = server.dir.path();
-                        format!(
-                            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
-                            at.join("server.crt").display(),
-                            at.join("server.key").display()
-                        )
-                    } else {
-                        String::new()
-                    }
-                ),
-                "-w",
-                "start",
-            ],
-        );
-        wait_for_port(server.port, "PostgreSQL", &log);
+        let mut server = server;
+        // free_port's port can be taken again before PostgreSQL binds it: then the start fails
+        // on "could not bind" and is tried on another port. `pg_ctl -w` waits for this server
+        // itself (its postmaster.pid), so no other listener can pass for it.
+        for attempt in 1.. {
+            let options = format!(
+                "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off{}",
+                server.port,
+                server.dir.path().display(),
+                if tls {
+                    let at = server.dir.path();
+                    format!(
+                        " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                        at.join("server.crt").display(),
+                        at.join("server.key").display()
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            let started = server
+                .command("pg_ctl")
+                .args(["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap()])
+                .args(["-o", &options, "-w", "start"])
+                .current_dir(server.dir.path())
+                .output()
+                .expect("pg_ctl runs");
+            if started.status.success() {
+                break;
+            }
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(
+                attempt < 5 && said.contains("could not bind"),
+                "PostgreSQL did not start on 127.0.0.1:{}: {}{said}",
+                server.port,
+                String::from_utf8_lossy(&started.stderr)
+            );
+            server.port = free_port();
+        }
         server.psql("postgres", &format!("CREATE DATABASE {DATABASE}"));
         (server, ca)
     }
@@ -303,6 +303,32 @@ impl Drop for PostgresServer {
     }
 }
 
+/// Waits for this MariaDB's own log to say it is ready on `port` (so no other listener on the
+/// port can pass for it). `None` when the port was taken before it bound, to try another.
+fn wait_until_ready(mut child: Child, port: u16, log: &Path, attempt: u32) -> Option<(Child, u16)> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let said = std::fs::read_to_string(log).unwrap_or_default();
+        if said.contains("ready for connections") && said.contains(&format!("port: {port}")) {
+            return Some((child, port));
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            assert!(
+                attempt < 5 && said.contains("Bind on TCP/IP port"),
+                "MariaDB stopped before it was ready on 127.0.0.1:{port}; its log:\n{said}"
+            );
+            // The next attempt appends to the same log: start it empty.
+            let _ = std::fs::write(log, "");
+            return None;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "MariaDB was not ready on 127.0.0.1:{port} within 60s; its log:\n{said}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// A MariaDB server (Debian's mariadb-server), the MySQL engine of the tests.
 pub struct MariaDbServer {
     child: Child,
@@ -331,30 +357,34 @@ impl MariaDbServer {
             "mariadb-install-db failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let port = free_port();
         let log = dir.path().join("server.log");
-        let mut server = Command::new("mariadbd");
-        server
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg(format!("--socket={}", socket.display()))
-            .arg(format!("--port={port}"))
-            .arg("--bind-address=127.0.0.1")
-            .arg(format!("--log-error={}", log.display()))
-            .arg(format!(
-                "--pid-file={}",
-                dir.path().join("mysqld.pid").display()
-            ))
-            .args(["--skip-log-bin", "--innodb-buffer-pool-size=32M"]);
-        if !user.is_empty() {
-            server.arg(format!("--user={user}"));
-        }
-        let child = server
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mariadbd starts");
-        wait_for_port(port, "MariaDB", &log);
+        let (child, port) = (1..)
+            .find_map(|attempt| {
+                let port = free_port();
+                let mut server = Command::new("mariadbd");
+                server
+                    .arg("--no-defaults")
+                    .arg(format!("--datadir={}", data.display()))
+                    .arg(format!("--socket={}", socket.display()))
+                    .arg(format!("--port={port}"))
+                    .arg("--bind-address=127.0.0.1")
+                    .arg(format!("--log-error={}", log.display()))
+                    .arg(format!(
+                        "--pid-file={}",
+                        dir.path().join("mysqld.pid").display()
+                    ))
+                    .args(["--skip-log-bin", "--innodb-buffer-pool-size=32M"]);
+                if !user.is_empty() {
+                    server.arg(format!("--user={user}"));
+                }
+                let child = server
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("mariadbd starts");
+                wait_until_ready(child, port, &log, attempt)
+            })
+            .expect("MariaDB started");
         let server = Self { child, dir, port };
         server.sql(&format!(
             "CREATE DATABASE {DATABASE}; CREATE USER '{USER}'@'%' IDENTIFIED BY '{PASSWORD}'; GRANT ALL ON {DATABASE}.* TO '{USER}'@'%';"
