@@ -387,6 +387,13 @@ fn write_fixture(root: &Path) {
                 Some("2026-11-12T10:00:00"),
                 Some("2026-11-13T09:00:00"),
             ),
+            // On each edge of the 28-day window (days after run date - 28 days, up to the run
+            // date): order 11 on its first day, at midnight; order 12 the last second before it;
+            // order 13 the day after the run date. INTERVAL '27 days' or '29 days', >= for >, or
+            // no upper bound each change daily_sales, product_portfolio or retention_cohorts.
+            order(11, 8, "approved", "2026-10-24T00:00:00", None, None),
+            order(12, 9, "approved", "2026-10-23T23:59:59", None, None),
+            order(13, 10, "approved", "2026-11-21T00:00:00", None, None),
         ],
     );
     let item = |order: i64, no: i64, product: i64, quantity: i64, price: &str, freight: &str| json!({"order_id": order, "item_no": no, "product_id": product, "quantity": quantity, "unit_price": price, "freight": freight});
@@ -415,6 +422,9 @@ fn write_fixture(root: &Path) {
             item(8, 1, 40, 9, "5.00", "1.00"),
             item(9, 1, 50, 1, "6.00", "1.00"),
             item(10, 1, 20, 1, "15.00", "2.00"),
+            item(11, 1, 30, 1, "20.00", "2.00"),
+            item(12, 1, 40, 1, "5.00", "1.00"),
+            item(13, 1, 50, 1, "6.00", "1.00"),
         ],
     );
     let delivery = |order: i64, carrier: &str, estimated: &str, delivered: Option<&str>| json!({"order_id": order, "carrier": carrier, "estimated_date": estimated, "delivered_at": delivered});
@@ -478,8 +488,10 @@ fn expected(mart: &str) -> Value {
             {"category": "History", "orders": 1, "units": 3, "revenue": 42.0, "freight": 4.0},
         ]),
         // Per purchase day, canceled left out: the days add up to the portfolio's 28-day totals
-        // (22 units, 212.50), and 11-20 is sales_by_category's day (orders 4, 5, 7).
+        // (23 units, 232.50), and 11-20 is sales_by_category's day (orders 4, 5, 7). 10-24 is
+        // the window's first day (order 11); orders 12 (10-23) and 13 (11-21) are outside it.
         "daily_sales" => json!([
+            {"day": "2026-10-24", "orders": 1, "units": 1, "revenue": 20.0},
             {"day": "2026-11-01", "orders": 1, "units": 1, "revenue": 6.0},
             {"day": "2026-11-02", "orders": 1, "units": 1, "revenue": 10.0},
             {"day": "2026-11-10", "orders": 1, "units": 2, "revenue": 30.0},
@@ -505,10 +517,12 @@ fn expected(mart: &str) -> Value {
             {"carrier": "DHL", "delivered": 1, "late": 1, "late_rate": 1.0},
             {"carrier": "UPS", "delivered": 1, "late": 0, "late_rate": 0.0},
         ]),
-        // First orders: customer 6 on Sunday 11-01 (week of 10-26), 1 on 11-02, 2 and 7 in the
-        // week of 11-09, 3 and 5 in the week of 11-16. Customer 1 ordered again in weeks 1 and 2,
-        // customer 2 in week 1; customer 4's only order is canceled.
+        // First orders: customers 8 and 9 on 10-24 and 10-23 (week of 10-19), customer 6 on
+        // Sunday 11-01 (week of 10-26), 1 on 11-02, 2 and 7 in the week of 11-09, 3 and 5 in the
+        // week of 11-16; customer 10's order is after the run date. Customer 1 ordered again in
+        // weeks 1 and 2, customer 2 in week 1; customer 4's only order is canceled.
         "retention_cohorts" => json!([
+            {"cohort_week": "2026-10-19", "week_number": 0, "cohort_customers": 2, "customers": 2, "retention": 1.0},
             {"cohort_week": "2026-10-26", "week_number": 0, "cohort_customers": 1, "customers": 1, "retention": 1.0},
             {"cohort_week": "2026-11-02", "week_number": 0, "cohort_customers": 1, "customers": 1, "retention": 1.0},
             {"cohort_week": "2026-11-02", "week_number": 1, "cohort_customers": 1, "customers": 1, "retention": 1.0},
@@ -517,14 +531,15 @@ fn expected(mart: &str) -> Value {
             {"cohort_week": "2026-11-09", "week_number": 1, "cohort_customers": 2, "customers": 1, "retention": 0.5},
             {"cohort_week": "2026-11-16", "week_number": 0, "cohort_customers": 2, "customers": 2, "retention": 1.0},
         ]),
-        // 28 days, canceled left out. Units: Crime 1, Travel 1, Fiction 5, History 6, Poetry 9
-        // (median 5, Fiction's). Prices: Poetry 5, Crime 6, Fiction 54.50 / 5 = 10.90,
-        // History 87 / 6 = 14.50, Travel 20 (median 10.90, Fiction's).
+        // 28 days, canceled left out (and orders 12 and 13, outside the window). Units: Crime 1,
+        // Travel 2, Fiction 5, History 6, Poetry 9 (median 5, Fiction's). Prices: Poetry 5,
+        // Crime 6, Fiction 54.50 / 5 = 10.90, History 87 / 6 = 14.50, Travel 40 / 2 = 20
+        // (median 10.90, Fiction's).
         "product_portfolio" => json!([
             {"category": "Fiction", "units": 5, "revenue": 54.5, "avg_unit_price": 10.9, "quadrant": "Star"},
             {"category": "History", "units": 6, "revenue": 87.0, "avg_unit_price": 14.5, "quadrant": "Star"},
             {"category": "Poetry", "units": 9, "revenue": 45.0, "avg_unit_price": 5.0, "quadrant": "Volume driver"},
-            {"category": "Travel", "units": 1, "revenue": 20.0, "avg_unit_price": 20.0, "quadrant": "Niche"},
+            {"category": "Travel", "units": 2, "revenue": 40.0, "avg_unit_price": 20.0, "quadrant": "Niche"},
             {"category": "Crime", "units": 1, "revenue": 6.0, "avg_unit_price": 6.0, "quadrant": "Question mark"},
         ]),
         other => panic!("mart {other} has no hand-checked result: add one"),
@@ -778,7 +793,7 @@ async fn an_empty_day_warns_and_a_stopping_check_builds_no_mart() {
         registered("search_queries_items", 4),
         // The manifest promised more rows than the partition holds.
         registered("segment_pages", 5),
-        registered("shop_order_items", 11),
+        registered("shop_order_items", 14),
     ];
     let checks = ChecksConfig {
         on_failure: OnFailure::Warn,
