@@ -16,7 +16,8 @@
 //! of the IAM-mapped `IAMR:…` users before their first login), so a GRANT to an unknown user
 //! or role fails as Redshift's does; `CREATE TABLE` of a table that exists fails unless it says
 //! `IF NOT EXISTS`; and a statement that writes a table another unfinished statement writes
-//! fails with Redshift's serializable isolation error 1023.
+//! fails with Redshift's serializable isolation error 1023. A statement using a construct
+//! Redshift documents as unsupported (`redshift_sql`) fails as it would there.
 
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -217,6 +218,11 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
                         fails.get_or_insert(format!("ERROR: relation \"{name}\" already exists"));
                     }
                     writes.push(name);
+                }
+                // Redshift refuses what it documents it does not run, where PostgreSQL and
+                // DataFusion would run it.
+                if let Some(refusal) = crate::redshift_sql::unsupported(sql) {
+                    fails.get_or_insert(format!("ERROR: {refusal}"));
                 }
                 if let Some((role, name)) = grantee(sql) {
                     let known = role && state.roles.contains(&name);
