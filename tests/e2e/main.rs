@@ -18,6 +18,7 @@ mod marts;
 mod parquet_shape;
 mod rds;
 mod readme;
+mod redshift_postgres;
 mod redshift_sql;
 mod report;
 mod retry_rules;

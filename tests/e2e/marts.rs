@@ -21,11 +21,11 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
 
-fn day(text: &str) -> NaiveDate {
+pub(crate) fn day(text: &str) -> NaiveDate {
     text.parse().unwrap()
 }
 
-const RUN_DATE: &str = "2026-11-20";
+pub(crate) const RUN_DATE: &str = "2026-11-20";
 
 fn utf8(name: &str) -> Field {
     Field::new(name, DataType::Utf8, true)
@@ -84,7 +84,7 @@ fn write_partition(
 
 /// The fixed lake: four search queries, a handful of page views and tracks over three days,
 /// and a shop with ten orders over four weeks.
-fn write_fixture(root: &Path) {
+pub(crate) fn write_fixture(root: &Path) {
     let d = RUN_DATE;
     let items = [
         utf8("query_id"),
@@ -269,6 +269,23 @@ fn write_fixture(root: &Path) {
             json!({"category_id": 5, "name": "Crime"}),
         ],
     );
+    // The shop's customers, for the report section that names searching users.
+    write_partition(
+        root,
+        "shop",
+        "customers",
+        &[
+            int64("customer_id"),
+            utf8("user_id"),
+            utf8("email"),
+            utf8("city"),
+        ],
+        d,
+        &[
+            json!({"customer_id": 1, "user_id": "u1", "email": "ana@example.com", "city": "Lyon"}),
+            json!({"customer_id": 2, "user_id": "u2", "email": null, "city": null}),
+        ],
+    );
     let product = |id: i64, isbn: &str, title: &str, category: i64| json!({"product_id": id, "isbn13": isbn, "title": title, "category_id": category, "list_price": "10.00"});
     write_partition(
         root,
@@ -450,7 +467,7 @@ fn write_fixture(root: &Path) {
 }
 
 /// Each mart's rows on the fixture, worked out by hand (see the comments for the sums).
-fn expected(mart: &str) -> Value {
+pub(crate) fn expected(mart: &str) -> Value {
     match mart {
         // "Dune " trims and lowers into "dune": q1, q2 and q4.
         "search_top" => json!([
@@ -546,7 +563,7 @@ fn expected(mart: &str) -> Value {
     }
 }
 
-fn objects(value: Value) -> Vec<serde_json::Map<String, Value>> {
+pub(crate) fn objects(value: Value) -> Vec<serde_json::Map<String, Value>> {
     value
         .as_array()
         .unwrap()

@@ -38,6 +38,9 @@ struct Statements {
     roles: Vec<String>,
     /// Each unfinished statement's tables it writes.
     writing: HashMap<String, Vec<String>>,
+    /// Where statements run, when the test gives a PostgreSQL; otherwise every query answers
+    /// the same three rows.
+    engine: Option<crate::redshift_on_postgres::PostgresEngine>,
 }
 
 /// The roles the README's one-time Redshift steps make.
@@ -144,8 +147,22 @@ pub struct FakeRedshift {
 
 impl FakeRedshift {
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// A stand-in that runs every statement it accepts on the PostgreSQL at `url` (with the
+    /// README's Redshift roles made there), answering with the rows it gives.
+    pub fn on_postgres(url: &str) -> Self {
+        Self::start_with(Some(crate::redshift_on_postgres::PostgresEngine::new(
+            url,
+            &BOOTSTRAP_ROLES,
+        )))
+    }
+
+    fn start_with(engine: Option<crate::redshift_on_postgres::PostgresEngine>) -> Self {
         let state = Arc::new(Mutex::new(Statements {
             roles: BOOTSTRAP_ROLES.iter().map(|r| r.to_string()).collect(),
+            engine,
             ..Default::default()
         }));
         let shared = state.clone();
@@ -232,9 +249,6 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
                     }
                 }
             }
-            if let Some(error) = fails {
-                state.failing.insert(id.clone(), error);
-            }
             state.writing.insert(id.clone(), writes);
             let session_id = match (
                 request.get("SessionId"),
@@ -275,6 +289,26 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
                             .to_string(),
                     );
                 }
+            }
+            if fails.is_none() && !state.failing.contains_key(&id) {
+                let parameters: Vec<(String, String)> = request["Parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| {
+                        let text = |f: &str| p[f].as_str().unwrap_or_default().to_string();
+                        (text("name"), text("value"))
+                    })
+                    .collect();
+                let session = session_id.clone();
+                if let Some(engine) = state.engine.as_mut()
+                    && let Err(error) = engine.run(&id, session.as_deref(), &sqls, &parameters)
+                {
+                    fails = Some(format!("ERROR: {error}"));
+                }
+            }
+            if let Some(error) = fails {
+                state.failing.insert(id.clone(), error);
             }
             if let Some(session) = &session_id {
                 let entry = state.sessions.entry(session.clone()).or_default();
@@ -319,7 +353,13 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
                         "FAILED" if !sql.contains("FAIL_ME") => "ABORTED",
                         other => other,
                     };
-                    json!({ "Id": format!("{id}:{}", i + 1), "Status": own, "QueryString": sql, "ResultRows": 7 })
+                    let rows = state
+                        .engine
+                        .as_ref()
+                        .and_then(|e| e.results.get(&id))
+                        .and_then(|(_, counts)| counts.get(i).copied())
+                        .unwrap_or(7);
+                    json!({ "Id": format!("{id}:{}", i + 1), "Status": own, "QueryString": sql, "ResultRows": rows })
                 })
                 .collect();
             let mut out = json!({ "Id": id, "Status": status, "CreatedAt": now, "UpdatedAt": now, "SubStatements": subs });
@@ -331,6 +371,16 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
             ("200 OK", out)
         }
         "GetStatementResult" => {
+            let id = request["Id"].as_str().unwrap_or_default();
+            if let Some(engine) = &state.engine {
+                let Some((result, _)) = engine.results.get(id) else {
+                    return (
+                        "400 Bad Request",
+                        json!({ "__type": "ResourceNotFoundException", "Message": format!("statement {id} has no result") }),
+                    );
+                };
+                return ("200 OK", result_page(result, request["NextToken"].as_str()));
+            }
             let page = request["NextToken"].as_str().unwrap_or("1");
             let rows = [
                 (1, "harry potter", "12.50"),
@@ -368,6 +418,21 @@ fn answer(state: &Mutex<Statements>, operation: &str, request: Value) -> (&'stat
             json!({ "__type": "UnknownOperationException", "Message": format!("{other} is not faked") }),
         ),
     }
+}
+
+/// One page of a statement's rows, two records a page, as the stand-in always pages.
+fn result_page(result: &crate::redshift_on_postgres::ResultSet, token: Option<&str>) -> Value {
+    let from: usize = token.and_then(|t| t.parse().ok()).unwrap_or(0);
+    let to = (from + 2).min(result.records.len());
+    let mut out = json!({
+        "Records": result.records[from.min(to)..to],
+        "ColumnMetadata": result.columns.iter().map(|(name, kind)| json!({ "name": name, "typeName": kind })).collect::<Vec<_>>(),
+        "TotalNumRows": result.records.len(),
+    });
+    if to < result.records.len() {
+        out["NextToken"] = json!(to.to_string());
+    }
+    out
 }
 
 /// The Data API's refusals of a statement's session and parameters, if it breaks a rule.

@@ -7,6 +7,7 @@ pub mod fake_task_tokens;
 pub mod iam;
 pub mod json_api;
 pub mod machine_iam;
+pub mod redshift_on_postgres;
 pub mod redshift_sql;
 pub mod runtime_api;
 
