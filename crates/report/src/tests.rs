@@ -373,3 +373,56 @@ fn every_ses_tag_is_one_ses_accepts() {
             .contains(&("daybook_job".into(), "20261121-060000_rerun".into()))
     );
 }
+
+#[test]
+fn a_value_longer_than_excel_takes_is_cut_in_every_rendering_never_fatal() {
+    // A search keyword of 40,000 characters, charted: its cell and its chart category.
+    let keyword = format!("dune {}", "x".repeat(40_000));
+    let mut section = SectionData::new(
+        "Top search keywords",
+        result(
+            &["keyword", "searches"],
+            vec![
+                vec![json!(keyword), json!(3)],
+                vec![json!("emma"), json!(1)],
+            ],
+        ),
+    );
+    section.chart = chart("keyword", "searches");
+    let mut titles = Vec::new();
+    for title in ["'Quoted", "Ärger", "ärger", "History"] {
+        titles.push(SectionData::new(
+            title,
+            result(&["n"], vec![vec![json!(1)]]),
+        ));
+    }
+    let mut sections = vec![section];
+    sections.extend(titles);
+    let data = report(sections);
+    let bytes = crate::xlsx::render_workbook(&data).unwrap();
+    let parts = workbook_parts(&bytes);
+    let strings = &parts
+        .iter()
+        .find(|(n, _)| n == "xl/sharedStrings.xml")
+        .unwrap()
+        .1;
+    assert!(
+        strings.contains("[cut: 40005 characters, Excel keeps 32767]"),
+        "the cut is marked"
+    );
+    let workbook = &parts
+        .iter()
+        .find(|(n, _)| n == "xl/workbook.xml")
+        .unwrap()
+        .1;
+    for name in [
+        "\"Quoted\"",
+        "\"Ärger\"",
+        "\"ärger 2\"",
+        "\"History (section)\"",
+    ] {
+        assert!(workbook.contains(name), "{name} in {workbook}");
+    }
+    crate::html::render_email(&data, &[], true).unwrap();
+    crate::text::render_text(&data, true);
+}

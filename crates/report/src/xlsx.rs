@@ -70,9 +70,11 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
                         sheet.write_number(r, col, n).map(drop)
                     }
                     (serde_json::Value::String(s), _, _, _) => {
-                        sheet.write_string(r, col, s).map(drop)
+                        sheet.write_string(r, col, cell_text(s).as_ref()).map(drop)
                     }
-                    (other, _, _, _) => sheet.write_string(r, col, other.to_string()).map(drop),
+                    (other, _, _, _) => sheet
+                        .write_string(r, col, cell_text(&other.to_string()).as_ref())
+                        .map(drop),
                 };
                 written.map_err(|e| fail(&name, e))?;
                 let shown = display::format_value(value, view.format, currency);
@@ -156,7 +158,7 @@ fn native_chart(
             sheet.write_string_with_format(0, pivot, label(&spec.category), header)?;
             sheet.set_column_width(pivot, 12)?;
             for (d, day) in days.iter().enumerate() {
-                sheet.write_string(d as u32 + 1, pivot, day)?;
+                sheet.write_string(d as u32 + 1, pivot, cell_text(day).as_ref())?;
             }
             let mut chart = Chart::new(ChartType::Line);
             for (l, (line, values)) in lines.iter().enumerate() {
@@ -199,7 +201,7 @@ fn native_chart(
             let shown = categories.len().min(CHART_ROWS as usize);
             sheet.set_column_width(pivot, 16)?;
             for (c, category) in categories.iter().take(shown).enumerate() {
-                sheet.write_string(c as u32 + 1, pivot, category)?;
+                sheet.write_string(c as u32 + 1, pivot, cell_text(category).as_ref())?;
             }
             let mut chart = Chart::new(ChartType::BarStacked);
             for (s, part) in series.iter().enumerate() {
@@ -258,7 +260,11 @@ fn write_summary(
     )?;
     let mut row = 3;
     if !report.variables.is_empty() {
-        sheet.write_string(2, 0, format!("Run with {}", report.variables.join(", ")))?;
+        sheet.write_string(
+            2,
+            0,
+            cell_text(&format!("Run with {}", report.variables.join(", "))).as_ref(),
+        )?;
         row = 4;
     }
     let headline = display::headline(report);
@@ -310,7 +316,7 @@ fn write_summary(
         )?;
         row += 1;
         for text in &problems {
-            sheet.write_string_with_format(row, 0, text, &problem)?;
+            sheet.write_string_with_format(row, 0, cell_text(text).as_ref(), &problem)?;
             row += 1;
         }
     }
@@ -342,23 +348,90 @@ fn write_summary(
 }
 
 /// Excel sheet names: at most 31 characters, none of `[]:*?/\`, unique in the workbook.
+/// Excel's limit on a cell's text.
+const CELL_CHARACTERS: usize = 32_767;
+
+/// A cell's text, cut to Excel's limit with a mark that says so: one long search keyword must
+/// not stop the day's report.
+fn cell_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let length = text.chars().count();
+    if length <= CELL_CHARACTERS {
+        return text.into();
+    }
+    let mark = format!(" … [cut: {length} characters, Excel keeps {CELL_CHARACTERS}]");
+    let kept: String = text
+        .chars()
+        .take(CELL_CHARACTERS - mark.chars().count())
+        .collect();
+    format!("{kept}{mark}").into()
+}
+
+/// A sheet name Excel accepts, unique in the workbook as Excel compares names (ignoring case
+/// in every script): at most 31 characters, none of `[]:*?/\` or a control character, not
+/// starting or ending with an apostrophe, and not the reserved `History`.
 fn sheet_name(title: &str, used: &mut Vec<String>) -> String {
     let clean: String = title
         .chars()
-        .filter(|c| !"[]:*?/\\".contains(*c))
+        .filter(|c| !"[]:*?/\\".contains(*c) && !c.is_control())
         .take(28)
         .collect();
-    let base = if clean.trim().is_empty() {
-        "Sheet".to_string()
+    let clean = clean.trim().trim_matches('\'').trim();
+    let base = if clean.is_empty() || clean.eq_ignore_ascii_case("History") {
+        format!(
+            "{} (section)",
+            if clean.is_empty() { "Sheet" } else { clean }
+        )
+        .chars()
+        .take(28)
+        .collect()
     } else {
-        clean.trim().to_string()
+        clean.to_string()
     };
+    let taken =
+        |name: &str, used: &[String]| used.iter().any(|u| u.to_lowercase() == name.to_lowercase());
     let mut name = base.clone();
     let mut n = 2;
-    while used.iter().any(|u| u.eq_ignore_ascii_case(&name)) {
+    while taken(&name, used) {
         name = format!("{base} {n}");
         n += 1;
     }
     used.push(name.clone());
     name
+}
+
+#[cfg(test)]
+mod limits {
+    use super::*;
+
+    #[test]
+    fn sheet_names_are_valid_and_unique_as_excel_compares_them() {
+        let mut used = vec!["Summary".to_string()];
+        assert_eq!(sheet_name("'Quoted'", &mut used), "Quoted");
+        assert_eq!(sheet_name("Ärger", &mut used), "Ärger");
+        assert_eq!(sheet_name("ärger", &mut used), "ärger 2");
+        assert_eq!(sheet_name("history", &mut used), "history (section)");
+        assert_eq!(sheet_name("summary", &mut used), "summary 2");
+        assert_eq!(sheet_name("a\u{7}b[c]", &mut used), "abc");
+        let long = sheet_name(&"x".repeat(40), &mut used);
+        assert!(long.chars().count() <= 31, "{long}");
+        for name in &used {
+            rust_xlsxwriter::Workbook::new()
+                .add_worksheet()
+                .set_name(name)
+                .unwrap_or_else(|e| panic!("{name:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn a_cell_over_excels_limit_is_cut_with_a_mark() {
+        let long = "ß".repeat(40_000);
+        let cut = cell_text(&long);
+        assert_eq!(cut.chars().count(), CELL_CHARACTERS);
+        assert!(
+            cut.ends_with("[cut: 40000 characters, Excel keeps 32767]"),
+            "{}",
+            &cut[cut.len() - 60..]
+        );
+        assert_eq!(cell_text("short"), "short");
+    }
 }
