@@ -354,3 +354,111 @@ fn header_injection_through_the_config_is_refused_at_start() {
     }
     assert!(daybook_local::demo::demo_config().check_names().is_ok());
 }
+
+/// Writes `lines` as one batch file of the Segment source the hostile tests read.
+fn segment_batch(lake: &Lake, lines: impl Iterator<Item = String>) {
+    let folder = lake.root().join("segment-logs/src/1795262400000");
+    std::fs::create_dir_all(&folder).unwrap();
+    let text: Vec<String> = lines.collect();
+    std::fs::write(folder.join("generated.json"), text.join("\n")).unwrap();
+}
+
+async fn manifest_of(
+    lake: &Lake,
+    report: &ExportReport,
+    table: &str,
+) -> daybook_core::lake::TableManifest {
+    let table = report.tables.iter().find(|t| t.table == table).unwrap();
+    serde_json::from_slice(&lake.store().get(&table.manifest_key).await.unwrap()).unwrap()
+}
+
+/// What anyone with the site's public write key can send: 40 events, each under Segment's
+/// 32 KB, each with 2,500 property names never seen before, made one table of 100,023 columns.
+#[tokio::test]
+async fn a_write_key_cannot_make_a_table_wider_than_spectrum_reads() {
+    let lake = Lake::new();
+    segment_batch(
+        &lake,
+        (0..40).map(|event| {
+            let properties: serde_json::Map<String, serde_json::Value> = (0..2500)
+                .map(|p| (format!("p{event:02}_{p:04}"), serde_json::json!(p)))
+                .collect();
+            serde_json::json!({"type": "track", "messageId": format!("w{event}"), "userId": "u1",
+                "timestamp": "2026-11-21T10:00:00Z", "event": "Wide", "properties": properties})
+            .to_string()
+        }),
+    );
+    let report = segment("segment/names", &lake).await.unwrap();
+    let manifest = manifest_of(&lake, &report, "wide").await;
+    let common = daybook_core::segment::schema::COMMON_COLUMNS.len();
+    // The common columns, event, the first 1,000 property names, _extra.
+    assert_eq!(manifest.schema.len(), common + 1 + 1000 + 1);
+    assert_eq!(manifest.schema.last().unwrap().name, "_extra");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("99000 properties beyond the 1000 kept as columns")),
+        "{:#?}",
+        report.warnings
+    );
+    // Each row keeps what did not get a column, as JSON.
+    let file = &manifest.files[0];
+    let bytes = lake.store().get(&file.key).await.unwrap();
+    let batches: Vec<_> = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(
+        bytes::Bytes::from(bytes),
+        1024,
+    )
+    .unwrap()
+    .map(Result::unwrap)
+    .collect();
+    let extra = batches[0].column_by_name("_extra").unwrap();
+    let last =
+        arrow::util::display::array_value_to_string(extra, batches[0].num_rows() - 1).unwrap();
+    let kept: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(
+        kept.as_object().unwrap().len(),
+        2500,
+        "the last event's properties are all in _extra"
+    );
+}
+
+/// 3,000 events with names never seen before: the most frequent 500 get tables, the others'
+/// calls stay in `tracks`, named in the warnings.
+#[tokio::test]
+async fn a_write_key_cannot_make_a_table_per_event_name_without_bound() {
+    let lake = Lake::new();
+    let line = |id: usize, name: &str| {
+        serde_json::json!({"type": "track", "messageId": format!("n{id}"), "userId": "u1",
+            "timestamp": "2026-11-21T10:00:00Z", "event": name, "properties": {"x": 1}})
+        .to_string()
+    };
+    segment_batch(
+        &lake,
+        (0..3000)
+            .map(move |i| line(i, &format!("junk {i:04}")))
+            .chain((0..5).map(move |i| line(10_000 + i, "Order Completed"))),
+    );
+    let report = segment("segment/names", &lake).await.unwrap();
+    let tables: Vec<&str> = report.tables.iter().map(|t| t.table.as_str()).collect();
+    let calls = CallType::ALL.len();
+    assert!(tables.len() <= 500 + calls + 7, "{} tables", tables.len());
+    assert!(
+        tables.contains(&"order_completed"),
+        "the most frequent event keeps its table"
+    );
+    let tracks = manifest_of(&lake, &report, "tracks").await;
+    assert!(
+        tracks
+            .notes
+            .iter()
+            .any(|n| n.contains("have no table of their own, over max_event_tables (500)")),
+        "{:#?}",
+        tracks.notes
+    );
+    assert!(
+        tracks.rows >= 3005,
+        "every call is in tracks: {}",
+        tracks.rows
+    );
+}

@@ -64,6 +64,9 @@ impl PipelineConfig {
         for rds in &self.rds {
             rds.check_names()?;
         }
+        for segment in &self.segment {
+            segment.check_limits()?;
+        }
         crate::variables::check_declarations(&self.variables)?;
         for section in &self.report.sections {
             self.check_variables_used(&section.sql)

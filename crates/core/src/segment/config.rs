@@ -26,6 +26,38 @@ pub struct SegmentConfig {
     /// `files_per_iteration` files per child execution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fan_out: Option<crate::config::FanOut>,
+    /// At most this many track events of a day get a table of their own: the most frequent
+    /// (then by name). The others' calls are in `tracks` only, named in the run's warnings.
+    /// Anyone with the site's write key can send new event names.
+    #[serde(default = "default_max_event_tables")]
+    pub max_event_tables: usize,
+    /// At most this many property columns in an event table (the first in name order), under
+    /// Spectrum's 1,600 columns with the common ones; the others go to `_extra` as one JSON object.
+    #[serde(default = "default_max_properties_per_event")]
+    pub max_properties_per_event: usize,
+}
+
+/// The limits a day's tables are held to, as the scans' merge and the shapes take them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableLimits {
+    pub max_event_tables: usize,
+    pub max_properties_per_event: usize,
+}
+
+impl Default for TableLimits {
+    fn default() -> Self {
+        Self {
+            max_event_tables: default_max_event_tables(),
+            max_properties_per_event: default_max_properties_per_event(),
+        }
+    }
+}
+
+fn default_max_event_tables() -> usize {
+    500
+}
+fn default_max_properties_per_event() -> usize {
+    1000
 }
 
 fn default_source() -> String {
@@ -54,6 +86,28 @@ impl SegmentConfig {
             max_line_bytes: default_max_line_bytes(),
             row_group_rows: default_row_group_rows(),
             fan_out: None,
+            max_event_tables: default_max_event_tables(),
+            max_properties_per_event: default_max_properties_per_event(),
+        }
+    }
+
+    /// Refuses a property limit that would make a table Spectrum cannot read: 1,600 columns at
+    /// most, of which the common ones, `event`, `_extra` and the partitions take 25.
+    pub fn check_limits(&self) -> Result<(), String> {
+        const MOST: usize = 1600 - 25;
+        if self.max_properties_per_event > MOST {
+            return Err(format!(
+                "Segment source {}: max_properties_per_event is {}; Redshift Spectrum reads at most 1,600 columns, so at most {MOST} can be properties",
+                self.source, self.max_properties_per_event
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn limits(&self) -> TableLimits {
+        TableLimits {
+            max_event_tables: self.max_event_tables,
+            max_properties_per_event: self.max_properties_per_event,
         }
     }
 

@@ -14,7 +14,7 @@ pub mod schema;
 #[cfg(test)]
 mod tests;
 
-pub use config::{DaySelection, SegmentConfig, SegmentFile, batch_time_of_key};
+pub use config::{DaySelection, SegmentConfig, SegmentFile, TableLimits, batch_time_of_key};
 pub use event::{CallType, SegmentEvent, parse_event, parse_time};
 pub use run::{
     DayShapes, DayTables, DayWritten, FileScan, FirstOccurrence, ScanSummary, SegmentOutcome,

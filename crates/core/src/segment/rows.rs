@@ -147,11 +147,20 @@ impl TableRows {
         put(&mut row, "traits", borrowed(event.traits.map(|r| r.get())));
         if let Some(map) = properties {
             let columns = &self.columns.properties;
-            walk_properties(map, "", &mut |path, value| {
-                if let Some(&at) = columns.get(&path) {
-                    row[at] = json_cell(value);
+            // Properties the table has no column for (over max_properties_per_event) are kept
+            // together in `_extra`, as one JSON object of path → value.
+            let mut extra = serde_json::Map::new();
+            walk_properties(map, "", &mut |path, value| match columns.get(&path) {
+                Some(&at) => row[at] = json_cell(value),
+                None => {
+                    extra.insert(path, value.clone());
                 }
             });
+            if let Some(at) = self.columns.extra
+                && !extra.is_empty()
+            {
+                row[at] = Some(Cell::Text(Cow::Owned(Value::Object(extra).to_string())));
+            }
         } else {
             put(
                 &mut row,

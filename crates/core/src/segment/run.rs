@@ -1,4 +1,4 @@
-use super::config::{DaySelection, SegmentConfig, SegmentFile};
+use super::config::{DaySelection, SegmentConfig, SegmentFile, TableLimits};
 use super::event::{CallType, parse_event};
 use super::rows::TableRows;
 use super::scan::{FileRead, read_lines};
@@ -136,7 +136,7 @@ pub fn export_segment_files(
         .collect();
     drop(first);
     let summaries: Vec<&ScanSummary> = scans.iter().map(|scan| &scan.summary).collect();
-    let day_shapes = DayTables::of(&summaries).shapes(days);
+    let day_shapes = DayTables::of(&summaries, config.limits()).shapes(days);
     let parts = parallel_workers(files.len(), workers, |worker, next| {
         write_files(
             config,
@@ -246,11 +246,16 @@ pub struct DayTables {
     rows: BTreeMap<(NaiveDate, String), u64>,
     #[serde(with = "day_keyed")]
     properties: BTreeMap<(NaiveDate, String), PropertyColumns>,
+    #[serde(default)]
+    limits: TableLimits,
 }
 
 impl DayTables {
-    pub fn of(summaries: &[&ScanSummary]) -> Self {
-        let mut tables = Self::default();
+    pub fn of(summaries: &[&ScanSummary], limits: TableLimits) -> Self {
+        let mut tables = Self {
+            limits,
+            ..Self::default()
+        };
         for summary in summaries {
             tables.add(summary);
         }
@@ -265,7 +270,7 @@ impl DayTables {
             self.properties
                 .entry(key.clone())
                 .or_default()
-                .merge(columns);
+                .merge_within(columns, self.limits.max_properties_per_event);
         }
     }
 
@@ -275,6 +280,7 @@ impl DayTables {
             self.rows.keys().map(|(day, _)| *day),
             &self.properties,
             days,
+            self.limits,
         )
     }
 }
@@ -285,6 +291,7 @@ fn resolve_shapes(
     days_with_rows: impl Iterator<Item = NaiveDate>,
     properties: &BTreeMap<(NaiveDate, String), PropertyColumns>,
     days: DaySelection,
+    limits: TableLimits,
 ) -> DayShapes {
     let mut shapes: BTreeMap<(NaiveDate, String), TableColumns> = BTreeMap::new();
     let mut selected_days: Vec<NaiveDate> = days_with_rows.collect();
@@ -305,18 +312,41 @@ fn resolve_shapes(
     // Event name → table, per day: the names are made injective over the day's events.
     let mut event_table: HashMap<NaiveDate, HashMap<String, String>> = HashMap::new();
     for day in &selected_days {
-        let events = properties
-            .keys()
-            .filter(|(d, _)| d == day)
-            .map(|(_, event)| event.as_str());
-        let (tables, notes) = event_tables(events);
+        // The most frequent events (then by name) get tables, up to the limit.
+        let mut ranked: Vec<(&str, u64)> = properties
+            .iter()
+            .filter(|((d, _), _)| d == day)
+            .map(|((_, event), columns)| (event.as_str(), columns.events()))
+            .collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let left_out = ranked.split_off(ranked.len().min(limits.max_event_tables));
+        if !left_out.is_empty() {
+            let calls: u64 = left_out.iter().map(|(_, n)| n).sum();
+            let examples: Vec<String> = left_out
+                .iter()
+                .take(3)
+                .map(|(e, _)| format!("{e:?}"))
+                .collect();
+            if let Some(tracks) = shapes.get_mut(&(*day, CallType::Track.table().to_string())) {
+                tracks.notes.push(format!(
+                    "{} track events ({calls} calls) have no table of their own, over max_event_tables ({}): their calls are in tracks only, e.g. {}",
+                    left_out.len(),
+                    limits.max_event_tables,
+                    examples.join(", ")
+                ));
+            }
+        }
+        // Named in name order, as every event was before the limit, so names stay stable.
+        ranked.sort_by(|a, b| a.0.cmp(b.0));
+        let (tables, notes) = event_tables(ranked.iter().map(|(event, _)| *event));
         for (event, table) in tables {
             let columns = &properties[&(*day, event.clone())];
-            let renamed = notes
+            let mut renamed: Vec<String> = notes
                 .iter()
                 .filter(|note| note.starts_with(&format!("event {event:?} ")))
                 .cloned()
                 .collect();
+            renamed.extend(columns.cut_note(limits.max_properties_per_event));
             shapes.insert(
                 (*day, table.clone()),
                 TableColumns::for_event(columns, renamed),
@@ -470,7 +500,7 @@ pub fn scan_file(
                 .properties
                 .entry((day, name.to_string()))
                 .or_default();
-            columns.observe(&map);
+            columns.observe_within(&map, config.max_properties_per_event);
         }
         Ok(())
     })
@@ -537,8 +567,13 @@ fn write_files(
                 },
             };
             let mut targets = vec![(event.call.table().to_string(), None)];
-            if let (Some(name), Some(map)) = (&event.event, &properties) {
-                let table = &day_shapes.event_table[&day][name.as_ref() as &str];
+            // An event over max_event_tables has no table of its own: its call is in tracks.
+            if let (Some(name), Some(map)) = (&event.event, &properties)
+                && let Some(table) = day_shapes
+                    .event_table
+                    .get(&day)
+                    .and_then(|tables| tables.get(name.as_ref() as &str))
+            {
                 targets.push((table.clone(), Some(map)));
             }
             for (table, properties) in targets {

@@ -118,23 +118,87 @@ pub struct PropertyColumns {
     index: HashMap<String, usize>,
     /// Columns that got values of incompatible types, with the types seen.
     conflicts: BTreeMap<String, BTreeSet<&'static str>>,
+    /// Events observed, which rank the events when a day has more than a source takes.
+    events: u64,
+    /// Property paths left out of the columns because the table had its limit (the smallest
+    /// names in name order are kept, so the choice does not depend on the files' order), at
+    /// most `CUT_NAMES_KEPT` of them, and how many more there were.
+    cut: BTreeSet<String>,
+    cut_more: u64,
+    /// The largest kept path once the columns are full, so that a cut costs one comparison.
+    largest: Option<String>,
 }
+
+/// Cut property names remembered for the warning and the merge; past that they are counted.
+const CUT_NAMES_KEPT: usize = 10_000;
+
+/// The column an event table's properties beyond its limit go to, as one JSON object.
+pub const EXTRA_PROPERTIES_COLUMN: &str = "_extra";
 
 impl PropertyColumns {
     /// Records the types of an event's properties (nested objects flatten to `a.b` paths).
     pub fn observe(&mut self, properties: &serde_json::Map<String, Value>) {
+        self.observe_within(properties, usize::MAX);
+    }
+
+    /// As `observe`, keeping at most `limit` columns: the `limit` smallest property paths in
+    /// name order, whatever order the events and files come in; the others are cut.
+    pub fn observe_within(&mut self, properties: &serde_json::Map<String, Value>, limit: usize) {
+        self.events += 1;
         walk_properties(properties, "", &mut |name, value| {
-            self.observe_one(name, value_kind(value))
+            self.observe_one(name, value_kind(value), limit)
         });
     }
 
-    fn observe_one(&mut self, name: String, kind: Option<ColumnKind>) {
+    fn cut_name(&mut self, name: String) {
+        if self.cut.contains(&name) {
+            return;
+        }
+        if self.cut.len() < CUT_NAMES_KEPT {
+            self.cut.insert(name);
+        } else {
+            self.cut_more += 1;
+        }
+    }
+
+    fn observe_one(&mut self, name: String, kind: Option<ColumnKind>, limit: usize) {
         let at = match self.index.get(&name) {
             Some(&at) => at,
-            None => {
+            None if self.columns.len() < limit => {
+                self.largest = None;
+                self.cut.remove(&name);
                 self.index.insert(name.clone(), self.columns.len());
                 self.columns.push((name, None));
                 self.columns.len() - 1
+            }
+            None => {
+                // Full: the name takes the place of the largest kept one if it sorts before it.
+                if self.largest.is_none() {
+                    self.largest = self.columns.iter().map(|(n, _)| n).max().cloned();
+                }
+                match self.largest.take() {
+                    Some(largest) if name < largest => {
+                        let at = self.index[&largest];
+                        self.columns.remove(at);
+                        self.conflicts.remove(&largest);
+                        self.cut_name(largest);
+                        self.cut.remove(&name);
+                        self.index = self
+                            .columns
+                            .iter()
+                            .enumerate()
+                            .map(|(at, (name, _))| (name.clone(), at))
+                            .collect();
+                        self.index.insert(name.clone(), self.columns.len());
+                        self.columns.push((name, None));
+                        self.columns.len() - 1
+                    }
+                    largest => {
+                        self.largest = largest;
+                        self.cut_name(name);
+                        return;
+                    }
+                }
             }
         };
         let Some(kind) = kind else { return };
@@ -155,15 +219,52 @@ impl PropertyColumns {
 
     /// Folds another file's observations into these (the result does not depend on order).
     pub fn merge(&mut self, other: &PropertyColumns) {
+        self.merge_within(other, usize::MAX);
+    }
+
+    /// As `merge`, keeping at most `limit` columns, chosen as `observe_within` chooses them.
+    pub fn merge_within(&mut self, other: &PropertyColumns, limit: usize) {
+        self.events += other.events;
         for (name, kind) in &other.columns {
-            self.observe_one(name.clone(), *kind);
+            self.observe_one(name.clone(), *kind, limit);
         }
         for (name, types) in &other.conflicts {
-            self.conflicts
-                .entry(name.clone())
-                .or_default()
-                .extend(types.iter().copied());
+            if self.index.contains_key(name) {
+                self.conflicts
+                    .entry(name.clone())
+                    .or_default()
+                    .extend(types.iter().copied());
+            }
         }
+        for name in &other.cut {
+            if !self.index.contains_key(name) {
+                self.cut_name(name.clone());
+            }
+        }
+        self.cut_more += other.cut_more;
+    }
+
+    /// How many events were observed.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Whether some properties were left out of the columns (they go to `_extra`).
+    pub fn has_cut(&self) -> bool {
+        !self.cut.is_empty()
+    }
+
+    /// The warning for the properties left out, if any.
+    pub fn cut_note(&self, limit: usize) -> Option<String> {
+        if self.cut.is_empty() {
+            return None;
+        }
+        let count = self.cut.len() as u64 + self.cut_more;
+        let examples: Vec<&str> = self.cut.iter().take(3).map(String::as_str).collect();
+        Some(format!(
+            "{count} properties beyond the {limit} kept as columns (max_properties_per_event; Spectrum reads at most 1,600 columns) are kept as JSON in {EXTRA_PROPERTIES_COLUMN}, e.g. {}",
+            examples.join(", ")
+        ))
     }
 
     /// Every property path and the kind of its column.
@@ -192,6 +293,16 @@ struct SavedColumns {
     columns: Vec<(String, Option<ColumnKind>)>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     conflicts: BTreeMap<String, BTreeSet<ColumnKind>>,
+    #[serde(default)]
+    events: u64,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    cut: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    cut_more: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl From<PropertyColumns> for SavedColumns {
@@ -209,6 +320,9 @@ impl From<PropertyColumns> for SavedColumns {
                 .map(|(name, types)| (name, types.into_iter().map(kind_named).collect()))
                 .collect(),
             columns: columns.columns,
+            events: columns.events,
+            cut: columns.cut,
+            cut_more: columns.cut_more,
         }
     }
 }
@@ -228,6 +342,10 @@ impl From<SavedColumns> for PropertyColumns {
                 .into_iter()
                 .map(|(name, kinds)| (name, kinds.into_iter().map(ColumnKind::name).collect()))
                 .collect(),
+            events: saved.events,
+            cut: saved.cut,
+            cut_more: saved.cut_more,
+            largest: None,
         }
     }
 }
@@ -305,6 +423,8 @@ pub struct TableColumns {
     pub schema: Arc<Schema>,
     /// Property path → index of its column, for event tables.
     pub properties: HashMap<String, usize>,
+    /// The `_extra` column of an event table whose properties were cut, where they go.
+    pub extra: Option<usize>,
     pub notes: Vec<String>,
 }
 
@@ -318,6 +438,7 @@ impl TableColumns {
             columns,
             schema: Arc::new(Schema::new(fields)),
             properties: HashMap::new(),
+            extra: None,
             notes,
         }
     }
@@ -340,7 +461,7 @@ impl TableColumns {
             COMMON_COLUMNS
                 .iter()
                 .map(|(name, _)| *name)
-                .chain(["event"])
+                .chain(["event", EXTRA_PROPERTIES_COLUMN])
                 .chain(PARTITION_COLUMNS),
         );
         let paths: Vec<(&str, ColumnKind)> = properties.columns().collect();
@@ -358,8 +479,13 @@ impl TableColumns {
         }
         notes.extend(names.into_notes());
         notes.extend(properties.conflict_notes());
+        let extra = properties.has_cut().then(|| {
+            columns.push((EXTRA_PROPERTIES_COLUMN.to_string(), ColumnKind::Text));
+            columns.len() - 1
+        });
         Self {
             properties: index,
+            extra,
             ..Self::new(columns, notes)
         }
     }
@@ -436,6 +562,37 @@ mod tests {
             ba.columns().collect::<Vec<_>>()
         );
         assert_eq!(ab.conflict_notes(), ba.conflict_notes());
+    }
+
+    #[test]
+    fn a_full_table_keeps_the_first_names_in_name_order_whatever_the_files_order() {
+        let limit = 3;
+        let file = |names: &[&str]| {
+            let mut columns = PropertyColumns::default();
+            for name in names {
+                columns.observe_within(json!({ *name: 1 }).as_object().unwrap(), limit);
+            }
+            columns
+        };
+        let a = file(&["e", "d", "a"]);
+        let b = file(&["c", "f", "b"]);
+        let mut ab = a.clone();
+        ab.merge_within(&b, limit);
+        let mut ba = b.clone();
+        ba.merge_within(&a, limit);
+        let sorted = |c: &PropertyColumns| {
+            let mut names: Vec<String> = c.columns().map(|(n, _)| n.to_string()).collect();
+            names.sort();
+            names
+        };
+        assert_eq!(sorted(&ab), ["a", "b", "c"]);
+        assert_eq!(sorted(&ba), ["a", "b", "c"]);
+        assert_eq!(ab.cut_note(limit), ba.cut_note(limit));
+        assert!(
+            ab.cut_note(limit)
+                .unwrap()
+                .starts_with("3 properties beyond the 3")
+        );
     }
 
     #[test]

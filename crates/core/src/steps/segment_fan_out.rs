@@ -426,7 +426,7 @@ pub async fn resolve_days(store: &dyn ObjectStore, task: &SegmentSourcesTask) ->
         let summaries: Vec<&ScanSummary> = scans.iter().map(|r| &r.summary).collect();
         let mut first = FirstOccurrence::default();
         let mut resolved = Resolved {
-            tables: DayTables::of(&summaries),
+            tables: DayTables::of(&summaries, plan.config.limits()),
             files_with_duplicates: Vec::new(),
             duplicates: 0,
         };
