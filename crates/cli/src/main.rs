@@ -55,8 +55,20 @@ enum Command {
     Redrive(commands::redrive::RedriveArgs),
 }
 
+/// A reader that stops early (`daybook runs | head -1`) ends the process quietly, as it ends any
+/// Unix tool, instead of a panic with a backtrace at the next write to the closed pipe.
+#[cfg(unix)]
+fn end_quietly_when_the_reader_leaves() {
+    // SAFETY: restores the default action of one signal; no handler runs Rust code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    #[cfg(unix)]
+    end_quietly_when_the_reader_leaves();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DAYBOOK_LOG")

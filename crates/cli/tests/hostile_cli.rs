@@ -198,3 +198,24 @@ fn approval_commands_say_what_is_pending_and_refuse_what_is_not() {
     let key = std::fs::read_to_string(Path::new(&root).join(".daybook/link-key.json")).unwrap();
     assert!(key.contains("\"previous\":[{"), "{key}");
 }
+
+/// `daybook runs | head -1`: the reader leaves before daybook writes; daybook ends as any Unix
+/// tool does (SIGPIPE), without a panic and its backtrace.
+#[test]
+fn a_reader_that_leaves_early_ends_the_command_quietly() {
+    let root = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_daybook"))
+        .args(["runs", "--root", root.path().to_str().unwrap()])
+        .env("DAYBOOK_LOG", "off")
+        .stdout(writer)
+        .output()
+        .expect("run daybook");
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !out.status.success(),
+        "a write to a closed pipe does not succeed"
+    );
+}

@@ -13,6 +13,7 @@ pub mod marts;
 pub mod naming;
 pub mod parquet_sink;
 pub mod ports;
+pub mod printable;
 #[cfg(test)]
 mod properties;
 pub mod quality;

@@ -5,6 +5,7 @@
 use crate::data::SectionData;
 use daybook_core::config::ValueFormat;
 use daybook_core::ports::QueryResult;
+use daybook_core::printable::printable;
 use serde_json::Value;
 
 /// How a report writes its values: the currency of its money columns and the locale of its
@@ -247,6 +248,8 @@ fn currency(code: &str) -> (String, usize) {
 }
 
 /// A value as people read it in `format`.
+/// A value as the email and the text part show it; text from the data is made printable
+/// (`daybook_core::printable`), as a keyword holding CR LF or ESC is someone's input.
 pub fn format_value<'a>(
     value: &Value,
     format: ValueFormat,
@@ -261,7 +264,7 @@ pub fn format_value<'a>(
         (_, Value::Null, _) => String::new(),
         (ValueFormat::Date, Value::String(s), _) => match s.parse::<chrono::NaiveDate>() {
             Ok(date) => conventions.locale.date(date),
-            Err(_) => s.clone(),
+            Err(_) => printable(s).into_owned(),
         },
         (ValueFormat::Count, _, Some(n)) => grouped(n, 0),
         (ValueFormat::Decimal, _, Some(n)) => grouped(n, 2),
@@ -271,8 +274,8 @@ pub fn format_value<'a>(
             let sign = if n < 0.0 { "-" } else { "" };
             format!("{sign}{symbol}{}", grouped(n.abs(), places))
         }
-        (_, Value::String(s), _) => s.clone(),
-        (_, other, _) => other.to_string(),
+        (_, Value::String(s), _) => printable(s).into_owned(),
+        (_, other, _) => printable(&other.to_string()).into_owned(),
     }
 }
 

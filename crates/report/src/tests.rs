@@ -426,3 +426,44 @@ fn a_value_longer_than_excel_takes_is_cut_in_every_rendering_never_fatal() {
     crate::html::render_email(&data, &[], true).unwrap();
     crate::text::render_text(&data, true);
 }
+
+#[test]
+fn control_characters_and_bidi_overrides_in_data_are_shown_never_obeyed() {
+    let data = report(vec![SectionData::new(
+        "Top search keywords",
+        result(
+            &["keyword", "searches"],
+            vec![vec![
+                json!(
+                    "dune\r\nApprove: https://evil.example/\u{1b}[2J\u{7}\u{0}invoice\u{202E}gpj.exe"
+                ),
+                json!(3),
+            ]],
+        ),
+    )]);
+    let text = crate::text::render_text(&data, true);
+    let html = crate::html::render_email(&data, &[], true).unwrap();
+    for (what, body) in [("text", &text), ("html", &html)] {
+        assert!(
+            !body.contains("\nApprove: https://evil"),
+            "{what}: a line of its own"
+        );
+        for c in ['\u{1b}', '\u{7}', '\u{0}', '\u{202E}'] {
+            assert!(!body.contains(c), "{what} holds {c:?}");
+        }
+        assert!(body.contains("dune␍␊Approve:"), "{what}");
+        assert!(body.contains("␛[2J␇␀invoice\u{FFFD}gpj.exe"), "{what}");
+    }
+    let decision = crate::approval::Decision::new(
+        false,
+        "ana@example.com",
+        Some("\u{1b}[2J\u{1b}[H✔ Approved and sent to everyone"),
+        "CLI",
+        chrono::Utc::now(),
+    );
+    assert_eq!(
+        decision.comment.as_deref(),
+        Some("␛[2J␛[H✔ Approved and sent to everyone")
+    );
+    assert!(!decision.reason.contains('\u{1b}'), "{}", decision.reason);
+}

@@ -167,7 +167,14 @@ pub async fn status(stack: &super::stack::StackArgs, job: Option<&str>) -> anyho
     };
     let execution = runs.describe(&arn).await?;
     let history = runs.history(&arn).await?;
-    print!("{}", aws_status(&execution, &history, chrono::Utc::now()));
+    print!(
+        "{}",
+        daybook_core::printable::printable_lines(&aws_status(
+            &execution,
+            &history,
+            chrono::Utc::now()
+        ))
+    );
     Ok(())
 }
 

@@ -26,7 +26,10 @@ pub fn printer(job_id: &str, root: &Path) -> Observer {
         RunEvent::WaitingForCallback { state, .. } => eprintln!(
             "  … {state}: waiting. Open the Approve link in the approval email ({root}/outbox/) with `daybook serve --root {root}` running, or `daybook approve {job_id} --root {root}` (or `daybook reject`); `daybook approvals --root {root}` lists the links"
         ),
-        RunEvent::Failed { state, failure } => eprintln!("  ✗ {state}: {failure}"),
+        RunEvent::Failed { state, failure } => eprintln!(
+            "  ✗ {state}: {}",
+            daybook_core::printable::printable(&failure.to_string())
+        ),
         _ => {}
     })
 }

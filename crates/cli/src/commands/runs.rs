@@ -1,4 +1,5 @@
 use clap::Args;
+use daybook_core::printable::printable_lines;
 use daybook_local::executions::{ExecutionStatus, ExecutionStore};
 use daybook_local::pipeline::LocalPaths;
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ pub struct RunsArgs {
 pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
     if args.stack.on_aws() {
         for line in super::cloud::runs(&args.stack, args.last).await? {
-            println!("{line}");
+            println!("{}", printable_lines(&line));
         }
         return Ok(());
     }
@@ -62,13 +63,15 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
             ),
             _ => String::new(),
         };
-        println!(
+        // The run's name and date came from whoever started it: shown, never obeyed.
+        let line = format!(
             "{:<40} {:<9} {:<22} started {}{redriven}{failed}",
             record.name,
             status,
             date,
             record.start_time.format("%Y-%m-%d %H:%M:%S UTC"),
         );
+        println!("{}", printable_lines(&line));
     }
     if records.len() > args.last {
         println!(

@@ -34,6 +34,9 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
                 )
             })?,
     };
-    print!("{}", record.status_text(chrono::Utc::now()));
+    print!(
+        "{}",
+        daybook_core::printable::printable_lines(&record.status_text(chrono::Utc::now()))
+    );
     Ok(())
 }

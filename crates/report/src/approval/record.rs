@@ -72,10 +72,13 @@ impl Decision {
         via: &str,
         at: DateTime<Utc>,
     ) -> Self {
+        // Every way of answering comes through here, so every comment and name is shown
+        // safely in the terminal, the emails and the run's failure cause.
         let comment = comment
             .map(str::trim)
             .filter(|c| !c.is_empty())
-            .map(str::to_string);
+            .map(|c| daybook_core::printable::printable(c).into_owned());
+        let by = &*daybook_core::printable::printable(by);
         let reason = match (&comment, approved) {
             (_, true) => "approved".to_string(),
             (Some(c), false) => format!("rejected by {by}: {c}"),
