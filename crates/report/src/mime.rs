@@ -67,12 +67,17 @@ pub fn build(email: Email<'_>) -> Result<Vec<u8>> {
         }));
         MimePart::new("multipart/mixed", parts)
     };
+    // The start check refuses line breaks in the config's header fields; here, whatever still
+    // reaches a header (a subject made from a title, a job id) cannot end it: control
+    // characters are shown, not sent, and the builder encodes the rest (RFC 2047).
+    let subject = daybook_core::printable::printable(email.subject);
+    let job_id = daybook_core::printable::printable(email.job_id);
     let mut message = MessageBuilder::new()
         .from(Address::new_address(Some("daybook"), email.from))
-        .subject(email.subject)
+        .subject(subject.as_ref())
         .header(
             "X-Daybook-Job",
-            mail_builder::headers::raw::Raw::new(email.job_id),
+            mail_builder::headers::raw::Raw::new(job_id.as_ref()),
         )
         .body(body);
     if !email.to.is_empty() {
@@ -124,5 +129,28 @@ mod tests {
         ] {
             assert!(!is_plain_address(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_line_break_reaching_a_header_cannot_add_one() {
+        let raw = build(Email {
+            from: "reports@example.com",
+            to: &["team@example.com".to_string()],
+            cc: &[],
+            subject: "Daily\r\nBcc: evil@example.com\r\n\r\nfake body",
+            text: "text",
+            html: "<p>html</p>",
+            inline: Vec::new(),
+            attachments: Vec::new(),
+            job_id: "job-1\r\nBcc: evil@example.com",
+        })
+        .unwrap();
+        let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert!(message.bcc().is_none(), "no Bcc header");
+        assert_eq!(message.body_text(0).as_deref(), Some("text"));
+        assert!(
+            message.subject().unwrap().contains("Bcc: evil"),
+            "shown in the subject"
+        );
     }
 }
