@@ -462,3 +462,56 @@ async fn a_write_key_cannot_make_a_table_per_event_name_without_bound() {
         tracks.rows
     );
 }
+
+/// `daybook serve` against what a stranger on the network can do: a body that claims 10 GB is
+/// refused at once with the site's security headers, and a connection that never sends its
+/// request is closed instead of holding a file descriptor.
+#[tokio::test]
+async fn the_approval_server_refuses_huge_bodies_and_closes_silent_connections() {
+    use std::io::{Read, Write};
+    let root = tempfile::tempdir().unwrap();
+    let server = daybook_local::approval_site::ApprovalServer::bind(
+        root.path(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap()
+    .with_header_timeout(std::time::Duration::from_millis(300));
+    let address = server.url.trim_start_matches("http://").to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run(std::time::Duration::from_secs(3600), async {
+        let _ = stopped.await;
+    }));
+    let checks = tokio::task::spawn_blocking(move || {
+        let mut huge = std::net::TcpStream::connect(&address).unwrap();
+        huge.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        write!(
+            huge,
+            "POST /approvals/v1.x HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000000\r\n\r\n"
+        )
+        .unwrap();
+        let mut head = [0u8; 2048];
+        let read = huge.read(&mut head).unwrap();
+        let head = String::from_utf8_lossy(&head[..read]).to_lowercase();
+        assert!(head.starts_with("http/1.1 413"), "{head}");
+        assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+        assert!(head.contains("content-security-policy"), "{head}");
+
+        let mut silent = std::net::TcpStream::connect(&address).unwrap();
+        silent
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let mut nothing = [0u8; 64];
+        // The server closes it (a read of 0 bytes, or a 408 first) well before 5 s.
+        let _ = silent.read(&mut nothing);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(4),
+            "a silent connection is closed after the header timeout"
+        );
+    });
+    checks.await.unwrap();
+    let _ = stop.send(());
+    serving.await.unwrap().unwrap();
+}

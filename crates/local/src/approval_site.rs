@@ -91,6 +91,7 @@ pub struct ApprovalServer {
     listener: tokio::net::TcpListener,
     served: Arc<Served>,
     pub url: String,
+    header_timeout: std::time::Duration,
 }
 
 impl ApprovalServer {
@@ -111,6 +112,7 @@ impl ApprovalServer {
         Ok(Self {
             listener,
             url,
+            header_timeout: HEADER_TIMEOUT,
             served: Arc::new(Served {
                 root: root.to_path_buf(),
                 store: FsStore::new(root),
@@ -119,6 +121,12 @@ impl ApprovalServer {
                 mailer: OutboxMailer::new(&paths.outbox()),
             }),
         })
+    }
+
+    /// How long a connection may take to send a request's head before it is closed.
+    pub fn with_header_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.header_timeout = timeout;
+        self
     }
 
     /// Serves approval pages until `shutdown` resolves, sending due reminders every
@@ -141,13 +149,60 @@ impl ApprovalServer {
         let app = axum::Router::new()
             .fallback(page)
             .with_state(self.served.clone());
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| format!("serving approval pages: {e}"));
+        // Our own accept loop, for what axum::serve does not bound: connections at once, and
+        // the time a request's head may take (a half-open connection is closed, not kept).
+        let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+        let shutdown = std::pin::pin!(shutdown);
+        let mut shutdown = shutdown;
+        loop {
+            let stream = tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors or a connection reset before it was taken.
+                        tracing::warn!(%e, "accepting a connection");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let Ok(permit) = open.clone().try_acquire_owned() else {
+                drop(stream);
+                continue;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            let header_timeout = self.header_timeout;
+            tokio::spawn(async move {
+                let _permit = permit;
+                let mut connection = hyper::server::conn::http1::Builder::new();
+                connection
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(header_timeout);
+                let _ = connection
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
         sweeper.abort();
-        result
+        Ok(())
     }
+}
+
+/// Connections served at once; past it a new one is closed at once.
+const MAX_CONNECTIONS: usize = 256;
+/// How long a request's head may take to arrive, and then its body.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn site_response(status: u16, html: String) -> axum::response::Response {
+    let mut builder = axum::http::Response::builder().status(status);
+    for (name, value) in daybook_report::approval::SiteResponse::headers() {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(axum::body::Body::from(html))
+        .expect("static headers are valid")
 }
 
 async fn sweep(served: &Served) -> Result<(), String> {
@@ -175,8 +230,37 @@ async fn page(
     axum::extract::State(served): axum::extract::State<Arc<Served>>,
     method: axum::http::Method,
     uri: axum::http::Uri,
-    body: axum::body::Bytes,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
 ) -> axum::response::Response {
+    use daybook_report::approval::MAX_FORM_BYTES;
+    let too_large = || {
+        site_response(
+            413,
+            format!(
+                "<!DOCTYPE html><title>Too large</title><p>A form is at most {MAX_FORM_BYTES} bytes. Nothing was decided.</p>"
+            ),
+        )
+    };
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_FORM_BYTES as u64) {
+        return too_large();
+    }
+    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_FORM_BYTES))
+        .await
+    {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return too_large(),
+        Err(_) => {
+            return site_response(
+                408,
+                "<!DOCTYPE html><title>Too slow</title><p>The form did not arrive in time. Nothing was decided.</p>".into(),
+            );
+        }
+    };
     let request = SiteRequest {
         method: method.to_string(),
         path: uri.path().to_string(),
@@ -202,11 +286,5 @@ async fn page(
             }
         }
     };
-    let mut builder = axum::http::Response::builder().status(response.status);
-    for (name, value) in daybook_report::approval::SiteResponse::headers() {
-        builder = builder.header(name, value);
-    }
-    builder
-        .body(axum::body::Body::from(response.html))
-        .expect("static headers are valid")
+    site_response(response.status, response.html)
 }

@@ -15,7 +15,7 @@ pub use record::{
     Answer, ApprovalRecord, Decision, MAX_COMMENT_CHARS, is_approval_id, new_approval_id,
 };
 pub use request::{ApprovalRequest, Approvals, LinkMaker, Requested, request_approval};
-pub use site::{ApprovalSite, SiteRequest, SiteResponse};
+pub use site::{ApprovalSite, MAX_FORM_BYTES, SiteRequest, SiteResponse};
 
 /// One sentence on how a request ended, for pages and the CLI.
 pub fn describe_answer(answer: &Answer) -> String {

@@ -36,9 +36,10 @@ pub struct SiteResponse {
 
 impl SiteResponse {
     /// Headers of every page: not cached, the link never sent on as a Referer, no scripts.
-    pub fn headers() -> [(&'static str, &'static str); 5] {
+    pub fn headers() -> [(&'static str, &'static str); 6] {
         [
             ("content-type", "text/html; charset=utf-8"),
+            ("x-content-type-options", "nosniff"),
             ("cache-control", "no-store"),
             ("referrer-policy", "no-referrer"),
             ("x-frame-options", "DENY"),
@@ -51,7 +52,7 @@ impl SiteResponse {
 }
 
 /// Longest form body read; a comment of [`MAX_COMMENT_CHARS`] characters, escaped, fits.
-const MAX_FORM_BYTES: usize = 16 * 1024;
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// What a page shows.
 #[derive(serde::Serialize, Default)]
