@@ -469,6 +469,22 @@ impl EmailConfig {
         }
         all
     }
+
+    /// The recipients as an approver is shown them: each once, a Bcc one marked as hidden
+    /// from the others (recipients see only To and Cc in the message's headers).
+    pub fn recipients_for_approvers(&self) -> Vec<String> {
+        self.recipients()
+            .into_iter()
+            .map(|address| {
+                let shown = |list: &[String]| list.iter().any(|a| a.eq_ignore_ascii_case(&address));
+                if !shown(&self.to) && !shown(&self.cc) {
+                    format!("{address} (Bcc: hidden from the other recipients)")
+                } else {
+                    address
+                }
+            })
+            .collect()
+    }
 }
 
 fn default_link_hours() -> u32 {

@@ -70,3 +70,20 @@ fn every_recipient_once_in_to_cc_bcc_order() {
         ["a@x.example", "B@x.example", "c@x.example", "d@x.example"]
     );
 }
+
+/// Approvers decide who gets the report, so they see everyone; a Bcc address says it is hidden
+/// from the other recipients, who see only To and Cc.
+#[test]
+fn approvers_see_every_recipient_with_bcc_marked() {
+    let mut email = EmailConfig::new("reports@daybook.example", &["a@x.example"], &[]);
+    email.cc = vec!["c@x.example".into()];
+    email.bcc = vec!["b@x.example".into(), "A@x.example".into()];
+    assert_eq!(
+        email.recipients_for_approvers(),
+        [
+            "a@x.example",
+            "c@x.example",
+            "b@x.example (Bcc: hidden from the other recipients)"
+        ]
+    );
+}

@@ -313,7 +313,7 @@ async fn preview_message(
     let banner = crate::html::ApprovalBanner {
         approver,
         job_id: &record.job.job_id,
-        recipients: record.email.recipients(),
+        recipients: record.email.recipients_for_approvers(),
         approve_link: format!("{link}?decision=approve"),
         reject_link: format!("{link}?decision=reject"),
         deadline: record.deadline,

@@ -197,7 +197,7 @@ impl ApprovalSite<'_> {
                 let message = if decision.approved {
                     format!(
                         "The report goes to {} now. {}",
-                        record.email.recipients().join(", "),
+                        record.email.recipients_for_approvers().join(", "),
                         decision.summary()
                     )
                 } else {
@@ -267,7 +267,7 @@ impl ApprovalSite<'_> {
             title: record.report.title.clone(),
             date: record.job.date.to_string(),
             approver: approver.to_string(),
-            recipients: record.email.recipients(),
+            recipients: record.email.recipients_for_approvers(),
             tiles: crate::display::headline(&data),
             problems: data.problems(),
             checks,
