@@ -142,7 +142,9 @@ async fn quarantine(store: &FsStore, report: &ExportReport, case: &str) -> Vec<s
 
 async fn flatten(case: &str, lake: &Lake) -> daybook_core::Result<ExportReport> {
     let input = FsStore::new(corpus(case));
-    let config = FlattenConfig::new("search_queries", vec!["query_id".into()]);
+    let mut config = FlattenConfig::new("search_queries", vec!["query_id".into()]);
+    // The corpus is mostly bad on purpose: every share of it is published.
+    config.max_quarantined_share = 1.0;
     let layout = PartitionLayout::lake("search_queries", day(), "job-hostile");
     daybook_core::steps::flatten::flatten_export(&input, &lake.store(), &config, "", &layout, 2)
         .await
@@ -246,9 +248,18 @@ async fn a_run_that_quarantines_every_record_publishes_nothing_and_fails() {
 }
 
 async fn segment(case: &str, lake: &Lake) -> daybook_core::Result<ExportReport> {
+    segment_with(case, lake, |_| {}).await
+}
+
+async fn segment_with(
+    case: &str,
+    lake: &Lake,
+    configure: impl FnOnce(&mut SegmentConfig),
+) -> daybook_core::Result<ExportReport> {
     copy_dir(&corpus(case), &lake.root());
     let mut source = SegmentConfig::new("segment-logs/src");
     source.source = "web".into();
+    configure(&mut source);
     let task = SegmentTask {
         job: JobContext {
             variables: Default::default(),
@@ -304,7 +315,11 @@ async fn hostile_segment_names_get_tables_and_columns_of_their_own() {
 #[tokio::test]
 async fn hostile_segment_lines_are_counted_and_quarantined_alone() {
     let lake = Lake::new();
-    let report = segment("segment/bad-lines", &lake).await.unwrap();
+    let report = segment_with("segment/bad-lines", &lake, |c| {
+        c.max_quarantined_share = 1.0
+    })
+    .await
+    .unwrap();
     lake.assert_nothing_escaped("segment bad-lines");
     let records = quarantine(&lake.store(), &report, "segment bad-lines").await;
     let count = |name: &str| report.counts.get(name).copied().unwrap_or(0);
@@ -514,4 +529,42 @@ async fn the_approval_server_refuses_huge_bodies_and_closes_silent_connections()
     checks.await.unwrap();
     let _ = stop.send(());
     serving.await.unwrap().unwrap();
+}
+
+/// A few kilobytes of gzip can hold millions of junk lines: the quarantine keeps the first
+/// 10,000 of each part and counts the rest, and a run mostly of junk publishes nothing unless
+/// the source says that share is fine.
+#[tokio::test]
+async fn a_flood_of_junk_lines_is_counted_not_kept_and_fails_the_run() {
+    let junk = || (0..30_000).map(|i| format!("not json {i}"));
+    let lake = Lake::new();
+    segment_batch(&lake, junk());
+    let error = segment("segment/names", &lake)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("over its max_quarantined_share of 50.0%"),
+        "{error}"
+    );
+
+    let lake = Lake::new();
+    segment_batch(&lake, junk());
+    let report = segment_with("segment/names", &lake, |c| c.max_quarantined_share = 1.0)
+        .await
+        .unwrap();
+    assert!(
+        report.quarantined >= 30_000,
+        "every bad line is counted: {}",
+        report.quarantined
+    );
+    let records = quarantine(&lake.store(), &report, "junk flood").await;
+    assert!(records.len() <= 2 * 10_001, "kept: {}", records.len());
+    assert!(
+        records.iter().any(|r| r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("more records were quarantined and not kept")),
+        "the closing record says how many were not kept"
+    );
 }

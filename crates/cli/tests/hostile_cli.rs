@@ -61,6 +61,9 @@ fn flatten(case: &str, key: &str, out: &Out, job: &str) -> Output {
         "2026-11-21",
         "--job-id",
         job,
+        // The corpus is mostly bad on purpose.
+        "--max-quarantined-share",
+        "1",
     ])
 }
 
@@ -120,6 +123,8 @@ fn segment_and_rds_exports_refuse_names_that_leave_the_output() {
         &out_path,
         "--date",
         "2026-11-21",
+        "--max-quarantined-share",
+        "1",
     ]);
     assert!(run.status.success(), "{}", text(&run.stderr));
     out.nothing_beside("segment");

@@ -188,6 +188,8 @@ pub async fn export_tables(
         quarantined: 0,
         quarantine: None,
         warnings,
+        // A relational export quarantines nothing: a bad row stops it, naming the row.
+        max_quarantined_share: 1.0,
     };
     let mut report = publish(store, &staged).await?;
     for (key, mark) in marks {

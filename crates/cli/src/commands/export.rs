@@ -66,6 +66,9 @@ pub struct SegmentArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     workers: Option<usize>,
+    /// Above this share of lines quarantined the run publishes nothing (0 to 1; default 0.5).
+    #[arg(long)]
+    max_quarantined_share: Option<f64>,
     /// Print the full report as JSON instead of a summary.
     #[arg(long)]
     json: bool,
@@ -137,6 +140,9 @@ async fn rds(args: RdsArgs) -> anyhow::Result<()> {
 async fn segment(args: SegmentArgs) -> anyhow::Result<()> {
     let mut config = SegmentConfig::new("");
     config.timezone = args.timezone.clone();
+    if let Some(share) = args.max_quarantined_share {
+        config.max_quarantined_share = share;
+    }
     let input = FsStore::new(&args.input);
     let keys: Vec<String> = input
         .list("")

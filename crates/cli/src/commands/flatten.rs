@@ -32,6 +32,10 @@ pub struct FlattenArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     workers: Option<usize>,
+    /// Above this share of items quarantined the run publishes nothing (0 to 1; default the
+    /// config's, 0.5).
+    #[arg(long)]
+    max_quarantined_share: Option<f64>,
     /// Print the full report as JSON instead of a summary.
     #[arg(long)]
     json: bool,
@@ -58,6 +62,9 @@ pub async fn run(args: FlattenArgs) -> anyhow::Result<()> {
             MapsArg::Json => MapMode::Json,
             MapsArg::Struct => MapMode::Struct,
         };
+    }
+    if let Some(share) = args.max_quarantined_share {
+        config.max_quarantined_share = share;
     }
     let date = args.date.unwrap_or_else(super::yesterday);
     let job_id = super::export::job_id(args.job_id.clone(), date);

@@ -32,6 +32,10 @@ pub struct FlattenConfig {
     /// Rows buffered per table before a row group is written: the memory bound.
     #[serde(default = "default_row_group_rows")]
     pub row_group_rows: usize,
+    /// A run whose quarantined share of the records read is above this fails and publishes
+    /// nothing (the day keeps its data); at or below it, the run publishes and warns.
+    #[serde(default = "crate::quarantine::default_max_quarantined_share")]
+    pub max_quarantined_share: f64,
 }
 
 fn default_true() -> bool {
@@ -62,6 +66,7 @@ impl FlattenConfig {
             discover: true,
             maps: MapMode::Json,
             row_group_rows: default_row_group_rows(),
+            max_quarantined_share: crate::quarantine::default_max_quarantined_share(),
         }
     }
 }
@@ -82,6 +87,9 @@ pub struct FlattenPlan {
     /// (see `naming`), and number types inferred from the sample.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The source's `max_quarantined_share`, for the publish.
+    #[serde(default = "crate::quarantine::default_max_quarantined_share")]
+    pub max_quarantined_share: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -212,6 +220,7 @@ impl FlattenPlan {
             row_group_rows: config.row_group_rows,
             count_columns,
             notes,
+            max_quarantined_share: config.max_quarantined_share,
         })
     }
 

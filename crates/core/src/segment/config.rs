@@ -35,6 +35,10 @@ pub struct SegmentConfig {
     /// Spectrum's 1,600 columns with the common ones; the others go to `_extra` as one JSON object.
     #[serde(default = "default_max_properties_per_event")]
     pub max_properties_per_event: usize,
+    /// A run whose quarantined share of the lines read is above this fails and publishes
+    /// nothing (the day keeps its data); at or below it, the run publishes and warns.
+    #[serde(default = "crate::quarantine::default_max_quarantined_share")]
+    pub max_quarantined_share: f64,
 }
 
 /// The limits a day's tables are held to, as the scans' merge and the shapes take them.
@@ -88,6 +92,7 @@ impl SegmentConfig {
             fan_out: None,
             max_event_tables: default_max_event_tables(),
             max_properties_per_event: default_max_properties_per_event(),
+            max_quarantined_share: crate::quarantine::default_max_quarantined_share(),
         }
     }
 

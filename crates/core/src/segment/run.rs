@@ -228,6 +228,7 @@ pub fn day_outcome(
             quarantined,
             quarantine: written.quarantine,
             warnings,
+            max_quarantined_share: config.max_quarantined_share,
         },
         lines,
         written: written.events,

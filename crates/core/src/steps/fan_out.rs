@@ -439,6 +439,7 @@ async fn commit_source(
         quarantined: inputs.iter().map(|i| i.quarantined).sum(),
         quarantine,
         warnings,
+        max_quarantined_share: kept.plan.max_quarantined_share,
     };
     let mut report = publish(store, &staged).await?;
     report.counts.insert("parts".into(), records.len() as u64);

@@ -159,6 +159,7 @@ pub async fn publish_outcome(
     layout: &PartitionLayout,
 ) -> Result<ExportReport> {
     let staged = StagedExport {
+        max_quarantined_share: outcome.plan.max_quarantined_share,
         source: outcome.plan.source.clone(),
         job_id: layout.job_id.clone(),
         date: layout.date,

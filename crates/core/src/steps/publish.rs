@@ -115,12 +115,17 @@ pub struct StagedExport {
     /// The local quarantine file and the key it is published under.
     pub quarantine: Option<(PathBuf, String)>,
     pub warnings: Vec<String>,
+    /// Above this share of the records read quarantined, nothing is published (1.0: never).
+    pub max_quarantined_share: f64,
 }
 
 /// Publishes data files, then the quarantine, then each table's manifest: a run folder with a
 /// manifest is complete, and the load step only points the catalog at complete folders.
 pub async fn publish(store: &dyn ObjectStore, staged: &StagedExport) -> Result<ExportReport> {
     if let Some(error) = nothing_written(store, staged).await? {
+        return Err(error);
+    }
+    if let Some(error) = too_much_quarantined(store, staged).await? {
         return Err(error);
     }
     for table in &staged.tables {
@@ -249,6 +254,34 @@ async fn nothing_written(store: &dyn ObjectStore, staged: &StagedExport) -> Resu
         "every one of the {} records read from source {:?} was quarantined, the first because: {first}. Nothing was published, so {} keeps its previous data. Read the reasons in {}, then fix the source's config (a key attribute's name?) or its input and run again",
         staged.quarantined,
         staged.source,
+        staged.date,
+        store.location(key)
+    ))))
+}
+
+/// A run that quarantined more than its source's `max_quarantined_share` of what it read
+/// publishes its quarantine (to be read) and nothing else.
+async fn too_much_quarantined(
+    store: &dyn ObjectStore,
+    staged: &StagedExport,
+) -> Result<Option<Error>> {
+    // A file that broke part-way is one more record than the items read from it.
+    let seen = staged.items_read.max(staged.quarantined);
+    let share = staged.quarantined as f64 / seen.max(1) as f64;
+    if seen == 0 || share <= staged.max_quarantined_share {
+        return Ok(None);
+    }
+    let Some((path, key)) = &staged.quarantine else {
+        return Ok(None);
+    };
+    store.put_file(key, path).await?;
+    Ok(Some(Error::Invalid(format!(
+        "{} of the {} records read from source {:?} ({:.1}%) were quarantined, over its max_quarantined_share of {:.1}%: nothing was published, so {} keeps its previous data. Read the reasons in {}; if the input is right, raise max_quarantined_share in the source's config",
+        staged.quarantined,
+        seen,
+        staged.source,
+        share * 100.0,
+        staged.max_quarantined_share * 100.0,
         staged.date,
         store.location(key)
     ))))
