@@ -224,3 +224,48 @@ fn a_reader_that_leaves_early_ends_the_command_quietly() {
         "a write to a closed pipe does not succeed"
     );
 }
+
+/// Numbers and dates that overflowed the calendar or made nothing: each refused with what to
+/// give, never a panic.
+#[test]
+fn dates_and_counts_out_of_range_are_refused_with_what_to_give() {
+    let out = tempfile::tempdir().unwrap();
+    let at = |name: &str| out.path().join(name).display().to_string();
+    for (args, says) in [
+        (
+            vec!["demo", "--date", "0001-01-01", "--out", &at("a")],
+            "outside 1971-01-01",
+        ),
+        (
+            vec![
+                "generate",
+                "rds",
+                "--days",
+                "100000000",
+                "--out",
+                &at("s.sqlite"),
+            ],
+            "100000000",
+        ),
+        (vec!["demo", "--items", "0", "--out", &at("b")], "0"),
+        (
+            vec![
+                "generate",
+                "dynamodb-export",
+                "--items",
+                "10",
+                "--files",
+                "0",
+                "--out",
+                &at("e"),
+            ],
+            "give 1 to 100000 files",
+        ),
+    ] {
+        let run = daybook(&args);
+        let stderr = text(&run.stderr);
+        assert!(!run.status.success(), "{args:?} succeeded");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

@@ -10,10 +10,10 @@ use std::time::Duration;
 #[derive(Args)]
 pub struct BackfillArgs {
     /// The first day to run.
-    #[arg(long)]
+    #[arg(long, value_parser = super::run_date)]
     from: chrono::NaiveDate,
     /// The last day to run (at most a year after --from, and a day that is over).
-    #[arg(long)]
+    #[arg(long, value_parser = super::run_date)]
     to: chrono::NaiveDate,
     /// Days run at once (1 to 10).
     #[arg(long, default_value_t = DEFAULT_CONCURRENCY)]

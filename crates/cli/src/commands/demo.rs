@@ -13,11 +13,11 @@ pub struct DemoArgs {
     #[arg(long)]
     manual_approval: bool,
     /// The day to report on (default: yesterday, UTC).
-    #[arg(long)]
+    #[arg(long, value_parser = super::run_date)]
     date: Option<chrono::NaiveDate>,
     /// Search-query items (and Segment events) on a weekday; weekends have about a fifth fewer,
     /// and each day a few percent more or less.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     items: u64,
     #[arg(long, default_value_t = 7)]
     seed: u64,

@@ -36,7 +36,7 @@ pub struct RdsArgs {
     #[arg(long)]
     ssl_root_cert: Option<String>,
     /// Partition date (default: yesterday, UTC).
-    #[arg(long)]
+    #[arg(long, value_parser = super::run_date)]
     date: Option<chrono::NaiveDate>,
     /// Run id in the `run=` folders (default: a new job id).
     #[arg(long)]
@@ -55,7 +55,7 @@ pub struct SegmentArgs {
     #[arg(long)]
     out: PathBuf,
     /// Only this day's events (the daily run); without it every day found is written.
-    #[arg(long)]
+    #[arg(long, value_parser = super::run_date)]
     date: Option<chrono::NaiveDate>,
     /// IANA time zone the days are cut in.
     #[arg(long, default_value = "UTC")]

@@ -24,7 +24,7 @@ pub struct FlattenArgs {
     #[arg(long, value_enum, default_value = "json")]
     maps: MapsArg,
     /// Partition date (default: yesterday, UTC).
-    #[arg(long)]
+    #[arg(long, value_parser = super::run_date)]
     date: Option<chrono::NaiveDate>,
     /// Run id in the `run=` folder (default: a new job id).
     #[arg(long)]

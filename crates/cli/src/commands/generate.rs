@@ -20,15 +20,15 @@ pub struct RdsArgs {
     #[arg(long)]
     out: PathBuf,
     /// Days of order history, ending on --date.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=36_500))]
     days: u32,
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     orders_per_day: u32,
     /// Random seed: the same seed gives the same orders.
     #[arg(long, default_value_t = 11)]
     seed: u64,
     /// The last day of orders (default: yesterday, UTC).
-    #[arg(long)]
+    #[arg(long, value_parser = super::run_date)]
     date: Option<chrono::NaiveDate>,
 }
 
@@ -44,13 +44,13 @@ pub struct SegmentArgs {
     #[arg(long, default_value_t = 7)]
     seed: u64,
     /// Batch folders over the day (Segment writes about one an hour).
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     batches: u32,
     /// Files per batch folder.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000))]
     files_per_batch: u32,
     /// The day the events happened (default: yesterday, UTC).
-    #[arg(long)]
+    #[arg(long, value_parser = super::run_date)]
     date: Option<chrono::NaiveDate>,
 }
 
@@ -66,10 +66,10 @@ pub struct DynamodbExportArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// How many data files, written in parallel.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = files_count)]
     files: usize,
     /// The day the queries happened (default: yesterday, UTC).
-    #[arg(long)]
+    #[arg(long, value_parser = super::run_date)]
     date: Option<chrono::NaiveDate>,
 }
 
@@ -139,5 +139,13 @@ pub async fn run(command: Generate) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// An export of at least one file (DynamoDB writes one for an empty table too).
+fn files_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?}: give 1 to 100000 files")),
     }
 }

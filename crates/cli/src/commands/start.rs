@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct StartArgs {
     /// The day to report on (default: yesterday, UTC).
-    #[arg(long)]
+    #[arg(long, value_parser = super::run_date)]
     date: Option<chrono::NaiveDate>,
     /// A value for one of the config's variables, as name=value (repeat for more); the others
     /// take their defaults. A run with other values is another job.

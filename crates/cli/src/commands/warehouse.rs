@@ -12,7 +12,7 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct LoadArgs {
     /// The day to load: its newest committed exports are registered, checked and the marts built.
-    #[arg(long)]
+    #[arg(long, value_parser = super::run_date)]
     date: chrono::NaiveDate,
     /// The local folder (the demo's --out).
     #[arg(long, default_value = "daybook-demo")]
@@ -31,7 +31,7 @@ pub struct QueryArgs {
     #[arg(long, default_value = "daybook-demo")]
     root: PathBuf,
     /// The date `{run_date}` stands for (default: yesterday, UTC).
-    #[arg(long)]
+    #[arg(long, value_parser = super::run_date)]
     date: Option<chrono::NaiveDate>,
     /// Write the result to this Excel file instead of printing it.
     #[arg(long)]
