@@ -21,9 +21,25 @@ impl FsStore {
         self.root.join(key)
     }
 
-    /// The file of `key`, once the key is known to stay under the root.
+    /// The file of `key`, once the key is known to stay under the root: no `..`, and no
+    /// symbolic link on the way (a linked `lake/marts` or data file would read or write
+    /// wherever it points).
     fn file(&self, key: &str) -> Result<PathBuf, StoreError> {
         check_key(key, false)?;
+        let mut at = self.root.clone();
+        for part in key.split('/') {
+            at.push(part);
+            match std::fs::symlink_metadata(&at) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(StoreError::InvalidKey {
+                        key: key.to_string(),
+                        reason: "it passes through a symbolic link, which could lead outside the local root; replace the link with the folder or file itself",
+                    });
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
         Ok(self.path(key))
     }
 
@@ -109,7 +125,12 @@ impl ObjectStore for FsStore {
 
 fn walk(root: &Path, dir: &Path, keys: &mut Vec<String>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
+        let entry = entry?;
+        let path = entry.path();
+        // A link is not followed, nor listed: what it points to is outside the store.
+        if entry.file_type()?.is_symlink() {
+            continue;
+        }
         if path.is_dir() {
             if path.file_name().is_some_and(|n| n == ".staging") {
                 continue;
@@ -173,5 +194,31 @@ mod tests {
         let error = store.get("/etc/passwd").await.unwrap_err();
         assert!(matches!(error, StoreError::InvalidKey { .. }), "{error}");
         assert!(store.list("../").await.is_err());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_symbolic_link_inside_the_root_is_neither_followed_nor_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(root.join("lake")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret.json"), b"{}").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("lake/marts")).unwrap();
+        std::os::unix::fs::symlink(outside.join("secret.json"), root.join("lake/data.json"))
+            .unwrap();
+        let store = FsStore::new(&root);
+        let error = store
+            .put("lake/marts/m/part.parquet", b"x".to_vec())
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("symbolic link"), "{error}");
+        assert!(
+            !outside.join("m").exists(),
+            "nothing was written through the link"
+        );
+        assert!(store.get("lake/data.json").await.is_err());
+        assert!(store.list("lake/").await.unwrap().is_empty());
     }
 }

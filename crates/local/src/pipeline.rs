@@ -213,8 +213,19 @@ impl LocalFunctions {
                 message: "locally a source needs a url (secret_arn is read on AWS only)".into(),
                 kind: daybook_core::ErrorKind::InvalidInput,
             })?;
+        // A relative path is below the local root, and stays there: no `..`, no link out.
+        // An absolute one is read where the config says.
         let url = match url.strip_prefix("sqlite://") {
             Some(path) if !path.starts_with('/') => {
+                let file = path.split('?').next().unwrap_or_default();
+                daybook_core::store::check_key(file, false)
+                    .map_err(|e| daybook_rds::RdsError::Connect {
+                        target: task.source.source.clone(),
+                        message: format!(
+                            "the relative sqlite path {file:?} must stay below the local root ({e}); give an absolute path to read a database elsewhere"
+                        ),
+                        kind: daybook_core::ErrorKind::InvalidInput,
+                    })?;
                 format!("sqlite://{}", self.root.join(path).display())
             }
             _ => url,
