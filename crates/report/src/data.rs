@@ -37,11 +37,21 @@ impl ReportData {
     /// report and in the approval email, so that a wrong report never looks right.
     /// Failed and warning data-quality checks are problems too: a report built on stale or
     /// broken data must say so.
+    /// Every problem as the report's readers see it.
     pub fn problems(&self) -> Vec<String> {
+        self.problems_with(SectionData::problem)
+    }
+
+    /// Every problem with the failed queries' errors: for the run's operators.
+    pub fn problem_details(&self) -> Vec<String> {
+        self.problems_with(SectionData::problem_detail)
+    }
+
+    fn problems_with(&self, problem: fn(&SectionData, NaiveDate) -> Option<String>) -> Vec<String> {
         let mut problems: Vec<String> = self
             .sections
             .iter()
-            .filter_map(|s| s.problem(self.date).map(|p| format!("{}: {p}", s.title)))
+            .filter_map(|s| problem(s, self.date).map(|p| format!("{}: {p}", s.title)))
             .collect();
         for checks in self
             .sections
@@ -111,7 +121,20 @@ impl SectionData {
 
     /// Why this section must not be read as it looks: its query failed, or its chart would
     /// be empty, flat or a trend of one day.
+    /// The section's problem as everyone who gets the report reads it: a failed query says
+    /// that it failed, not its SQL or the engine's words, which are for the run's operators
+    /// ([`Self::problem_detail`]).
     pub fn problem(&self, date: NaiveDate) -> Option<String> {
+        if self.error.is_some() {
+            return Some(
+                "the query failed; the run's operators have the error in its report".to_string(),
+            );
+        }
+        self.problem_detail(date)
+    }
+
+    /// The problem as the run's operators read it, the failed query's error included.
+    pub fn problem_detail(&self, date: NaiveDate) -> Option<String> {
         if let Some(error) = &self.error {
             return Some(format!("the query failed: {error}"));
         }

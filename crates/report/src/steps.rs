@@ -207,7 +207,7 @@ pub async fn build_report(
     store.put(&artifacts.text_key, text.into_bytes()).await?;
     store.put(&artifacts.xlsx_key, workbook).await?;
     store.put(&artifacts.data_key, to_json(&data)?).await?;
-    let problems = data.problems();
+    let problems = data.problem_details();
     if input.report.on_problem == OnProblem::Stop && !problems.is_empty() {
         return Err(ReportError::Problems(format!(
             "report {} for {} has {} problem(s) and its on_problem is stop, so it is not sent: {}. Read it at {}; fix the cause, then redrive the run",

@@ -134,19 +134,31 @@ fn an_empty_or_flat_chart_and_a_failed_query_are_problems_never_empty_pictures()
     assert_eq!(problems.len(), 3, "{problems:?}");
     assert!(problems[0].contains("no rows to chart"), "{problems:?}");
     assert!(problems[1].contains("every late_rate is 0"), "{problems:?}");
+    // Recipients read that the query failed; its error and SQL are for the run's operators.
+    assert!(problems[2].contains("the query failed"), "{problems:?}");
+    assert!(!problems[2].contains("marts.sales"), "{problems:?}");
     assert!(
-        problems[2].contains("relation marts.sales does not exist"),
-        "{problems:?}"
+        data.problem_details()[2].contains("relation marts.sales does not exist"),
+        "operators get the error"
     );
     let html = crate::html::render_email(&data, &[], true).unwrap();
     assert!(html.contains("This report has 3 problems"), "{html}");
+    assert!(
+        !html.contains("marts.sales"),
+        "no engine error reaches recipients"
+    );
     assert!(
         html.contains("$1,683.00"),
         "the sections that work are still shown"
     );
     let text = crate::text::render_text(&data, true);
     assert!(text.contains("3 problem(s)"), "{text}");
+    assert!(!text.contains("marts.sales"), "{text}");
     let parts = workbook_parts(&crate::xlsx::render_workbook(&data).unwrap());
+    assert!(
+        !parts.iter().any(|(_, text)| text.contains("marts.sales")),
+        "nor the workbook"
+    );
     assert!(
         !parts.iter().any(|(name, _)| name.starts_with("xl/charts/")),
         "no chart is drawn from an empty or flat series"
