@@ -103,9 +103,11 @@ struct Layout<'a> {
 
 /// Stands for the full report's address in a built email; the send step puts the real link
 /// in (a presigned URL on AWS, a file path locally), so the link's life starts when it is sent.
-pub const FULL_REPORT_LINK: &str = "https://daybook.invalid/link/report";
+/// It ends in a control character, which data never reaches the email with (every value is
+/// made printable), so a cell holding the same text is not taken for it.
+pub const FULL_REPORT_LINK: &str = "https://daybook.invalid/link/report\u{1}";
 /// Stands for the workbook's address when it goes as a link rather than attached.
-pub const WORKBOOK_LINK: &str = "https://daybook.invalid/link/workbook";
+pub const WORKBOOK_LINK: &str = "https://daybook.invalid/link/workbook\u{1}";
 
 /// Rows per table in the browser copy: the workbook carries them all.
 pub const BROWSER_ROWS: usize = 1_000;

@@ -479,3 +479,26 @@ fn control_characters_and_bidi_overrides_in_data_are_shown_never_obeyed() {
     );
     assert!(!decision.reason.contains('\u{1b}'), "{}", decision.reason);
 }
+
+#[test]
+fn a_cell_holding_the_link_placeholder_is_not_taken_for_the_link() {
+    let lookalike = "https://daybook.invalid/link/report";
+    let data = report(vec![SectionData::new(
+        "Pages",
+        result(&["page"], vec![vec![json!(lookalike)]]),
+    )]);
+    let html = crate::html::render_email(&data, &[], true).unwrap();
+    let text = crate::text::render_text(&data, true);
+    for body in [&html, &text] {
+        let filled = body.replace(crate::html::FULL_REPORT_LINK, "https://real.example/report");
+        assert!(
+            filled.contains("https://real.example/report"),
+            "the real link is filled in"
+        );
+        // In HTML the cell's slashes are escaped: its host is what stays.
+        assert!(
+            filled.contains("daybook.invalid"),
+            "the cell keeps its own text"
+        );
+    }
+}
