@@ -280,3 +280,34 @@ fn output<T: Serialize, E: Classify + std::fmt::Display>(
         Err(e) => Err(Failure::new(e.kind().error_type(), e.to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_relative_sqlite_path_may_not_leave_the_local_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(dir.path().join("outside.sqlite"), b"").unwrap();
+        let functions = LocalFunctions::new(&LocalPaths::new(&root));
+        let task = daybook_rds::RdsTask {
+            job: daybook_core::steps::JobContext {
+                variables: Default::default(),
+                job_id: "job-1".into(),
+                date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+            },
+            source: daybook_core::relational::RdsSource {
+                source: "shop".into(),
+                url: Some("sqlite://../outside.sqlite".into()),
+                secret_arn: None,
+                ssl_root_cert: None,
+                tables: vec![daybook_core::relational::TableExport::new("orders")],
+                row_group_rows: 1000,
+            },
+        };
+        let error = functions.export_rds(&task).await.unwrap_err().to_string();
+        assert!(error.contains("must stay below the local root"), "{error}");
+    }
+}
