@@ -11,6 +11,7 @@ mod rows;
 mod run;
 mod scan;
 pub mod schema;
+mod shapes;
 #[cfg(test)]
 mod tests;
 
