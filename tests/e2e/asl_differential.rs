@@ -40,10 +40,12 @@ impl TaskInvoker for Queued {
     }
 }
 
-struct NoCallbacks;
+/// What a `.waitForTaskToken` task is answered with: the decision, or a failure where the
+/// corpus has no callbacks.
+struct Decision(Option<Value>);
 
 #[async_trait]
-impl CallbackWaiter for NoCallbacks {
+impl CallbackWaiter for Decision {
     async fn wait(
         &self,
         token: &str,
@@ -51,28 +53,122 @@ impl CallbackWaiter for NoCallbacks {
         _state: &str,
         _timeout: Option<Duration>,
     ) -> Result<Value, Failure> {
-        Err(Failure::new(
-            "Corpus.NoCallbacks",
-            format!("no callback for {token}"),
-        ))
+        self.0
+            .clone()
+            .ok_or_else(|| Failure::new("Corpus.NoCallbacks", format!("no callback for {token}")))
     }
 }
 
-async fn run_locally(definition: &Value, input: &Value, results: &[Value]) -> Ending {
+/// Runs `definition` on our runner with the task results and the decision: how it ended and
+/// the states it entered.
+async fn locally(
+    definition: &Value,
+    input: &Value,
+    results: &[Value],
+    decision: Option<&Value>,
+) -> (Ending, Vec<String>) {
     let definition = Definition::parse(&definition.to_string(), &BTreeMap::new())
         .unwrap_or_else(|e| panic!("our runner refuses a definition moto runs: {e}"));
+    let entered = Arc::new(Mutex::new(Vec::new()));
+    let sink = entered.clone();
     let runner = Runner::new(
         definition,
         Arc::new(Queued(Mutex::new(results.iter().cloned().collect()))),
-        Arc::new(NoCallbacks),
+        Arc::new(Decision(decision.cloned())),
         Arc::new(SystemClock),
-    );
-    match runner.execute("n", input.clone()).await {
+    )
+    .with_observer(Arc::new(move |event| {
+        if let daybook_asl::RunEvent::Entered { state, .. } = event {
+            sink.lock().unwrap().push(state.clone());
+        }
+    }));
+    let ending = match runner.execute("n", input.clone()).await {
         Ok(output) => Ending::Succeeded(output),
         Err(failure) => Ending::Failed {
             error: failure.error,
             cause: Some(failure.cause),
         },
+    };
+    let entered = entered.lock().unwrap().clone();
+    (ending, entered)
+}
+
+/// Runs `definition` on moto with the same task results, answering a task token with the
+/// decision once it appears in the execution's history: how it ended and the states entered.
+fn on_moto(
+    moto: &MotoServer,
+    name: &str,
+    definition: &Value,
+    input: &Value,
+    results: &[Value],
+    decision: Option<&Value>,
+) -> (Ending, Vec<String>) {
+    if !results.is_empty() {
+        let results: Vec<String> = results.iter().map(Value::to_string).collect();
+        http_post(
+            &moto.endpoint,
+            "/moto-api/static/lambda-simple/response",
+            &json!({"results": results, "region": "us-east-1"}).to_string(),
+        );
+    }
+    let machine = sfn(
+        moto,
+        "CreateStateMachine",
+        json!({"name": name, "definition": definition.to_string(),
+               "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/corpus")}),
+    );
+    let execution = sfn(
+        moto,
+        "StartExecution",
+        json!({"stateMachineArn": machine["stateMachineArn"], "name": "n",
+               "input": input.to_string()}),
+    );
+    let arn = execution["executionArn"].clone();
+    let history = || {
+        sfn(moto, "GetExecutionHistory", json!({"executionArn": arn}))["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut answered = decision.is_none();
+    loop {
+        let described = sfn(moto, "DescribeExecution", json!({"executionArn": arn}));
+        if described["status"] != "RUNNING" {
+            let entered = history()
+                .iter()
+                .filter_map(|e| e["stateEnteredEventDetails"]["name"].as_str())
+                .map(str::to_string)
+                .collect();
+            let ending = if described["status"] == "SUCCEEDED" {
+                // moto writes a string output bare (`right`), where AWS writes JSON (`"right"`).
+                let output = described["output"].as_str().unwrap();
+                Ending::Succeeded(serde_json::from_str(output).unwrap_or_else(|_| json!(output)))
+            } else {
+                Ending::Failed {
+                    error: described["error"].as_str().unwrap_or_default().to_string(),
+                    cause: described["cause"].as_str().map(str::to_string),
+                }
+            };
+            return (ending, entered);
+        }
+        assert!(Instant::now() < deadline, "{name}: still running on moto");
+        if let (false, Some(decision)) = (answered, decision) {
+            let token = history().iter().find_map(|e| {
+                let parameters = e["taskScheduledEventDetails"]["parameters"].as_str()?;
+                let parameters: Value = serde_json::from_str(parameters).ok()?;
+                parameters["Payload"]["token"].as_str().map(str::to_string)
+            });
+            if let Some(token) = token {
+                sfn(
+                    moto,
+                    "SendTaskSuccess",
+                    json!({"taskToken": token, "output": decision.to_string()}),
+                );
+                answered = true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -161,62 +257,6 @@ fn percent(text: &str) -> String {
         .collect()
 }
 
-fn run_on_moto(
-    moto: &MotoServer,
-    name: &str,
-    definition: &Value,
-    input: &Value,
-    results: &[Value],
-) -> Ending {
-    if !results.is_empty() {
-        let results: Vec<String> = results.iter().map(Value::to_string).collect();
-        http_post(
-            &moto.endpoint,
-            "/moto-api/static/lambda-simple/response",
-            &json!({"results": results, "region": "us-east-1"}).to_string(),
-        );
-    }
-    let machine = sfn(
-        moto,
-        "CreateStateMachine",
-        json!({"name": name, "definition": definition.to_string(),
-               "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/corpus")}),
-    );
-    let execution = sfn(
-        moto,
-        "StartExecution",
-        json!({"stateMachineArn": machine["stateMachineArn"], "name": "n",
-               "input": input.to_string()}),
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let described = sfn(
-            moto,
-            "DescribeExecution",
-            json!({"executionArn": execution["executionArn"]}),
-        );
-        match described["status"].as_str() {
-            Some("RUNNING") => {
-                assert!(Instant::now() < deadline, "{name}: still running on moto");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Some("SUCCEEDED") => {
-                // moto writes a string output bare (`right`), where AWS writes JSON (`"right"`).
-                let output = described["output"].as_str().unwrap();
-                return Ending::Succeeded(
-                    serde_json::from_str(output).unwrap_or_else(|_| json!(output)),
-                );
-            }
-            _ => {
-                return Ending::Failed {
-                    error: described["error"].as_str().unwrap_or_default().to_string(),
-                    cause: described["cause"].as_str().map(str::to_string),
-                };
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn every_corpus_case_ends_on_our_runner_as_on_motos_interpreter() {
     let corpus: Value = serde_json::from_str(
@@ -229,9 +269,15 @@ async fn every_corpus_case_ends_on_our_runner_as_on_motos_interpreter() {
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let results: Vec<Value> = case["task_results"].as_array().cloned().unwrap_or_default();
-        let theirs = run_on_moto(&moto, name, &case["definition"], &case["input"], &results);
-        let mut ours = run_locally(&case["definition"], &case["input"], &results).await;
-        let mut theirs = theirs;
+        let (mut theirs, _) = on_moto(
+            &moto,
+            name,
+            &case["definition"],
+            &case["input"],
+            &results,
+            None,
+        );
+        let (mut ours, _) = locally(&case["definition"], &case["input"], &results, None).await;
         if case["compare_cause"] == json!(false) {
             for ending in [&mut ours, &mut theirs] {
                 if let Ending::Failed { cause, .. } = ending {
@@ -334,122 +380,6 @@ fn one_table_day() -> Vec<Value> {
     ]
 }
 
-struct Decision(Value);
-
-#[async_trait]
-impl CallbackWaiter for Decision {
-    async fn wait(
-        &self,
-        _token: &str,
-        _execution: &str,
-        _state: &str,
-        _timeout: Option<Duration>,
-    ) -> Result<Value, Failure> {
-        Ok(self.0.clone())
-    }
-}
-
-async fn daily_locally(results: &[Value], decision: &Value) -> (Ending, Vec<String>) {
-    let definition = Definition::parse(&daily_definition().to_string(), &BTreeMap::new()).unwrap();
-    let entered = Arc::new(Mutex::new(Vec::new()));
-    let sink = entered.clone();
-    let runner = Runner::new(
-        definition,
-        Arc::new(Queued(Mutex::new(results.iter().cloned().collect()))),
-        Arc::new(Decision(decision.clone())),
-        Arc::new(SystemClock),
-    )
-    .with_observer(Arc::new(move |event| {
-        if let daybook_asl::RunEvent::Entered { state, .. } = event {
-            sink.lock().unwrap().push(state.clone());
-        }
-    }));
-    let ending = match runner.execute("n", json!({"day": "2026-11-21"})).await {
-        Ok(output) => Ending::Succeeded(output),
-        Err(failure) => Ending::Failed {
-            error: failure.error,
-            cause: Some(failure.cause),
-        },
-    };
-    let entered = entered.lock().unwrap().clone();
-    (ending, entered)
-}
-
-/// Runs the daily definition on moto, answering the approval's task token with `decision` once
-/// the token appears in the execution's history.
-fn daily_on_moto(
-    moto: &MotoServer,
-    name: &str,
-    results: &[Value],
-    decision: &Value,
-) -> (Ending, Vec<String>) {
-    let results: Vec<String> = results.iter().map(Value::to_string).collect();
-    http_post(
-        &moto.endpoint,
-        "/moto-api/static/lambda-simple/response",
-        &json!({"results": results, "region": "us-east-1"}).to_string(),
-    );
-    let machine = sfn(
-        moto,
-        "CreateStateMachine",
-        json!({"name": name, "definition": daily_definition().to_string(),
-               "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/corpus")}),
-    );
-    let execution = sfn(
-        moto,
-        "StartExecution",
-        json!({"stateMachineArn": machine["stateMachineArn"], "name": "n",
-               "input": json!({"day": "2026-11-21"}).to_string()}),
-    );
-    let arn = execution["executionArn"].clone();
-    let history = || {
-        sfn(moto, "GetExecutionHistory", json!({"executionArn": arn}))["events"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut answered = false;
-    loop {
-        let described = sfn(moto, "DescribeExecution", json!({"executionArn": arn}));
-        if described["status"] != "RUNNING" {
-            let entered = history()
-                .iter()
-                .filter_map(|e| e["stateEnteredEventDetails"]["name"].as_str())
-                .map(str::to_string)
-                .collect();
-            let ending = if described["status"] == "SUCCEEDED" {
-                Ending::Succeeded(
-                    serde_json::from_str(described["output"].as_str().unwrap()).unwrap(),
-                )
-            } else {
-                Ending::Failed {
-                    error: described["error"].as_str().unwrap_or_default().to_string(),
-                    cause: described["cause"].as_str().map(str::to_string),
-                }
-            };
-            return (ending, entered);
-        }
-        assert!(Instant::now() < deadline, "{name}: still running on moto");
-        if !answered {
-            let token = history().iter().find_map(|e| {
-                let parameters = e["taskScheduledEventDetails"]["parameters"].as_str()?;
-                let parameters: Value = serde_json::from_str(parameters).ok()?;
-                parameters["Payload"]["token"].as_str().map(str::to_string)
-            });
-            if let Some(token) = token {
-                sfn(
-                    moto,
-                    "SendTaskSuccess",
-                    json!({"taskToken": token, "output": decision.to_string()}),
-                );
-                answered = true;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[tokio::test]
 async fn the_daily_definition_approves_and_rejects_on_our_runner_as_on_motos_interpreter() {
     let moto = interpreter();
@@ -463,8 +393,22 @@ async fn the_daily_definition_approves_and_rejects_on_our_runner_as_on_motos_int
             json!({"approved": false, "by": "ana@example.com", "reason": "numbers look off"}),
         ),
     ] {
-        let mut theirs = daily_on_moto(&moto, name, &one_table_day(), &decision);
-        let mut ours = daily_locally(&one_table_day(), &decision).await;
+        let input = json!({"day": "2026-11-21"});
+        let mut theirs = on_moto(
+            &moto,
+            name,
+            &daily_definition(),
+            &input,
+            &one_table_day(),
+            Some(&decision),
+        );
+        let mut ours = locally(
+            &daily_definition(),
+            &input,
+            &one_table_day(),
+            Some(&decision),
+        )
+        .await;
         // Parallel branches interleave differently on each engine: the states entered are
         // compared as a set of visits, not in order.
         theirs.1.sort();
