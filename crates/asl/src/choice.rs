@@ -1,7 +1,7 @@
 //! Choice rules: the comparison operators, their `…Path` forms, `Is…` tests and And/Or/Not.
 
 use super::error::Failure;
-use super::paths::select;
+use super::selection::select;
 use serde_json::Value;
 
 /// Whether one Choice rule (a JSON object from the definition) holds for the input.

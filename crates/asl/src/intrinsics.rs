@@ -3,7 +3,7 @@
 //! `States.MathAdd`, `States.StringSplit` and `States.UUID`.
 
 use super::error::Failure;
-use super::paths::select;
+use super::selection::select;
 use serde_json::Value;
 
 /// Evaluates an intrinsic function call against the state input and context.

@@ -12,6 +12,7 @@ mod intrinsics;
 mod paths;
 mod redrive;
 mod runner;
+mod selection;
 #[cfg(test)]
 mod tests;
 

@@ -1,47 +1,11 @@
-//! Input and output processing of the Amazon States Language: JSONPath selection, payload
+//! Input and output processing of the Amazon States Language: payload
 //! templates (`"key.$": "$.path"`), and ResultPath merging.
 
 use super::error::Failure;
 use super::intrinsics;
+use super::selection::abbreviate;
+use super::selection::select;
 use serde_json::{Map, Value};
-use serde_json_path::JsonPath;
-
-/// Selects `path` from the state input (`$…`) or the context object (`$$…`).
-pub fn select(path: &str, input: &Value, context: &Value) -> Result<Value, Failure> {
-    let (document, path) = match path.strip_prefix("$$") {
-        Some(rest) => (context, format!("${rest}")),
-        None => (input, path.to_string()),
-    };
-    let parsed = JsonPath::parse(&path)
-        .map_err(|e| Failure::runtime(format!("invalid JSONPath {path:?}: {e}")))?;
-    let nodes = parsed.query(document).all();
-    if is_definite(&path) {
-        match nodes.as_slice() {
-            [one] => Ok((*one).clone()),
-            [] => Err(Failure::runtime(format!(
-                "the JSONPath {path:?} could not be found in the input {}",
-                abbreviate(document)
-            ))),
-            _ => Ok(Value::Array(nodes.into_iter().cloned().collect())),
-        }
-    } else {
-        Ok(Value::Array(nodes.into_iter().cloned().collect()))
-    }
-}
-
-/// Whether a path names one node (no wildcards, filters, slices or recursive descent).
-fn is_definite(path: &str) -> bool {
-    !(path.contains('*') || path.contains("..") || path.contains('?') || path.contains(':'))
-}
-
-fn abbreviate(value: &Value) -> String {
-    let text = value.to_string();
-    if text.len() > 300 {
-        format!("{}…", &text[..text.floor_char_boundary(300)])
-    } else {
-        text
-    }
-}
 
 /// Applies a payload template: keys ending in `.$` take the value of a path or intrinsic.
 pub fn apply_template(template: &Value, input: &Value, context: &Value) -> Result<Value, Failure> {
