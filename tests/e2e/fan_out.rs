@@ -193,7 +193,8 @@ async fn a_fanned_out_export_publishes_what_one_invocation_publishes() {
         "{entered:?}"
     );
 
-    // The same tables, rows and columns as the whole export gave; a part per data file.
+    // The same tables, rows and columns as the whole export gave. The three small files share
+    // one part in the whole export; a child's two share one, so the fan-out has two.
     let names = tables(whole, "job-whole");
     assert_eq!(tables(fanned, "job-fanned"), names);
     assert!(names.len() > 1, "{names:?}");
@@ -204,7 +205,7 @@ async fn a_fanned_out_export_publishes_what_one_invocation_publishes() {
         );
         assert_eq!(a["rows"], b["rows"], "{table}");
         assert_eq!(a["schema"], b["schema"], "{table}");
-        assert_eq!(a["files"].as_array().unwrap().len(), 3, "{table}");
+        assert_eq!(a["files"].as_array().unwrap().len(), 1, "{table}");
         let keys: Vec<&str> = b["files"]
             .as_array()
             .unwrap()
@@ -212,7 +213,9 @@ async fn a_fanned_out_export_publishes_what_one_invocation_publishes() {
             .map(|f| f["key"].as_str().unwrap())
             .collect();
         assert!(
-            keys[0].ends_with("part-00000.parquet") && keys[2].ends_with("part-00002.parquet"),
+            keys.len() == 2
+                && keys[0].ends_with("part-00000.parquet")
+                && keys[1].ends_with("part-00002.parquet"),
             "{keys:?}"
         );
     }
@@ -323,6 +326,41 @@ async fn the_commit_refuses_an_export_whose_parts_are_not_all_flattened() {
     assert!(
         error.contains("2 of its 3 export files have no flattened part (parts 1, 2)")
             && error.contains("redrive"),
+        "{error}"
+    );
+
+    // Batches that changed within the run: files 0 and 1 as one part beside file 0's own part
+    // would publish file 0's rows twice, so the commit refuses.
+    let both = flatten_parts(
+        &store,
+        &PartTask {
+            job: job("job-partial"),
+            files: items.clone(),
+        },
+        1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(both.parts, vec![0, 1, 2]);
+    let commit = commit_fan_out(&store, &task).await.unwrap();
+    assert_eq!(
+        commit[0].items_read, both.items_read,
+        "one part of all three"
+    );
+    flatten_parts(
+        &store,
+        &PartTask {
+            job: job("job-partial"),
+            files: vec![items[1].clone()],
+        },
+        1,
+    )
+    .await
+    .unwrap();
+    let error = commit_fan_out(&store, &task).await.unwrap_err().to_string();
+    assert!(
+        error.contains("export file 1 is in two parts' records")
+            && error.contains("start the job again"),
         "{error}"
     );
 

@@ -25,6 +25,9 @@ pub struct GeneratedExport {
     pub bytes_gzip: u64,
 }
 
+/// A data file written: its name, its items and its size in bytes.
+type WrittenFile = (String, u64, u64);
+
 pub const EXPORT_ID: &str = "01700000000000-search";
 
 /// Writes a DynamoDB export in DYNAMODB_JSON format of search-query items into `folder`:
@@ -37,25 +40,37 @@ pub fn write_search_export(folder: &Path, spec: &ExportSpec) -> std::io::Result<
     let counts: Vec<u64> = (0..files)
         .map(|i| per_file + u64::from((i as u64) < spec.items % files as u64))
         .collect();
-    let results: Vec<std::io::Result<(String, u64, u64)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = counts
-            .iter()
-            .enumerate()
-            .map(|(index, &count)| {
-                let data = &data;
+    // One thread per core, each taking every n-th file: `--files 100000` must not ask the
+    // system for 100,000 threads.
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(files);
+    let mut results: Vec<(usize, std::io::Result<WrittenFile>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|thread| {
+                let (data, counts) = (&data, &counts);
                 scope.spawn(move || {
-                    let name = format!("{:08x}{:04}.json.gz", spec.seed as u32, index);
-                    let path = data.join(&name);
-                    write_data_file(&path, index, count, spec)?;
-                    Ok((name, count, std::fs::metadata(&path)?.len()))
+                    (thread..files)
+                        .step_by(threads)
+                        .map(|index| {
+                            let name = format!("{:08x}{:04}.json.gz", spec.seed as u32, index);
+                            let path = data.join(&name);
+                            let written = write_data_file(&path, index, counts[index], spec)
+                                .and_then(|()| std::fs::metadata(&path))
+                                .map(|m| (name, counts[index], m.len()));
+                            (index, written)
+                        })
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("generator thread panicked"))
+            .flat_map(|h| h.join().expect("generator thread panicked"))
             .collect()
     });
+    results.sort_by_key(|(index, _)| *index);
+    let results = results.into_iter().map(|(_, r)| r);
     let mut manifest = String::new();
     let mut bytes = 0;
     for result in results {

@@ -105,29 +105,61 @@ pub fn sample_items(files: &[ExportFile], limit: usize) -> Vec<Item<'static>> {
 /// (type tags, base64 for binary, escapes), but never by this much.
 pub const MAX_LINE_BYTES: usize = 4 << 20;
 
-/// Flattens one export file into part `part` of every table.
-pub fn flatten_file(
+/// Flattens a group of export files, in order, into part `part` of every table: small files
+/// share a part instead of each making one-row Parquet files. Each file keeps its own counts.
+pub fn flatten_group(
     plan: &FlattenPlan,
-    file: &ExportFile,
+    files: &[&ExportFile],
     part: usize,
     layout: &PartitionLayout,
     staging: &Path,
 ) -> Result<PartOutcome> {
+    let label = files
+        .first()
+        .map(|f| f.label.as_str())
+        .unwrap_or("no files");
     let mut tables = TableSet::create(plan, layout, staging, part)
-        .context(|| format!("creating output files for {}", file.label))?;
+        .context(|| format!("creating output files for {label}"))?;
     let mut quarantine =
         QuarantineWriter::new(staging.join(format!(".quarantine/part-{part:05}.jsonl")));
+    let mut inputs = Vec::with_capacity(files.len());
+    for file in files {
+        let written_before = tables.items_written();
+        let mut summary = read_file(file, &mut tables, &mut quarantine)?;
+        summary.written = tables.items_written() - written_before;
+        inputs.push(summary);
+    }
+    let parts = tables
+        .finish(layout, part)
+        .context(|| format!("closing output files for {label}"))?;
+    let quarantine_file = quarantine
+        .finish()
+        .context(|| format!("closing quarantine for {label}"))?;
+    Ok(PartOutcome {
+        tables: parts,
+        inputs,
+        quarantine: quarantine_file,
+    })
+}
+
+/// Reads one export file's lines into the tables, quarantining what cannot be written; its
+/// counts (but `written`, which the caller takes from the tables).
+fn read_file(
+    file: &ExportFile,
+    tables: &mut TableSet,
+    quarantine: &mut QuarantineWriter,
+) -> Result<InputSummary> {
+    let quarantined_before = quarantine.count();
     let mut summary = InputSummary::new(&file.label, file.expected_items);
     let reject = |q: &mut QuarantineWriter, record: QuarantineRecord| {
         q.write(&record)
             .context(|| format!("writing quarantine for {}", file.label))
     };
-
     match open_lines(&file.path) {
         Err(e) => {
             summary.error = Some(format!("cannot open {}: {e}", file.label));
             reject(
-                &mut quarantine,
+                quarantine,
                 QuarantineRecord {
                     input: file.label.clone(),
                     line: None,
@@ -152,7 +184,7 @@ pub fn flatten_file(
                         );
                         summary.error = Some(format!("{}: {reason}", file.label));
                         reject(
-                            &mut quarantine,
+                            quarantine,
                             QuarantineRecord {
                                 input: file.label.clone(),
                                 line: Some(number + 1),
@@ -179,7 +211,7 @@ pub fn flatten_file(
                     let reason = format!(
                         "the line is {length} bytes, over the {MAX_LINE_BYTES}-byte limit (a DynamoDB item is at most 400 KB); it was not read into memory"
                     );
-                    reject(&mut quarantine, unreadable(reason, None))?;
+                    reject(quarantine, unreadable(reason, None))?;
                     continue;
                 }
                 summary.bytes += bytes.len() as u64;
@@ -189,7 +221,7 @@ pub fn flatten_file(
                         summary.lines += 1;
                         let raw = excerpt(String::from_utf8_lossy(&bytes).trim_end());
                         let reason = format!("the line is not UTF-8 text: {e}");
-                        reject(&mut quarantine, unreadable(reason, Some(raw)))?;
+                        reject(quarantine, unreadable(reason, Some(raw)))?;
                         continue;
                     }
                 };
@@ -202,7 +234,7 @@ pub fn flatten_file(
                     Ok(item) => item,
                     Err(e) => {
                         reject(
-                            &mut quarantine,
+                            quarantine,
                             QuarantineRecord {
                                 input: file.label.clone(),
                                 line: Some(number),
@@ -221,7 +253,7 @@ pub fn flatten_file(
                 {
                     Ok(()) => {}
                     Err(reason) => reject(
-                        &mut quarantine,
+                        quarantine,
                         QuarantineRecord {
                             input: file.label.clone(),
                             line: Some(number),
@@ -234,17 +266,6 @@ pub fn flatten_file(
             }
         }
     }
-    summary.quarantined = quarantine.count();
-    summary.written = tables.items_written();
-    let parts = tables
-        .finish(layout, part)
-        .context(|| format!("closing output files for {}", file.label))?;
-    let quarantine_file = quarantine
-        .finish()
-        .context(|| format!("closing quarantine for {}", file.label))?;
-    Ok(PartOutcome {
-        tables: parts,
-        input: summary,
-        quarantine: quarantine_file,
-    })
+    summary.quarantined = quarantine.count() - quarantined_before;
+    Ok(summary)
 }

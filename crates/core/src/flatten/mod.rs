@@ -28,8 +28,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Items read to discover a schema before any row is written.
 pub const SAMPLE_ITEMS: usize = 1000;
 
-/// Flattens export files on `workers` threads, one output part per input file. Returns the
-/// outcome with files in the staging folder, not yet published.
+/// Input bytes (as stored, compressed or not) a part reads before it is closed: consecutive
+/// smaller files share a part, so 100,000 one-item files do not become 100,000 one-row Parquet
+/// files per table. A file this big or bigger is a part of its own, as an export's 100 MB
+/// files are.
+pub const MIN_PART_INPUT_BYTES: u64 = 4 << 20;
+
+/// Flattens export files on `workers` threads, one output part per input file or per group of
+/// consecutive small ones (see [`MIN_PART_INPUT_BYTES`]). Returns the outcome with files in the
+/// staging folder, not yet published.
 pub fn flatten_export_files(
     plan: &FlattenPlan,
     files: &[ExportFile],
@@ -42,8 +49,9 @@ pub fn flatten_export_files(
     finish_parts(plan, parts, staging, layout)
 }
 
-/// Flattens each file into the part its number names, on `workers` threads; the parts in the
-/// order given. A fan-out iteration numbers its files by their place in the whole export.
+/// Flattens numbered files on `workers` threads, consecutive small ones grouped into one part
+/// named by its first file's number; the parts in the order given. A fan-out iteration numbers
+/// its files by their place in the whole export, so a retried iteration writes the same keys.
 pub fn flatten_numbered_files(
     plan: &FlattenPlan,
     files: &[(usize, &ExportFile)],
@@ -51,17 +59,34 @@ pub fn flatten_numbered_files(
     staging: &Path,
     workers: usize,
 ) -> Result<Vec<PartOutcome>> {
+    let sizes: Vec<(usize, u64)> = files
+        .iter()
+        .map(|(number, file)| {
+            // A file that cannot be read is its own part, where its error is quarantined.
+            let size = std::fs::metadata(&file.path).map_or(u64::MAX, |m| m.len());
+            (*number, size)
+        })
+        .collect();
+    let groups: Vec<(usize, Vec<&ExportFile>)> = part_groups(&sizes, MIN_PART_INPUT_BYTES)
+        .into_iter()
+        .map(|range| {
+            (
+                files[range.start].0,
+                files[range].iter().map(|(_, f)| *f).collect(),
+            )
+        })
+        .collect();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Result<PartOutcome>)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..workers.clamp(1, files.len().max(1)) {
+        for _ in 0..workers.clamp(1, groups.len().max(1)) {
             scope.spawn(|| {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((part, file)) = files.get(index) else {
+                    let Some((part, group)) = groups.get(index) else {
                         break;
                     };
-                    let outcome = export::flatten_file(plan, file, *part, layout, staging);
+                    let outcome = export::flatten_group(plan, group, *part, layout, staging);
                     results
                         .lock()
                         .expect("a worker panicked")
@@ -73,6 +98,27 @@ pub fn flatten_numbered_files(
     let mut results = results.into_inner().expect("a worker panicked");
     results.sort_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Splits numbered files (number, size) into runs that each become one part: a run grows over
+/// files with consecutive numbers until it holds `min_bytes`; a gap in the numbers (files of
+/// another iteration between them) always starts a new run.
+pub fn part_groups(sizes: &[(usize, u64)], min_bytes: u64) -> Vec<std::ops::Range<usize>> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0u64;
+    for (index, (number, size)) in sizes.iter().enumerate() {
+        if index > start && (bytes >= min_bytes || sizes[index - 1].0 + 1 != *number) {
+            groups.push(start..index);
+            start = index;
+            bytes = 0;
+        }
+        bytes = bytes.saturating_add(*size);
+    }
+    if start < sizes.len() {
+        groups.push(start..sizes.len());
+    }
+    groups
 }
 
 /// A batch of items from a page, a scan segment or a stream event, named for messages.
@@ -126,7 +172,7 @@ pub fn flatten_batches(
         .context(|| format!("closing quarantine for {label}"))?;
     Ok(PartOutcome {
         tables: parts,
-        input: summary,
+        inputs: vec![summary],
         quarantine,
     })
 }

@@ -54,11 +54,11 @@ impl InputSummary {
     }
 }
 
-/// The output of one part (one input) of a flatten run.
+/// The output of one part of a flatten run: one input, or a group of small files read in turn.
 #[derive(Debug)]
 pub struct PartOutcome {
     pub tables: Vec<TablePart>,
-    pub input: InputSummary,
+    pub inputs: Vec<InputSummary>,
     pub quarantine: Option<PathBuf>,
 }
 
@@ -123,7 +123,7 @@ impl FlattenOutcome {
                     });
                 }
             }
-            inputs.push(part.input);
+            inputs.extend(part.inputs);
         }
         let warnings = inputs
             .iter()

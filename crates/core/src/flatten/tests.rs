@@ -410,48 +410,86 @@ fn unknown_attributes_after_the_sample_are_kept_in_extra() {
 }
 
 #[test]
-fn several_files_become_one_part_each_in_input_order() {
+fn small_files_share_a_part_and_a_big_one_closes_it_in_input_order() {
     let dir = tempfile::tempdir().unwrap();
     let files: Vec<ExportFile> = (0..4)
         .map(|f| {
-            let lines: Vec<String> = (0..10)
+            // File 2 is over the part size: uncompressed, ten 420 KB items.
+            let (count, pad) = if f == 2 { (10, 420_000) } else { (10, 0) };
+            let lines: Vec<String> = (0..count)
                 .map(|i| {
                     export_line(&format!(
-                        r#"{{"query_id":{{"S":"f{f}-{i}"}},"t":{{"SS":["a","b"]}}}}"#
+                        r#"{{"query_id":{{"S":"f{f}-{i}"}},"t":{{"SS":["a","b"]}},"pad":{{"S":"{}"}}}}"#,
+                        "x".repeat(pad)
                     ))
                 })
                 .collect();
+            let path = if f == 2 {
+                let path = dir.path().join("f2.json");
+                std::fs::write(&path, lines.join("\n")).unwrap();
+                path
+            } else {
+                gz_file(dir.path(), &format!("f{f}.json.gz"), &lines)
+            };
             ExportFile {
                 label: format!("f{f}"),
-                path: gz_file(dir.path(), &format!("f{f}.json.gz"), &lines),
+                path,
                 expected_items: Some(10),
             }
         })
         .collect();
+    assert!(std::fs::metadata(&files[2].path).unwrap().len() > MIN_PART_INPUT_BYTES);
     let plan = FlattenPlan::resolve(&config(), &sample_items(&files, 100)).unwrap();
     let outcome =
         flatten_export_files(&plan, &files, &layout(), &dir.path().join("out"), 3).unwrap();
-    let keys: Vec<&str> = outcome
-        .table("t")
-        .unwrap()
-        .files
-        .iter()
-        .map(|f| f.key.as_str())
-        .collect();
+    let table = outcome.table("t").unwrap();
+    let keys: Vec<&str> = table.files.iter().map(|f| f.key.as_str()).collect();
     assert_eq!(
         keys,
         vec![
             "t/dt=2026-11-21/run=j1/part-00000.parquet",
-            "t/dt=2026-11-21/run=j1/part-00001.parquet",
-            "t/dt=2026-11-21/run=j1/part-00002.parquet",
             "t/dt=2026-11-21/run=j1/part-00003.parquet",
         ]
     );
     assert_eq!(
-        (outcome.items_written, outcome.table("t").unwrap().rows),
-        (40, 80)
+        table.files.iter().map(|f| f.rows).collect::<Vec<_>>(),
+        [60, 20]
+    );
+    // Each file keeps its own counts, so a manifest's promise is still checked per file.
+    let inputs: Vec<(&str, u64, u64)> = outcome
+        .inputs
+        .iter()
+        .map(|i| (i.input.as_str(), i.items, i.written))
+        .collect();
+    assert_eq!(
+        inputs,
+        [
+            ("f0", 10, 10),
+            ("f1", 10, 10),
+            ("f2", 10, 10),
+            ("f3", 10, 10)
+        ]
     );
     assert!(outcome.warnings.is_empty());
+    let items = read_table(dir.path(), &outcome, ITEMS_TABLE);
+    let ids = items.column_by_name("query_id").unwrap().as_string::<i32>();
+    let first_of_each: Vec<&str> = [0, 10, 20, 30].iter().map(|&i| ids.value(i)).collect();
+    assert_eq!(first_of_each, ["f0-0", "f1-0", "f2-0", "f3-0"]);
+}
+
+#[test]
+fn a_part_closes_once_it_holds_enough_bytes_or_at_a_gap_in_the_numbers() {
+    let groups = |sizes: &[(usize, u64)]| part_groups(sizes, 100);
+    // Small files gather until the part reaches 100 bytes; the file that reaches it is in it.
+    assert_eq!(
+        groups(&[(0, 40), (1, 40), (2, 40), (3, 40), (4, 10)]),
+        [0..3, 3..5]
+    );
+    // A big file alone, and the small ones after it start a new part.
+    assert_eq!(groups(&[(0, 500), (1, 1), (2, 1)]), [0..1, 1..3]);
+    // Files of another iteration between them: never one part across the gap.
+    assert_eq!(groups(&[(0, 1), (1, 1), (5, 1), (6, 1)]), [0..2, 2..4]);
+    assert!(groups(&[]).is_empty());
 }
 
 #[test]

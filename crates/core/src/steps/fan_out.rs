@@ -97,11 +97,13 @@ struct SourcePlan {
     warnings: Vec<String>,
 }
 
-/// What one part wrote: every table's file and the input's counts.
+/// What one part wrote: every table's file and the counts of each export file it read (one, or
+/// a run of small consecutive ones, named by the first).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PartRecord {
-    part: usize,
-    input: InputSummary,
+    /// The export files the part holds, by their place in the export.
+    parts: Vec<usize>,
+    inputs: Vec<InputSummary>,
     tables: Vec<PartFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     quarantine_key: Option<String>,
@@ -269,7 +271,9 @@ pub async fn flatten_parts(
         items_read: 0,
         elapsed_ms: 0,
     };
-    for (source, files) in by_source {
+    for (source, mut files) in by_source {
+        // Consecutive files can share a part only when they come in order.
+        files.sort_by_key(|f| f.part);
         crate::naming::check_plain(source, "source").map_err(Error::Invalid)?;
         let kept: SourcePlan = read_json(store, &plan_key(&job.job_id, source), "the plan").await?;
         let layout = PartitionLayout::lake(source, job.date, &job.job_id);
@@ -302,7 +306,14 @@ pub async fn flatten_parts(
         })
         .await
         .map_err(|e| Error::Invalid(format!("flatten worker failed: {e}")))??;
-        for (file, outcome) in files.iter().zip(outcomes) {
+        let mut files = files.iter();
+        for outcome in outcomes {
+            let parts: Vec<usize> = files
+                .by_ref()
+                .take(outcome.inputs.len())
+                .map(|f| f.part)
+                .collect();
+            let first = parts[0];
             let mut tables = Vec::new();
             for table in &outcome.tables {
                 store.put_file(&table.key, &table.file.path).await?;
@@ -317,26 +328,23 @@ pub async fn flatten_parts(
                 Some(path) => {
                     let key = fan_out_key(
                         &job.job_id,
-                        &format!("{source}/quarantine/{:05}.jsonl", file.part),
+                        &format!("{source}/quarantine/{first:05}.jsonl"),
                     );
                     store.put_file(&key, path).await?;
                     Some(key)
                 }
                 None => None,
             };
-            done.items_read += outcome.input.items;
-            done.parts.push(file.part);
+            done.items_read += outcome.inputs.iter().map(|i| i.items).sum::<u64>();
+            done.parts.extend(&parts);
             let record = PartRecord {
-                part: file.part,
-                input: outcome.input,
+                parts,
+                inputs: outcome.inputs,
                 tables,
                 quarantine_key,
             };
             store
-                .put(
-                    &record_key(&job.job_id, source, file.part),
-                    to_json(&record)?,
-                )
+                .put(&record_key(&job.job_id, source, first), to_json(&record)?)
                 .await?;
         }
     }
@@ -367,14 +375,34 @@ async fn commit_source(
     let started = Instant::now();
     let kept: SourcePlan = read_json(store, &plan_key(&job.job_id, source), "the plan").await?;
     let layout = PartitionLayout::lake(source, job.date, &job.job_id);
-    let mut records: Vec<Option<PartRecord>> = vec![None; kept.files];
+    let mut records: Vec<PartRecord> = Vec::new();
+    // Which record holds each export file: a file two records claim would be counted twice.
+    let mut holder: Vec<Option<usize>> = vec![None; kept.files];
     for key in store.list(&records_prefix(&job.job_id, source)).await? {
         let record: PartRecord = read_json(store, &key, "a part's record").await?;
-        if let Some(slot) = records.get_mut(record.part) {
-            *slot = Some(record);
+        for &part in &record.parts {
+            match holder.get_mut(part) {
+                Some(Some(_)) => {
+                    return Err(Error::Invalid(format!(
+                        "source {source:?}: export file {part} is in two parts' records (the second at {}), so its rows would be published twice; the Map's batches changed within one run: start the job again",
+                        store.location(&key)
+                    )));
+                }
+                Some(slot) => *slot = Some(records.len()),
+                None => {
+                    return Err(Error::Invalid(format!(
+                        "source {source:?}: the part record at {} names export file {part}, but the plan has {} files; the records are from another run: start the job again",
+                        store.location(&key),
+                        kept.files
+                    )));
+                }
+            }
+        }
+        if !record.parts.is_empty() {
+            records.push(record);
         }
     }
-    let missing: Vec<String> = records
+    let missing: Vec<String> = holder
         .iter()
         .enumerate()
         .filter(|(_, r)| r.is_none())
@@ -388,7 +416,7 @@ async fn commit_source(
             shorten(&missing)
         )));
     }
-    let records: Vec<PartRecord> = records.into_iter().flatten().collect();
+    records.sort_by_key(|r| r.parts[0]);
     let staging = Staging::new(store, &job.job_id, &format!("commit-{source}"))?;
     let quarantine = merged_quarantine(
         store,
@@ -426,7 +454,7 @@ async fn commit_source(
             }
         })
         .collect();
-    let inputs: Vec<&InputSummary> = records.iter().map(|r| &r.input).collect();
+    let inputs: Vec<&InputSummary> = records.iter().flat_map(|r| &r.inputs).collect();
     let mut warnings = kept.warnings.clone();
     warnings.extend(inputs.iter().filter_map(|i| i.discrepancy()));
     let staged = StagedExport {
@@ -443,6 +471,9 @@ async fn commit_source(
     };
     let mut report = publish(store, &staged).await?;
     report.counts.insert("parts".into(), records.len() as u64);
+    report
+        .counts
+        .insert("export_files".into(), kept.files as u64);
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }
