@@ -6,7 +6,8 @@ use daybook_core::steps::backfill::BackfillRequest;
 use daybook_local::backfill::{DayEvent, run_backfill};
 use daybook_local::callbacks::AutoAnswer;
 use daybook_local::demo::{DemoOptions, prepare, prepare_shop, redrive_daily_report};
-use daybook_local::pipeline::{LocalFunctions, LocalPaths};
+use daybook_local::paths::LocalPaths;
+use daybook_local::pipeline::LocalFunctions;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 

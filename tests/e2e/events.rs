@@ -15,7 +15,7 @@ fn every_sample_event_is_a_valid_handler_input() {
     let start: daybook_core::steps::start::StartTask = parses_as("start-job.json");
     assert_eq!(start.request.date, Some("2026-11-21".parse().unwrap()));
     assert_eq!(start.request.variables["top_n"], 5);
-    let plan: daybook_core::steps::start::StartEvent = parses_as("start-job-backfill.json");
+    let plan: daybook_core::steps::start_event::StartEvent = parses_as("start-job-backfill.json");
     assert_eq!(
         plan.backfill.map(|b| (b.from, b.to)),
         Some(("2026-10-01".parse().unwrap(), "2026-10-31".parse().unwrap()))
@@ -98,7 +98,7 @@ fn every_sample_event_is_a_valid_handler_input() {
 #[tokio::test]
 async fn start_job_plans_a_backfill_and_refuses_a_bad_range() {
     use daybook_core::Classify;
-    use daybook_core::steps::start::{StartEvent, start_or_plan};
+    use daybook_core::steps::start_event::{StartEvent, start_or_plan};
     let dir = tempfile::tempdir().unwrap();
     let store = daybook_local::FsStore::new(dir.path());
     let now = "2026-11-24T08:00:00Z".parse().unwrap();

@@ -10,7 +10,8 @@ use daybook_core::steps::fan_out::{
 };
 use daybook_local::demo::{DemoError, redrive_daily_report, run_daily_report_with};
 use daybook_local::fs_store::FsStore;
-use daybook_local::pipeline::{LocalFunctions, LocalPaths};
+use daybook_local::paths::LocalPaths;
+use daybook_local::pipeline::LocalFunctions;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -462,7 +462,7 @@ async fn a_redrive_resumes_in_the_failed_state_and_keeps_what_succeeded() {
     daybook_local::demo::prepare_shop(&options).unwrap();
     let functions = Arc::new(SegmentFailsOnce {
         functions: daybook_local::pipeline::LocalFunctions::new(
-            &daybook_local::pipeline::LocalPaths::new(&root),
+            &daybook_local::paths::LocalPaths::new(&root),
         ),
         calls: Mutex::new(Vec::new()),
         finished: Mutex::new(Vec::new()),

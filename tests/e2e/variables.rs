@@ -10,7 +10,8 @@ use daybook_local::demo::{
     start_daily_report,
 };
 use daybook_local::fs_store::FsStore;
-use daybook_local::pipeline::{LocalFunctions, LocalPaths};
+use daybook_local::paths::LocalPaths;
+use daybook_local::pipeline::LocalFunctions;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;

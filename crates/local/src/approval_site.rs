@@ -5,7 +5,7 @@
 use crate::callbacks::FileCallbacks;
 use crate::fs_store::FsStore;
 use crate::outbox::OutboxMailer;
-use crate::pipeline::LocalPaths;
+use crate::paths::LocalPaths;
 use crate::state::FileStateStore;
 use daybook_report::approval::{ApprovalSite, Approvals, LinkMaker, SiteRequest};
 use daybook_report::signed_link::Keyring;

@@ -6,7 +6,8 @@
 use crate::callbacks::FileCallbacks;
 use crate::demo::{DemoError, run_daily_report_with};
 use crate::executions::{ExecutionStore, start_recorded};
-use crate::pipeline::{LocalFunctions, LocalPaths, local_substitutions};
+use crate::paths::LocalPaths;
+use crate::pipeline::{LocalFunctions, local_substitutions};
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
 use daybook_asl::{

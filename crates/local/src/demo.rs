@@ -4,7 +4,8 @@
 use crate::callbacks::{AutoAnswer, FileCallbacks};
 use crate::executions::{ExecutionStore, redrive_recorded, start_recorded};
 use crate::lake_items::LakeItems;
-use crate::pipeline::{LocalFunctions, LocalPaths, local_substitutions};
+use crate::paths::LocalPaths;
+use crate::pipeline::{LocalFunctions, local_substitutions};
 use crate::state::FileStateStore;
 use chrono::NaiveDate;
 use daybook_asl::{

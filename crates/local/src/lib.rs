@@ -12,6 +12,7 @@ pub mod fs_store;
 pub mod lake_items;
 pub mod load;
 pub mod outbox;
+pub mod paths;
 pub mod pipeline;
 pub mod state;
 pub mod warehouse;

@@ -4,42 +4,18 @@
 use crate::catalog::LocalCatalog;
 use crate::fs_store::FsStore;
 use crate::outbox::OutboxMailer;
+use crate::paths::LocalPaths;
 use crate::state::FileStateStore;
 use crate::warehouse::DataFusionWarehouse;
 use async_trait::async_trait;
 use daybook_asl::{Failure, TaskInvoker};
 use daybook_core::Classify;
-use daybook_core::steps::{fan_out, flatten, load, segment_fan_out, start};
+use daybook_core::steps::{fan_out, flatten, load, segment_fan_out, start_event};
 use daybook_report::steps as report;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-/// Where each embedded adapter keeps its files below the local root.
-pub struct LocalPaths {
-    pub root: PathBuf,
-}
-
-impl LocalPaths {
-    pub fn new(root: &Path) -> Self {
-        Self {
-            root: root.to_path_buf(),
-        }
-    }
-    pub fn outbox(&self) -> PathBuf {
-        self.root.join("outbox")
-    }
-    pub fn state(&self) -> PathBuf {
-        self.root.join(".daybook/state")
-    }
-    pub fn callbacks(&self) -> PathBuf {
-        self.root.join(".daybook/callbacks")
-    }
-    pub fn executions(&self) -> PathBuf {
-        self.root.join(".daybook/executions")
-    }
-}
+use std::path::PathBuf;
 
 /// The functions the definition names, by the name that follows `function:` in their ARNs.
 pub const FUNCTIONS: &[(&str, &str)] = &[
@@ -106,10 +82,16 @@ impl LocalFunctions {
         let now = chrono::Utc::now();
         match name {
             "start-job" => {
-                let event: start::StartEvent = parse(name, input)?;
+                let event: start_event::StartEvent = parse(name, input)?;
                 output(
-                    start::start_or_plan(&self.store, &event, now, chrono_tz::UTC, rand::random())
-                        .await,
+                    start_event::start_or_plan(
+                        &self.store,
+                        &event,
+                        now,
+                        chrono_tz::UTC,
+                        rand::random(),
+                    )
+                    .await,
                 )
             }
             "flatten-dynamodb" if input.get("mode").is_some() => {

@@ -32,9 +32,9 @@ impl Adapters {
 /// Runs the step; the error names the step's input, what to do, and its kind (for Retry).
 pub async fn handle(
     adapters: &Adapters,
-    event: daybook_core::steps::start::StartEvent,
+    event: daybook_core::steps::start_event::StartEvent,
 ) -> Result<serde_json::Value, daybook_aws::lambda::HandlerError> {
-    Ok(daybook_core::steps::start::start_or_plan(
+    Ok(daybook_core::steps::start_event::start_or_plan(
         &adapters.store,
         &event,
         chrono::Utc::now(),

@@ -91,7 +91,7 @@ pub async fn list(args: ApprovalsArgs) -> anyhow::Result<()> {
             pending_approvals(state.as_ref(), now).await?
         }
         None => {
-            let paths = daybook_local::pipeline::LocalPaths::new(&args.place.root);
+            let paths = daybook_local::paths::LocalPaths::new(&args.place.root);
             let state = daybook_local::state::FileStateStore::new(&paths.state());
             pending_approvals(&state, now).await?
         }

@@ -1,7 +1,7 @@
 use clap::Args;
 use daybook_core::printable::printable_lines;
 use daybook_local::executions::{ExecutionStatus, ExecutionStore};
-use daybook_local::pipeline::LocalPaths;
+use daybook_local::paths::LocalPaths;
 use std::path::PathBuf;
 
 #[derive(Args)]

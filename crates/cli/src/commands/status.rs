@@ -1,6 +1,6 @@
 use clap::Args;
 use daybook_local::executions::ExecutionStore;
-use daybook_local::pipeline::LocalPaths;
+use daybook_local::paths::LocalPaths;
 use std::path::PathBuf;
 
 #[derive(Args)]

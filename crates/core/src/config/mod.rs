@@ -1,5 +1,6 @@
 //! The pipeline's configuration: sources, marts, the report and who receives it.
 
+pub use crate::fan_out::FanOut;
 use crate::flatten::FlattenConfig;
 use serde::{Deserialize, Serialize};
 
@@ -139,20 +140,6 @@ pub enum DynamoDbRead {
     },
     /// A parallel Scan of the whole table over `segments` workers.
     Scan { table: String, segments: u32 },
-}
-
-/// How a big DynamoDB export or Segment day is spread over a Distributed Map's iterations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FanOut {
-    /// Data files each iteration reads (the Map's ItemBatcher). An export's files are about
-    /// 100–200 MB of JSON each: four fit well inside one invocation's 15 minutes.
-    #[serde(default = "default_files_per_iteration")]
-    pub files_per_iteration: u32,
-}
-
-fn default_files_per_iteration() -> u32 {
-    4
 }
 
 impl DynamoDbSource {

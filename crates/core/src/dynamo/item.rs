@@ -1,4 +1,3 @@
-use super::scan::scan_export_line;
 use super::value::{AttributeMap, AttributeValue, BorrowedText, Text};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -86,18 +85,9 @@ impl<'de> Deserialize<'de> for ExportLine<'de> {
     }
 }
 
-/// Parses an export line; the item borrows from it. Lines in the shape DynamoDB writes take the
-/// fast path; serde_json parses the rest and explains what is wrong with a bad one.
-pub fn parse_export_line(line: &str) -> Result<Item<'_>, serde_json::Error> {
-    match scan_export_line(line) {
-        Some(item) => Ok(item),
-        None => parse_with_serde(line).and_then(within_dynamodb_nesting),
-    }
-}
-
 /// Refuses an item nested deeper than DynamoDB allows (serde_json already refuses one nested
 /// past its recursion limit, before the stack could run out).
-fn within_dynamodb_nesting(item: Item<'_>) -> Result<Item<'_>, serde_json::Error> {
+pub(super) fn within_dynamodb_nesting(item: Item<'_>) -> Result<Item<'_>, serde_json::Error> {
     let deepest = item
         .attributes
         .iter()

@@ -25,7 +25,7 @@ pub struct SegmentConfig {
     /// A day too big for one invocation: its files are scanned and written by Distributed Maps,
     /// `files_per_iteration` files per child execution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fan_out: Option<crate::config::FanOut>,
+    pub fan_out: Option<crate::fan_out::FanOut>,
     /// At most this many track events of a day get a table of their own: the most frequent
     /// (then by name). The others' calls are in `tracks` only, named in the run's warnings.
     /// Anyone with the site's write key can send new event names.

@@ -8,7 +8,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::lake::{PartitionLayout, SchemaColumn};
 use crate::parquet_sink::ParquetSink;
 use crate::quarantine::{QuarantineRecord, QuarantineWriter, excerpt, merge_files};
-use crate::steps::publish::{StagedExport, StagedFile, StagedTable};
+use crate::staged::{StagedExport, StagedFile, StagedTable};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -10,5 +10,6 @@ pub mod publish;
 pub mod segment;
 pub mod segment_fan_out;
 pub mod start;
+pub mod start_event;
 
 pub use job::JobContext;
