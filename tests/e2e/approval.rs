@@ -15,8 +15,9 @@ use daybook_core::store::ObjectStore;
 use daybook_report::approval::{
     Answer, ApprovalRecord, ApprovalRequest, Approvals, LinkMaker, answer_of, request_of_job, sweep,
 };
+use daybook_report::artifacts::ReportArtifacts;
+use daybook_report::send::{SendInput, send_report};
 use daybook_report::signed_link::{Keyring, LinkClaims};
-use daybook_report::steps::{ReportArtifacts, SendInput, send_report};
 use daybook_tests::MotoServer;
 use serde_json::{Value, json};
 
@@ -54,7 +55,7 @@ impl Deployment {
         )]);
         input.report.title = "Daily <sales>".into();
         let report =
-            daybook_report::steps::build_report(&local, &warehouse, &input, chrono::Utc::now())
+            daybook_report::build::build_report(&local, &warehouse, &input, chrono::Utc::now())
                 .await
                 .unwrap();
         let clients = FunctionClients::shared(&config, "http://127.0.0.1:9");
@@ -732,7 +733,7 @@ async fn the_send_ledger_sends_each_recipient_once_at_once_and_never_when_in_dou
 
     // In doubt: claimed, never recorded.
     let doubtful = "d@daybook.example";
-    let key = daybook_report::steps::send_key(&record.job.job_id, &record.report.name, doubtful);
+    let key = daybook_report::send::send_key(&record.job.job_id, &record.report.name, doubtful);
     first
         .state
         .put(&key, json!({ "status": "sending", "started_at": now }))

@@ -67,10 +67,10 @@ fn every_sample_event_is_a_valid_handler_input() {
     }
     let load: daybook_core::steps::load::LoadInput = parses_as("load-warehouse.json");
     assert_eq!(load.marts, ["search_daily_summary", "search_top"]);
-    let build: daybook_report::steps::BuildInput = parses_as("build-report.json");
+    let build: daybook_report::build::BuildInput = parses_as("build-report.json");
     assert_eq!(build.report.sections.len(), 4);
     let _: daybook_report::approval::ApprovalRequest = parses_as("request-approval.json");
-    let send: daybook_report::steps::SendInput = parses_as("send-report.json");
+    let send: daybook_report::send::SendInput = parses_as("send-report.json");
     assert_eq!(send.approval.unwrap().by, "lead@daybook.example");
     let console: approval_api::ConsoleDecision = parses_as("approval-console.json");
     assert_eq!(console.decision, "approve");

@@ -15,6 +15,7 @@ mod hostile;
 mod lake_postgres;
 mod local_pipeline;
 mod marts;
+mod module_graph;
 mod parquet_shape;
 mod rds;
 mod readme;

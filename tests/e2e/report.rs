@@ -7,7 +7,7 @@ use daybook_core::store::ObjectStore;
 use daybook_local::FsStore;
 use daybook_local::warehouse::DataFusionWarehouse;
 use daybook_report::ReportData;
-use daybook_report::steps::{BuildInput, build_report};
+use daybook_report::build::{BuildInput, build_report};
 
 pub(crate) fn section(title: &str, sql: &str) -> ReportSection {
     ReportSection {
@@ -124,7 +124,7 @@ impl daybook_core::ports::Mailer for PickyMailer {
 #[tokio::test]
 async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody() {
     use daybook_core::config::EmailConfig;
-    use daybook_report::steps::{SendInput, send_report};
+    use daybook_report::send::{SendInput, send_report};
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::new(dir.path());
     let warehouse = DataFusionWarehouse::new(dir.path());
@@ -267,13 +267,13 @@ fn the_email_keeps_to_640_px_in_a_browser_whatever_the_data() {
         locale: None,
         sections: vec![wide, trend, portfolio],
     };
-    let pictures = daybook_report::pictures::pictures(&data);
+    let pictures = daybook_report::render::pictures::pictures(&data);
     assert_eq!(pictures.len(), 2, "the trend and the quadrant are pictures");
     let dir = tempfile::tempdir().unwrap();
-    let mut html = daybook_report::html::render_email(&data, &pictures, true).unwrap();
+    let mut html = daybook_report::render::html::render_email(&data, &pictures, true).unwrap();
     // As a mail client does, each cid: is the inline part of that Content-ID.
     for picture in &pictures {
-        let png = daybook_report::pictures::draw(&data, picture).unwrap();
+        let png = daybook_report::render::pictures::draw(&data, picture).unwrap();
         assert!(
             png.len() < 100_000,
             "{} is {} bytes",
@@ -360,11 +360,11 @@ fn sections_of_every_kind() -> Vec<ReportSection> {
 async fn build_and_send(
     email: daybook_core::config::EmailConfig,
 ) -> (
-    daybook_report::steps::ReportArtifacts,
-    daybook_report::steps::Delivery,
+    daybook_report::artifacts::ReportArtifacts,
+    daybook_report::send::Delivery,
     Vec<u8>,
 ) {
-    use daybook_report::steps::{SendInput, send_report};
+    use daybook_report::send::{SendInput, send_report};
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::new(dir.path());
     let warehouse = DataFusionWarehouse::new(dir.path());
@@ -652,5 +652,5 @@ async fn a_workbook_too_large_to_attach_goes_as_a_link() {
         "{html:.2000}"
     );
     assert!(text.contains("too large to attach") && text.contains("report.xlsx"));
-    assert!(!html.contains(daybook_report::html::WORKBOOK_LINK));
+    assert!(!html.contains(daybook_report::render::html::WORKBOOK_LINK));
 }

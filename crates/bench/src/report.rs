@@ -68,7 +68,7 @@ pub fn report(data: &Path) -> anyhow::Result<()> {
         ..data
     };
     let started = Instant::now();
-    let workbook = daybook_report::xlsx::render_workbook(&big)?;
+    let workbook = daybook_report::render::xlsx::render_workbook(&big)?;
     println!(
         "100,000-row section to xlsx: {:.0} ms, {:.1} MB",
         started.elapsed().as_secs_f64() * 1000.0,
@@ -85,24 +85,24 @@ fn render(data: &ReportData) -> anyhow::Result<Vec<(&'static str, Duration)>> {
     let mut times = Vec::new();
     let mut timed = |part: &'static str, started: Instant| times.push((part, started.elapsed()));
     let started = Instant::now();
-    let pictures = daybook_report::pictures::pictures(data);
+    let pictures = daybook_report::render::pictures::pictures(data);
     let mut bytes = 0;
     for picture in &pictures {
-        bytes += daybook_report::pictures::draw(data, picture)?.len();
+        bytes += daybook_report::render::pictures::draw(data, picture)?.len();
     }
     anyhow::ensure!(bytes > 0 || pictures.is_empty(), "the pictures are empty");
     timed("chart pictures", started);
     let started = Instant::now();
-    daybook_report::html::render_email(data, &pictures, true)?;
+    daybook_report::render::html::render_email(data, &pictures, true)?;
     timed("email HTML", started);
     let started = Instant::now();
-    daybook_report::html::render_browser(data, &pictures)?;
+    daybook_report::render::html::render_browser(data, &pictures)?;
     timed("browser HTML", started);
     let started = Instant::now();
-    daybook_report::text::render_text(data, true);
+    daybook_report::render::text::render_text(data, true);
     timed("text part", started);
     let started = Instant::now();
-    daybook_report::xlsx::render_workbook(data)?;
+    daybook_report::render::xlsx::render_workbook(data)?;
     timed("workbook", started);
     Ok(times)
 }

@@ -25,7 +25,7 @@ use daybook_generate::dynamodb::{ExportSpec, write_search_export};
 use daybook_generate::segment::{SegmentSpec, write_segment_logs};
 use daybook_rds::shop::{ShopSpec, write_shop_sqlite};
 use daybook_report::approval::{ApprovalRecord, Decision, decide_job};
-use daybook_report::steps::Delivery;
+use daybook_report::send::Delivery;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

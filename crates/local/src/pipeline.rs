@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use daybook_asl::{Failure, TaskInvoker};
 use daybook_core::Classify;
 use daybook_core::steps::{fan_out, flatten, load, segment_fan_out, start_event};
-use daybook_report::steps as report;
+use daybook_report::{build, send};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -143,8 +143,8 @@ impl LocalFunctions {
                 }
             },
             "build-report" => {
-                let task: report::BuildInput = parse(name, input)?;
-                output(report::build_report(&self.store, &self.warehouse, &task, now).await)
+                let task: build::BuildInput = parse(name, input)?;
+                output(build::build_report(&self.store, &self.warehouse, &task, now).await)
             }
             "request-approval" => {
                 let task: daybook_report::approval::ApprovalRequest = parse(name, input)?;
@@ -160,10 +160,8 @@ impl LocalFunctions {
                 output(daybook_report::approval::request_approval(&approvals, &task, now).await)
             }
             "send-report" => {
-                let task: report::SendInput = parse(name, input)?;
-                output(
-                    report::send_report(&self.store, &self.mailer, &self.state, &task, now).await,
-                )
+                let task: send::SendInput = parse(name, input)?;
+                output(send::send_report(&self.store, &self.mailer, &self.state, &task, now).await)
             }
             other => Err(Failure::new(
                 "Lambda.ResourceNotFoundException",

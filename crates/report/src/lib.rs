@@ -1,25 +1,21 @@
-//! Reports: the data model, email-safe HTML, plain text, Excel workbooks and MIME messages,
-//! and the steps that build, approve and send them.
+//! Reports in layers that import downward only: the model (`model`), the renderers that read
+//! it (`render`), what a built report is (`artifacts`), approval on top of those, and the build
+//! and send steps above all of them. `ARCHITECTURE.md` draws the map.
 
 pub mod approval;
-pub mod chart;
-pub mod data;
-pub mod display;
+pub mod artifacts;
+pub mod build;
 pub mod file_links;
-pub mod html;
-pub mod mime;
-pub mod picture;
-pub mod pictures;
+pub mod model;
+pub mod render;
 pub mod search;
+pub mod send;
 pub mod signed_link;
-pub mod steps;
-pub mod text;
-pub mod xlsx;
 
 #[cfg(test)]
 mod tests;
 
-pub use data::{ReportData, SectionData};
+pub use model::data::{ReportData, SectionData};
 
 /// Every failure of report building and sending, naming the report or section concerned.
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@
 //! the loader grants read access to); the checks here refuse what is plainly not one query
 //! before it reaches the database, and never overwrite an earlier result.
 
-use crate::data::{ReportData, SectionData};
+use crate::model::data::{ReportData, SectionData};
 use crate::{ReportError, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use daybook_core::config::bind_run_date;
@@ -87,7 +87,7 @@ pub async fn run_search(
             ..SectionData::new(title, result)
         }],
     };
-    let workbook = crate::xlsx::render_workbook(&data)?;
+    let workbook = crate::render::xlsx::render_workbook(&data)?;
     let sql_key = format!("{prefix}query.sql");
     let xlsx_key = format!("{prefix}result.xlsx");
     store.put(&sql_key, sql.into_bytes()).await?;

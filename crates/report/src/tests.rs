@@ -1,7 +1,7 @@
 //! What a reader sees: labels and formats in every rendering, problems that cannot look
 //! right, and an email that Gmail does not clip.
 
-use crate::data::{ReportData, SectionData};
+use crate::model::data::{ReportData, SectionData};
 use daybook_core::config::{ChartSpec, ColumnDisplay, ValueFormat};
 use daybook_core::ports::QueryResult;
 use serde_json::{Value, json};
@@ -66,7 +66,7 @@ fn headline() -> SectionData {
 #[test]
 fn labels_and_formats_reach_the_email_the_text_and_the_workbook() {
     let data = report(vec![headline()]);
-    let html = crate::html::render_email(&data, &[], true).unwrap();
+    let html = crate::render::html::render_email(&data, &[], true).unwrap();
     for expected in [
         "Zero result rate",
         "0.2%",
@@ -78,13 +78,13 @@ fn labels_and_formats_reach_the_email_the_text_and_the_workbook() {
         assert!(html.contains(expected), "the email lacks {expected}");
     }
     assert!(!html.contains("zero_result_rate"));
-    let text = crate::text::render_text(&data, true);
+    let text = crate::render::text::render_text(&data, true);
     assert!(
         text.contains("Zero result rate") && text.contains("0.2%"),
         "{text}"
     );
 
-    let parts = workbook_parts(&crate::xlsx::render_workbook(&data).unwrap());
+    let parts = workbook_parts(&crate::render::xlsx::render_workbook(&data).unwrap());
     let part = |name: &str| {
         parts
             .iter()
@@ -141,7 +141,7 @@ fn an_empty_or_flat_chart_and_a_failed_query_are_problems_never_empty_pictures()
         data.problem_details()[2].contains("relation marts.sales does not exist"),
         "operators get the error"
     );
-    let html = crate::html::render_email(&data, &[], true).unwrap();
+    let html = crate::render::html::render_email(&data, &[], true).unwrap();
     assert!(html.contains("This report has 3 problems"), "{html}");
     assert!(
         !html.contains("marts.sales"),
@@ -151,10 +151,10 @@ fn an_empty_or_flat_chart_and_a_failed_query_are_problems_never_empty_pictures()
         html.contains("$1,683.00"),
         "the sections that work are still shown"
     );
-    let text = crate::text::render_text(&data, true);
+    let text = crate::render::text::render_text(&data, true);
     assert!(text.contains("3 problem(s)"), "{text}");
     assert!(!text.contains("marts.sales"), "{text}");
-    let parts = workbook_parts(&crate::xlsx::render_workbook(&data).unwrap());
+    let parts = workbook_parts(&crate::render::xlsx::render_workbook(&data).unwrap());
     assert!(
         !parts.iter().any(|(_, text)| text.contains("marts.sales")),
         "nor the workbook"
@@ -186,16 +186,16 @@ fn a_long_report_stays_under_gmails_clipping_and_says_where_the_rest_is() {
         })
         .collect();
     let data = report(sections);
-    let html = crate::html::render_email(&data, &[], true).unwrap();
+    let html = crate::render::html::render_email(&data, &[], true).unwrap();
     assert!(
-        html.len() <= crate::html::EMAIL_HTML_BYTES,
+        html.len() <= crate::render::html::EMAIL_HTML_BYTES,
         "{} bytes",
         html.len()
     );
     assert!(
         html.contains(&format!(
             "of 5000 rows; the <a href=\"{}\" style=\"color:#1d4ed8;\">full report</a> and the workbook have them all",
-            crate::html::FULL_REPORT_LINK
+            crate::render::html::FULL_REPORT_LINK
         )),
         "the email says where the other rows are"
     );
@@ -217,7 +217,7 @@ fn a_hundred_thousand_row_section_is_written_whole() {
         result(&["item", "count", "share"], rows),
     )]);
     let started = std::time::Instant::now();
-    let bytes = crate::xlsx::render_workbook(&data).unwrap();
+    let bytes = crate::render::xlsx::render_workbook(&data).unwrap();
     let elapsed = started.elapsed();
     let parts = workbook_parts(&bytes);
     let sheet = &parts
@@ -267,7 +267,7 @@ fn compared_sections_show_moves_in_headline_tiles_cells_and_text() {
         ],
     ));
     let data = report(vec![headline, categories]);
-    let html = crate::html::render_email(&data, &[], true).unwrap();
+    let html = crate::render::html::render_email(&data, &[], true).unwrap();
     for expected in [
         "▲ 23.4% vs day before",  // queries 10,000 → 12,345
         "▼ 5.0% vs last week",    // queries 13,000 → 12,345
@@ -278,7 +278,7 @@ fn compared_sections_show_moves_in_headline_tiles_cells_and_text() {
     ] {
         assert!(html.contains(expected), "the email lacks {expected}");
     }
-    let text = crate::text::render_text(&data, true);
+    let text = crate::render::text::render_text(&data, true);
     assert!(
         text.contains("Queries: 12,345 (▲ 23.4% vs day before, ▼ 5.0% vs last week)"),
         "{text}"
@@ -287,7 +287,7 @@ fn compared_sections_show_moves_in_headline_tiles_cells_and_text() {
 
 #[test]
 fn a_section_without_rows_disagrees_with_a_mart_that_has_them() {
-    use crate::steps::empty_despite_mart;
+    use crate::build::empty_despite_mart;
     use daybook_core::ports::MartRun;
     let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
     let built = |mart: &str, rows: u64, dt: chrono::NaiveDate| MartRun {
@@ -312,7 +312,7 @@ fn a_section_without_rows_disagrees_with_a_mart_that_has_them() {
 
 #[test]
 fn dates_read_in_the_reports_locale_in_the_email_and_the_workbook() {
-    use crate::display::{Conventions, Locale, excel_format, format_value};
+    use crate::model::display::{Conventions, Locale, excel_format, format_value};
     let day = json!("2026-11-21");
     let read = |locale| {
         format_value(
@@ -374,7 +374,7 @@ fn every_ses_tag_is_one_ses_accepts() {
     email
         .tags
         .insert("cost.centre".into(), "data team/é".into());
-    let envelope = crate::steps::envelope(&email, "daily.v2", "20261121-060000.rerun");
+    let envelope = crate::artifacts::envelope(&email, "daily.v2", "20261121-060000.rerun");
     assert_eq!(envelope.tags.len(), 3);
     for (name, value) in &envelope.tags {
         assert!(accepted(name) && accepted(value), "{name}={value}");
@@ -411,7 +411,7 @@ fn a_value_longer_than_excel_takes_is_cut_in_every_rendering_never_fatal() {
     let mut sections = vec![section];
     sections.extend(titles);
     let data = report(sections);
-    let bytes = crate::xlsx::render_workbook(&data).unwrap();
+    let bytes = crate::render::xlsx::render_workbook(&data).unwrap();
     let parts = workbook_parts(&bytes);
     let strings = &parts
         .iter()
@@ -435,8 +435,8 @@ fn a_value_longer_than_excel_takes_is_cut_in_every_rendering_never_fatal() {
     ] {
         assert!(workbook.contains(name), "{name} in {workbook}");
     }
-    crate::html::render_email(&data, &[], true).unwrap();
-    crate::text::render_text(&data, true);
+    crate::render::html::render_email(&data, &[], true).unwrap();
+    crate::render::text::render_text(&data, true);
 }
 
 #[test]
@@ -453,8 +453,8 @@ fn control_characters_and_bidi_overrides_in_data_are_shown_never_obeyed() {
             ]],
         ),
     )]);
-    let text = crate::text::render_text(&data, true);
-    let html = crate::html::render_email(&data, &[], true).unwrap();
+    let text = crate::render::text::render_text(&data, true);
+    let html = crate::render::html::render_email(&data, &[], true).unwrap();
     for (what, body) in [("text", &text), ("html", &html)] {
         assert!(
             !body.contains("\nApprove: https://evil"),
@@ -487,10 +487,13 @@ fn a_cell_holding_the_link_placeholder_is_not_taken_for_the_link() {
         "Pages",
         result(&["page"], vec![vec![json!(lookalike)]]),
     )]);
-    let html = crate::html::render_email(&data, &[], true).unwrap();
-    let text = crate::text::render_text(&data, true);
+    let html = crate::render::html::render_email(&data, &[], true).unwrap();
+    let text = crate::render::text::render_text(&data, true);
     for body in [&html, &text] {
-        let filled = body.replace(crate::html::FULL_REPORT_LINK, "https://real.example/report");
+        let filled = body.replace(
+            crate::render::html::FULL_REPORT_LINK,
+            "https://real.example/report",
+        );
         assert!(
             filled.contains("https://real.example/report"),
             "the real link is filled in"

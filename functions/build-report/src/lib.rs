@@ -22,9 +22,9 @@ impl Adapters {
 /// Runs the step; the error names the step's input, what to do, and its kind (for Retry).
 pub async fn handle(
     adapters: &Adapters,
-    event: daybook_report::steps::BuildInput,
+    event: daybook_report::build::BuildInput,
 ) -> Result<serde_json::Value, daybook_aws::lambda::HandlerError> {
-    let output = daybook_report::steps::build_report(
+    let output = daybook_report::build::build_report(
         &adapters.store,
         &adapters.warehouse,
         &event,

@@ -51,7 +51,7 @@ impl Adapters {
 /// Runs the step; the error names the step's input, what to do, and its kind (for Retry).
 pub async fn handle(
     adapters: &Adapters,
-    event: daybook_report::steps::SendInput,
+    event: daybook_report::send::SendInput,
 ) -> Result<serde_json::Value, HandlerError> {
     let now = chrono::Utc::now();
     let signed;
@@ -76,7 +76,7 @@ pub async fn handle(
         None => &adapters.store,
     };
     let output =
-        daybook_report::steps::send_report(store, &adapters.mailer, &adapters.state, &event, now)
+        daybook_report::send::send_report(store, &adapters.mailer, &adapters.state, &event, now)
             .await?;
     Ok(serde_json::to_value(output).expect("step outputs serialise"))
 }

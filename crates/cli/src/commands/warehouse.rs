@@ -6,7 +6,7 @@ use daybook_core::config::bind_run_date;
 use daybook_core::quality::{self, CheckStatus};
 use daybook_local::load::load_date;
 use daybook_local::warehouse::{DataFusionWarehouse, format_table, to_query_result};
-use daybook_report::data::{ReportData, SectionData};
+use daybook_report::model::data::{ReportData, SectionData};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -100,7 +100,7 @@ pub async fn query(args: QueryArgs) -> anyhow::Result<()> {
             ..SectionData::new("Query", result)
         }],
     };
-    let bytes = daybook_report::xlsx::render_workbook(&data)?;
+    let bytes = daybook_report::render::xlsx::render_workbook(&data)?;
     std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
     println!("{rows} rows written to {}", path.display());
     Ok(())

@@ -2,7 +2,7 @@
 //! what was approved: a rebuilt report has another hash and needs a new approval.
 
 use crate::Result;
-use crate::steps::ReportArtifacts;
+use crate::artifacts::ReportArtifacts;
 use daybook_core::store::ObjectStore;
 use sha2::{Digest, Sha256};
 

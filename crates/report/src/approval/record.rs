@@ -1,6 +1,6 @@
 //! What the state table keeps per approval request, and the answer a run receives.
 
-use crate::steps::ReportArtifacts;
+use crate::artifacts::ReportArtifacts;
 use chrono::{DateTime, Utc};
 use daybook_core::config::EmailConfig;
 use daybook_core::steps::JobContext;

@@ -6,8 +6,8 @@ use super::record::{
     Answer, ApprovalRecord, answer_key, current_key, job_key, new_approval_id, record_key,
     reminder_key,
 };
+use crate::artifacts::{Framing, ReportArtifacts, build_message, envelope};
 use crate::signed_link::{Keyring, LinkClaims};
-use crate::steps::{Framing, ReportArtifacts, build_message, envelope};
 use crate::{ReportError, Result};
 use chrono::{DateTime, Utc};
 use daybook_core::config::EmailConfig;
@@ -78,7 +78,7 @@ pub async fn request_approval(
         .email
         .approvers
         .iter()
-        .filter(|a| !crate::mime::is_plain_address(a))
+        .filter(|a| !crate::render::mime::is_plain_address(a))
         .collect();
     if request.email.approvers.is_empty() || !refused.is_empty() {
         return Err(ReportError::Invalid(format!(
@@ -310,7 +310,7 @@ async fn preview_message(
             .links
             .link(&record.approval_id, approver, record.deadline)
     });
-    let banner = crate::html::ApprovalBanner {
+    let banner = crate::render::html::ApprovalBanner {
         approver,
         job_id: &record.job.job_id,
         recipients: record.email.recipients_for_approvers(),
@@ -340,7 +340,7 @@ async fn preview_message(
             subject,
             to: &to,
             cc: &[],
-            banner_html: crate::html::render_approval_banner(&banner)?,
+            banner_html: crate::render::html::render_approval_banner(&banner)?,
             banner_text: banner.text(),
         },
     )

@@ -5,7 +5,7 @@
 use super::decide::{Outcome, answer_of, decide};
 use super::record::{Answer, ApprovalRecord, Decision, MAX_COMMENT_CHARS};
 use super::request::load;
-use crate::data::ReportData;
+use crate::model::data::ReportData;
 use crate::signed_link::{Keyring, LinkError};
 use chrono::{DateTime, Utc};
 use daybook_core::ports::{StateStore, TaskCallbacks};
@@ -65,7 +65,7 @@ struct Page {
     date: String,
     approver: String,
     recipients: Vec<String>,
-    tiles: Vec<crate::display::Shown>,
+    tiles: Vec<crate::model::display::Shown>,
     problems: Vec<String>,
     checks: Option<String>,
     full_report: Option<String>,
@@ -258,7 +258,7 @@ impl ApprovalSite<'_> {
         let checks = data
             .sections
             .iter()
-            .find(|s| s.title == crate::steps::CHECKS_SECTION)
+            .find(|s| s.kind == crate::model::data::SectionKind::Checks)
             .and_then(|s| s.description.clone());
         let page = Page {
             kind: "confirm",
@@ -268,7 +268,7 @@ impl ApprovalSite<'_> {
             date: record.job.date.to_string(),
             approver: approver.to_string(),
             recipients: record.email.recipients_for_approvers(),
-            tiles: crate::display::headline(&data),
+            tiles: crate::model::display::headline(&data),
             problems: data.problems(),
             checks,
             full_report,
@@ -336,7 +336,7 @@ fn refused(status: u16, heading: &str, message: &str) -> SiteResponse {
 }
 
 fn render(status: u16, page: &Page) -> SiteResponse {
-    match crate::html::render_approval_page(page) {
+    match crate::render::html::render_approval_page(page) {
         Ok(html) => SiteResponse { status, html },
         Err(e) => {
             tracing::error!(%e, "rendering an approval page");

@@ -1,16 +1,16 @@
-use crate::chart::Plot;
-use crate::data::ReportData;
-use crate::display;
-use crate::pictures::Picture;
+use crate::model::chart::Plot;
+use crate::model::data::ReportData;
+use crate::model::display::{self, clip};
+use crate::render::pictures::Picture;
 use crate::{ReportError, Result};
 use daybook_core::config::{ChartKind, ValueFormat};
 use minijinja::{Environment, context};
 use serde::Serialize;
 
 /// The templates, compiled in so a Lambda needs no files beside its binary.
-const REPORT_TEMPLATE: &str = include_str!("../../../templates/report.html");
-const APPROVAL_TEMPLATE: &str = include_str!("../../../templates/approval.html");
-const APPROVAL_PAGE_TEMPLATE: &str = include_str!("../../../templates/approval-page.html");
+const REPORT_TEMPLATE: &str = include_str!("../../../../templates/report.html");
+const APPROVAL_TEMPLATE: &str = include_str!("../../../../templates/approval.html");
+const APPROVAL_PAGE_TEMPLATE: &str = include_str!("../../../../templates/approval-page.html");
 
 /// Most rows shown per table in the email; the full report and the workbook carry them all.
 pub const EMAIL_ROWS: usize = 25;
@@ -131,7 +131,7 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
                     .result
                     .rows
                     .iter()
-                    .filter_map(|r| crate::chart::number(&r[at]))
+                    .filter_map(|r| crate::model::chart::number(&r[at]))
                     .fold(0.0_f64, f64::max)
             });
             let rows = section
@@ -149,7 +149,7 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
                         })
                         .collect(),
                     bar: bar_after.and_then(|at| {
-                        let v = crate::chart::number(&row[at])?;
+                        let v = crate::model::chart::number(&row[at])?;
                         (max > 0.0 && v > 0.0).then(|| ((v / max) * 100.0).round().max(1.0) as u32)
                     }),
                 })
@@ -222,8 +222,8 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
                     ImageSource::File => p.name.clone(),
                 },
                 alt: p.alt.clone(),
-                width: crate::picture::SHOWN_WIDTH,
-                height: crate::picture::SHOWN_HEIGHT,
+                width: crate::render::picture::SHOWN_WIDTH,
+                height: crate::render::picture::SHOWN_HEIGHT,
             });
             Section {
                 title: section.title.clone(),
@@ -274,14 +274,6 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
 /// workbook keeps the whole text.
 const CELL_CHARS: usize = 80;
 const BAR_LABEL_CHARS: usize = 40;
-
-/// `text` cut to `chars` characters, ending in `…` when cut.
-pub(crate) fn clip(text: &str, chars: usize) -> String {
-    match text.char_indices().nth(chars) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
-    }
-}
 
 /// Gmail clips an HTML part past about 102 KB, hiding the rest behind a link. The email keeps
 /// under this by showing fewer rows per table (the full report and the workbook have them all).

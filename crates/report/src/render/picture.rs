@@ -2,14 +2,14 @@
 //! with the font compiled into the binary (it draws Hangul; no system fonts are needed), at
 //! twice the pixels they are shown at so they are sharp on high-density screens.
 
-use crate::chart::{Dot, Plot, median, quadrant_names};
-use crate::html::clip;
+use crate::model::chart::{Dot, Plot, median, quadrant_names};
+use crate::model::display::clip;
 use daybook_core::config::{ChartKind, ChartSpec};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// NanumGothic cut to what reports print, renamed as its licence asks: `fonts/OFL.txt`.
-const FONT: &[u8] = include_bytes!("../../../fonts/DaybookChartGothic.ttf");
+const FONT: &[u8] = include_bytes!("../../../../fonts/DaybookChartGothic.ttf");
 
 /// The picture's size as shown in the email (CSS pixels); it is drawn at twice this.
 pub const SHOWN_WIDTH: u32 = 592;

@@ -1,7 +1,7 @@
 //! What a section's chart draws, read from its query result: bars, stacked bars, lines or
 //! dots, and what is wrong with it when it would mislead (no points, all zeros, one day).
 
-use crate::data::{SectionData, format_cell};
+use crate::model::data::{SectionData, format_cell};
 use chrono::NaiveDate;
 use daybook_core::config::{ChartKind, ChartSpec};
 use serde_json::Value;
@@ -202,4 +202,12 @@ pub fn quadrant_names(chart: &ChartSpec) -> [String; 4] {
         .quadrants
         .clone()
         .unwrap_or_else(|| ["Star", "Niche", "Volume driver", "Question mark"].map(String::from))
+}
+
+impl SectionData {
+    /// The chart's points, when the section has a chart that can be drawn.
+    pub fn plot(&self, date: NaiveDate) -> Option<Plot> {
+        let chart = self.chart.as_ref()?;
+        plot(self, chart, date).ok()
+    }
 }

@@ -24,59 +24,29 @@ pub struct ReportData {
     pub variables: Vec<String>,
 }
 
-impl ReportData {
-    /// Its currency and date locale.
-    pub fn conventions(&self) -> crate::display::Conventions<'_> {
-        crate::display::Conventions {
-            currency: self.currency.as_deref(),
-            locale: self.locale.unwrap_or_default(),
-        }
-    }
+impl ReportData {}
 
-    /// What is wrong with the report, one line per section in trouble: shown at the top of the
-    /// report and in the approval email, so that a wrong report never looks right.
-    /// Failed and warning data-quality checks are problems too: a report built on stale or
-    /// broken data must say so.
-    /// Every problem as the report's readers see it.
-    pub fn problems(&self) -> Vec<String> {
-        self.problems_with(SectionData::problem)
-    }
+/// What a section holds: a query's result, or the run's data-quality checks (one row per
+/// check, its status first), whose rows that are not `ok` are the report's problems.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SectionKind {
+    #[default]
+    Query,
+    Checks,
+}
 
-    /// Every problem with the failed queries' errors: for the run's operators.
-    pub fn problem_details(&self) -> Vec<String> {
-        self.problems_with(SectionData::problem_detail)
-    }
-
-    fn problems_with(&self, problem: fn(&SectionData, NaiveDate) -> Option<String>) -> Vec<String> {
-        let mut problems: Vec<String> = self
-            .sections
-            .iter()
-            .filter_map(|s| problem(s, self.date).map(|p| format!("{}: {p}", s.title)))
-            .collect();
-        for checks in self
-            .sections
-            .iter()
-            .filter(|s| s.title == crate::steps::CHECKS_SECTION)
-        {
-            problems.extend(
-                checks
-                    .result
-                    .rows
-                    .iter()
-                    .filter(|row| row.first().and_then(|v| v.as_str()) != Some("ok"))
-                    .map(|row| {
-                        let cells: Vec<&str> = row.iter().filter_map(|v| v.as_str()).collect();
-                        format!("{}: {}", checks.title, cells.join(" · "))
-                    }),
-            );
-        }
-        problems
+impl SectionKind {
+    fn is_query(&self) -> bool {
+        *self == SectionKind::Query
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SectionData {
     pub title: String,
+    #[serde(default, skip_serializing_if = "SectionKind::is_query")]
+    pub kind: SectionKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub result: QueryResult,
@@ -107,6 +77,7 @@ impl SectionData {
     pub fn new(title: impl Into<String>, result: QueryResult) -> Self {
         Self {
             title: title.into(),
+            kind: SectionKind::Query,
             description: None,
             result,
             chart: None,
@@ -117,41 +88,6 @@ impl SectionData {
             headline: false,
             mismatch: None,
         }
-    }
-
-    /// Why this section must not be read as it looks: its query failed, or its chart would
-    /// be empty, flat or a trend of one day.
-    /// The section's problem as everyone who gets the report reads it: a failed query says
-    /// that it failed, not its SQL or the engine's words, which are for the run's operators
-    /// ([`Self::problem_detail`]).
-    pub fn problem(&self, date: NaiveDate) -> Option<String> {
-        if self.error.is_some() {
-            return Some(
-                "the query failed; the run's operators have the error in its report".to_string(),
-            );
-        }
-        self.problem_detail(date)
-    }
-
-    /// The problem as the run's operators read it, the failed query's error included.
-    pub fn problem_detail(&self, date: NaiveDate) -> Option<String> {
-        if let Some(error) = &self.error {
-            return Some(format!("the query failed: {error}"));
-        }
-        if let Some(mismatch) = &self.mismatch {
-            return Some(mismatch.clone());
-        }
-        let chart = self.chart.as_ref()?;
-        match crate::chart::plot(self, chart, date) {
-            Ok(plot) => plot.problem(chart),
-            Err(missing) => Some(missing),
-        }
-    }
-
-    /// The chart's points, when the section has a chart that can be drawn.
-    pub fn plot(&self, date: NaiveDate) -> Option<crate::chart::Plot> {
-        let chart = self.chart.as_ref()?;
-        crate::chart::plot(self, chart, date).ok()
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {

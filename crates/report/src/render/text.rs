@@ -1,5 +1,5 @@
-use crate::data::ReportData;
-use crate::display;
+use crate::model::data::ReportData;
+use crate::model::display;
 
 /// The plain-text part: each section as an aligned table, for clients that show no HTML, with
 /// the links of the HTML part (`workbook_attached` false: the workbook is a link).
@@ -8,12 +8,12 @@ pub fn render_text(report: &ReportData, workbook_attached: bool) -> String {
     let mut out = format!("{} — {}\n\n", report.title, report.date);
     out.push_str(&format!(
         "Full report with charts: {}\n",
-        crate::html::FULL_REPORT_LINK
+        crate::render::html::FULL_REPORT_LINK
     ));
     if !workbook_attached {
         out.push_str(&format!(
             "The workbook is too large to attach: {}\n",
-            crate::html::WORKBOOK_LINK
+            crate::render::html::WORKBOOK_LINK
         ));
     }
     out.push('\n');
@@ -64,7 +64,7 @@ pub fn render_text(report: &ReportData, workbook_attached: bool) -> String {
             .result
             .rows
             .iter()
-            .take(crate::html::EMAIL_ROWS)
+            .take(crate::render::html::EMAIL_ROWS)
             .map(|r| {
                 r.iter()
                     .zip(&views)

@@ -2,7 +2,7 @@
 //! report definition or, where it says nothing, from the column's name and values. The email,
 //! the text part and the workbook all show a column through this one place.
 
-use crate::data::SectionData;
+use crate::model::data::{ReportData, SectionData};
 use daybook_core::config::ValueFormat;
 use daybook_core::ports::QueryResult;
 use daybook_core::printable::printable;
@@ -160,7 +160,7 @@ pub fn shown(
 }
 
 /// The headline numbers: every number of the first row of each headline section.
-pub fn headline(report: &crate::data::ReportData) -> Vec<Shown> {
+pub fn headline(report: &crate::model::data::ReportData) -> Vec<Shown> {
     let currency = report.conventions();
     let mut numbers = Vec::new();
     for section in report
@@ -328,6 +328,24 @@ fn grouped(n: f64, places: usize) -> String {
         format!("-{out}")
     } else {
         out
+    }
+}
+
+/// `text` cut to `chars` characters, ending in `…` when cut.
+pub fn clip(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+impl ReportData {
+    /// Its currency and date locale.
+    pub fn conventions(&self) -> Conventions<'_> {
+        Conventions {
+            currency: self.currency.as_deref(),
+            locale: self.locale.unwrap_or_default(),
+        }
     }
 }
 

@@ -1,9 +1,9 @@
 //! The report's pictures: one PNG per section whose chart is a line, scatter or quadrant and
 //! has something true to show, with the alt text that stands in for it where images are off.
 
-use crate::chart::{Plot, median, quadrant_names};
-use crate::data::ReportData;
-use crate::display::{self, format_value};
+use crate::model::chart::{Plot, median, quadrant_names};
+use crate::model::data::ReportData;
+use crate::model::display::{self, format_value};
 use crate::{ReportError, Result};
 use daybook_core::config::ChartKind;
 use serde::{Deserialize, Serialize};
@@ -184,7 +184,7 @@ pub fn draw(report: &ReportData, picture: &Picture) -> Result<Vec<u8>> {
         }
     };
     let (x_format, y_format) = (axis(x_view), axis(y_view));
-    crate::picture::render_png(
+    crate::render::picture::render_png(
         &plot,
         chart,
         (

@@ -1,6 +1,6 @@
-use crate::chart::Plot;
-use crate::data::ReportData;
-use crate::display;
+use crate::model::chart::Plot;
+use crate::model::data::ReportData;
+use crate::model::display;
 use crate::{ReportError, Result};
 use daybook_core::config::{ChartKind, ValueFormat};
 use rust_xlsxwriter::{Chart, ChartType, ExcelDateTime, Format, Workbook};
@@ -118,7 +118,7 @@ const CHART_ROWS: u32 = 30;
 fn native_chart(
     sheet: &mut rust_xlsxwriter::Worksheet,
     name: &str,
-    section: &crate::data::SectionData,
+    section: &crate::model::data::SectionData,
     spec: &daybook_core::config::ChartSpec,
     plot: &Plot,
     views: &[display::ColumnView],
@@ -297,7 +297,7 @@ fn write_summary(
     if let Some(checks) = report
         .sections
         .iter()
-        .find(|s| s.title == crate::steps::CHECKS_SECTION)
+        .find(|s| s.kind == crate::model::data::SectionKind::Checks)
     {
         sheet.write_string_with_format(row, 0, "Data quality", &bold)?;
         sheet.write_string(row, 1, checks.description.as_deref().unwrap_or_default())?;

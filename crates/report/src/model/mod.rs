@@ -1,0 +1,8 @@
+//! The report as data: what it shows (`data`), how values read (`display`) and its charts as
+//! points and lines (`chart`), with its problems (`problems`). Every renderer reads it; it
+//! knows none of them.
+
+pub mod chart;
+pub mod data;
+pub mod display;
+pub mod problems;
