@@ -11,22 +11,14 @@ use chrono::NaiveDate;
 use daybook_asl::{
     CallbackWaiter, Definition, Failure, Interrupted, Observer, Runner, SystemClock, TaskInvoker,
 };
-use daybook_core::config::{
-    ChartKind, ChartSpec, DynamoDbRead, DynamoDbSource, EmailConfig, PipelineConfig,
-    ReportDefinition, ReportSection,
-};
-use daybook_core::flatten::FlattenConfig;
-use daybook_core::quality::{ChecksConfig, Freshness, OnFailure, TableChecks};
-use daybook_core::relational::{RdsSource, TableExport};
-use daybook_core::segment::SegmentConfig;
+use daybook_core::config::PipelineConfig;
 use daybook_core::steps::start::{DEFAULT_CONFIG_KEY, StartInput};
-use daybook_core::variables::{VariableSpec, VariableType};
 use daybook_generate::dynamodb::{ExportSpec, write_search_export};
 use daybook_generate::segment::{SegmentSpec, write_segment_logs};
 use daybook_rds::shop::{ShopSpec, write_shop_sqlite};
 use daybook_report::approval::{ApprovalRecord, Decision, decide_job};
 use daybook_report::send::Delivery;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,224 +30,12 @@ pub const DAILY_REPORT_DEFINITION: &str =
 /// The demo shop's SQLite database, below the local root.
 pub const SHOP_DATABASE: &str = "sources/shop.sqlite";
 
-pub fn demo_config() -> PipelineConfig {
-    let section =
-        |title: &str, description: &str, sql: &str, chart: Option<(&str, &str)>| ReportSection {
-            title: title.into(),
-            description: Some(description.into()),
-            sql: sql.into(),
-            chart: chart.map(|(category, value)| ChartSpec::bar(category, value)),
-            columns: Default::default(),
-            compare: false,
-            headline: false,
-        };
-    PipelineConfig {
-        dynamodb: vec![DynamoDbSource {
-            flatten: FlattenConfig::new("search_queries", vec!["query_id".into()]),
-            read: DynamoDbRead::Export {
-                export_prefix: "exports/search_queries/{date}".into(),
-                fan_out: None,
-            },
-        }],
-        rds: vec![RdsSource {
-            source: "shop".into(),
-            url: Some(format!("sqlite://{SHOP_DATABASE}")),
-            secret_arn: None,
-            ssl_root_cert: None,
-            tables: daybook_rds::shop::TABLES
-                .iter()
-                .map(|t| TableExport::new(t))
-                .collect(),
-            row_group_rows: 65_536,
-        }],
-        segment: vec![SegmentConfig::new(&format!(
-            "segment-logs/{}",
-            daybook_generate::segment::SOURCE_ID
-        ))],
-        marts: daybook_core::marts::known_marts()
-            .into_iter()
-            .map(String::from)
-            .collect(),
-        checks: demo_checks(),
-        report: ReportDefinition {
-            name: "daily-search".into(),
-            title: "Daily search report".into(),
-            currency: Some("USD".into()),
-            on_problem: Default::default(),
-            locale: None,
-            sections: vec![
-                ReportSection {
-                    headline: true,
-                    compare: true,
-                    ..section(
-                        "Headline figures",
-                        "Queries, distinct users, the share of queries that found nothing, and the share from mobile.",
-                        "SELECT queries, users, zero_result_rate, avg_results, mobile_share FROM marts.search_daily_summary WHERE dt = {run_date}",
-                        None,
-                    )
-                },
-                section(
-                    "Top search keywords",
-                    "What people typed, lower-cased and trimmed.",
-                    "SELECT item_rank AS place, item AS keyword, hits AS searches, queries FROM marts.search_top WHERE dt = {run_date} AND dimension = 'keyword' AND item_rank <= {var.top_n} ORDER BY item_rank",
-                    Some(("keyword", "searches")),
-                ),
-                section(
-                    "Most selected libraries",
-                    "Branches people filtered their search to.",
-                    "SELECT item_rank AS place, item AS library, hits AS selections, queries FROM marts.search_top WHERE dt = {run_date} AND dimension = 'library' AND item_rank <= {var.top_n} ORDER BY item_rank",
-                    Some(("library", "selections")),
-                ),
-                section(
-                    "Most listed ISBNs",
-                    "Titles that appeared most often in results, named from the shop's catalogue.",
-                    "SELECT t.item_rank AS place, t.item AS isbn13, coalesce(p.title, '(not sold in the shop)') AS title, t.hits AS listings, t.queries FROM marts.search_top t LEFT JOIN lake.shop_products p ON p.isbn13 = t.item AND p.dt = {run_date} WHERE t.dt = {run_date} AND t.dimension = 'isbn13' AND t.item_rank <= {var.top_n} ORDER BY t.item_rank",
-                    None,
-                ),
-                ReportSection {
-                    chart: Some(ChartSpec {
-                        kind: ChartKind::Line,
-                        days: Some(28),
-                        ..ChartSpec::bar("day", "revenue")
-                    }),
-                    ..section(
-                        "Sales over 28 days",
-                        "Revenue per purchase day, canceled orders left out: the last point is the report's day.",
-                        "SELECT day, orders, units, revenue FROM marts.daily_sales WHERE dt = {run_date} ORDER BY day",
-                        None,
-                    )
-                },
-                ReportSection {
-                    compare: true,
-                    ..section(
-                        "Sales by category",
-                        "The shop's orders of the day (from its database), canceled orders left out.",
-                        "SELECT category, orders, units, revenue, freight FROM marts.sales_by_category WHERE dt = {run_date} ORDER BY revenue DESC, category",
-                        Some(("category", "revenue")),
-                    )
-                },
-                section(
-                    "Page views",
-                    "Pages seen on the website (Segment), duplicates removed.",
-                    "SELECT page, views, visitors FROM marts.page_views WHERE dt = {run_date} ORDER BY views DESC, page",
-                    Some(("page", "views")),
-                ),
-                section(
-                    "Active visitors",
-                    "Distinct visitors of the day, the last 7 days and the last 30 days (from the days the lake holds).",
-                    "SELECT dau, wau, mau, stickiness FROM marts.active_users WHERE dt = {run_date}",
-                    None,
-                ),
-                section(
-                    "Most searching users",
-                    "Signed-in users with the most searches today, named from the shop's customers.",
-                    "SELECT s.user_id, coalesce(c.email, '(no shop account)') AS customer, c.city, s.queries, s.zero_result_queries, s.mobile_queries FROM marts.search_users s LEFT JOIN lake.shop_customers c ON c.user_id = s.user_id AND c.dt = {run_date} WHERE s.dt = {run_date} ORDER BY s.queries DESC, s.user_id LIMIT 10",
-                    None,
-                ),
-                section(
-                    "Best-selling titles",
-                    "Top 10 products by revenue today.",
-                    "SELECT title, category, units, revenue FROM marts.sales_by_product WHERE dt = {run_date} ORDER BY revenue DESC, product_id LIMIT 10",
-                    Some(("title", "revenue")),
-                ),
-                section(
-                    "Order lead times",
-                    "Hours per stage for the orders delivered today.",
-                    "SELECT stage, orders, avg_hours, min_hours, max_hours FROM marts.order_lead_times WHERE dt = {run_date} ORDER BY stage_order",
-                    Some(("stage", "avg_hours")),
-                ),
-                ReportSection {
-                    chart: Some(ChartSpec {
-                        kind: ChartKind::StackedBar,
-                        series: Some("arrival".into()),
-                        ..ChartSpec::bar("carrier", "deliveries")
-                    }),
-                    ..section(
-                        "Deliveries by carrier",
-                        "Deliveries of the day per carrier, on time or after their estimated date.",
-                        "SELECT carrier, arrival, deliveries FROM (SELECT carrier, 'on time' AS arrival, delivered - late AS deliveries FROM marts.late_deliveries WHERE dt = {run_date} UNION ALL SELECT carrier, 'late' AS arrival, late AS deliveries FROM marts.late_deliveries WHERE dt = {run_date}) d ORDER BY carrier, arrival DESC",
-                        None,
-                    )
-                },
-                section(
-                    "Late deliveries",
-                    "The share of the day's deliveries that arrived after their estimated date.",
-                    "SELECT carrier, delivered, late, late_rate FROM marts.late_deliveries WHERE dt = {run_date} ORDER BY late_rate DESC, carrier",
-                    Some(("carrier", "late_rate")),
-                ),
-                section(
-                    "Weekly retention",
-                    "Customers by the week of their first order, and the share who ordered again in each later week.",
-                    "SELECT cohort_week, week_number, cohort_customers, customers, retention FROM marts.retention_cohorts WHERE dt = {run_date} ORDER BY cohort_week, week_number",
-                    None,
-                ),
-                ReportSection {
-                    chart: Some(ChartSpec {
-                        kind: ChartKind::Quadrant,
-                        x: Some("units".into()),
-                        ..ChartSpec::bar("category", "avg_unit_price")
-                    }),
-                    ..section(
-                        "Product portfolio",
-                        "Categories over the last 28 days, split at the median of units sold and of average unit price.",
-                        "SELECT category, quadrant, units, avg_unit_price, revenue FROM marts.product_portfolio WHERE dt = {run_date} ORDER BY quadrant, revenue DESC",
-                        None,
-                    )
-                },
-            ],
-        },
-        email: EmailConfig::new(
-            "reports@daybook.example",
-            &["data-team@daybook.example"],
-            &["lead@daybook.example"],
-        ),
-        variables: [(
-            "top_n".to_string(),
-            VariableSpec {
-                kind: VariableType::Number,
-                default: Some(json!(20)),
-                description: Some(
-                    "How many keywords, libraries and titles the top lists show (1 to 20)".into(),
-                ),
-            },
-        )]
-        .into(),
-    }
-}
+/// The demo's pipeline: `examples/daybook.json`, which is also the example a user copies. It is
+/// compiled in, so the demo needs no file beside the binary.
+pub const DEMO_CONFIG_JSON: &str = include_str!("../../../examples/daybook.json");
 
-/// Checks a data team would start with: keys filled and unique, today's events up to late in
-/// the day. They warn; a team that trusts them sets `on_failure: stop`.
-pub fn demo_checks() -> ChecksConfig {
-    let table = |table: &str, keys: &[&str], freshness: Option<&str>| TableChecks {
-        table: table.into(),
-        not_null: keys.iter().map(|k| k.to_string()).collect(),
-        unique: keys.iter().map(|k| k.to_string()).collect(),
-        freshness: freshness.map(|column| Freshness {
-            column: column.into(),
-            max_age_hours: 6.0,
-        }),
-        on_failure: None,
-        min_rows: None,
-    };
-    // The shop's sources send no alias, group or screen calls; empty days are expected.
-    let may_be_empty = |name: &str| TableChecks {
-        min_rows: Some(0),
-        ..table(name, &[], None)
-    };
-    ChecksConfig {
-        on_failure: OnFailure::Warn,
-        tables: vec![
-            table("search_queries_items", &["query_id"], None),
-            table("shop_orders", &["order_id"], Some("purchased_at")),
-            table("shop_order_items", &["order_id", "item_no"], None),
-            table("segment_tracks", &["message_id"], Some("timestamp")),
-            table("segment_pages", &["message_id"], Some("timestamp")),
-            may_be_empty("segment_aliases"),
-            may_be_empty("segment_groups"),
-            may_be_empty("segment_screens"),
-        ],
-        ..ChecksConfig::default()
-    }
+pub fn demo_config() -> PipelineConfig {
+    serde_json::from_str(DEMO_CONFIG_JSON).expect("examples/daybook.json is a pipeline config")
 }
 
 #[derive(Debug, Clone)]
@@ -619,4 +399,40 @@ pub async fn decide(
     )
     .await
     .map_err(|e| format!("{e} (local root {})", root.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example names what the code generates: a new mart, shop table or Segment source id
+    /// must reach the file users copy.
+    #[test]
+    fn the_example_config_matches_the_generated_sources() {
+        let config = demo_config();
+        assert_eq!(
+            config.marts,
+            daybook_core::marts::known_marts()
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        );
+        let tables: Vec<&str> = config.rds[0]
+            .tables
+            .iter()
+            .map(|t| t.table.as_str())
+            .collect();
+        assert_eq!(tables, daybook_rds::shop::TABLES);
+        assert_eq!(
+            config.rds[0].url.as_deref(),
+            Some(format!("sqlite://{SHOP_DATABASE}").as_str())
+        );
+        assert_eq!(
+            config.segment[0].prefix,
+            format!("segment-logs/{}", daybook_generate::segment::SOURCE_ID)
+        );
+        config
+            .check_names()
+            .expect("the example's names are plain and distinct");
+    }
 }

@@ -14,18 +14,18 @@
 
 use super::JobContext;
 use super::flatten::{ListedFile, list_export};
+use super::map_records::{merged_quarantine, read_json, shorten};
 use super::publish::{
     ExportReport, ExportSummary, StagedExport, StagedFile, StagedTable, Staging, publish, to_json,
     write_step_output,
 };
 use crate::config::DynamoDbSource;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::flatten::export::{ExportFile, sample_items};
 use crate::flatten::{
     FlattenPlan, ITEMS_TABLE, InputSummary, SAMPLE_ITEMS, flatten_numbered_files, table_shapes,
 };
 use crate::lake::{PartitionLayout, SchemaColumn, job_key};
-use crate::quarantine::merge_files;
 use crate::store::ObjectStore;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -476,53 +476,4 @@ async fn commit_source(
         .insert("export_files".into(), kept.files as u64);
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
-}
-
-/// The children's quarantine files, fetched and merged into the run's one (with its key in the
-/// lake), or none when no child quarantined anything.
-pub(crate) async fn merged_quarantine(
-    store: &dyn ObjectStore,
-    keys: impl Iterator<Item = &str>,
-    staging: &Staging,
-    layout: &PartitionLayout,
-    source: &str,
-) -> Result<Option<(std::path::PathBuf, String)>> {
-    let mut parts = Vec::new();
-    for key in keys {
-        parts.push(store.fetch_to_local(key, staging.path()).await?);
-    }
-    if parts.is_empty() {
-        return Ok(None);
-    }
-    let merged = staging.path().join("quarantine.jsonl");
-    merge_files(&parts, &merged)
-        .context(|| format!("merging the quarantine of source {source:?}"))?;
-    Ok(Some((merged, layout.quarantine_key())))
-}
-
-/// At most ten names, then how many more.
-pub(crate) fn shorten(parts: &[String]) -> String {
-    if parts.len() <= 10 {
-        parts.join(", ")
-    } else {
-        format!("{}, … {} more", parts[..10].join(", "), parts.len() - 10)
-    }
-}
-
-/// A JSON record a fan-out step wrote; a missing one means its writer never ran.
-pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
-    store: &dyn ObjectStore,
-    key: &str,
-    what: &str,
-) -> Result<T> {
-    let body = store.get(key).await.map_err(|e| {
-        Error::Invalid(format!(
-            "cannot read {what} at {}: {e}; the fan-out's plan step writes it, so run the job from its start",
-            store.location(key)
-        ))
-    })?;
-    serde_json::from_slice(&body).map_err(|source| Error::Json {
-        context: format!("{what} at {}", store.location(key)),
-        source,
-    })
 }

@@ -6,6 +6,7 @@ pub mod fan_out;
 pub mod flatten;
 pub mod job;
 pub mod load;
+mod map_records;
 pub mod publish;
 pub mod segment;
 pub mod segment_fan_out;
