@@ -26,10 +26,7 @@ fn modules(src: &Path) -> BTreeMap<ModulePath, String> {
             path.pop();
         }
         let text = std::fs::read_to_string(&file).unwrap();
-        let code = match text.find("#[cfg(test)]\nmod tests {") {
-            Some(at) => text[..at].to_string(),
-            None => text,
-        };
+        let code = without_test_block(&text);
         out.insert(path, without_comments(&code));
     }
     out
@@ -50,6 +47,30 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
+}
+
+/// The file without its `#[cfg(test)] mod tests { … }` block (braces counted; format strings
+/// hold theirs in pairs), so that code after the block is still read.
+fn without_test_block(text: &str) -> String {
+    let Some(at) = text.find("#[cfg(test)]\nmod tests {") else {
+        return text.to_string();
+    };
+    let mut depth = 0usize;
+    let mut end = text.len();
+    for (offset, c) in text[at..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = at + offset + 1;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    format!("{}{}", &text[..at], &text[end..])
 }
 
 fn without_comments(code: &str) -> String {
