@@ -17,6 +17,7 @@ mod local_pipeline;
 mod marts;
 mod module_graph;
 mod parquet_shape;
+mod port_contracts;
 mod rds;
 mod readme;
 mod redshift_postgres;

@@ -3,11 +3,18 @@ use daybook_core::ports::{PortError, StateStore};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Idempotency and approval records as JSON files; `put_if_absent` relies on create-new.
+/// Idempotency and approval records as JSON files, with the guarantees of DynamoDB's
+/// conditional writes: every change (`put_if_absent`, `put`, `remove_if`) holds the folder's
+/// lock (`.lock`, an OS file lock, so other processes such as `daybook serve` wait too), and a
+/// record's file appears whole, by rename, so a reader never sees half a record.
 pub struct FileStateStore {
     dir: PathBuf,
 }
+
+/// Temporary files of writers in this process are told apart by this counter (and the pid).
+static WRITES: AtomicU64 = AtomicU64::new(0);
 
 impl FileStateStore {
     pub fn new(dir: &Path) -> Self {
@@ -32,31 +39,23 @@ impl FileStateStore {
     fn fail(&self, key: &str, e: impl std::fmt::Display) -> PortError {
         PortError::new(format!("state record {}: {e}", self.path(key).display()))
     }
-}
 
-#[async_trait]
-impl StateStore for FileStateStore {
-    async fn put_if_absent(&self, key: &str, value: Value) -> Result<Option<Value>, PortError> {
-        let path = self.file(key)?;
-        std::fs::create_dir_all(path.parent().expect("state path has a folder"))
-            .map_err(|e| self.fail(key, e))?;
-        match std::fs::OpenOptions::new()
+    /// The folder's lock, held until the guard is dropped. No `.await` happens while it is
+    /// held, so a task waiting for it never waits for a task on its own thread.
+    fn lock(&self, key: &str) -> Result<std::fs::File, PortError> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| self.fail(key, e))?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
             .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(mut file) => {
-                file.write_all(value.to_string().as_bytes())
-                    .map_err(|e| self.fail(key, e))?;
-                Ok(None)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => self.get(key).await,
-            Err(e) => Err(self.fail(key, e)),
-        }
+            .open(self.dir.join(".lock"))
+            .map_err(|e| self.fail(key, e))?;
+        lock.lock().map_err(|e| self.fail(key, e))?;
+        Ok(lock)
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Value>, PortError> {
-        match std::fs::read(self.file(key)?) {
+    fn read(&self, key: &str, path: &Path) -> Result<Option<Value>, PortError> {
+        match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
                 .map_err(|e| self.fail(key, e)),
@@ -65,24 +64,59 @@ impl StateStore for FileStateStore {
         }
     }
 
-    async fn put(&self, key: &str, value: Value) -> Result<(), PortError> {
-        let path = self.file(key)?;
+    /// Writes the record whole beside its place, then renames it there.
+    fn write(&self, key: &str, path: &Path, value: &Value) -> Result<(), PortError> {
         std::fs::create_dir_all(path.parent().expect("state path has a folder"))
             .map_err(|e| self.fail(key, e))?;
-        let temp = path.with_extension("partial");
-        std::fs::write(&temp, value.to_string()).map_err(|e| self.fail(key, e))?;
-        std::fs::rename(&temp, &path).map_err(|e| self.fail(key, e))
+        let temp = path.with_extension(format!(
+            "{}-{}.partial",
+            std::process::id(),
+            WRITES.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = std::fs::File::create(&temp)
+            .and_then(|mut file| {
+                file.write_all(value.to_string().as_bytes())?;
+                file.sync_all()
+            })
+            .and_then(|()| std::fs::rename(&temp, path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        written.map_err(|e| self.fail(key, e))
+    }
+}
+
+#[async_trait]
+impl StateStore for FileStateStore {
+    async fn put_if_absent(&self, key: &str, value: Value) -> Result<Option<Value>, PortError> {
+        let path = self.file(key)?;
+        let _lock = self.lock(key)?;
+        if let Some(existing) = self.read(key, &path)? {
+            return Ok(Some(existing));
+        }
+        self.write(key, &path, &value)?;
+        Ok(None)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Value>, PortError> {
+        let path = self.file(key)?;
+        self.read(key, &path)
+    }
+
+    async fn put(&self, key: &str, value: Value) -> Result<(), PortError> {
+        let path = self.file(key)?;
+        let _lock = self.lock(key)?;
+        self.write(key, &path, &value)
     }
 
     async fn remove_if(&self, key: &str, expected: &Value) -> Result<bool, PortError> {
-        if self.get(key).await?.as_ref() != Some(expected) {
+        let path = self.file(key)?;
+        let _lock = self.lock(key)?;
+        if self.read(key, &path)?.as_ref() != Some(expected) {
             return Ok(false);
         }
-        match std::fs::remove_file(self.file(key)?) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(self.fail(key, e)),
-        }
+        std::fs::remove_file(&path).map_err(|e| self.fail(key, e))?;
+        Ok(true)
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<(String, Value)>, PortError> {

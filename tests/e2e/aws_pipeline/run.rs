@@ -233,31 +233,3 @@ async fn an_unverified_sender_is_refused_with_the_addresses_named() {
     assert!(err.contains("MessageRejected"), "{err}");
 }
 
-#[tokio::test]
-async fn the_state_table_writes_once_and_returns_the_first_record() {
-    let moto = MotoServer::start();
-    let config = sdk_config(&moto).await;
-    prepare_state_table(&config).await;
-    let state = state(&config);
-    let first = json!({ "status": "sending", "n": 1 });
-    assert_eq!(
-        state.put_if_absent("send/a", first.clone()).await.unwrap(),
-        None
-    );
-    assert_eq!(
-        state
-            .put_if_absent("send/a", json!({ "status": "sending", "n": 2 }))
-            .await
-            .unwrap(),
-        Some(first)
-    );
-    state
-        .put("send/a", json!({ "status": "sent" }))
-        .await
-        .unwrap();
-    assert_eq!(
-        state.get("send/a").await.unwrap(),
-        Some(json!({ "status": "sent" }))
-    );
-    assert_eq!(state.get("send/b").await.unwrap(), None);
-}
