@@ -14,7 +14,6 @@ use daybook_aws::{
     CrawlerRun, DynamoDbReader, DynamoDbStateStore, GlueCatalog, RedshiftTarget, RedshiftWarehouse,
     S3Store, SesMailer, SfnCallbacks, SpectrumSchema, sdk,
 };
-use daybook_core::ports::StateStore;
 use daybook_core::store::ObjectStore;
 use daybook_core::variables::{BoundSql, VariableValue, bind_variables};
 use daybook_local::pipeline::local_substitutions;
