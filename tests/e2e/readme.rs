@@ -1,16 +1,41 @@
-//! The README's configuration examples are real configurations: a user who copies one gets
-//! one that daybook takes.
+//! The configuration examples in the README and `docs/` are real configurations: a user who
+//! copies one gets one that daybook takes. Every link between those pages reaches a page and a
+//! heading that exist.
 
 use daybook_core::config::PipelineConfig;
 use daybook_core::flatten::FlattenConfig;
 
-/// The first ```json block after `heading`.
+/// The user's pages: the README, ARCHITECTURE.md and every page of `docs/`, by path.
+fn pages() -> Vec<(String, String)> {
+    let root = daybook_tests::workspace_root();
+    let mut paths = vec!["README.md".to_string(), "ARCHITECTURE.md".to_string()];
+    let mut docs: Vec<String> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".md"))
+        .map(|name| format!("docs/{name}"))
+        .collect();
+    docs.sort();
+    paths.extend(docs);
+    paths
+        .into_iter()
+        .map(|path| {
+            let text =
+                std::fs::read_to_string(root.join(&path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+            (path, text)
+        })
+        .collect()
+}
+
+/// The first ```json block after `heading`, on whichever page has the heading.
 fn json_after(heading: &str) -> String {
-    let readme =
-        std::fs::read_to_string(daybook_tests::workspace_root().join("README.md")).unwrap();
-    let section = &readme[readme
-        .find(heading)
-        .unwrap_or_else(|| panic!("README has no {heading}"))..];
+    let pages = pages();
+    let (_, page) = pages
+        .iter()
+        .find(|(_, text)| text.lines().any(|l| l == heading))
+        .unwrap_or_else(|| panic!("no page has the heading {heading}"));
+    let at = page.find(&format!("{heading}\n")).unwrap();
+    let section = &page[at..];
     let start = section.find("```json\n").expect("a json block") + "```json\n".len();
     let end = section[start..].find("```").expect("the block ends") + start;
     section[start..end].to_string()
@@ -18,7 +43,7 @@ fn json_after(heading: &str) -> String {
 
 #[test]
 fn the_flatten_config_example_is_one_daybook_takes() {
-    let text = json_after("### Flatten config");
+    let text = json_after("## Flatten config");
     let config: FlattenConfig = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     let plan = daybook_core::flatten::FlattenPlan::resolve(&config, &[]).unwrap();
     assert!(!plan.scalars.is_empty());
@@ -26,7 +51,7 @@ fn the_flatten_config_example_is_one_daybook_takes() {
 
 #[test]
 fn the_pipeline_config_example_is_one_daybook_takes() {
-    let text = json_after("## The pipeline config");
+    let text = json_after("# The pipeline config");
     let config: PipelineConfig = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     config.check_names().unwrap();
 }
@@ -34,7 +59,7 @@ fn the_pipeline_config_example_is_one_daybook_takes() {
 #[test]
 fn the_chart_examples_are_sections_daybook_takes() {
     use daybook_core::config::{ChartKind, ReportSection};
-    let text = json_after("### The report");
+    let text = json_after("## The report");
     let sections: Vec<ReportSection> =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     let kinds: Vec<ChartKind> = sections
@@ -53,7 +78,7 @@ fn the_chart_examples_are_sections_daybook_takes() {
 
 #[test]
 fn the_email_example_is_one_daybook_takes() {
-    let text = json_after("#### Recipients and sending");
+    let text = json_after("### Recipients and sending");
     let email: daybook_core::config::EmailConfig =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(email.recipients().len(), 3);
@@ -98,7 +123,7 @@ fn the_test_command_names_every_missing_tool_before_doing_anything() {
 fn the_run_variables_example_is_declarations_daybook_takes() {
     use daybook_core::variables::{VariableSpec, check_declarations, resolve};
     use std::collections::BTreeMap;
-    let text = format!("{{{}}}", json_after("### Run variables"));
+    let text = format!("{{{}}}", json_after("## Run variables"));
     let declared: BTreeMap<String, BTreeMap<String, VariableSpec>> =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     let declared = &declared["variables"];
@@ -118,10 +143,96 @@ fn the_run_variables_example_is_declarations_daybook_takes() {
 
 #[test]
 fn the_fan_out_example_is_a_source_daybook_fans_out() {
-    let text = json_after("### Big exports: the fan-out");
+    let text = json_after("## Big exports: the fan-out");
     let source: daybook_core::config::DynamoDbSource =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     let (prefix, fan_out) = source.fan_out().expect("the example fans out");
     assert_eq!(prefix, "exports/search_queries/{date}");
     assert_eq!(fan_out.files_per_iteration, 4);
+}
+
+/// A heading's anchor as GitHub makes it: lower case, punctuation dropped, spaces to hyphens.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '-' || *c == ' ' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+fn anchors(text: &str) -> std::collections::BTreeSet<String> {
+    let mut fenced = false;
+    let mut out = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced && line.starts_with('#') {
+            out.insert(anchor(line.trim_start_matches('#')));
+        }
+    }
+    out
+}
+
+/// Every `[text](target)` whose target is a page or file of the repository (not a URL).
+fn local_links(text: &str) -> Vec<String> {
+    let mut links = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("](") {
+        let after = &rest[at + 2..];
+        let Some(end) = after.find(')') else { break };
+        let target = &after[..end];
+        if !target.contains("://") && !target.starts_with("mailto:") && !target.contains(' ') {
+            links.push(target.to_string());
+        }
+        rest = &after[end..];
+    }
+    links
+}
+
+#[test]
+fn every_link_between_the_pages_reaches_a_file_and_heading_that_exist() {
+    let root = daybook_tests::workspace_root();
+    let pages = pages();
+    let mut broken = Vec::new();
+    for (path, text) in &pages {
+        let folder = std::path::Path::new(path).parent().unwrap();
+        for link in local_links(text) {
+            let (file, heading) = match link.split_once('#') {
+                Some((file, heading)) => (file, Some(heading)),
+                None => (link.as_str(), None),
+            };
+            let target = if file.is_empty() {
+                std::path::PathBuf::from(path)
+            } else {
+                folder.join(file)
+            };
+            if !root.join(&target).exists() {
+                broken.push(format!("{path}: {link} (no file {})", target.display()));
+                continue;
+            }
+            if let Some(heading) = heading {
+                let key = target.to_string_lossy().replace("docs/../", "");
+                let Some((_, page)) = pages.iter().find(|(p, _)| *p == key) else {
+                    continue;
+                };
+                if !anchors(page).contains(heading) {
+                    broken.push(format!("{path}: {link} (no heading #{heading} in {key})"));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn the_readme_is_a_front_door() {
+    let readme =
+        std::fs::read_to_string(daybook_tests::workspace_root().join("README.md")).unwrap();
+    let lines = readme.lines().count();
+    assert!(
+        lines <= 300,
+        "the README has {lines} lines: the manual belongs in docs/"
+    );
 }

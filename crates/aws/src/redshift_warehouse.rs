@@ -271,7 +271,7 @@ impl Warehouse for RedshiftWarehouse {
             {
                 Err(PortError::with_kind(
                     format!(
-                        "{e}. The Redshift role {role} is made once, by an administrator, before the first run: CREATE ROLE {role}; (see the README, Deploying: Redshift)"
+                        "{e}. The Redshift role {role} is made once, by an administrator, before the first run: CREATE ROLE {role}; (see docs/deploying.md, Redshift access)"
                     ),
                     daybook_core::ErrorKind::InvalidInput,
                 ))

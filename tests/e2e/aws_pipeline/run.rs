@@ -232,4 +232,3 @@ async fn an_unverified_sender_is_refused_with_the_addresses_named() {
     );
     assert!(err.contains("MessageRejected"), "{err}");
 }
-

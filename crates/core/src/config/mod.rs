@@ -378,10 +378,10 @@ impl ChartKind {
 
     /// Whether the chart is a picture (PNG) rather than table cells.
     pub fn is_picture(self) -> bool {
-        matches!(
-            self,
-            ChartKind::Line | ChartKind::Scatter | ChartKind::Quadrant
-        )
+        match self {
+            ChartKind::Line | ChartKind::Scatter | ChartKind::Quadrant => true,
+            ChartKind::Bar | ChartKind::StackedBar => false,
+        }
     }
 }
 

@@ -165,7 +165,7 @@ pub async fn start_job(
         .unwrap_or_else(|| DEFAULT_CONFIG_KEY.to_string());
     let bytes = store.get(&config_key).await.map_err(|e| match e {
         crate::store::StoreError::NotFound { .. } => Error::Invalid(format!(
-            "there is no pipeline config at {}. Write one there (see the README, The pipeline config), or name another with \"config_key\" in the run's input",
+            "there is no pipeline config at {}. Write one there (see docs/configuration.md), or name another with \"config_key\" in the run's input",
             store.location(&config_key)
         )),
         other => Error::Store(other),

@@ -214,7 +214,18 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
                         .collect();
                     (bars, legend)
                 }
-                _ => (vec![], vec![]),
+                // Every kind is named, so a new one does not compile until its email form is chosen.
+                (
+                    Some(
+                        ChartKind::Bar
+                        | ChartKind::StackedBar
+                        | ChartKind::Line
+                        | ChartKind::Scatter
+                        | ChartKind::Quadrant,
+                    )
+                    | None,
+                    _,
+                ) => (vec![], vec![]),
             };
             let image = pictures.iter().find(|p| p.section == index).map(|p| Image {
                 src: match layout.images {

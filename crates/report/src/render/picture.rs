@@ -70,7 +70,15 @@ pub fn render_png(
                 x_format,
                 y_format,
             ),
-            _ => Err(format!(
+            // Every kind is named, so a new one does not compile until it is drawn or refused.
+            (
+                _,
+                ChartKind::Bar
+                | ChartKind::StackedBar
+                | ChartKind::Line
+                | ChartKind::Scatter
+                | ChartKind::Quadrant,
+            ) => Err(format!(
                 "a {} chart is not drawn as a picture",
                 chart.kind.name()
             )),

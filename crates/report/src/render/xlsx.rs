@@ -220,7 +220,9 @@ fn native_chart(
             chart.y_axis().set_reverse();
             chart
         }
-        _ => {
+        // Bars, and a line or stacked chart whose points did not come out as such. Every kind
+        // is named, so a new one does not compile until its workbook chart is chosen.
+        (ChartKind::Bar | ChartKind::Line | ChartKind::StackedBar, _) => {
             let mut chart = Chart::new(ChartType::Bar);
             let (category, value) = (column(&spec.category), column(&spec.value));
             let last = rows.min(CHART_ROWS);
