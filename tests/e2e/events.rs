@@ -1,6 +1,7 @@
 //! The sample events in `events/` (for `cargo lambda invoke --data-file`) stay valid inputs of
 //! the handlers they are named after.
 
+use daybook_core::steps::invocation::{FlattenInvocation, SegmentInvocation};
 use daybook_tests::workspace_root;
 use serde::de::DeserializeOwned;
 
@@ -34,7 +35,7 @@ fn every_sample_event_is_a_valid_handler_input() {
         ("flatten-dynamodb-fan-out-part.json", "part"),
     ] {
         match parses_as::<flatten_dynamodb::FlattenEvent>(file) {
-            flatten_dynamodb::FlattenEvent::FanOut(step) => {
+            flatten_dynamodb::FlattenEvent::Invocation(FlattenInvocation::FanOut(step)) => {
                 let step = serde_json::to_value(&*step).unwrap();
                 assert_eq!(step["mode"], mode, "{file}");
             }
@@ -43,8 +44,8 @@ fn every_sample_event_is_a_valid_handler_input() {
     }
     let rds: daybook_rds::RdsTask = parses_as("export-rds.json");
     assert_eq!(rds.source.tables[2].watermark.as_deref(), Some("order_id"));
-    match parses_as::<export_segment::SegmentInvocation>("export-segment-day.json") {
-        export_segment::SegmentInvocation::Step(task) => {
+    match parses_as::<export_segment::ExportSegmentEvent>("export-segment-day.json") {
+        export_segment::ExportSegmentEvent::Invocation(SegmentInvocation::Source(task)) => {
             assert_eq!(task.source.timezone, "Europe/Paris")
         }
         other => panic!("a day's export parsed as {other:?}"),
@@ -53,16 +54,16 @@ fn every_sample_event_is_a_valid_handler_input() {
         ("export-segment-fan-out-resolve.json", "resolve"),
         ("export-segment-fan-out-write.json", "write"),
     ] {
-        match parses_as::<export_segment::SegmentInvocation>(file) {
-            export_segment::SegmentInvocation::FanOut(step) => {
+        match parses_as::<export_segment::ExportSegmentEvent>(file) {
+            export_segment::ExportSegmentEvent::Invocation(SegmentInvocation::FanOut(step)) => {
                 let step = serde_json::to_value(&*step).unwrap();
                 assert_eq!(step["mode"], mode, "{file}");
             }
             other => panic!("{file} parsed as {other:?}"),
         }
     }
-    match parses_as::<export_segment::SegmentInvocation>("export-segment-put.json") {
-        export_segment::SegmentInvocation::Put(event) => assert_eq!(event.records.len(), 1),
+    match parses_as::<export_segment::ExportSegmentEvent>("export-segment-put.json") {
+        export_segment::ExportSegmentEvent::Put(event) => assert_eq!(event.records.len(), 1),
         other => panic!("an S3 event parsed as {other:?}"),
     }
     let load: daybook_core::steps::load::LoadInput = parses_as("load-warehouse.json");

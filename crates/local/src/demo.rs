@@ -376,7 +376,8 @@ fn auto_answer(approved: bool) -> Value {
         None,
         "demo",
         chrono::Utc::now(),
-    );
+    )
+    .expect("the demo's own name is a valid decider");
     serde_json::to_value(decision).expect("decisions serialise")
 }
 
@@ -390,11 +391,13 @@ pub async fn decide(
 ) -> Result<(ApprovalRecord, Decision), String> {
     let paths = LocalPaths::new(root);
     let now = chrono::Utc::now();
+    let decision = Decision::new(approved, by, comment, "CLI", now)
+        .map_err(|e| format!("nothing was decided: {e}"))?;
     decide_job(
         &FileStateStore::new(&paths.state()),
         &FileCallbacks::new(&paths.callbacks()),
         job_id,
-        Decision::new(approved, by, comment, "CLI", now),
+        decision,
         now,
     )
     .await

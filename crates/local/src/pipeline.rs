@@ -10,7 +10,7 @@ use crate::warehouse::DataFusionWarehouse;
 use async_trait::async_trait;
 use daybook_asl::{Failure, TaskInvoker};
 use daybook_core::Classify;
-use daybook_core::steps::{fan_out, flatten, load, segment_fan_out, start_event};
+use daybook_core::steps::{flatten, invocation, load, start_event};
 use daybook_report::{build, send};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -94,42 +94,21 @@ impl LocalFunctions {
                     .await,
                 )
             }
-            "flatten-dynamodb" if input.get("mode").is_some() => {
-                let step: fan_out::FanOutStep = parse(name, input)?;
-                output(fan_out::run(&self.store, &step, self.workers).await)
-            }
             "flatten-dynamodb" => {
-                let task: flatten::FlattenTask = parse(name, input)?;
+                let invocation: invocation::FlattenInvocation = parse(name, input)?;
                 output(
-                    flatten::run_flatten_task(
-                        &self.store,
-                        &flatten::ExportsOnly,
-                        &task,
-                        self.workers,
-                    )
-                    .await
-                    .map(|r| r.summary()),
+                    invocation
+                        .run(&self.store, &flatten::ExportsOnly, self.workers)
+                        .await,
                 )
             }
             "export-rds" => {
                 let task: daybook_rds::RdsTask = parse(name, input)?;
                 output(self.export_rds(&task).await.map(|r| r.summary()))
             }
-            "export-segment" if input.get("mode").is_some() => {
-                let step: segment_fan_out::SegmentFanOutStep = parse(name, input)?;
-                output(segment_fan_out::run(&self.store, &step, self.workers).await)
-            }
             "export-segment" => {
-                let task: daybook_core::steps::segment::SegmentTask = parse(name, input)?;
-                output(
-                    daybook_core::steps::segment::run_segment_task(
-                        &self.store,
-                        &task,
-                        self.workers,
-                    )
-                    .await
-                    .map(|r| r.summary()),
-                )
+                let invocation: invocation::SegmentInvocation = parse(name, input)?;
+                output(invocation.run(&self.store, self.workers).await)
             }
             "load-warehouse" => match parse(name, input)? {
                 load::LoadStep::Load(task) => output(

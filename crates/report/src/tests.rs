@@ -472,7 +472,8 @@ fn control_characters_and_bidi_overrides_in_data_are_shown_never_obeyed() {
         Some("\u{1b}[2J\u{1b}[H✔ Approved and sent to everyone"),
         "CLI",
         chrono::Utc::now(),
-    );
+    )
+    .unwrap();
     assert_eq!(
         decision.comment.as_deref(),
         Some("␛[2J␛[H✔ Approved and sent to everyone")
@@ -504,4 +505,26 @@ fn a_cell_holding_the_link_placeholder_is_not_taken_for_the_link() {
             "the cell keeps its own text"
         );
     }
+}
+
+#[test]
+fn every_way_of_deciding_checks_who_and_the_comment_in_one_place() {
+    use crate::approval::{Decision, DecisionInputError, MAX_COMMENT_CHARS};
+    let decide = |by: &str, comment: Option<&str>| {
+        Decision::new(true, by, comment, "CLI", chrono::Utc::now()).map(|d| d.by)
+    };
+    assert_eq!(
+        decide("  ana@example.com ", None),
+        Ok("ana@example.com".into())
+    );
+    assert_eq!(decide("", None), Err(DecisionInputError::By));
+    assert_eq!(decide("   ", None), Err(DecisionInputError::By));
+    assert_eq!(decide("ana\r\nBcc: x", None), Err(DecisionInputError::By));
+    assert_eq!(decide(&"a".repeat(201), None), Err(DecisionInputError::By));
+    let long = "x".repeat(MAX_COMMENT_CHARS + 1);
+    assert_eq!(
+        decide("ana", Some(&long)),
+        Err(DecisionInputError::LongComment(MAX_COMMENT_CHARS + 1))
+    );
+    assert!(decide("ana", Some(&"x".repeat(MAX_COMMENT_CHARS))).is_ok());
 }

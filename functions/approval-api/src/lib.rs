@@ -95,28 +95,14 @@ async fn console(
             )));
         }
     };
-    let by = event.by.trim();
-    if by.is_empty() || by.chars().count() > 200 || by.chars().any(char::is_control) {
-        return Err(HandlerError::invalid_input(
-            "\"by\" names who decides (your name or email, one line, up to 200 characters)",
-        ));
-    }
-    if let Some(comment) = &event.comment
-        && comment.chars().count() > daybook_report::approval::MAX_COMMENT_CHARS
-    {
-        return Err(HandlerError::invalid_input(format!(
-            "the comment has {} characters; keep it under {}",
-            comment.chars().count(),
-            daybook_report::approval::MAX_COMMENT_CHARS
-        )));
-    }
     let decision = Decision::new(
         approved,
-        by,
+        &event.by,
         event.comment.as_deref(),
         "Lambda console",
         now,
-    );
+    )
+    .map_err(|e| HandlerError::invalid_input(e.to_string()))?;
     let (record, decision) = decide_job(
         &adapters.state,
         &adapters.callbacks,

@@ -3,40 +3,32 @@
 use aws_lambda_events::event::s3::S3Event;
 use daybook_aws::{S3Store, lambda, sdk};
 use daybook_core::segment::SegmentConfig;
-use daybook_core::steps::segment::{SegmentTask, export_new_object, run_segment_task};
-use daybook_core::steps::segment_fan_out::{self, SegmentFanOutStep};
+use daybook_core::steps::invocation::SegmentInvocation;
+use daybook_core::steps::segment::export_new_object;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// What the function is invoked with.
+/// What the function is invoked with: what the state machine sends (defined in the core, as
+/// the local runner reads it too), or files that Segment's S3 destination has just written.
 #[derive(Debug)]
-pub enum SegmentInvocation {
-    /// A state-machine step: one configured source for the run's job and date.
-    Step(Box<SegmentTask>),
-    /// A step of a big day's Distributed Maps: its plan, scan, resolve, write or commit.
-    FanOut(Box<SegmentFanOutStep>),
-    /// Files that Segment's S3 destination has just written.
+pub enum ExportSegmentEvent {
+    Invocation(SegmentInvocation),
     Put(S3Event),
 }
 
-impl<'de> Deserialize<'de> for SegmentInvocation {
-    /// `mode` makes it a fan-out step and `Records` an S3 event; anything else is read as a
-    /// step, so an error names the fields of the kind of event it was meant to be.
+impl<'de> Deserialize<'de> for ExportSegmentEvent {
+    /// `Records` makes it an S3 event; anything else is the state machine's.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error as _;
         let value = Value::deserialize(deserializer)?;
-        if value.get("mode").is_some() {
+        if value.get("Records").is_some() {
             serde_json::from_value(value)
-                .map(|step| SegmentInvocation::FanOut(Box::new(step)))
-                .map_err(|e| D::Error::custom(format!("a Segment fan-out step: {e}")))
-        } else if value.get("Records").is_some() {
-            serde_json::from_value(value)
-                .map(SegmentInvocation::Put)
+                .map(ExportSegmentEvent::Put)
                 .map_err(|e| D::Error::custom(format!("an S3 event: {e}")))
         } else {
             serde_json::from_value(value)
-                .map(|task| SegmentInvocation::Step(Box::new(task)))
-                .map_err(|e| D::Error::custom(format!("an export-segment step: {e}")))
+                .map(ExportSegmentEvent::Invocation)
+                .map_err(D::Error::custom)
         }
     }
 }
@@ -65,17 +57,12 @@ impl Adapters {
 
 pub use lambda::HandlerError;
 
-pub async fn handle(adapters: &Adapters, event: SegmentInvocation) -> Result<Value, HandlerError> {
+pub async fn handle(adapters: &Adapters, event: ExportSegmentEvent) -> Result<Value, HandlerError> {
     match event {
-        SegmentInvocation::Step(task) => {
-            // The state machine gets the summary; the whole report is in the job's folder.
-            let report = run_segment_task(&adapters.store, &task, adapters.workers).await?;
-            Ok(serde_json::to_value(report.summary()).expect("summaries serialise"))
+        ExportSegmentEvent::Invocation(invocation) => {
+            Ok(invocation.run(&adapters.store, adapters.workers).await?)
         }
-        SegmentInvocation::FanOut(step) => {
-            Ok(segment_fan_out::run(&adapters.store, &step, adapters.workers).await?)
-        }
-        SegmentInvocation::Put(event) => {
+        ExportSegmentEvent::Put(event) => {
             let config = adapters.put_config.as_ref().ok_or_else(|| {
                 HandlerError::invalid_input(
                     "an S3 event arrived but DAYBOOK_SEGMENT_CONFIG is not set",

@@ -5,40 +5,32 @@ mod stream;
 use daybook_aws::glue_catalog::register_stream_report;
 use daybook_aws::{DynamoDbReader, GlueCatalog, S3Store, lambda, sdk};
 use daybook_core::flatten::FlattenConfig;
-use daybook_core::steps::fan_out::{self, FanOutStep};
-use daybook_core::steps::flatten::{FlattenTask, flatten_items, run_flatten_task};
+use daybook_core::steps::flatten::flatten_items;
+use daybook_core::steps::invocation::FlattenInvocation;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// What the function is invoked with.
+/// What the function is invoked with: what the state machine sends (defined in the core, as
+/// the local runner reads it too), or a DynamoDB Streams batch (event source mapping).
 #[derive(Debug)]
 pub enum FlattenEvent {
-    /// A state-machine step: one configured source for the run's job and date.
-    Step(Box<FlattenTask>),
-    /// A step of a big export's Distributed Map: its plan, one iteration, or its commit.
-    FanOut(Box<FanOutStep>),
-    /// A DynamoDB Streams batch (event source mapping).
+    Invocation(FlattenInvocation),
     Stream(aws_lambda_events::event::dynamodb::Event),
 }
 
 impl<'de> Deserialize<'de> for FlattenEvent {
-    /// `mode` makes it a fan-out step and `Records` a stream batch; anything else is read as
-    /// a step, so an error names the fields of the kind of event it was meant to be.
+    /// `Records` makes it a stream batch; anything else is the state machine's.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error as _;
         let value = Value::deserialize(deserializer)?;
-        if value.get("mode").is_some() {
-            serde_json::from_value(value)
-                .map(|step| FlattenEvent::FanOut(Box::new(step)))
-                .map_err(|e| D::Error::custom(format!("a fan-out step: {e}")))
-        } else if value.get("Records").is_some() {
+        if value.get("Records").is_some() {
             serde_json::from_value(value)
                 .map(FlattenEvent::Stream)
                 .map_err(|e| D::Error::custom(format!("a DynamoDB stream batch: {e}")))
         } else {
             serde_json::from_value(value)
-                .map(|task| FlattenEvent::Step(Box::new(task)))
-                .map_err(|e| D::Error::custom(format!("a flatten step: {e}")))
+                .map(FlattenEvent::Invocation)
+                .map_err(D::Error::custom)
         }
     }
 }
@@ -77,15 +69,10 @@ pub use lambda::HandlerError;
 
 pub async fn handle(adapters: &Adapters, event: FlattenEvent) -> Result<Value, HandlerError> {
     let report = match event {
-        // The state machine gets the summary; the whole report is in the job's folder.
-        FlattenEvent::Step(task) => {
-            let report =
-                run_flatten_task(&adapters.store, &adapters.reader, &task, adapters.workers)
-                    .await?;
-            return Ok(serde_json::to_value(report.summary()).expect("summaries serialise"));
-        }
-        FlattenEvent::FanOut(step) => {
-            return Ok(fan_out::run(&adapters.store, &step, adapters.workers).await?);
+        FlattenEvent::Invocation(invocation) => {
+            return Ok(invocation
+                .run(&adapters.store, &adapters.reader, adapters.workers)
+                .await?);
         }
         FlattenEvent::Stream(event) => {
             let config = adapters.stream_config.as_ref().ok_or_else(|| {

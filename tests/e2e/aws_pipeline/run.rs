@@ -197,7 +197,7 @@ async fn the_state_machine_runs_every_lambda_handler_against_aws_apis() {
         &state(&config),
         &SfnCallbacks::new(sdk::sfn_client(&config)),
         job_id,
-        Decision::new(true, "bo", None, "CLI", now),
+        Decision::new(true, "bo", None, "CLI", now).unwrap(),
         now,
     )
     .await

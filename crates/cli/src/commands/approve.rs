@@ -148,7 +148,8 @@ async fn decide(
     };
     let (state, callbacks) = super::cloud::state_and_callbacks(&table).await?;
     let now = chrono::Utc::now();
-    let decision = Decision::new(approved, &target.by, comment, "CLI", now);
+    let decision = Decision::new(approved, &target.by, comment, "CLI", now)
+        .map_err(|e| anyhow::anyhow!("nothing was decided: {e}"))?;
     Ok(decide_job(
         state.as_ref(),
         callbacks.as_ref(),

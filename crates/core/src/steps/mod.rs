@@ -4,6 +4,7 @@
 pub mod backfill;
 pub mod fan_out;
 pub mod flatten;
+pub mod invocation;
 pub mod job;
 pub mod load;
 mod map_records;

@@ -12,7 +12,8 @@ pub use decide::{Outcome, answer_of, decide, decide_job, request_of_job};
 pub use fingerprint::report_sha256;
 pub use pending::{PendingApproval, Sweep, pending_approvals, sweep};
 pub use record::{
-    Answer, ApprovalRecord, Decision, MAX_COMMENT_CHARS, is_approval_id, new_approval_id,
+    Answer, ApprovalRecord, Decision, DecisionInputError, MAX_BY_CHARS, MAX_COMMENT_CHARS,
+    is_approval_id, new_approval_id,
 };
 pub use request::{ApprovalRequest, Approvals, LinkMaker, Requested, request_approval};
 pub use site::{ApprovalSite, MAX_FORM_BYTES, SiteRequest, SiteResponse};

@@ -63,17 +63,42 @@ pub struct Decision {
 
 /// Longest comment kept: a sentence or two, not a document.
 pub const MAX_COMMENT_CHARS: usize = 1000;
+/// Longest name of who decides: a name or an email address.
+pub const MAX_BY_CHARS: usize = 200;
+
+/// Why a decision's input is refused, whichever way it came (link, console, CLI).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionInputError {
+    #[error(
+        "\"by\" names who decides: your name or email, one line, up to {MAX_BY_CHARS} characters"
+    )]
+    By,
+    #[error("the comment has {0} characters; keep it under {MAX_COMMENT_CHARS}")]
+    LongComment(usize),
+}
 
 impl Decision {
+    /// The one way to make a decision: the approval API, the approval site, the console event
+    /// and the CLI all come through here, so each checks its input alike.
     pub fn new(
         approved: bool,
         by: &str,
         comment: Option<&str>,
         via: &str,
         at: DateTime<Utc>,
-    ) -> Self {
-        // Every way of answering comes through here, so every comment and name is shown
-        // safely in the terminal, the emails and the run's failure cause.
+    ) -> Result<Self, DecisionInputError> {
+        let by = by.trim();
+        if by.is_empty() || by.chars().count() > MAX_BY_CHARS || by.chars().any(char::is_control) {
+            return Err(DecisionInputError::By);
+        }
+        if let Some(length) = comment
+            .map(|c| c.chars().count())
+            .filter(|n| *n > MAX_COMMENT_CHARS)
+        {
+            return Err(DecisionInputError::LongComment(length));
+        }
+        // Every comment and name is shown safely in the terminal, the emails and the run's
+        // failure cause.
         let comment = comment
             .map(str::trim)
             .filter(|c| !c.is_empty())
@@ -84,7 +109,7 @@ impl Decision {
             (Some(c), false) => format!("rejected by {by}: {c}"),
             (None, false) => format!("rejected by {by}"),
         };
-        Self {
+        Ok(Self {
             approved,
             by: by.to_string(),
             at,
@@ -93,7 +118,7 @@ impl Decision {
             via: via.to_string(),
             approval_id: None,
             report_sha256: None,
-        }
+        })
     }
 
     /// ` (from the Lambda console)` and the like, or nothing for a link.

@@ -175,23 +175,25 @@ impl ApprovalSite<'_> {
                     .await;
             }
         };
-        if comment.chars().count() > MAX_COMMENT_CHARS {
-            let message = format!(
-                "The comment has {} characters; keep it under {MAX_COMMENT_CHARS}. Nothing was decided yet.",
-                comment.chars().count()
-            );
-            return self
-                .confirm(
-                    record,
-                    approver,
-                    if approved { "approve" } else { "reject" },
-                    &comment,
-                    Some(&message),
-                    now,
-                )
-                .await;
-        }
-        let decision = Decision::new(approved, approver, Some(&comment), "link", now);
+        let decision = match Decision::new(approved, approver, Some(&comment), "link", now) {
+            Ok(decision) => decision,
+            Err(refused) => {
+                let message = format!(
+                    "{}. Nothing was decided yet.",
+                    capitalised(&refused.to_string())
+                );
+                return self
+                    .confirm(
+                        record,
+                        approver,
+                        if approved { "approve" } else { "reject" },
+                        &comment,
+                        Some(&message),
+                        now,
+                    )
+                    .await;
+            }
+        };
         match decide(self.state, self.callbacks, record, decision, now).await {
             Ok(Outcome::Decided(decision)) => {
                 let message = if decision.approved {
@@ -345,5 +347,14 @@ fn render(status: u16, page: &Page) -> SiteResponse {
                 html: "<!DOCTYPE html><title>Error</title><p>The page could not be shown; nothing was decided.</p>".into(),
             }
         }
+    }
+}
+
+/// The sentence as a page starts it.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
