@@ -29,7 +29,46 @@ pub struct PipelineConfig {
     pub variables: std::collections::BTreeMap<String, crate::variables::VariableSpec>,
 }
 
+/// One configured source, of whichever type: what every source has in common.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SourceConfig<'a> {
+    DynamoDb(&'a DynamoDbSource),
+    Rds(&'a crate::relational::RdsSource),
+    Segment(&'a crate::segment::SegmentConfig),
+}
+
+impl<'a> SourceConfig<'a> {
+    /// Its lake folder (`lake/<name>/`) and the first part of its catalog tables' names.
+    pub fn name(&self) -> &'a str {
+        match self {
+            SourceConfig::DynamoDb(s) => &s.flatten.source,
+            SourceConfig::Rds(s) => &s.source,
+            SourceConfig::Segment(s) => &s.source,
+        }
+    }
+
+    /// What its type checks of its own settings when the run starts.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            SourceConfig::DynamoDb(_) => Ok(()),
+            SourceConfig::Rds(s) => s.check_names(),
+            SourceConfig::Segment(s) => s.check_limits(),
+        }
+    }
+    }
+}
+
 impl PipelineConfig {
+    /// Every source of every type, in the config's order (DynamoDB, RDS, Segment): a new type
+    /// of source is added here once, not chained by hand wherever sources are walked.
+    pub fn sources(&self) -> impl Iterator<Item = SourceConfig<'_>> {
+        self.dynamodb
+            .iter()
+            .map(SourceConfig::DynamoDb)
+            .chain(self.rds.iter().map(SourceConfig::Rds))
+            .chain(self.segment.iter().map(SourceConfig::Segment))
+    }
+
     /// Every `{var.name}` of `sql` is a declared variable.
     fn check_variables_used(&self, sql: &str) -> Result<(), String> {
         for name in crate::variables::referenced(sql) {
@@ -47,14 +86,9 @@ impl PipelineConfig {
     /// is a folder of the lake and part of catalog names, where two would overwrite each other.
     pub fn check_names(&self) -> Result<(), String> {
         use crate::naming::check_plain;
-        let sources = self
-            .dynamodb
-            .iter()
-            .map(|s| s.flatten.source.as_str())
-            .chain(self.rds.iter().map(|s| s.source.as_str()))
-            .chain(self.segment.iter().map(|s| s.source.as_str()));
         let mut seen = std::collections::BTreeSet::new();
-        for source in sources {
+        for source in self.sources() {
+            let source = source.name();
             check_plain(source, "source")?;
             if !seen.insert(source) {
                 return Err(format!(
@@ -62,11 +96,8 @@ impl PipelineConfig {
                 ));
             }
         }
-        for rds in &self.rds {
-            rds.check_names()?;
-        }
-        for segment in &self.segment {
-            segment.check_limits()?;
+        for source in self.sources() {
+            source.check()?;
         }
         crate::variables::check_declarations(&self.variables)?;
         for section in &self.report.sections {
