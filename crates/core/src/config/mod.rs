@@ -55,7 +55,6 @@ impl<'a> SourceConfig<'a> {
             SourceConfig::Segment(s) => s.check_limits(),
         }
     }
-    }
 }
 
 impl PipelineConfig {
