@@ -5,9 +5,10 @@ use daybook_core::ports::Warehouse;
 use daybook_core::steps::backfill::BackfillRequest;
 use daybook_local::backfill::{DayEvent, run_backfill};
 use daybook_local::callbacks::AutoAnswer;
-use daybook_local::demo::{DemoOptions, prepare, prepare_shop, redrive_daily_report};
+use daybook_local::demo::{DemoOptions, prepare, prepare_shop};
 use daybook_local::paths::LocalPaths;
 use daybook_local::pipeline::LocalFunctions;
+use daybook_local::runs::redrive_daily_report;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 

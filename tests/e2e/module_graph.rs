@@ -248,10 +248,28 @@ fn no_two_modules_of_a_crate_import_each_other() {
     assert!(found.is_empty(), "import circles:\n{}", found.join("\n"));
 }
 
+/// Every import between the top modules of `src` goes from a later layer to an earlier one.
+fn imports_against(src: &Path, layers: &[&[&str]]) -> Vec<String> {
+    let edges = sibling_edges(&modules(src));
+    let layer_of = |m: &str| layers.iter().position(|l| l.contains(&m));
+    let mut wrong = Vec::new();
+    for (from, targets) in &edges {
+        if from.len() != 1 {
+            continue;
+        }
+        for to in targets {
+            match (layer_of(&from[0]), layer_of(&to[0])) {
+                (Some(a), Some(b)) if b < a => {}
+                _ => wrong.push(format!("{} → {}", from[0], to[0])),
+            }
+        }
+    }
+    wrong
+}
+
 #[test]
 fn the_report_crate_imports_downward_through_its_layers() {
     let src = daybook_tests::workspace_root().join("crates/report/src");
-    let edges = sibling_edges(&modules(&src));
     // Each layer may import only the layers before it in this list.
     let layers: &[&[&str]] = &[
         &["signed_link"],
@@ -261,20 +279,7 @@ fn the_report_crate_imports_downward_through_its_layers() {
         &["approval", "search"],
         &["build", "send"],
     ];
-    let layer_of = |m: &str| layers.iter().position(|l| l.contains(&m));
-    let mut wrong = Vec::new();
-    for (from, targets) in &edges {
-        if from.len() != 1 {
-            continue;
-        }
-        for to in targets {
-            let (a, b) = (layer_of(&from[0]), layer_of(&to[0]));
-            match (a, b) {
-                (Some(a), Some(b)) if b < a => {}
-                _ => wrong.push(format!("{} → {}", from[0], to[0])),
-            }
-        }
-    }
+    let wrong = imports_against(&src, layers);
     assert!(
         wrong.is_empty(),
         "imports against the report's layers (or from a module no layer names):\n{}",
@@ -288,6 +293,17 @@ fn the_report_crate_imports_downward_through_its_layers() {
         .push_str("\nuse crate::send::SendInput;\n");
     let edges = sibling_edges(&mutated);
     assert!(edges[&vec!["approval".to_string()]].contains(&vec!["send".to_string()]));
+}
+
+#[test]
+fn the_local_crate_keeps_adapters_below_services_below_the_demo() {
+    let src = daybook_tests::workspace_root().join("crates/local/src");
+    let wrong = imports_against(&src, &[&["adapters"], &["services"], &["demo"]]);
+    assert!(
+        wrong.is_empty(),
+        "imports against the local crate's layers:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]

@@ -5,13 +5,11 @@
 use daybook_core::config::{PipelineConfig, ReportSection};
 use daybook_core::steps::start::{DEFAULT_CONFIG_KEY, StartInput, StartTask, start_job};
 use daybook_core::variables::{VariableSpec, VariableType};
-use daybook_local::demo::{
-    DemoError, DemoOptions, StartOptions, demo_config, prepare, prepare_shop, redrive_daily_report,
-    start_daily_report,
-};
+use daybook_local::demo::{DemoOptions, demo_config, prepare, prepare_shop};
 use daybook_local::fs_store::FsStore;
 use daybook_local::paths::LocalPaths;
 use daybook_local::pipeline::LocalFunctions;
+use daybook_local::runs::{RunError, StartOptions, redrive_daily_report, start_daily_report};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -185,7 +183,7 @@ async fn a_redrive_keeps_the_variables_of_the_first_attempt() {
     let failed = start_daily_report(&start(root, job_id, &["top_n=2"]), Arc::new(|_: &_| {}))
         .await
         .unwrap_err();
-    assert!(matches!(failed, DemoError::Run { .. }), "{failed}");
+    assert!(matches!(failed, RunError::Run { .. }), "{failed}");
     prepare(&options).unwrap();
     let paths = LocalPaths::new(root);
     redrive_daily_report(

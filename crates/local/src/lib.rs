@@ -2,19 +2,12 @@
 //! JSON catalog, DataFusion as the warehouse, an outbox folder as the mailer, file-based state
 //! and callbacks, the local state-machine runner and generated data.
 
-pub mod approval_site;
-pub mod backfill;
-pub mod callbacks;
-pub mod catalog;
+pub mod adapters;
 pub mod demo;
-pub mod executions;
-pub mod fs_store;
-pub mod lake_items;
-pub mod load;
-pub mod outbox;
-pub mod paths;
-pub mod pipeline;
-pub mod state;
-pub mod warehouse;
+pub mod services;
+
+// The adapters and services by their own names, as the CLI and the tests use them.
+pub use adapters::{callbacks, catalog, fs_store, lake_items, outbox, paths, state, warehouse};
+pub use services::{approval_site, backfill, executions, load, pipeline, runs};
 
 pub use fs_store::FsStore;

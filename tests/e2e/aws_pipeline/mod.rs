@@ -263,7 +263,7 @@ pub(crate) fn pipeline_runner(clients: &FunctionClients) -> Runner {
     let mut substitutions = local_substitutions();
     substitutions.insert("LakeBucketName".into(), crate::aws_moto::BUCKET.into());
     let definition =
-        Definition::parse(daybook_local::demo::DAILY_REPORT_DEFINITION, &substitutions).unwrap();
+        Definition::parse(daybook_local::runs::DAILY_REPORT_DEFINITION, &substitutions).unwrap();
     Runner::new(
         definition,
         Arc::new(AwsFunctions::new(clients)),

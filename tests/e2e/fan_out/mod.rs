@@ -8,10 +8,10 @@ use daybook_core::steps::JobContext;
 use daybook_core::steps::fan_out::{
     FanOutStep, PartTask, PlannedFile, SourcesTask, commit_fan_out, flatten_parts, plan_fan_out,
 };
-use daybook_local::demo::{DemoError, redrive_daily_report, run_daily_report_with};
 use daybook_local::fs_store::FsStore;
 use daybook_local::paths::LocalPaths;
 use daybook_local::pipeline::LocalFunctions;
+use daybook_local::runs::{RunError, redrive_daily_report, run_daily_report_with};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -250,7 +250,7 @@ async fn a_failed_child_fails_the_run_before_anything_is_published_and_a_redrive
     .await
     .unwrap_err();
     match &error {
-        DemoError::Run { failure, state, .. } => {
+        RunError::Run { failure, state, .. } => {
             assert_eq!(failure.error, "States.ExceedToleratedFailureThreshold");
             assert!(
                 failure.cause.contains("1 of 3 child executions failed")

@@ -1,9 +1,9 @@
 //! The daily-report state machine on embedded adapters, from generated data to the email.
 
 use daybook_asl::{Failure, RunEvent};
-use daybook_local::demo::{
-    DemoError, DemoOptions, decide, redrive_daily_report, run_daily_report, run_daily_report_with,
-    run_demo,
+use daybook_local::demo::{DemoOptions, run_demo};
+use daybook_local::runs::{
+    RunError, decide, redrive_daily_report, run_daily_report, run_daily_report_with,
 };
 use serde_json::{Value, json};
 use std::path::Path;
@@ -23,7 +23,7 @@ pub(crate) fn options(root: &Path, job_id: &str, manual: bool) -> DemoOptions {
 }
 
 type DemoRun = tokio::task::JoinHandle<
-    Result<daybook_local::demo::DemoOutcome, daybook_local::demo::DemoError>,
+    Result<daybook_local::demo::DemoOutcome, daybook_local::runs::RunError>,
 >;
 
 /// Starts a demo run that waits for approval; the receiver fires when it starts waiting.
@@ -71,7 +71,7 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
     .await
     .unwrap();
     // The demo approved it itself: a rejection now cannot claim that nothing will be sent.
-    let late = daybook_local::demo::decide(dir.path(), "job-e2e", false, "ana", Some("late"))
+    let late = daybook_local::runs::decide(dir.path(), "job-e2e", false, "ana", Some("late"))
         .await
         .unwrap_err();
     assert!(late.contains("already answered"), "{late}");
@@ -387,7 +387,7 @@ async fn a_rejected_report_ends_the_run_without_sending() {
         .unwrap();
     let err = run.await.unwrap().unwrap_err();
     match err {
-        DemoError::Run { failure, .. } => {
+        RunError::Run { failure, .. } => {
             assert_eq!(
                 failure,
                 Failure::new("Daybook.Rejected", "rejected by ana: numbers look off")

@@ -32,7 +32,7 @@ async fn a_redrive_resumes_in_the_failed_state_and_keeps_what_succeeded() {
     .await
     .unwrap_err();
     match &error {
-        DemoError::Run { failure, state, .. } => {
+        RunError::Run { failure, state, .. } => {
             assert_eq!(failure.error, "Daybook.Failed");
             assert_eq!(
                 state,
@@ -226,7 +226,7 @@ async fn a_second_report_is_a_config_of_its_own_with_its_own_recipients() {
     let approve: Arc<dyn daybook_asl::CallbackWaiter> = Arc::new(
         daybook_local::callbacks::AutoAnswer::new(json!({ "approved": true, "by": "sales lead" })),
     );
-    let output = daybook_local::demo::run_daily_report(
+    let output = daybook_local::runs::run_daily_report(
         &root,
         "20261121-090000-weekly",
         json!({ "date": "2026-11-21", "config_key": "config/weekly-sales.json" }),

@@ -136,7 +136,7 @@ async fn decide(
     comment: Option<&str>,
 ) -> anyhow::Result<(ApprovalRecord, Decision)> {
     let Some(table) = target.place.table().await? else {
-        return daybook_local::demo::decide(
+        return daybook_local::runs::decide(
             &target.place.root,
             &target.job_id,
             approved,

@@ -99,7 +99,7 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
             format!("daybook redrive {job} {flag}")
         });
     }
-    daybook_local::demo::check_variables(&args.root, &request.variables)?;
+    daybook_local::runs::check_variables(&args.root, &request.variables)?;
     eprintln!(
         "daybook backfill {name}: {count} days, {} at a time, {}, in {}",
         args.concurrency,

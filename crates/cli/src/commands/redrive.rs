@@ -1,9 +1,9 @@
 use anyhow::Context;
 use clap::Args;
 use daybook_local::callbacks::FileCallbacks;
-use daybook_local::demo::redrive_daily_report;
 use daybook_local::paths::LocalPaths;
 use daybook_local::pipeline::LocalFunctions;
+use daybook_local::runs::redrive_daily_report;
 use std::path::PathBuf;
 use std::sync::Arc;
 

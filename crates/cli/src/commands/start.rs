@@ -1,6 +1,6 @@
 use anyhow::Context;
 use clap::Args;
-use daybook_local::demo::{StartOptions, start_daily_report};
+use daybook_local::runs::{StartOptions, start_daily_report};
 use std::path::PathBuf;
 
 #[derive(Args)]

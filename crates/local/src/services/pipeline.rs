@@ -1,12 +1,12 @@
 //! The pipeline's functions run in-process: what each Lambda does on AWS, done here with the
 //! embedded adapters, behind the runner's `TaskInvoker`.
 
-use crate::catalog::LocalCatalog;
-use crate::fs_store::FsStore;
-use crate::outbox::OutboxMailer;
-use crate::paths::LocalPaths;
-use crate::state::FileStateStore;
-use crate::warehouse::DataFusionWarehouse;
+use crate::adapters::catalog::LocalCatalog;
+use crate::adapters::fs_store::FsStore;
+use crate::adapters::outbox::OutboxMailer;
+use crate::adapters::paths::LocalPaths;
+use crate::adapters::state::FileStateStore;
+use crate::adapters::warehouse::DataFusionWarehouse;
 use async_trait::async_trait;
 use daybook_asl::{Failure, TaskInvoker};
 use daybook_core::Classify;
@@ -42,7 +42,7 @@ pub fn local_substitutions() -> std::collections::BTreeMap<String, String> {
         .collect();
     substitutions.insert(
         "LakeBucketName".into(),
-        crate::lake_items::LOCAL_LAKE_BUCKET.into(),
+        crate::adapters::lake_items::LOCAL_LAKE_BUCKET.into(),
     );
     substitutions.insert(
         "MapMaxConcurrency".into(),
@@ -58,7 +58,7 @@ pub struct LocalFunctions {
     warehouse: DataFusionWarehouse,
     mailer: OutboxMailer,
     state: FileStateStore,
-    callbacks: crate::callbacks::FileCallbacks,
+    callbacks: crate::adapters::callbacks::FileCallbacks,
     workers: usize,
 }
 
@@ -71,7 +71,7 @@ impl LocalFunctions {
             warehouse: DataFusionWarehouse::new(&paths.root),
             mailer: OutboxMailer::new(&paths.outbox()),
             state: FileStateStore::new(&paths.state()),
-            callbacks: crate::callbacks::FileCallbacks::new(&paths.callbacks()),
+            callbacks: crate::adapters::callbacks::FileCallbacks::new(&paths.callbacks()),
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
@@ -127,7 +127,7 @@ impl LocalFunctions {
             }
             "request-approval" => {
                 let task: daybook_report::approval::ApprovalRequest = parse(name, input)?;
-                let links = crate::approval_site::local_links(&self.root)
+                let links = crate::services::approval_site::local_links(&self.root)
                     .map_err(|e| Failure::new("Daybook.Failed", e))?;
                 let approvals = daybook_report::approval::Approvals {
                     store: &self.store,

@@ -1,7 +1,7 @@
 //! The local warehouse: DataFusion over the lake's Parquet, tables and partitions from the
 //! local catalog, marts written back to the lake as Parquet.
 
-use crate::catalog::LocalCatalog;
+use crate::adapters::catalog::LocalCatalog;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{
     DataType, Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,

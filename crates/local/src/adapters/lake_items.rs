@@ -1,7 +1,7 @@
 //! A Distributed Map's ItemReader, locally: objects of the lake on disk, under the bucket name
 //! the local definition is given for the lake.
 
-use crate::fs_store::FsStore;
+use crate::adapters::fs_store::FsStore;
 use async_trait::async_trait;
 use daybook_asl::ItemSource;
 use daybook_core::store::ObjectStore;

@@ -3,11 +3,11 @@
 //! `startExecution.sync:2` starts it. A failed day is an execution of its own, so
 //! `daybook redrive <job>` resumes it where it failed.
 
-use crate::callbacks::FileCallbacks;
-use crate::demo::{DemoError, run_daily_report_with};
-use crate::executions::{ExecutionStore, start_recorded};
-use crate::paths::LocalPaths;
-use crate::pipeline::{LocalFunctions, local_substitutions};
+use crate::adapters::callbacks::FileCallbacks;
+use crate::adapters::paths::LocalPaths;
+use crate::services::executions::{ExecutionStore, start_recorded};
+use crate::services::pipeline::{LocalFunctions, local_substitutions};
+use crate::services::runs::{RunError, run_daily_report_with};
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
 use daybook_asl::{
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const BACKFILL_DEFINITION: &str = include_str!("../../../statemachines/backfill.asl.json");
+pub const BACKFILL_DEFINITION: &str = include_str!("../../../../statemachines/backfill.asl.json");
 /// The daily-report state machine as the backfill definition names it locally.
 pub const DAILY_REPORT_ARN: &str =
     "arn:aws:states:local:000000000000:stateMachine:daybook-daily-report";
@@ -130,9 +130,7 @@ impl ChildExecutions {
             elapsed: started.elapsed(),
             failure: match &result {
                 Ok(_) => None,
-                Err(DemoError::Run { failure, state, .. }) => {
-                    Some((failure.clone(), state.clone()))
-                }
+                Err(RunError::Run { failure, state, .. }) => Some((failure.clone(), state.clone())),
                 Err(other) => Some((Failure::runtime(other.to_string()), String::new())),
             },
         });
@@ -151,7 +149,7 @@ impl ChildExecutions {
             })),
             // As `.sync` reports a failed child: States.TaskFailed, the execution's description
             // (with its own error and cause) as the cause.
-            Err(DemoError::Run { failure, state, .. }) => Err(Failure::new(
+            Err(RunError::Run { failure, state, .. }) => Err(Failure::new(
                 "States.TaskFailed",
                 json!({
                     "ExecutionArn": execution_arn,
@@ -181,10 +179,10 @@ impl TaskInvoker for ChildExecutions {
 }
 
 /// The backfill definition with every function and the daily state machine local.
-pub fn backfill_definition() -> Result<Definition, DemoError> {
+pub fn backfill_definition() -> Result<Definition, RunError> {
     let mut substitutions = local_substitutions();
     substitutions.insert("DailyReportStateMachineArn".into(), DAILY_REPORT_ARN.into());
-    Definition::parse(BACKFILL_DEFINITION, &substitutions).map_err(DemoError::Execution)
+    Definition::parse(BACKFILL_DEFINITION, &substitutions).map_err(RunError::Execution)
 }
 
 /// Runs the backfill `name` over the local root; its output (every day's job and status).
@@ -194,7 +192,7 @@ pub async fn run_backfill(
     name: &str,
     request: &BackfillRequest,
     on_day: DayObserver,
-) -> Result<Value, DemoError> {
+) -> Result<Value, RunError> {
     let paths = LocalPaths::new(root);
     let functions: Arc<dyn TaskInvoker> = Arc::new(LocalFunctions::new(&paths));
     let waiter: Arc<dyn CallbackWaiter> = Arc::new(FileCallbacks::new(&paths.callbacks()));
@@ -211,13 +209,13 @@ pub async fn run_backfill(
     let input = serde_json::to_value(request).expect("a backfill request serialises");
     start_recorded(&store, runner, recorded, name, input)
         .await
-        .map_err(DemoError::Execution)?
+        .map_err(RunError::Execution)?
         .map_err(|interrupted| match interrupted.failure.error.as_str() {
             // The days' own executions are what a redrive resumes, not the backfill.
             "Daybook.BackfillIncomplete" => {
-                DemoError::Execution(format!("backfill {name}: {}", interrupted.failure.cause))
+                RunError::Execution(format!("backfill {name}: {}", interrupted.failure.cause))
             }
-            _ => DemoError::Execution(format!(
+            _ => RunError::Execution(format!(
                 "backfill {name} failed in {}: {}",
                 interrupted.resume.failed_path(),
                 interrupted.failure

@@ -2,11 +2,11 @@
 //! serve`, a small HTTP server on loopback that answers the links with the same approval
 //! pages as the deployed API, and sends reminders.
 
-use crate::callbacks::FileCallbacks;
-use crate::fs_store::FsStore;
-use crate::outbox::OutboxMailer;
-use crate::paths::LocalPaths;
-use crate::state::FileStateStore;
+use crate::adapters::callbacks::FileCallbacks;
+use crate::adapters::fs_store::FsStore;
+use crate::adapters::outbox::OutboxMailer;
+use crate::adapters::paths::LocalPaths;
+use crate::adapters::state::FileStateStore;
 use daybook_report::approval::{ApprovalSite, Approvals, LinkMaker, SiteRequest};
 use daybook_report::signed_link::Keyring;
 use std::net::SocketAddr;

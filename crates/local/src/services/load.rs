@@ -2,9 +2,9 @@
 //! way the load step does after the exports: newest committed run of each table registered,
 //! checks run, marts built.
 
-use crate::catalog::LocalCatalog;
-use crate::fs_store::FsStore;
-use crate::warehouse::{DataFusionWarehouse, MARTS_SOURCE};
+use crate::adapters::catalog::LocalCatalog;
+use crate::adapters::fs_store::FsStore;
+use crate::adapters::warehouse::{DataFusionWarehouse, MARTS_SOURCE};
 use chrono::NaiveDate;
 use daybook_core::config::PipelineConfig;
 use daybook_core::lake::{MANIFEST_FILE, RUNS_FOLDER, RunCommit};
@@ -166,7 +166,7 @@ pub async fn load_date(
 #[cfg(test)]
 mod tests {
     use super::committed_runs;
-    use crate::fs_store::FsStore;
+    use crate::adapters::fs_store::FsStore;
     use chrono::NaiveDate;
     use daybook_core::lake::{CommittedRunTable, RunCommit, commit_key};
     use daybook_core::store::ObjectStore;

@@ -1,0 +1,221 @@
+//! Local runs of the daily report on a prepared root: start one, resume a failed one from the
+//! state that failed, decide its approval. The CLI's `start`, `redrive`, `approve` and `reject`
+//! and the demo all run through here.
+
+use crate::adapters::callbacks::{AutoAnswer, FileCallbacks};
+use crate::adapters::lake_items::LakeItems;
+use crate::adapters::paths::LocalPaths;
+use crate::adapters::state::FileStateStore;
+use crate::services::executions::{ExecutionStore, redrive_recorded, start_recorded};
+use crate::services::pipeline::{LocalFunctions, local_substitutions};
+use chrono::NaiveDate;
+use daybook_asl::{
+    CallbackWaiter, Definition, Failure, Interrupted, Observer, Runner, SystemClock, TaskInvoker,
+};
+use daybook_core::config::PipelineConfig;
+use daybook_core::steps::start::{DEFAULT_CONFIG_KEY, StartInput};
+use daybook_report::approval::{ApprovalRecord, Decision, decide_job};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The definition AWS runs, compiled in so the CLI works from any folder.
+pub const DAILY_REPORT_DEFINITION: &str =
+    include_str!("../../../../statemachines/daily-report.asl.json");
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("preparing the demo in {path}: {message}")]
+    Setup { path: String, message: String },
+    #[error(
+        "the run {job_id} failed in {state}: {failure}. Fix the cause, then resume it from there with `daybook redrive {job_id} --root {root}`"
+    )]
+    Run {
+        job_id: String,
+        failure: Failure,
+        /// The state that failed, as a path through Parallel branches and Map iterations.
+        state: String,
+        root: String,
+    },
+    #[error("{0}")]
+    Execution(String),
+    #[error("the run's variables: {0}")]
+    Variables(String),
+}
+
+impl RunError {
+    fn run(root: &Path, job_id: &str, interrupted: Interrupted) -> Self {
+        RunError::Run {
+            job_id: job_id.to_string(),
+            state: interrupted.resume.failed_path(),
+            failure: interrupted.failure,
+            root: root.display().to_string(),
+        }
+    }
+}
+
+/// The daily-report definition with every function pointed at its local stand-in.
+pub fn daily_report_definition() -> Result<Definition, RunError> {
+    Definition::parse(DAILY_REPORT_DEFINITION, &local_substitutions()).map_err(RunError::Execution)
+}
+
+/// Runs the daily-report state machine on the local root, as execution `job_id`, recorded in
+/// `.daybook/executions/` so that `daybook redrive` can resume it if it fails. `waiter`
+/// answers the approval.
+pub async fn run_daily_report(
+    root: &Path,
+    job_id: &str,
+    input: Value,
+    waiter: Arc<dyn CallbackWaiter>,
+    observer: Observer,
+) -> Result<Value, RunError> {
+    let functions = Arc::new(LocalFunctions::new(&LocalPaths::new(root)));
+    run_daily_report_with(root, functions, job_id, input, waiter, observer).await
+}
+
+/// `run_daily_report` with the functions given (tests wrap the local ones).
+pub async fn run_daily_report_with(
+    root: &Path,
+    functions: Arc<dyn TaskInvoker>,
+    job_id: &str,
+    input: Value,
+    waiter: Arc<dyn CallbackWaiter>,
+    observer: Observer,
+) -> Result<Value, RunError> {
+    let definition = daily_report_definition()?;
+    let recorded = definition.to_value();
+    let runner = Runner::new(definition, functions, waiter, Arc::new(SystemClock))
+        .with_observer(observer)
+        .with_item_source(Arc::new(LakeItems::new(root)));
+    let store = ExecutionStore::new(&LocalPaths::new(root).executions());
+    start_recorded(&store, runner, recorded, job_id, input)
+        .await
+        .map_err(RunError::Execution)?
+        .map_err(|interrupted| RunError::run(root, job_id, interrupted))
+}
+
+/// `daybook redrive`: resumes the failed execution `job_id` in the state that failed, with the
+/// definition it ran; the states that succeeded are not run again.
+pub async fn redrive_daily_report(
+    root: &Path,
+    functions: Arc<dyn TaskInvoker>,
+    job_id: &str,
+    waiter: Arc<dyn CallbackWaiter>,
+    observer: Observer,
+) -> Result<Value, RunError> {
+    let store = ExecutionStore::new(&LocalPaths::new(root).executions());
+    redrive_recorded(&store, job_id, |definition| {
+        Runner::new(definition, functions, waiter, Arc::new(SystemClock))
+            .with_observer(observer)
+            .with_item_source(Arc::new(LakeItems::new(root)))
+    })
+    .await
+    .map_err(|e| RunError::Execution(format!("{e} (local root {})", root.display())))?
+    .map_err(|interrupted| RunError::run(root, job_id, interrupted))
+}
+
+/// Checks `given` against the variables the root's config declares, before anything runs: a
+/// wrong name or value is one line, not a failed run.
+pub fn check_variables(root: &Path, given: &BTreeMap<String, Value>) -> Result<(), RunError> {
+    let path = root.join(DEFAULT_CONFIG_KEY);
+    let config: PipelineConfig = std::fs::read(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+        .map_err(|e| RunError::Setup {
+            path: path.display().to_string(),
+            message: format!("reading the pipeline config: {e}"),
+        })?;
+    daybook_core::variables::resolve(&config.variables, given)
+        .map(|_| ())
+        .map_err(RunError::Variables)
+}
+
+/// What starts a local run of the daily report on a prepared root (`daybook start`).
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    pub root: PathBuf,
+    pub date: NaiveDate,
+    pub job_id: String,
+    pub started_by: String,
+    pub variables: BTreeMap<String, Value>,
+    /// Wait for a person's decision (`daybook approve`, or the link `daybook serve` serves);
+    /// otherwise the run approves itself.
+    pub manual_approval: bool,
+}
+
+/// Runs the daily report for a date on the sources the root's config names, with the given
+/// variables; its approval waits for a person unless told otherwise.
+pub async fn start_daily_report(
+    options: &StartOptions,
+    observer: Observer,
+) -> Result<Value, RunError> {
+    check_variables(&options.root, &options.variables)?;
+    let paths = LocalPaths::new(&options.root);
+    let waiter: Arc<dyn CallbackWaiter> = if options.manual_approval {
+        Arc::new(FileCallbacks::new(&paths.callbacks()))
+    } else {
+        Arc::new(AutoAnswer::new(auto_answer(true)).recorded_in(&paths.callbacks()))
+    };
+    run_daily_report(
+        &options.root,
+        &options.job_id,
+        options.input(),
+        waiter,
+        observer,
+    )
+    .await
+}
+
+impl StartOptions {
+    /// The execution's input, as start-job reads it, locally or on AWS.
+    pub fn input(&self) -> Value {
+        run_input(StartInput {
+            date: Some(self.date),
+            started_by: Some(self.started_by.clone()),
+            variables: self.variables.clone(),
+            ..Default::default()
+        })
+    }
+}
+
+pub fn run_input(input: StartInput) -> Value {
+    serde_json::to_value(input).expect("a run's input serialises")
+}
+
+/// `daybook approve` / `daybook reject`: answers the pending approval of `job_id`.
+pub async fn decide(
+    root: &Path,
+    job_id: &str,
+    approved: bool,
+    by: &str,
+    comment: Option<&str>,
+) -> Result<(ApprovalRecord, Decision), String> {
+    let paths = LocalPaths::new(root);
+    let now = chrono::Utc::now();
+    let decision = Decision::new(approved, by, comment, "CLI", now)
+        .map_err(|e| format!("nothing was decided: {e}"))?;
+    decide_job(
+        &FileStateStore::new(&paths.state()),
+        &FileCallbacks::new(&paths.callbacks()),
+        job_id,
+        decision,
+        now,
+    )
+    .await
+    .map_err(|e| format!("{e} (local root {})", root.display()))
+}
+
+/// The answer a run gets when nobody is asked (the demo without `--manual-approval`, a
+/// history day).
+pub fn auto_answer(approved: bool) -> Value {
+    let decision = Decision::new(
+        approved,
+        "demo (auto-approved)",
+        None,
+        "demo",
+        chrono::Utc::now(),
+    )
+    .expect("the demo's own name is a valid decider");
+    serde_json::to_value(decision).expect("decisions serialise")
+}
