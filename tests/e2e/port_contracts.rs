@@ -1,12 +1,14 @@
-//! One suite per port, run against both of its adapters: what the core relies on must hold on
-//! AWS (the adapter against moto) and on a laptop (the embedded adapter) alike. The state
-//! store's claims are the exactly-once ledger of sends and the single decision of an approval,
-//! so they are tried with many writers at once.
+//! One suite per port, run against both of its adapters (so far the state store and the object
+//! store): what the core relies on must hold on AWS (the adapter against moto) and on a laptop
+//! (the embedded adapter) alike. The state store's claims are the exactly-once ledger of sends
+//! and the single decision of an approval, so they are tried with many writers at once.
 
-use crate::aws_moto::sdk_config;
+use crate::aws_moto::{BUCKET, sdk_config, with_bucket};
 use crate::aws_pipeline::{STATE_TABLE, prepare_state_table};
-use daybook_aws::DynamoDbStateStore;
+use daybook_aws::{DynamoDbStateStore, S3Store};
 use daybook_core::ports::StateStore;
+use daybook_core::store::{ObjectStore, StoreError};
+use daybook_local::FsStore;
 use daybook_local::state::FileStateStore;
 use daybook_tests::MotoServer;
 use serde_json::json;
@@ -155,4 +157,96 @@ async fn the_dynamodb_state_store_keeps_the_state_store_contract() {
         ))
     };
     state_store_contract(open, "contract").await;
+}
+
+/// The object store's contract: what the lake's commit rule, the fan-out's records and the
+/// Segment batch listing rely on.
+async fn object_store_contract(store: &dyn ObjectStore) {
+    // Bytes come back as they went in; a second put replaces them.
+    store
+        .put("contract/a.json", b"first".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(store.get("contract/a.json").await.unwrap(), b"first");
+    store
+        .put("contract/a.json", b"second".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(store.get("contract/a.json").await.unwrap(), b"second");
+
+    // A missing key is NotFound, which callers tell apart from a failure.
+    let missing = store.get("contract/missing.json").await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound { .. }), "{missing}");
+
+    // A file goes up whole and comes back as a local file with the same bytes.
+    let scratch = tempfile::tempdir().unwrap();
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let local = scratch.path().join("big.bin");
+    std::fs::write(&local, &big).unwrap();
+    store.put_file("contract/big.bin", &local).await.unwrap();
+    let fetched = store
+        .fetch_to_local("contract/big.bin", &scratch.path().join("down"))
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(fetched).unwrap(), big);
+
+    // Listing is by string prefix, sorted, full keys: a prefix may end inside a name, as the
+    // Segment batch folders' epoch prefixes do.
+    for key in [
+        "contract/p/171/b",
+        "contract/p/170/a",
+        "contract/p/2/c",
+        "contract/pq/d",
+    ] {
+        store.put(key, b"x".to_vec()).await.unwrap();
+    }
+    assert_eq!(
+        store.list("contract/p/17").await.unwrap(),
+        ["contract/p/170/a", "contract/p/171/b"]
+    );
+    assert_eq!(
+        store.list("contract/p/").await.unwrap(),
+        ["contract/p/170/a", "contract/p/171/b", "contract/p/2/c"]
+    );
+    assert!(store.list("contract/none/").await.unwrap().is_empty());
+
+    // A key that would leave the store's root is refused before anything is read or written.
+    for bad in [
+        "../outside",
+        "contract/../../x",
+        "/etc/passwd",
+        "contract//x",
+    ] {
+        let refused = store.put(bad, b"x".to_vec()).await.unwrap_err();
+        assert!(
+            matches!(refused, StoreError::InvalidKey { .. }),
+            "{bad}: {refused}"
+        );
+        let refused = store.get(bad).await.unwrap_err();
+        assert!(
+            matches!(refused, StoreError::InvalidKey { .. }),
+            "{bad}: {refused}"
+        );
+    }
+
+    // A link people can open is made for an object that is there.
+    let link = store
+        .share_link("contract/a.json", std::time::Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert!(link.contains("contract/a.json"), "{link}");
+}
+
+#[tokio::test]
+async fn the_local_object_store_keeps_the_object_store_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    object_store_contract(&FsStore::new(dir.path())).await;
+}
+
+#[tokio::test]
+async fn the_s3_object_store_keeps_the_object_store_contract() {
+    let moto = MotoServer::start();
+    let config = with_bucket(&moto).await;
+    let store = S3Store::new(daybook_aws::sdk::s3_client(&config), BUCKET);
+    object_store_contract(&store).await;
 }
