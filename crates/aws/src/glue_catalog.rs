@@ -208,13 +208,32 @@ impl GlueCatalog {
                     .map_err(|e| classified(fail("updating table", describe(&e)), &e))?;
             }
         } else {
-            self.client
+            let created = self
+                .client
                 .create_table()
                 .database_name(&self.database)
-                .table_input(table_input)
+                .table_input(table_input.clone())
                 .send()
-                .await
-                .map_err(|e| classified(fail("creating table", describe(&e)), &e))?;
+                .await;
+            match created {
+                Ok(_) => {}
+                // Another load created it since the look above (parallel stream batches, two
+                // runs of a backfill): make it say what this one needs.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_already_exists_exception()) =>
+                {
+                    self.client
+                        .update_table()
+                        .database_name(&self.database)
+                        .skip_archive(true)
+                        .table_input(table_input)
+                        .send()
+                        .await
+                        .map_err(|e| classified(fail("updating table", describe(&e)), &e))?;
+                }
+                Err(e) => return Err(classified(fail("creating table", describe(&e)), &e)),
+            }
         }
         let input = |p: &PartitionRef| {
             PartitionInput::builder()

@@ -27,13 +27,13 @@ pub(crate) fn day(text: &str) -> NaiveDate {
 
 pub(crate) const RUN_DATE: &str = "2026-11-20";
 
-fn utf8(name: &str) -> Field {
+pub(crate) fn utf8(name: &str) -> Field {
     Field::new(name, DataType::Utf8, true)
 }
-fn int64(name: &str) -> Field {
+pub(crate) fn int64(name: &str) -> Field {
     Field::new(name, DataType::Int64, true)
 }
-fn money(name: &str) -> Field {
+pub(crate) fn money(name: &str) -> Field {
     Field::new(name, DataType::Decimal128(10, 2), true)
 }
 fn timestamp(name: &str) -> Field {
@@ -45,7 +45,7 @@ fn timestamp(name: &str) -> Field {
 }
 
 /// Writes one partition of a lake table from JSON rows and points the local catalog at it.
-fn write_partition(
+pub(crate) fn write_partition(
     root: &Path,
     source: &str,
     table: &str,

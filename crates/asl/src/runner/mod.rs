@@ -38,6 +38,14 @@ pub trait TaskInvoker: Send + Sync {
 /// Where `.waitForTaskToken` tasks wait for SendTaskSuccess / SendTaskFailure.
 #[async_trait]
 pub trait CallbackWaiter: Send + Sync {
+    /// The task of `token` starts: on AWS its token takes an answer from this moment, before
+    /// the function that hands it out has returned, so a waiter that refuses unknown tokens
+    /// learns of it here.
+    async fn issue(&self, token: &str) -> Result<(), Failure> {
+        let _ = token;
+        Ok(())
+    }
+
     async fn wait(
         &self,
         token: &str,

@@ -33,6 +33,7 @@ impl Runner {
                     .as_str()
                     .unwrap_or_default()
                     .to_string();
+                self.callbacks.issue(&token).await?;
                 self.invoker.invoke(&function, payload).await?;
                 (self.observer)(&RunEvent::WaitingForCallback {
                     state: name.to_string(),

@@ -16,6 +16,41 @@ pub enum TaskDecision {
     Failure { error: String, cause: String },
 }
 
+/// What Step Functions takes in an answer (SendTaskSuccess and SendTaskFailure API
+/// references): an output of at most 256 KiB of JSON, an error name of at most 256 characters
+/// and a cause of at most 32,768.
+const MAX_OUTPUT_BYTES: usize = 262_144;
+const MAX_ERROR_CHARS: usize = 256;
+const MAX_CAUSE_CHARS: usize = 32_768;
+
+/// Why an answer was refused, as Step Functions tells them apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No task of this folder's runs was given the token (AWS: `InvalidToken`).
+    UnknownToken(String),
+    /// The task took an answer already, or stopped waiting (AWS: `TaskTimedOut`).
+    Closed(String),
+    /// The answer itself breaks the service's limits (AWS: `InvalidOutput`, a validation error).
+    Invalid(String),
+    /// The folder could not be read or written.
+    Io(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::UnknownToken(m)
+            | Refusal::Closed(m)
+            | Refusal::Invalid(m)
+            | Refusal::Io(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Tasks waiting for an answer, one file per token: `<token>.waiting` while the task waits
+/// (written when it starts), `<token>.timed-out` once it stopped waiting, `<token>.json` once
+/// it is answered.
+/// A token takes one answer, only while its task waits, as on Step Functions.
 pub struct FileCallbacks {
     dir: PathBuf,
     poll: Duration,
@@ -33,23 +68,86 @@ impl FileCallbacks {
         self.dir.join(format!("{token}.json"))
     }
 
-    /// Answers a waiting task. Fails if the token was already answered, as Step Functions does.
-    pub fn decide(&self, token: &str, decision: &TaskDecision) -> Result<(), String> {
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| format!("creating {}: {e}", self.dir.display()))?;
+    fn waiting_path(&self, token: &str) -> PathBuf {
+        self.dir.join(format!("{token}.waiting"))
+    }
+
+    fn timed_out_path(&self, token: &str) -> PathBuf {
+        self.dir.join(format!("{token}.timed-out"))
+    }
+
+    /// Marks the task of `token` as waiting, so that an answer is taken from now on.
+    pub fn issue_token(&self, token: &str) -> Result<(), Refusal> {
+        check_token(token)?;
+        let io = |e: std::io::Error| {
+            Refusal::Io(format!(
+                "marking task {token} as waiting in {}: {e}",
+                self.dir.display()
+            ))
+        };
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        std::fs::write(self.waiting_path(token), b"").map_err(io)?;
+        match std::fs::remove_file(self.timed_out_path(token)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Answers a waiting task, once: a token no task was given, a task already answered or no
+    /// longer waiting, and an answer over Step Functions' limits are refused, as there.
+    pub fn decide(&self, token: &str, decision: &TaskDecision) -> Result<(), Refusal> {
+        check_token(token)?;
+        check_answer(decision)?;
+        self.locked(|| self.decide_locked(token, decision))
+    }
+
+    /// Runs `change` holding the folder's lock (an OS file lock, so other processes, such as
+    /// `daybook serve` or `daybook approve`, wait too): an answer and a timeout never cross.
+    fn locked<T>(&self, change: impl FnOnce() -> Result<T, Refusal>) -> Result<T, Refusal> {
+        let io = |e: std::io::Error| Refusal::Io(format!("locking {}: {e}", self.dir.display()));
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join(".lock"))
+            .map_err(io)?;
+        lock.lock().map_err(io)?;
+        change()
+    }
+
+    fn decide_locked(&self, token: &str, decision: &TaskDecision) -> Result<(), Refusal> {
         let path = self.path(token);
+        if path.exists() {
+            return Err(Refusal::Closed(format!(
+                "task {token} was already answered ({})",
+                path.display()
+            )));
+        }
+        if self.timed_out_path(token).exists() {
+            return Err(Refusal::Closed(format!(
+                "task {token} stopped waiting (it timed out) and takes no answer now; redrive the run to ask again"
+            )));
+        }
+        if !self.waiting_path(token).exists() {
+            return Err(Refusal::UnknownToken(format!(
+                "no task was given token {token} in {}: it is not a token of this folder's runs",
+                self.dir.display()
+            )));
+        }
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
             .map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => {
-                    format!("task {token} was already answered ({})", path.display())
-                }
-                _ => format!("writing {}: {e}", path.display()),
+                std::io::ErrorKind::AlreadyExists => Refusal::Closed(format!(
+                    "task {token} was already answered ({})",
+                    path.display()
+                )),
+                _ => Refusal::Io(format!("writing {}: {e}", path.display())),
             })?;
         serde_json::to_writer(file, decision)
-            .map_err(|e| format!("writing {}: {e}", path.display()))
+            .map_err(|e| Refusal::Io(format!("writing {}: {e}", path.display())))
     }
 
     fn read(&self, token: &str) -> Option<TaskDecision> {
@@ -58,8 +156,61 @@ impl FileCallbacks {
     }
 }
 
+/// A token names a file in the folder: it may not leave it. (On AWS a token is at most 2,048
+/// characters.)
+fn check_token(token: &str) -> Result<(), Refusal> {
+    let plain = !token.is_empty()
+        && token.len() <= 2048
+        && token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !token.starts_with('.');
+    if plain {
+        Ok(())
+    } else {
+        Err(Refusal::UnknownToken(format!(
+            "{token:?} is not a task token of a local run"
+        )))
+    }
+}
+
+fn check_answer(decision: &TaskDecision) -> Result<(), Refusal> {
+    match decision {
+        TaskDecision::Success { output } => {
+            let bytes = output.to_string().len();
+            if bytes > MAX_OUTPUT_BYTES {
+                return Err(Refusal::Invalid(format!(
+                    "the task's output is {bytes} bytes of JSON; Step Functions takes at most {MAX_OUTPUT_BYTES}"
+                )));
+            }
+        }
+        TaskDecision::Failure { error, cause } => {
+            if error.chars().count() > MAX_ERROR_CHARS || cause.chars().count() > MAX_CAUSE_CHARS {
+                return Err(Refusal::Invalid(format!(
+                    "a task failure's error is at most {MAX_ERROR_CHARS} characters and its cause at most {MAX_CAUSE_CHARS} (here {} and {})",
+                    error.chars().count(),
+                    cause.chars().count()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn answered_with(decision: TaskDecision) -> Result<Value, Failure> {
+    match decision {
+        TaskDecision::Success { output } => Ok(output),
+        TaskDecision::Failure { error, cause } => Err(Failure::new(error, cause)),
+    }
+}
+
 #[async_trait]
 impl CallbackWaiter for FileCallbacks {
+    async fn issue(&self, token: &str) -> Result<(), Failure> {
+        self.issue_token(token)
+            .map_err(|e| Failure::new("States.Runtime", e.to_string()))
+    }
+
     async fn wait(
         &self,
         token: &str,
@@ -68,15 +219,23 @@ impl CallbackWaiter for FileCallbacks {
         timeout: Option<Duration>,
     ) -> Result<Value, Failure> {
         let started = std::time::Instant::now();
+        // A redrive waits on its token again, after a timeout took its mark away.
+        if self.read(token).is_none() && !self.waiting_path(token).exists() {
+            self.issue(token).await?;
+        }
         loop {
-            match self.read(token) {
-                Some(TaskDecision::Success { output }) => return Ok(output),
-                Some(TaskDecision::Failure { error, cause }) => {
-                    return Err(Failure::new(error, cause));
-                }
-                None => {}
+            if let Some(decision) = self.read(token) {
+                return answered_with(decision);
             }
             if timeout.is_some_and(|t| started.elapsed() >= t) {
+                // A timed-out task takes no answer; one that came first still counts.
+                let closed = self.locked(|| {
+                    let _ = std::fs::rename(self.waiting_path(token), self.timed_out_path(token));
+                    Ok(self.read(token))
+                });
+                if let Ok(Some(decision)) = closed {
+                    return answered_with(decision);
+                }
                 return Err(Failure::timeout(format!(
                     "{state} got no answer within {}s",
                     timeout.unwrap_or_default().as_secs()
@@ -95,7 +254,7 @@ impl daybook_core::ports::TaskCallbacks for FileCallbacks {
         output: Value,
     ) -> Result<(), daybook_core::ports::PortError> {
         self.decide(token, &TaskDecision::Success { output })
-            .map_err(answered)
+            .map_err(port_error)
     }
 
     async fn fail(
@@ -108,13 +267,19 @@ impl daybook_core::ports::TaskCallbacks for FileCallbacks {
             error: error.into(),
             cause: cause.into(),
         };
-        self.decide(token, &decision).map_err(answered)
+        self.decide(token, &decision).map_err(port_error)
     }
 }
 
-/// A task already answered takes no other answer, as in Step Functions: final, not retried.
-fn answered(message: String) -> daybook_core::ports::PortError {
-    daybook_core::ports::PortError::with_kind(message, daybook_core::ErrorKind::InvalidInput)
+/// As the Step Functions adapter classifies the same refusals: a task already answered or no
+/// longer waiting is the caller's input to act on (final), the others fail.
+fn port_error(refusal: Refusal) -> daybook_core::ports::PortError {
+    use daybook_core::ErrorKind;
+    let kind = match refusal {
+        Refusal::Closed(_) => ErrorKind::InvalidInput,
+        Refusal::UnknownToken(_) | Refusal::Invalid(_) | Refusal::Io(_) => ErrorKind::Failed,
+    };
+    daybook_core::ports::PortError::with_kind(refusal.to_string(), kind)
 }
 
 /// Answers every callback at once with the same output: the demo's automatic approval. With
@@ -142,6 +307,13 @@ impl AutoAnswer {
 
 #[async_trait]
 impl CallbackWaiter for AutoAnswer {
+    async fn issue(&self, token: &str) -> Result<(), Failure> {
+        match &self.record {
+            Some(record) => record.issue(token).await,
+            None => Ok(()),
+        }
+    }
+
     async fn wait(
         &self,
         token: &str,
@@ -157,7 +329,7 @@ impl CallbackWaiter for AutoAnswer {
             if record.read(token).is_none() {
                 record
                     .decide(token, &answer)
-                    .map_err(|e| Failure::new("States.Runtime", e))?;
+                    .map_err(|e| Failure::new("States.Runtime", e.to_string()))?;
             }
         }
         Ok(self.output.clone())

@@ -56,6 +56,25 @@ impl LocalCatalog {
         }
     }
 
+    fn lock_file(&self) -> Result<std::fs::File, PortError> {
+        let folder = self.path.parent().expect("catalog path has a folder");
+        let fail = |e: std::io::Error| {
+            PortError::new(format!(
+                "locking the local catalog {}: {e}",
+                self.path.display()
+            ))
+        };
+        std::fs::create_dir_all(folder).map_err(fail)?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(folder.join(".catalog.lock"))
+            .map_err(fail)?;
+        lock.lock().map_err(fail)?;
+        Ok(lock)
+    }
+
     /// Points a lake table's (or, with `mart`, a mart's) partition at a run folder, under the
     /// lock, writing the file atomically.
     pub fn set_partitions(
@@ -66,6 +85,9 @@ impl LocalCatalog {
         partitions: &[PartitionRef],
     ) -> Result<(), PortError> {
         let _guard = self.lock.lock().expect("catalog lock poisoned");
+        // Other clients of the same file (another process, or another `LocalCatalog` in this
+        // one, as parallel Map children have) wait too: Glue applies each call whole.
+        let _file_lock = self.lock_file()?;
         let mut file = self.load()?;
         let tables = if mart {
             &mut file.marts

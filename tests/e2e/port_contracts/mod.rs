@@ -1,7 +1,14 @@
-//! One suite per port, run against both of its adapters (so far the state store and the object
-//! store): what the core relies on must hold on AWS (the adapter against moto) and on a laptop
-//! (the embedded adapter) alike. The state store's claims are the exactly-once ledger of sends
-//! and the single decision of an approval, so they are tried with many writers at once.
+//! One suite per port, run against both of its adapters: what the core relies on must hold on
+//! AWS (the adapter against moto, or against a stand-in holding AWS's documented rules where
+//! moto is kinder) and on a laptop (the embedded adapter) alike. The state store's claims are
+//! the exactly-once ledger of sends and the single decision of an approval, so they are tried
+//! with many writers at once; so are the catalog's registrations and the callbacks' answers.
+//! The state store and the object store are here; each other port has a file of its own.
+
+mod callbacks;
+mod catalog;
+mod mailer;
+mod warehouse;
 
 use crate::aws_moto::{BUCKET, sdk_config, with_bucket};
 use crate::aws_pipeline::{STATE_TABLE, prepare_state_table};
