@@ -335,3 +335,53 @@ impl CallbackWaiter for AutoAnswer {
         Ok(self.output.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{FileCallbacks, TaskDecision};
+    use async_trait::async_trait;
+    use daybook_asl::{Definition, Failure, Runner, SystemClock, TaskInvoker};
+    use serde_json::{Value, json};
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    /// A function that answers its own task before it returns, as an approver who clicks the
+    /// link the moment the email arrives, before the request step has finished.
+    struct AnswersAtOnce(PathBuf);
+
+    #[async_trait]
+    impl TaskInvoker for AnswersAtOnce {
+        async fn invoke(&self, _function: &str, input: Value) -> Result<Value, Failure> {
+            let token = input["token"].as_str().unwrap_or_default();
+            let answer = TaskDecision::Success {
+                output: json!({ "decision": "approved" }),
+            };
+            FileCallbacks::new(&self.0)
+                .decide(token, &answer)
+                .map_err(|e| Failure::new("Approval.Refused", e.to_string()))?;
+            Ok(Value::Null)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_takes_its_answer_from_the_moment_its_task_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let definition = json!({
+            "StartAt": "Request approval",
+            "States": { "Request approval": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": { "FunctionName": "request-approval", "Payload": { "token.$": "$$.Task.Token" } },
+                "End": true
+            } }
+        });
+        let runner = Runner::new(
+            Definition::parse(&definition.to_string(), &Default::default()).unwrap(),
+            Arc::new(AnswersAtOnce(dir.path().to_path_buf())),
+            Arc::new(FileCallbacks::new(dir.path())),
+            Arc::new(SystemClock),
+        );
+        let output = runner.execute("early-answer", json!({})).await.unwrap();
+        assert_eq!(output, json!({ "decision": "approved" }));
+    }
+}
