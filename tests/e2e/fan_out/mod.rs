@@ -5,7 +5,7 @@
 
 use daybook_asl::{Failure, RunEvent, TaskInvoker};
 use daybook_core::steps::JobContext;
-use daybook_core::steps::fan_out::{
+use daybook_core::steps::dynamodb_fan_out::{
     FanOutStep, PartTask, PlannedFile, SourcesTask, commit_fan_out, flatten_parts, plan_fan_out,
 };
 use daybook_local::fs_store::FsStore;

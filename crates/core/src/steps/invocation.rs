@@ -4,7 +4,7 @@
 //! bad event's error names the fields of the kind it was meant to be. (Events only AWS sends,
 //! a stream batch or an S3 notification, stay in their Lambda.)
 
-use super::fan_out::{self, FanOutStep};
+use super::dynamodb_fan_out::{self, FanOutStep};
 use super::flatten::{FlattenTask, ItemReader, run_flatten_task};
 use super::segment::{SegmentTask, run_segment_task};
 use super::segment_fan_out::{self, SegmentFanOutStep};
@@ -95,7 +95,7 @@ impl FlattenInvocation {
                 let report = run_flatten_task(store, reader, task, workers).await?;
                 Ok(serde_json::to_value(report.summary()).expect("summaries serialise"))
             }
-            FlattenInvocation::FanOut(step) => fan_out::run(store, step, workers).await,
+            FlattenInvocation::FanOut(step) => dynamodb_fan_out::run(store, step, workers).await,
         }
     }
 }

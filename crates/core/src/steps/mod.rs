@@ -2,12 +2,12 @@
 //! and behind the local runner, given adapters for the ports.
 
 pub mod backfill;
-pub mod fan_out;
+pub mod dynamodb_fan_out;
+pub mod fan_out_protocol;
 pub mod flatten;
 pub mod invocation;
 pub mod job;
 pub mod load;
-mod map_records;
 pub mod publish;
 pub mod segment;
 pub mod segment_fan_out;

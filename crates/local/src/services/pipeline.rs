@@ -46,7 +46,7 @@ pub fn local_substitutions() -> std::collections::BTreeMap<String, String> {
     );
     substitutions.insert(
         "MapMaxConcurrency".into(),
-        daybook_core::steps::fan_out::DEFAULT_MAP_CONCURRENCY.to_string(),
+        daybook_core::steps::fan_out_protocol::DEFAULT_MAP_CONCURRENCY.to_string(),
     );
     substitutions
 }

@@ -17,12 +17,15 @@
 //! about 3 GB for 100 M events, inside what a 10,240 MB function has.
 
 use super::JobContext;
-use super::map_records::{merged_quarantine, read_json, shorten};
+use super::fan_out_protocol::{
+    FanOutFolder, FanOutPlan, MapItem, Pass, SourcePlan as PlannedSource, default_map_concurrency,
+    files_per_iteration, merged_quarantine, read_json,
+};
 use super::publish::write_step_output;
 use super::publish::{ExportReport, ExportSummary, StagedFile, Staging, publish, to_json};
 use super::segment::day_batch_keys;
 use crate::error::{Error, Result};
-use crate::lake::{PartitionLayout, job_key};
+use crate::lake::PartitionLayout;
 use crate::segment::{
     DaySelection, DayTables, DayWritten, FirstOccurrence, ScanSummary, SegmentConfig, SegmentFile,
     batch_time_of_key, day_outcome, parallel, scan_file, staged_tables, write_file_part,
@@ -31,7 +34,6 @@ use crate::store::ObjectStore;
 use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 mod scan;
@@ -39,9 +41,16 @@ mod write;
 pub use scan::scan_files;
 pub use write::{commit_segment_fan_out, resolve_days, write_files};
 
-/// A day's records are many small objects, read this many at a time (in order): one at a time,
-/// 10,000 files' records would take minutes.
+/// A day's key files are many small objects, read this many at a time (in order).
 const READS_AT_ONCE: usize = 32;
+
+/// Where this fan-out keeps its plans and records: `jobs/<job>/segment-fan-out/`.
+fn folder(job_id: &str) -> FanOutFolder<'_> {
+    FanOutFolder::new(job_id, "segment-fan-out")
+}
+
+/// The plan step's output; both fan-outs give the same.
+pub type SegmentFanOutPlan = FanOutPlan;
 
 /// What export-segment is asked in a fan-out; `mode` names the step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,7 +70,7 @@ pub struct SegmentSourcesTask {
     pub job: JobContext,
     pub sources: Vec<SegmentConfig>,
     /// As the DynamoDB fan-out's: how many children each of the two Maps runs at once.
-    #[serde(default = "crate::steps::fan_out::default_map_concurrency")]
+    #[serde(default = "default_map_concurrency")]
     pub max_concurrency: u32,
 }
 
@@ -81,15 +90,13 @@ pub struct PlannedSegmentFile {
     pub key: String,
 }
 
-/// The plan step's output: where both Maps' ItemReaders find the files, and how to batch them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SegmentFanOutPlan {
-    pub items_key: String,
-    pub files: usize,
-    pub files_per_iteration: u32,
-    /// Both Maps' `MaxConcurrencyPath` read it; at least 1.
-    pub max_concurrency: u32,
-    pub sources: Vec<String>,
+impl MapItem for PlannedSegmentFile {
+    fn source(&self) -> &str {
+        &self.source
+    }
+    fn index(&self) -> usize {
+        self.index
+    }
 }
 
 /// An iteration's output: kept small, as a Map's results are; the records are in the store.
@@ -106,6 +113,12 @@ struct SourcePlan {
     config: SegmentConfig,
     files: usize,
     warnings: Vec<String>,
+}
+
+impl PlannedSource for SourcePlan {
+    fn files(&self) -> usize {
+        self.files
+    }
 }
 
 /// What the scan found in one file.
@@ -170,18 +183,6 @@ pub async fn run(
     Ok(output.expect("step outputs serialise"))
 }
 
-fn fan_out_key(job_id: &str, file: &str) -> String {
-    job_key(job_id, &format!("segment-fan-out/{file}"))
-}
-
-fn source_key(job_id: &str, source: &str, file: &str) -> String {
-    fan_out_key(job_id, &format!("{source}/{file}"))
-}
-
-fn indexed_key(job_id: &str, source: &str, kind: &str, index: usize, extension: &str) -> String {
-    source_key(job_id, source, &format!("{kind}/{index:05}.{extension}"))
-}
-
 fn check_sources(sources: &[SegmentConfig]) -> Result<()> {
     for source in sources {
         crate::naming::check_plain(&source.source, "source").map_err(Error::Invalid)?;
@@ -202,27 +203,24 @@ pub async fn plan_segment_fan_out(
 ) -> Result<SegmentFanOutPlan> {
     check_sources(&task.sources)?;
     let job = &task.job;
-    let files_per_iteration = task
-        .sources
-        .iter()
-        .filter_map(|s| s.fan_out)
-        .map(|fan_out| fan_out.files_per_iteration.max(1))
-        .min()
-        .unwrap_or(1);
+    let per_iteration = files_per_iteration(
+        task.sources
+            .iter()
+            .filter_map(|s| s.fan_out)
+            .map(|fan_out| fan_out.files_per_iteration),
+    );
+    let mut plans = Vec::new();
     let mut items = Vec::new();
     for source in &task.sources {
         let (keys, empty) = day_batch_keys(store, source, job.date).await?;
-        let plan = SourcePlan {
-            config: source.clone(),
-            files: keys.len(),
-            warnings: empty.into_iter().collect(),
-        };
-        store
-            .put(
-                &source_key(&job.job_id, &source.source, "plan.json"),
-                to_json(&plan)?,
-            )
-            .await?;
+        plans.push((
+            source.source.as_str(),
+            SourcePlan {
+                config: source.clone(),
+                files: keys.len(),
+                warnings: empty.into_iter().collect(),
+            },
+        ));
         items.extend(
             keys.into_iter()
                 .enumerate()
@@ -233,15 +231,9 @@ pub async fn plan_segment_fan_out(
                 }),
         );
     }
-    let items_key = fan_out_key(&job.job_id, "items.json");
-    store.put(&items_key, to_json(&items)?).await?;
-    Ok(SegmentFanOutPlan {
-        items_key,
-        files: items.len(),
-        files_per_iteration,
-        max_concurrency: task.max_concurrency.max(1),
-        sources: task.sources.iter().map(|s| s.source.clone()).collect(),
-    })
+    folder(&job.job_id)
+        .write_plan(store, &plans, &items, per_iteration, task.max_concurrency)
+        .await
 }
 
 /// The files of one iteration, by source, each with the source's plan.
@@ -249,28 +241,9 @@ async fn by_source<'t>(
     store: &dyn ObjectStore,
     task: &'t SegmentFilesTask,
 ) -> Result<Vec<(SourcePlan, Vec<&'t PlannedSegmentFile>)>> {
-    let mut grouped: BTreeMap<&str, Vec<&PlannedSegmentFile>> = BTreeMap::new();
-    for file in &task.files {
-        grouped.entry(&file.source).or_default().push(file);
-    }
-    let mut out = Vec::new();
-    for (source, files) in grouped {
-        crate::naming::check_plain(source, "source").map_err(Error::Invalid)?;
-        let plan: SourcePlan = read_json(
-            store,
-            &source_key(&task.job.job_id, source, "plan.json"),
-            "the plan",
-        )
-        .await?;
-        if let Some(file) = files.iter().find(|f| f.index >= plan.files) {
-            return Err(Error::Invalid(format!(
-                "file {} of Segment source {source:?} is not in its plan of {} files; the Map's items and the plan are from different runs: start the job again",
-                file.index, plan.files
-            )));
-        }
-        out.push((plan, files));
-    }
-    Ok(out)
+    folder(&task.job.job_id)
+        .by_source(store, &task.files, "file")
+        .await
 }
 
 async fn download(
@@ -299,44 +272,22 @@ async fn records<T: serde::de::DeserializeOwned>(
     index_of: impl Fn(&T) -> usize,
 ) -> Result<Vec<T>> {
     let source = &plan.config.source;
-    let mut slots: Vec<Option<T>> = (0..plan.files).map(|_| None).collect();
-    let keys = store
-        .list(&source_key(job_id, source, &format!("{kind}/")))
-        .await?;
-    // Made up front, not by a closure inside the stream: a handler's future must be Send for
-    // any lifetime, which a closure's borrow inside a stream combinator does not prove.
-    let reads: Vec<_> = keys
-        .iter()
-        .map(|key| read_json::<T>(store, key, "a file's record"))
-        .collect();
-    let mut read = futures::stream::iter(reads).buffered(READS_AT_ONCE);
-    while let Some(record) = read.next().await {
-        let record = record?;
-        let index = index_of(&record);
-        if let Some(slot) = slots.get_mut(index) {
-            *slot = Some(record);
-        }
-    }
-    let missing: Vec<String> = slots
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.is_none())
-        .map(|(index, _)| index.to_string())
-        .collect();
-    if !missing.is_empty() {
-        let pass = if kind == "scans" {
-            "scanned"
-        } else {
-            "written"
-        };
-        return Err(Error::Invalid(format!(
-            "Segment source {source:?}: {} of its {} files of the day were not {pass} (files {}), so nothing was published; the Map did not finish them: redrive the execution",
-            missing.len(),
-            plan.files,
-            shorten(&missing)
-        )));
-    }
-    Ok(slots.into_iter().flatten().collect())
+    let pass = if kind == "scans" {
+        "scanned"
+    } else {
+        "written"
+    };
+    let pass = Pass {
+        source: &format!("Segment source {source:?}"),
+        file: "file",
+        files: "files of the day",
+        missing: &|files| format!("were not {pass} (files {files})"),
+    };
+    folder(job_id)
+        .every_file_recorded(store, source, kind, plan.files, &pass, |r| {
+            vec![index_of(r)]
+        })
+        .await
 }
 
 async fn source_plans(
@@ -347,12 +298,9 @@ async fn source_plans(
     let mut plans = Vec::new();
     for source in &task.sources {
         plans.push(
-            read_json(
-                store,
-                &source_key(&task.job.job_id, &source.source, "plan.json"),
-                "the plan",
-            )
-            .await?,
+            folder(&task.job.job_id)
+                .read_plan(store, &source.source)
+                .await?,
         );
     }
     Ok(plans)

@@ -35,7 +35,8 @@ pub async fn scan_files(
         for (file, scan) in files.iter().zip(scans) {
             let quarantine_key = match &scan.quarantine {
                 Some(path) => {
-                    let key = indexed_key(&job.job_id, &source, "quarantine", file.index, "jsonl");
+                    let key =
+                        folder(&job.job_id).record_key(&source, "quarantine", file.index, "jsonl");
                     store.put_file(&key, path).await?;
                     Some(key)
                 }
@@ -43,7 +44,7 @@ pub async fn scan_files(
             };
             store
                 .put(
-                    &indexed_key(&job.job_id, &source, "keys", file.index, "bin"),
+                    &folder(&job.job_id).record_key(&source, "keys", file.index, "bin"),
                     encode_keys(&scan.keys),
                 )
                 .await?;
@@ -56,7 +57,7 @@ pub async fn scan_files(
             };
             store
                 .put(
-                    &indexed_key(&job.job_id, &source, "scans", file.index, "json"),
+                    &folder(&job.job_id).record_key(&source, "scans", file.index, "json"),
                     to_json(&record)?,
                 )
                 .await?;

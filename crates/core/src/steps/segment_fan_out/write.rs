@@ -20,7 +20,7 @@ pub async fn resolve_days(store: &dyn ObjectStore, task: &SegmentSourcesTask) ->
         };
         let fetches: Vec<_> = (0..plan.files)
             .map(|index| async move {
-                let key = indexed_key(job_id, source, "keys", index, "bin");
+                let key = folder(job_id).record_key(source, "keys", index, "bin");
                 let body = store.get(&key).await;
                 (index, key, body)
             })
@@ -39,7 +39,7 @@ pub async fn resolve_days(store: &dyn ObjectStore, task: &SegmentSourcesTask) ->
                 resolved.files_with_duplicates.push(index);
                 store
                     .put(
-                        &indexed_key(job_id, source, "duplicates", index, "json"),
+                        &folder(job_id).record_key(source, "duplicates", index, "json"),
                         to_json(&duplicates)?,
                     )
                     .await?;
@@ -47,7 +47,7 @@ pub async fn resolve_days(store: &dyn ObjectStore, task: &SegmentSourcesTask) ->
         }
         store
             .put(
-                &source_key(job_id, source, "resolved.json"),
+                &folder(job_id).source_key(source, "resolved.json"),
                 to_json(&resolved)?,
             )
             .await?;
@@ -73,7 +73,7 @@ pub async fn write_files(
         let source = plan.config.source.clone();
         let resolved: Resolved = read_json(
             store,
-            &source_key(&job.job_id, &source, "resolved.json"),
+            &folder(&job.job_id).source_key(&source, "resolved.json"),
             "the resolved day",
         )
         .await?;
@@ -82,7 +82,7 @@ pub async fn write_files(
             duplicates.push(if resolved.files_with_duplicates.contains(&file.index) {
                 read_json::<Vec<u32>>(
                     store,
-                    &indexed_key(&job.job_id, &source, "duplicates", file.index, "json"),
+                    &folder(&job.job_id).record_key(&source, "duplicates", file.index, "json"),
                     "a file's duplicates",
                 )
                 .await?
@@ -140,7 +140,7 @@ pub async fn write_files(
             };
             store
                 .put(
-                    &indexed_key(&job.job_id, &source, "parts", file.index, "json"),
+                    &folder(&job.job_id).record_key(&source, "parts", file.index, "json"),
                     to_json(&record)?,
                 )
                 .await?;
@@ -175,7 +175,7 @@ async fn commit_source(
     let writes = records::<WriteRecord>(store, &job.job_id, plan, "parts", |r| r.index).await?;
     let resolved: Resolved = read_json(
         store,
-        &source_key(&job.job_id, source, "resolved.json"),
+        &folder(&job.job_id).source_key(source, "resolved.json"),
         "the resolved day",
     )
     .await?;

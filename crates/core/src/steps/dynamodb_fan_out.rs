@@ -13,8 +13,11 @@
 //! iteration rewrites the same keys.
 
 use super::JobContext;
+use super::fan_out_protocol::{
+    FanOutFolder, FanOutPlan, MapItem, Pass, SourcePlan as PlannedSource, default_map_concurrency,
+    files_per_iteration, merged_quarantine,
+};
 use super::flatten::{ListedFile, list_export};
-use super::map_records::{merged_quarantine, read_json, shorten};
 use super::publish::{
     ExportReport, ExportSummary, StagedExport, StagedFile, StagedTable, Staging, publish, to_json,
     write_step_output,
@@ -25,11 +28,18 @@ use crate::flatten::export::{ExportFile, sample_items};
 use crate::flatten::{
     FlattenPlan, ITEMS_TABLE, InputSummary, SAMPLE_ITEMS, flatten_numbered_files, table_shapes,
 };
-use crate::lake::{PartitionLayout, SchemaColumn, job_key};
+use crate::lake::{PartitionLayout, SchemaColumn};
 use crate::store::ObjectStore;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::time::Instant;
+
+/// Where this fan-out keeps its plan and records: `jobs/<job>/fan-out/`.
+fn folder(job_id: &str) -> FanOutFolder<'_> {
+    FanOutFolder::new(job_id, "fan-out")
+}
+
+/// The kind of record a child leaves per part.
+const PARTS: &str = "parts";
 
 /// What flatten-dynamodb is asked in a fan-out; `mode` names the step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,14 +62,6 @@ pub struct SourcesTask {
     pub max_concurrency: u32,
 }
 
-/// The Maps' concurrency when the definition gives none: under the Lambda concurrency of a new
-/// account's region once the other functions have theirs.
-pub const DEFAULT_MAP_CONCURRENCY: u32 = 40;
-
-pub(crate) fn default_map_concurrency() -> u32 {
-    DEFAULT_MAP_CONCURRENCY
-}
-
 /// One Map iteration: its batch of files (the ItemBatcher's `Items`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,15 +80,13 @@ pub struct PlannedFile {
     pub expected_items: Option<u64>,
 }
 
-/// The plan step's output: where the Map's ItemReader finds the files, and how to batch them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FanOutPlan {
-    pub items_key: String,
-    pub files: usize,
-    pub files_per_iteration: u32,
-    /// The Map's `MaxConcurrencyPath` reads it; at least 1, as 0 would mean no limit on AWS.
-    pub max_concurrency: u32,
-    pub sources: Vec<String>,
+impl MapItem for PlannedFile {
+    fn source(&self) -> &str {
+        &self.source
+    }
+    fn index(&self) -> usize {
+        self.part
+    }
 }
 
 /// One source's fixed plan, kept in the job's folder for the parts and the commit.
@@ -95,6 +95,12 @@ struct SourcePlan {
     plan: FlattenPlan,
     files: usize,
     warnings: Vec<String>,
+}
+
+impl PlannedSource for SourcePlan {
+    fn files(&self) -> usize {
+        self.files
+    }
 }
 
 /// What one part wrote: every table's file and the counts of each export file it read (one, or
@@ -139,22 +145,6 @@ pub async fn run(
     Ok(output.expect("step outputs serialise"))
 }
 
-fn fan_out_key(job_id: &str, file: &str) -> String {
-    job_key(job_id, &format!("fan-out/{file}"))
-}
-
-fn plan_key(job_id: &str, source: &str) -> String {
-    fan_out_key(job_id, &format!("{source}/plan.json"))
-}
-
-fn records_prefix(job_id: &str, source: &str) -> String {
-    fan_out_key(job_id, &format!("{source}/parts/"))
-}
-
-fn record_key(job_id: &str, source: &str, part: usize) -> String {
-    format!("{}{part:05}.json", records_prefix(job_id, source))
-}
-
 fn check_sources(sources: &[DynamoDbSource]) -> Result<()> {
     for source in sources {
         crate::naming::check_plain(&source.flatten.source, "source").map_err(Error::Invalid)?;
@@ -173,27 +163,27 @@ pub async fn plan_fan_out(store: &dyn ObjectStore, task: &SourcesTask) -> Result
     check_sources(&task.sources)?;
     let job = &task.job;
     // One batch size for the one Map: the smallest any source asks for.
-    let files_per_iteration = task
-        .sources
-        .iter()
-        .filter_map(|s| s.fan_out())
-        .map(|(_, fan_out)| fan_out.files_per_iteration.max(1))
-        .min()
-        .unwrap_or(1);
+    let per_iteration = files_per_iteration(
+        task.sources
+            .iter()
+            .filter_map(|s| s.fan_out())
+            .map(|(_, fan_out)| fan_out.files_per_iteration),
+    );
+    let mut plans = Vec::new();
     let mut items = Vec::new();
     for source in &task.sources {
         let (prefix, _) = source.fan_out().expect("checked above");
         let name = &source.flatten.source;
         let listing = list_export(store, &prefix.replace("{date}", &job.date.to_string())).await?;
         let plan = sample_plan(store, source, job, &listing.files).await?;
-        let kept = SourcePlan {
-            plan,
-            files: listing.files.len(),
-            warnings: listing.empty_warning().into_iter().collect(),
-        };
-        store
-            .put(&plan_key(&job.job_id, name), to_json(&kept)?)
-            .await?;
+        plans.push((
+            name.as_str(),
+            SourcePlan {
+                plan,
+                files: listing.files.len(),
+                warnings: listing.empty_warning().into_iter().collect(),
+            },
+        ));
         items.extend(
             listing
                 .files
@@ -207,19 +197,9 @@ pub async fn plan_fan_out(store: &dyn ObjectStore, task: &SourcesTask) -> Result
                 }),
         );
     }
-    let items_key = fan_out_key(&job.job_id, "items.json");
-    store.put(&items_key, to_json(&items)?).await?;
-    Ok(FanOutPlan {
-        items_key,
-        files: items.len(),
-        files_per_iteration,
-        max_concurrency: task.max_concurrency.max(1),
-        sources: task
-            .sources
-            .iter()
-            .map(|s| s.flatten.source.clone())
-            .collect(),
-    })
+    folder(&job.job_id)
+        .write_plan(store, &plans, &items, per_iteration, task.max_concurrency)
+        .await
 }
 
 /// The schema every part writes, from the items at the start of the export (as a whole-export
@@ -262,31 +242,22 @@ pub async fn flatten_parts(
 ) -> Result<PartsDone> {
     let started = Instant::now();
     let job = &task.job;
-    let mut by_source: BTreeMap<&str, Vec<&PlannedFile>> = BTreeMap::new();
-    for file in &task.files {
-        by_source.entry(&file.source).or_default().push(file);
-    }
     let mut done = PartsDone {
         parts: Vec::new(),
         items_read: 0,
         elapsed_ms: 0,
     };
-    for (source, mut files) in by_source {
-        // Consecutive files can share a part only when they come in order.
-        files.sort_by_key(|f| f.part);
-        crate::naming::check_plain(source, "source").map_err(Error::Invalid)?;
-        let kept: SourcePlan = read_json(store, &plan_key(&job.job_id, source), "the plan").await?;
+    let folder = folder(&job.job_id);
+    for (kept, files) in folder
+        .by_source::<SourcePlan, _>(store, &task.files, "part")
+        .await?
+    {
+        let source = files[0].source.as_str();
         let layout = PartitionLayout::lake(source, job.date, &job.job_id);
         let staging = Staging::new(store, &job.job_id, &format!("part-{source}"))?;
         let downloads = staging.path().join(".input");
         let mut local = Vec::new();
         for file in &files {
-            if file.part >= kept.files {
-                return Err(Error::Invalid(format!(
-                    "part {} of source {source:?} is not in its plan of {} files; the Map's items and the plan are from different runs: start the job again",
-                    file.part, kept.files
-                )));
-            }
             let path = store.fetch_to_local(&file.key, &downloads).await?;
             local.push((
                 file.part,
@@ -326,10 +297,7 @@ pub async fn flatten_parts(
             }
             let quarantine_key = match &outcome.quarantine {
                 Some(path) => {
-                    let key = fan_out_key(
-                        &job.job_id,
-                        &format!("{source}/quarantine/{first:05}.jsonl"),
-                    );
+                    let key = folder.record_key(source, "quarantine", first, "jsonl");
                     store.put_file(&key, path).await?;
                     Some(key)
                 }
@@ -344,7 +312,10 @@ pub async fn flatten_parts(
                 quarantine_key,
             };
             store
-                .put(&record_key(&job.job_id, source, first), to_json(&record)?)
+                .put(
+                    &folder.record_key(source, PARTS, first, "json"),
+                    to_json(&record)?,
+                )
                 .await?;
         }
     }
@@ -373,50 +344,20 @@ async fn commit_source(
     source: &str,
 ) -> Result<ExportReport> {
     let started = Instant::now();
-    let kept: SourcePlan = read_json(store, &plan_key(&job.job_id, source), "the plan").await?;
+    let folder = folder(&job.job_id);
+    let kept: SourcePlan = folder.read_plan(store, source).await?;
     let layout = PartitionLayout::lake(source, job.date, &job.job_id);
-    let mut records: Vec<PartRecord> = Vec::new();
-    // Which record holds each export file: a file two records claim would be counted twice.
-    let mut holder: Vec<Option<usize>> = vec![None; kept.files];
-    for key in store.list(&records_prefix(&job.job_id, source)).await? {
-        let record: PartRecord = read_json(store, &key, "a part's record").await?;
-        for &part in &record.parts {
-            match holder.get_mut(part) {
-                Some(Some(_)) => {
-                    return Err(Error::Invalid(format!(
-                        "source {source:?}: export file {part} is in two parts' records (the second at {}), so its rows would be published twice; the Map's batches changed within one run: start the job again",
-                        store.location(&key)
-                    )));
-                }
-                Some(slot) => *slot = Some(records.len()),
-                None => {
-                    return Err(Error::Invalid(format!(
-                        "source {source:?}: the part record at {} names export file {part}, but the plan has {} files; the records are from another run: start the job again",
-                        store.location(&key),
-                        kept.files
-                    )));
-                }
-            }
-        }
-        if !record.parts.is_empty() {
-            records.push(record);
-        }
-    }
-    let missing: Vec<String> = holder
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.is_none())
-        .map(|(part, _)| part.to_string())
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::Invalid(format!(
-            "source {source:?}: {} of its {} export files have no flattened part (parts {}), so nothing was published; the Map did not finish them: redrive the execution",
-            missing.len(),
-            kept.files,
-            shorten(&missing)
-        )));
-    }
-    records.sort_by_key(|r| r.parts[0]);
+    let pass = Pass {
+        source: &format!("source {source:?}"),
+        file: "export file",
+        files: "export files",
+        missing: &|parts| format!("have no flattened part (parts {parts})"),
+    };
+    let records: Vec<PartRecord> = folder
+        .every_file_recorded(store, source, PARTS, kept.files, &pass, |r: &PartRecord| {
+            r.parts.clone()
+        })
+        .await?;
     let staging = Staging::new(store, &job.job_id, &format!("commit-{source}"))?;
     let quarantine = merged_quarantine(
         store,
