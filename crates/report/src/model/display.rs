@@ -176,6 +176,17 @@ pub fn headline(report: &crate::model::data::ReportData) -> Vec<Shown> {
     numbers
 }
 
+/// Whether the tiles show all of `section`: a headline section of one row of numbers, with no
+/// chart. Its table would repeat them just below, so the email and the browser copy leave it
+/// out (the workbook keeps it).
+pub fn only_tiles(section: &crate::model::data::SectionData, currency: Conventions<'_>) -> bool {
+    section.headline
+        && section.error.is_none()
+        && section.chart.is_none()
+        && section.result.rows.len() == 1
+        && columns(section, currency).iter().all(ColumnView::numeric)
+}
+
 /// `zero_result_rate` → "Zero result rate", `isbn13` → "ISBN-13", `dau` → "DAU".
 pub fn words(name: &str) -> String {
     let words: Vec<String> = name

@@ -1,5 +1,5 @@
 use crate::model::chart::Plot;
-use crate::model::data::ReportData;
+use crate::model::data::{ReportData, SectionKind};
 use crate::model::display::{self, clip};
 use crate::render::pictures::Picture;
 use crate::{ReportError, Result};
@@ -23,7 +23,35 @@ fn environment() -> Environment<'static> {
         .expect("approval.html is a valid template");
     env.add_template("approval-page.html", APPROVAL_PAGE_TEMPLATE)
         .expect("approval-page.html is a valid template");
+    env.add_filter("whole_numbers", whole_numbers);
     env
+}
+
+/// Text as HTML in which every token holding a digit (a number, a date, an amount) stays on one
+/// line: a narrow column wraps the words around it instead of breaking `2026-12-06` at a hyphen
+/// or `$25,108.93` at its point.
+fn whole_numbers(text: &str) -> minijinja::Value {
+    let escape = |s: &str| minijinja::HtmlEscape(s).to_string();
+    let mut html = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while !rest.is_empty() {
+        let space = rest
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(rest.len());
+        html.push_str(&escape(&rest[..space]));
+        rest = &rest[space..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let token = &rest[..end];
+        if token.chars().any(|c| c.is_ascii_digit()) && token.chars().count() <= WHOLE_TOKEN_CHARS {
+            html.push_str("<span style=\"white-space:nowrap;\">");
+            html.push_str(&escape(token));
+            html.push_str("</span>");
+        } else {
+            html.push_str(&escape(token));
+        }
+        rest = &rest[end..];
+    }
+    minijinja::Value::from_safe_string(html)
 }
 
 #[derive(Serialize)]
@@ -36,14 +64,36 @@ struct Column {
 /// section has a bar chart.
 #[derive(Serialize)]
 struct Row {
-    cells: Vec<display::Shown>,
+    cells: Vec<Cell>,
     bar: Option<u32>,
+}
+
+/// A cell as shown, and whether it holds a token too long for a phone's column (a URL, a
+/// hash): only such a cell may break inside a word; every other keeps its words and numbers
+/// whole.
+#[derive(Serialize)]
+struct Cell {
+    #[serde(flatten)]
+    shown: display::Shown,
+    long: bool,
+    /// One token (a date, a code, a hyphenated name): kept on one line.
+    whole: bool,
+}
+
+/// The longest token that stays whole: about 130 CSS px of 12 px text, a third of a phone's
+/// column.
+const WHOLE_TOKEN_CHARS: usize = 20;
+
+fn has_long_token(text: &str) -> bool {
+    text.split_whitespace()
+        .any(|token| token.chars().count() > WHOLE_TOKEN_CHARS)
 }
 
 /// A bar split in coloured parts (a stacked bar chart), drawn with table cells.
 #[derive(Serialize)]
 struct StackedBar {
     label: String,
+    long: bool,
     total: String,
     /// Width of the whole bar in percent of the longest.
     percent: u32,
@@ -58,9 +108,6 @@ struct Image {
     width: u32,
     height: u32,
 }
-
-/// Tiles per line of the email (each about 200 px wide).
-const TILES_PER_ROW: usize = 3;
 
 /// Colours of stacked bar parts: the PNG charts' palette.
 const PART_COLOURS: [&str; 6] = [
@@ -79,6 +126,8 @@ struct Section {
     compared: bool,
     total_rows: usize,
     truncated: bool,
+    /// A data-quality section whose every check passed: one line, no table.
+    all_passed: bool,
     stacked: Vec<StackedBar>,
     legend: Vec<(String, &'static str)>,
     image: Option<Image>,
@@ -119,6 +168,7 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
         .sections
         .iter()
         .enumerate()
+        .filter(|(_, section)| !display::only_tiles(section, currency))
         .map(|(index, section)| {
             let views = display::columns(section, currency);
             let problem = section.problem(report.date);
@@ -134,18 +184,28 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
                     .filter_map(|r| crate::model::chart::number(&r[at]))
                     .fold(0.0_f64, f64::max)
             });
-            let rows = section
-                .result
-                .rows
+            // Data quality is one line while every check passes: only the others are listed.
+            let listed: Vec<usize> = (0..section.result.rows.len())
+                .filter(|&r| {
+                    section.kind != SectionKind::Checks
+                        || section.result.rows[r].first() != Some(&serde_json::json!("ok"))
+                })
+                .collect();
+            let rows = listed
                 .iter()
                 .take(shown)
-                .enumerate()
+                .map(|&r| (r, &section.result.rows[r]))
                 .map(|(r, row)| Row {
                     cells: (0..row.len().min(views.len()))
                         .map(|c| {
                             let mut shown = display::shown(section, &views, r, c, currency);
                             shown.text = clip(&shown.text, CELL_CHARS);
-                            shown
+                            let long = has_long_token(&shown.text);
+                            Cell {
+                                long,
+                                whole: !long && !shown.text.contains(char::is_whitespace),
+                                shown,
+                            }
                         })
                         .collect(),
                     bar: bar_after.and_then(|at| {
@@ -179,6 +239,7 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
                         .take(shown)
                         .map(|((label, parts), total)| StackedBar {
                             label: clip(label, BAR_LABEL_CHARS),
+                            long: has_long_token(label),
                             total: display::format_value(
                                 &serde_json::json!(total),
                                 value_format,
@@ -250,8 +311,9 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
                 rows,
                 bar_after,
                 compared: section.previous_day.is_some() || section.previous_week.is_some(),
-                total_rows: section.result.rows.len(),
-                truncated: section.result.rows.len() > shown,
+                total_rows: listed.len(),
+                truncated: listed.len() > shown,
+                all_passed: section.kind == SectionKind::Checks && listed.is_empty(),
                 stacked,
                 legend,
                 image,
@@ -270,7 +332,7 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
                 full_report => layout.full_report,
                 workbook_link => layout.workbook_link,
                 problems => report.problems(),
-                tile_rows => display::headline(report).chunks(TILES_PER_ROW).map(<[display::Shown]>::to_vec).collect::<Vec<_>>(),
+                tiles => display::headline(report),
                 sections => sections,
             })
         })

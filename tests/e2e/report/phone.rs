@@ -1,0 +1,121 @@
+//! The demo's email as its readers get it every morning, laid out by headless Chromium (from
+//! Debian) at a phone's 390 px and a desktop's 1,000 px: nothing wider than the screen, no
+//! number, date or word broken across two lines, every picture shown and no wider than the
+//! screen.
+
+use mail_parser::{MessageParser, MimeHeaders};
+use serde_json::Value;
+use std::path::Path;
+
+/// Measures the page it is put in: the document's width against the screen's, each word that
+/// lies on two lines (a token over 20 characters, a URL or a hash, may break), the pictures.
+const MEASURE: &str = r#"<script>
+window.addEventListener('load', () => {
+  const root = document.documentElement;
+  const broken = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const word of node.textContent.matchAll(/\S+/g)) {
+      if (word[0].length > 20) continue;
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (lines.size > 1) broken.push(word[0]);
+    }
+  }
+  const images = [...document.images].map(i => i.complete ? Math.round(i.getBoundingClientRect().width) : 0);
+  document.body.setAttribute('data-layout', JSON.stringify({ screen: root.clientWidth, page: root.scrollWidth, broken, images }));
+});
+</script>"#;
+
+/// The email's HTML with each `cid:` picture written beside it, as a mail client shows it.
+fn email_page(eml: &[u8], dir: &Path) -> std::path::PathBuf {
+    let message = MessageParser::default().parse(eml).expect("a MIME message");
+    let mut html = message.body_html(0).expect("an HTML part").into_owned();
+    for part in &message.parts {
+        if let Some(cid) = part.content_id() {
+            let name = format!("{}.png", cid.replace(['@', '.'], "_"));
+            std::fs::write(dir.join(&name), part.contents()).unwrap();
+            html = html.replace(&format!("cid:{cid}"), &name);
+        }
+    }
+    let page = dir.join("email.html");
+    std::fs::write(&page, html.replace("</body>", &format!("{MEASURE}</body>"))).unwrap();
+    page
+}
+
+/// The page laid out in a frame `width` CSS px wide (headless Chromium's window has a minimum
+/// width above a phone's, a frame has none), and what it measured.
+fn layout(page: &Path, width: u32) -> Value {
+    let dir = page.parent().unwrap();
+    let frame = dir.join(format!("frame-{width}.html"));
+    std::fs::write(
+        &frame,
+        format!(
+            r#"<html><body style="margin:0"><iframe id="mail" src="{}" width="{width}" height="9000" style="border:0;display:block"></iframe>
+<script>document.getElementById('mail').addEventListener('load', () => setTimeout(() =>
+  document.body.setAttribute('data-layout', document.getElementById('mail').contentDocument.body.getAttribute('data-layout')), 200));</script></body></html>"#,
+            page.file_name().unwrap().to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let output = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--allow-file-access-from-files",
+            "--window-size=1100,2000",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", frame.display()))
+        .output()
+        .expect("run chromium (scripts/test installs it from Debian)");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let marker = "data-layout=\"";
+    let start = dom
+        .rfind(marker)
+        .unwrap_or_else(|| panic!("the page did not report its layout: {dom:.2000}"))
+        + marker.len();
+    let end = start + dom[start..].find('"').unwrap();
+    serde_json::from_str(&dom[start..end].replace("&quot;", "\"")).unwrap()
+}
+
+#[tokio::test]
+async fn the_demo_email_reads_whole_on_a_phone_and_on_a_desktop() {
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = daybook_local::demo::run_demo(
+        &crate::local_pipeline::options(dir.path(), "job-phone", false),
+        std::sync::Arc::new(|_: &daybook_asl::RunEvent| {}),
+    )
+    .await
+    .unwrap();
+    let shown = tempfile::tempdir().unwrap();
+    let page = email_page(&std::fs::read(&outcome.email).unwrap(), shown.path());
+    for width in [390, 1000] {
+        let measured = layout(&page, width);
+        let screen = measured["screen"].as_u64().unwrap();
+        assert!(
+            screen <= u64::from(width) && screen + 20 >= u64::from(width),
+            "{width}: {measured}"
+        );
+        assert_eq!(
+            measured["page"], screen,
+            "{width} px: nothing is wider than the screen: {measured}"
+        );
+        assert_eq!(
+            measured["broken"],
+            serde_json::json!([]),
+            "{width} px: no word or number on two lines"
+        );
+        let images = measured["images"].as_array().unwrap();
+        assert!(!images.is_empty(), "{measured}");
+        for image in images {
+            let shown = image.as_u64().unwrap();
+            assert!(shown > 200 && shown <= screen, "{width} px: {measured}");
+        }
+    }
+}
