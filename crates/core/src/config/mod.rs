@@ -301,6 +301,10 @@ pub struct ColumnDisplay {
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<ValueFormat>,
+    /// Whether a rise is good news (the default) or bad (a zero-result rate, a late-delivery
+    /// rate): a move is green when it is good and red when it is bad, whichever way it goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub higher_is_better: Option<bool>,
 }
 
 /// How a value reads.

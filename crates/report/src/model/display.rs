@@ -33,6 +33,8 @@ pub struct ColumnView {
     pub name: String,
     pub label: String,
     pub format: ValueFormat,
+    /// Whether a rise is good news.
+    pub higher_is_better: bool,
 }
 
 impl ColumnView {
@@ -59,6 +61,7 @@ pub fn columns(section: &SectionData, conventions: Conventions<'_>) -> Vec<Colum
                 format: declared
                     .and_then(|d| d.format)
                     .unwrap_or_else(|| infer(section, i, name, conventions.currency.is_some())),
+                higher_is_better: declared.and_then(|d| d.higher_is_better).unwrap_or(true),
             }
         })
         .collect()
@@ -68,9 +71,15 @@ pub fn columns(section: &SectionData, conventions: Conventions<'_>) -> Vec<Colum
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Delta {
     pub text: String,
-    /// 1 up, -1 down, 0 unchanged.
+    /// 1 up, -1 down, 0 unchanged (as far as the text shows).
     pub direction: i8,
+    /// 1 good news, -1 bad news, 0 neither: unchanged, or a move between small counts.
+    pub tone: i8,
 }
+
+/// Counts under this, before and now, move by large shares on chance alone (28 units to 57 is
+/// +103.6%): their moves are shown but neither good nor bad.
+pub const SMALL_COUNT: f64 = 100.0;
 
 /// The move of row `row`, column `column` of `section` against `earlier` (the same query for
 /// an earlier day): rows are matched by the values of their text columns (by position when
@@ -99,21 +108,35 @@ pub fn delta(
         })
     }?;
     let before = matched.get(position(&views[column].name)?)?.as_f64()?;
-    let (change, text) = if views[column].format == ValueFormat::Percent {
-        let points = (now - before) * 100.0;
-        (points, format!("{} pt", grouped(points.abs(), 1)))
+    // The change as the text shows it, in points or percent to one decimal: what rounds to
+    // 0.0 did not move.
+    let shown = if views[column].format == ValueFormat::Percent {
+        (now - before) * 100.0
     } else if before == 0.0 {
         return None;
     } else {
-        let share = (now - before) / before.abs();
-        (share, format!("{}%", grouped(share.abs() * 100.0, 1)))
+        (now - before) / before.abs() * 100.0
     };
-    let direction = if change.abs() < 0.0005 {
+    let unit = if views[column].format == ValueFormat::Percent {
+        " pt"
+    } else {
+        "%"
+    };
+    let text = format!("{}{unit}", grouped(shown.abs(), 1));
+    let direction = if (shown.abs() * 10.0).round() == 0.0 {
         0
-    } else if change > 0.0 {
+    } else if shown > 0.0 {
         1
     } else {
         -1
+    };
+    let small = views[column].format == ValueFormat::Count
+        && now.abs() < SMALL_COUNT
+        && before.abs() < SMALL_COUNT;
+    let tone = match (small, views[column].higher_is_better) {
+        (true, _) => 0,
+        (false, true) => direction,
+        (false, false) => -direction,
     };
     let arrow = match direction {
         1 => "▲",
@@ -123,6 +146,7 @@ pub fn delta(
     Some(Delta {
         text: format!("{arrow} {text}"),
         direction,
+        tone,
     })
 }
 
@@ -174,6 +198,40 @@ pub fn headline(report: &crate::model::data::ReportData) -> Vec<Shown> {
         }
     }
     numbers
+}
+
+/// The rows of `section` in the order a reader is shown them, before any cut to a few: a trend
+/// (a line chart) newest first, so a cut leaves out the oldest days and never yesterday; data
+/// quality only the checks that did not pass (its description counts the rest); any other
+/// section as its query ordered it.
+pub fn reading_order(section: &crate::model::data::SectionData) -> Vec<usize> {
+    use crate::model::data::SectionKind;
+    let rows = &section.result.rows;
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    if section.kind == SectionKind::Checks {
+        order.retain(|&r| rows[r].first() != Some(&serde_json::json!("ok")));
+    }
+    let trend = section
+        .chart
+        .as_ref()
+        .filter(|c| c.kind == daybook_core::config::ChartKind::Line)
+        .and_then(|c| section.column_index(&c.category));
+    if let Some(at) = trend {
+        // Stable, so the lines of one day keep their query's order.
+        order.sort_by(|&a, &b| later_first(&rows[a][at], &rows[b][at]));
+    }
+    order
+}
+
+/// Dates (`YYYY-MM-DD`, any ISO text) and numbers, the later or larger first.
+fn later_first(a: &serde_json::Value, b: &serde_json::Value) -> std::cmp::Ordering {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(a), Some(b)) => b.total_cmp(&a),
+        _ => b
+            .as_str()
+            .unwrap_or_default()
+            .cmp(a.as_str().unwrap_or_default()),
+    }
 }
 
 /// Whether the tiles show all of `section`: a headline section of one row of numbers, with no

@@ -128,6 +128,8 @@ struct Section {
     truncated: bool,
     /// A data-quality section whose every check passed: one line, no table.
     all_passed: bool,
+    /// A trend: its table lists the latest rows first.
+    trend: bool,
     stacked: Vec<StackedBar>,
     legend: Vec<(String, &'static str)>,
     image: Option<Image>,
@@ -184,13 +186,7 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
                     .filter_map(|r| crate::model::chart::number(&r[at]))
                     .fold(0.0_f64, f64::max)
             });
-            // Data quality is one line while every check passes: only the others are listed.
-            let listed: Vec<usize> = (0..section.result.rows.len())
-                .filter(|&r| {
-                    section.kind != SectionKind::Checks
-                        || section.result.rows[r].first() != Some(&serde_json::json!("ok"))
-                })
-                .collect();
+            let listed = display::reading_order(section);
             let rows = listed
                 .iter()
                 .take(shown)
@@ -313,6 +309,10 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
                 compared: section.previous_day.is_some() || section.previous_week.is_some(),
                 total_rows: listed.len(),
                 truncated: listed.len() > shown,
+                trend: section
+                    .chart
+                    .as_ref()
+                    .is_some_and(|c| c.kind == ChartKind::Line),
                 all_passed: section.kind == SectionKind::Checks && listed.is_empty(),
                 stacked,
                 legend,

@@ -60,11 +60,11 @@ pub fn render_text(report: &ReportData, workbook_attached: bool) -> String {
         }
         let views = display::columns(section, currency);
         let labels: Vec<String> = views.iter().map(|v| v.label.clone()).collect();
-        let cells: Vec<Vec<String>> = section
-            .result
-            .rows
+        let order = display::reading_order(section);
+        let cells: Vec<Vec<String>> = order
             .iter()
             .take(crate::render::html::EMAIL_ROWS)
+            .map(|&r| &section.result.rows[r])
             .map(|r| {
                 r.iter()
                     .zip(&views)
@@ -92,16 +92,20 @@ pub fn render_text(report: &ReportData, workbook_attached: bool) -> String {
                 .collect();
             format!("{}\n", padded.join("  ").trim_end())
         };
-        out.push_str(&line(labels.iter().map(String::as_str).collect()));
+        if !cells.is_empty() {
+            out.push_str(&line(labels.iter().map(String::as_str).collect()));
+        }
         for row in &cells {
             out.push_str(&line(row.iter().map(String::as_str).collect()));
         }
         if section.result.rows.is_empty() {
             out.push_str("(no rows for this date)\n");
-        } else if section.result.rows.len() > cells.len() {
+        } else if order.is_empty() {
+            out.push_str("Every check passed; the workbook lists them.\n");
+        } else if order.len() > cells.len() {
             out.push_str(&format!(
                 "… and {} more rows in the full report and the workbook\n",
-                section.result.rows.len() - cells.len()
+                order.len() - cells.len()
             ));
         }
         out.push('\n');

@@ -277,17 +277,17 @@ fn write_summary(
         {
             sheet.write_string_with_format(row, c as u16, *title, &bold)?;
         }
-        let up = Format::new().set_font_color("#15803D");
-        let down = Format::new().set_font_color("#B91C1C");
+        let good = Format::new().set_font_color("#15803D");
+        let bad = Format::new().set_font_color("#B91C1C");
         for number in &headline {
             row += 1;
             sheet.write_string(row, 0, &number.label)?;
             sheet.write_string(row, 1, &number.text)?;
             for (c, delta) in [(2, &number.day), (3, &number.week)] {
                 if let Some(delta) = delta {
-                    let format = match delta.direction {
-                        d if d > 0 => &up,
-                        d if d < 0 => &down,
+                    let format = match delta.tone {
+                        t if t > 0 => &good,
+                        t if t < 0 => &bad,
                         _ => &Format::new(),
                     };
                     sheet.write_string_with_format(row, c, &delta.text, format)?;

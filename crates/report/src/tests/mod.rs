@@ -58,6 +58,7 @@ fn headline() -> SectionData {
         ColumnDisplay {
             label: Some("Revenue".into()),
             format: Some(ValueFormat::Money),
+            higher_is_better: None,
         },
     );
     section
@@ -256,6 +257,7 @@ fn compared_sections_show_moves_in_headline_tiles_cells_and_text() {
         ColumnDisplay {
             label: None,
             format: Some(ValueFormat::Money),
+            higher_is_better: None,
         },
     );
     // Rows match by category, whatever their order the day before.
@@ -528,3 +530,5 @@ fn every_way_of_deciding_checks_who_and_the_comment_in_one_place() {
     );
     assert!(decide("ana", Some(&"x".repeat(MAX_COMMENT_CHARS))).is_ok());
 }
+
+mod reading;

@@ -1,0 +1,99 @@
+//! How a reader goes through the report: which rows a cut keeps, what data quality lists, and
+//! what colour a move is.
+
+use super::*;
+use crate::model::data::SectionData;
+
+#[test]
+fn a_trend_cut_to_fit_the_email_keeps_its_latest_days_and_data_quality_lists_only_what_failed() {
+    use crate::model::data::SectionKind;
+    use daybook_core::config::ChartKind;
+    // Thirty days, oldest first, as a trend's SQL orders them: more than the email shows.
+    let days: Vec<Vec<Value>> = (1..=30)
+        .map(|d| vec![json!(format!("2026-11-{d:02}")), json!(100 + d)])
+        .collect();
+    let mut trend = SectionData::new("Sales over 30 days", result(&["day", "orders"], days));
+    let mut line = ChartSpec::bar("day", "orders");
+    line.kind = ChartKind::Line;
+    trend.chart = Some(line);
+    let mut checks = SectionData::new(
+        "Data quality",
+        result(
+            &["status", "table", "check", "detail"],
+            vec![
+                vec![
+                    json!("FAILED"),
+                    json!("orders"),
+                    json!("volume"),
+                    json!("3 rows"),
+                ],
+                vec![
+                    json!("ok"),
+                    json!("orders"),
+                    json!("freshness"),
+                    json!("fresh"),
+                ],
+            ],
+        ),
+    );
+    checks.kind = SectionKind::Checks;
+    let mut passed = checks.clone();
+    passed.result.rows.remove(0);
+    let data = report(vec![trend, checks]);
+    let html = crate::render::html::render_email(&data, &[], true).unwrap();
+    let text = crate::render::text::render_text(&data, true);
+    for shown in [&html, &text] {
+        assert!(shown.contains("2026-11-30"), "yesterday is shown");
+        assert!(
+            !shown.contains("2026-11-01"),
+            "the oldest day is the one cut"
+        );
+        assert!(shown.contains("FAILED") && !shown.contains("freshness"));
+    }
+    assert!(html.contains("Showing the latest 25 of 30 rows"), "{html}");
+    assert!(
+        html.find("2026-11-30").unwrap() < html.find("2026-11-29").unwrap(),
+        "newest first"
+    );
+    let all_passed = report(vec![passed]);
+    let html = crate::render::html::render_email(&all_passed, &[], true).unwrap();
+    assert!(html.contains("Every check passed") && !html.contains("freshness"));
+    let text = crate::render::text::render_text(&all_passed, true);
+    assert!(text.contains("Every check passed") && !text.contains("freshness"));
+}
+
+#[test]
+fn a_move_is_coloured_by_whether_it_is_good_news_and_small_or_unmoved_numbers_are_grey() {
+    use crate::model::display::{columns, delta};
+    let mut section = SectionData::new(
+        "Headline figures",
+        result(
+            &["orders", "zero_result_rate", "units", "queries"],
+            vec![vec![json!(1200), json!(0.020), json!(57), json!(5000)]],
+        ),
+    );
+    section.columns.insert(
+        "zero_result_rate".into(),
+        ColumnDisplay {
+            label: None,
+            format: None,
+            higher_is_better: Some(false),
+        },
+    );
+    let before = result(
+        &["orders", "zero_result_rate", "units", "queries"],
+        vec![vec![json!(1000), json!(0.025), json!(28), json!(4999)]],
+    );
+    let views = columns(&section, Default::default());
+    let moved = |column| delta(&section, &views, 0, column, &before).unwrap();
+    // More orders: up and good. A falling zero-result rate: down, and good news.
+    assert_eq!((moved(0).direction, moved(0).tone), (1, 1));
+    assert_eq!((moved(1).direction, moved(1).tone), (-1, 1));
+    assert_eq!(moved(1).text, "▼ 0.5 pt");
+    // 28 to 57 units: a big share of a small count, shown but neither good nor bad.
+    assert_eq!(moved(2).text, "▲ 103.6%");
+    assert_eq!((moved(2).direction, moved(2).tone), (1, 0));
+    // 4,999 to 5,000 reads 0.0%: unchanged, not a green arrow.
+    assert_eq!(moved(3).text, "= 0.0%");
+    assert_eq!(moved(3).tone, 0);
+}
