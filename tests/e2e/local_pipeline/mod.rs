@@ -386,15 +386,35 @@ async fn a_rejected_report_ends_the_run_without_sending() {
         .await
         .unwrap();
     let err = run.await.unwrap().unwrap_err();
-    match err {
-        RunError::Run { failure, .. } => {
-            assert_eq!(
-                failure,
-                Failure::new("Daybook.Rejected", "rejected by ana: numbers look off")
-            )
-        }
-        other => panic!("expected a rejected run, got {other}"),
-    }
+    assert_eq!(
+        err.failure().map(|(failure, _)| failure),
+        Some(Failure::new(
+            "Daybook.Rejected",
+            "rejected by ana: numbers look off"
+        ))
+    );
+    // The way on is a new run, never the redrive that would reach the same rejection.
+    let advice = err.to_string();
+    assert!(
+        advice.contains("daybook start --date") && !advice.contains("daybook redrive"),
+        "{advice}"
+    );
+    let functions = Arc::new(daybook_local::pipeline::LocalFunctions::new(
+        &daybook_local::paths::LocalPaths::new(&root),
+    ));
+    let redriven = daybook_local::runs::redrive_daily_report(
+        &root,
+        functions,
+        "job-no",
+        Arc::new(daybook_local::callbacks::AutoAnswer::new(json!({}))),
+        Arc::new(|_: &RunEvent| {}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(redriven, RunError::Rejected { .. }),
+        "a redrive is refused up front: {redriven}"
+    );
     assert_eq!(sent_emails(&root).len(), 1, "only the approval request");
 }
 

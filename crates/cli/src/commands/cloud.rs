@@ -213,10 +213,18 @@ pub fn aws_status(
     );
     out.push_str(&render_lines(&state_lines(history, now)));
     if let Some(error) = &execution.error {
+        // A rejection is the approvers' answer: a redrive would reach it again.
+        let way_on = if error == "Daybook.Rejected" {
+            "once the data or the report is fixed, build it again with a new run: daybook start --stack … --date <its date>".to_string()
+        } else {
+            format!(
+                "once the cause is fixed: daybook redrive {} --stack …",
+                execution.name
+            )
+        };
         out.push_str(&format!(
-            "failed: {error}: {}\nonce the cause is fixed: daybook redrive {} --stack …\n",
+            "failed: {error}: {}\n{way_on}\n",
             execution.cause.as_deref().unwrap_or_default(),
-            execution.name
         ));
     }
     out.push_str(&format!(

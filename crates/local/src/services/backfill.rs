@@ -130,8 +130,11 @@ impl ChildExecutions {
             elapsed: started.elapsed(),
             failure: match &result {
                 Ok(_) => None,
-                Err(RunError::Run { failure, state, .. }) => Some((failure.clone(), state.clone())),
-                Err(other) => Some((Failure::runtime(other.to_string()), String::new())),
+                Err(error) => Some(
+                    error
+                        .failure()
+                        .unwrap_or_else(|| (Failure::runtime(error.to_string()), String::new())),
+                ),
             },
         });
         let execution_arn =
@@ -149,19 +152,22 @@ impl ChildExecutions {
             })),
             // As `.sync` reports a failed child: States.TaskFailed, the execution's description
             // (with its own error and cause) as the cause.
-            Err(RunError::Run { failure, state, .. }) => Err(Failure::new(
-                "States.TaskFailed",
-                json!({
-                    "ExecutionArn": execution_arn,
-                    "Name": name,
-                    "StateMachineArn": arn,
-                    "Status": "FAILED",
-                    "Error": failure.error,
-                    "Cause": failure.cause,
-                    "FailedState": state,
-                })
-                .to_string(),
-            )),
+            Err(error) if error.failure().is_some() => {
+                let (failure, state) = error.failure().expect("checked");
+                Err(Failure::new(
+                    "States.TaskFailed",
+                    json!({
+                        "ExecutionArn": execution_arn,
+                        "Name": name,
+                        "StateMachineArn": arn,
+                        "Status": "FAILED",
+                        "Error": failure.error,
+                        "Cause": failure.cause,
+                        "FailedState": state,
+                    })
+                    .to_string(),
+                ))
+            }
             Err(other) => Err(Failure::runtime(other.to_string())),
         }
     }

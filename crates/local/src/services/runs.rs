@@ -38,14 +38,54 @@ pub enum RunError {
         state: String,
         root: String,
     },
+    /// The approvers rejected the report: a redrive would only reach the same rejection.
+    #[error(
+        "the report of run {job_id} was rejected ({cause}); nothing was sent. A redrive would end in the same rejection: once the data or the report is fixed, build it again with a new run: `daybook start{date} --root {root}`"
+    )]
+    Rejected {
+        job_id: String,
+        cause: String,
+        /// ` --date D` when the run's date is known.
+        date: String,
+        root: String,
+    },
     #[error("{0}")]
     Execution(String),
     #[error("the run's variables: {0}")]
     Variables(String),
 }
 
+/// The error the daily definition's Rejected state ends a run with.
+const REJECTED: &str = "Daybook.Rejected";
+
 impl RunError {
-    fn run(root: &Path, job_id: &str, interrupted: Interrupted) -> Self {
+    fn rejected(root: &Path, job_id: &str, input: &Value, cause: String) -> Self {
+        RunError::Rejected {
+            job_id: job_id.to_string(),
+            cause,
+            date: input["date"]
+                .as_str()
+                .map(|d| format!(" --date {d}"))
+                .unwrap_or_default(),
+            root: root.display().to_string(),
+        }
+    }
+
+    /// How the state machine ended the run, and the state it ended in, when it ended in one.
+    pub fn failure(&self) -> Option<(Failure, String)> {
+        match self {
+            RunError::Run { failure, state, .. } => Some((failure.clone(), state.clone())),
+            RunError::Rejected { cause, .. } => {
+                Some((Failure::new(REJECTED, cause.clone()), "Rejected".into()))
+            }
+            _ => None,
+        }
+    }
+
+    fn run(root: &Path, job_id: &str, input: &Value, interrupted: Interrupted) -> Self {
+        if interrupted.failure.error == REJECTED {
+            return Self::rejected(root, job_id, input, interrupted.failure.cause);
+        }
         RunError::Run {
             job_id: job_id.to_string(),
             state: interrupted.resume.failed_path(),
@@ -89,10 +129,10 @@ pub async fn run_daily_report_with(
         .with_observer(observer)
         .with_item_source(Arc::new(LakeItems::new(root)));
     let store = ExecutionStore::new(&LocalPaths::new(root).executions());
-    start_recorded(&store, runner, recorded, job_id, input)
+    start_recorded(&store, runner, recorded, job_id, input.clone())
         .await
         .map_err(RunError::Execution)?
-        .map_err(|interrupted| RunError::run(root, job_id, interrupted))
+        .map_err(|interrupted| RunError::run(root, job_id, &input, interrupted))
 }
 
 /// `daybook redrive`: resumes the failed execution `job_id` in the state that failed, with the
@@ -105,6 +145,19 @@ pub async fn redrive_daily_report(
     observer: Observer,
 ) -> Result<Value, RunError> {
     let store = ExecutionStore::new(&LocalPaths::new(root).executions());
+    // A rejection is an answer, not a failure to resume: the run would enter Rejected again.
+    let recorded = store
+        .load(job_id)
+        .map_err(|e| RunError::Execution(format!("{e} (local root {})", root.display())))?;
+    if let Some(failure) = recorded.failure.clone().filter(|f| f.error == REJECTED) {
+        return Err(RunError::rejected(
+            root,
+            job_id,
+            &recorded.input,
+            failure.cause,
+        ));
+    }
+    let input = recorded.input;
     redrive_recorded(&store, job_id, |definition| {
         Runner::new(definition, functions, waiter, Arc::new(SystemClock))
             .with_observer(observer)
@@ -112,7 +165,7 @@ pub async fn redrive_daily_report(
     })
     .await
     .map_err(|e| RunError::Execution(format!("{e} (local root {})", root.display())))?
-    .map_err(|interrupted| RunError::run(root, job_id, interrupted))
+    .map_err(|interrupted| RunError::run(root, job_id, &input, interrupted))
 }
 
 /// Checks `given` against the variables the root's config declares, before anything runs: a
