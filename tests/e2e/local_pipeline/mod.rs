@@ -70,11 +70,22 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
     )
     .await
     .unwrap();
-    // The demo approved it itself: a rejection now cannot claim that nothing will be sent.
+    // The demo approved it itself, through the same decision a person makes: it is pending for
+    // nobody, and a rejection now cannot claim that nothing will be sent.
+    let state = daybook_local::state::FileStateStore::new(
+        &daybook_local::paths::LocalPaths::new(dir.path()).state(),
+    );
+    let pending = daybook_report::approval::pending_approvals(&state, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(pending.is_empty(), "{} pending", pending.len());
     let late = daybook_local::runs::decide(dir.path(), "job-e2e", false, "ana", Some("late"))
         .await
         .unwrap_err();
-    assert!(late.contains("already answered"), "{late}");
+    assert!(
+        late.contains("already approved by demo (auto-approved)"),
+        "{late}"
+    );
 
     let entered = entered_states(&events.lock().unwrap());
     // The five export branches run at once, so only their set is fixed, not their order. The

@@ -63,7 +63,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("demo history before {date}"))?;
     }
-    let observer = super::progress::printer(&job_id, &args.out);
+    let approval = if args.manual_approval {
+        super::progress::Approval::Person
+    } else {
+        super::progress::Approval::Automatic
+    };
+    let observer = super::progress::printer(&job_id, &args.out, approval);
     let outcome = run_demo(&options, observer)
         .await
         .with_context(|| format!("demo run {job_id}"))?;

@@ -14,6 +14,9 @@ pub struct RedriveArgs {
     /// The local folder the run used (the demo's --out).
     #[arg(long, default_value = "daybook-demo")]
     root: PathBuf,
+    /// Print the run's whole output as JSON instead of its summary.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     stack: super::stack::StackArgs,
 }
@@ -41,11 +44,15 @@ pub async fn run(args: RedriveArgs) -> anyhow::Result<()> {
         &args.job_id,
         // A redriven run that reaches the approval step again waits for a person.
         Arc::new(FileCallbacks::new(&paths.callbacks())),
-        super::progress::printer(&args.job_id, &args.root),
+        super::progress::printer(&args.job_id, &args.root, super::progress::Approval::Person),
     )
     .await
     .with_context(|| format!("redriving {}", args.job_id))?;
     eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
-    println!("{}", serde_json::to_string_pretty(&output)?);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&output)?);
+    } else {
+        println!("{}", super::progress::summary(&args.root, &output));
+    }
     Ok(())
 }

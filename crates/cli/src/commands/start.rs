@@ -18,6 +18,9 @@ pub struct StartArgs {
     /// Approve the report at once instead of waiting for `daybook approve` or a link.
     #[arg(long)]
     auto_approve: bool,
+    /// Print the run's whole output as JSON instead of its summary.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     stack: super::stack::StackArgs,
 }
@@ -58,10 +61,22 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
         }
     );
     let started = std::time::Instant::now();
-    let output = start_daily_report(&options, super::progress::printer(&job_id, &args.root))
-        .await
-        .with_context(|| format!("run {job_id}"))?;
+    let approval = if args.auto_approve {
+        super::progress::Approval::Automatic
+    } else {
+        super::progress::Approval::Person
+    };
+    let output = start_daily_report(
+        &options,
+        super::progress::printer(&job_id, &args.root, approval),
+    )
+    .await
+    .with_context(|| format!("run {job_id}"))?;
     eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
-    println!("{}", serde_json::to_string_pretty(&output)?);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&output)?);
+    } else {
+        println!("{}", super::progress::summary(&args.root, &output));
+    }
     Ok(())
 }

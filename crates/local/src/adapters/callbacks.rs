@@ -150,6 +150,11 @@ impl FileCallbacks {
             .map_err(|e| Refusal::Io(format!("writing {}: {e}", path.display())))
     }
 
+    /// Whether the task of `token` has its answer.
+    pub fn answered(&self, token: &str) -> bool {
+        self.read(token).is_some()
+    }
+
     fn read(&self, token: &str) -> Option<TaskDecision> {
         let bytes = std::fs::read(self.path(token)).ok()?;
         serde_json::from_slice(&bytes).ok()
@@ -282,56 +287,28 @@ fn port_error(refusal: Refusal) -> daybook_core::ports::PortError {
     daybook_core::ports::PortError::with_kind(refusal.to_string(), kind)
 }
 
-/// Answers every callback at once with the same output: the demo's automatic approval. With
-/// a callbacks folder, the answer is recorded there as a person's would be, so a later
-/// `daybook approve` or `reject` of the same run says it was already answered instead of
-/// claiming a decision that changes nothing.
+/// Answers every callback at once with the same output, recording nothing: for runs that ask
+/// nobody (a history day) and tests. A run that approves itself with a record of who decided
+/// goes through `services::runs`.
 pub struct AutoAnswer {
     output: Value,
-    record: Option<FileCallbacks>,
 }
 
 impl AutoAnswer {
     pub fn new(output: Value) -> Self {
-        Self {
-            output,
-            record: None,
-        }
-    }
-
-    pub fn recorded_in(mut self, dir: &Path) -> Self {
-        self.record = Some(FileCallbacks::new(dir));
-        self
+        Self { output }
     }
 }
 
 #[async_trait]
 impl CallbackWaiter for AutoAnswer {
-    async fn issue(&self, token: &str) -> Result<(), Failure> {
-        match &self.record {
-            Some(record) => record.issue(token).await,
-            None => Ok(()),
-        }
-    }
-
     async fn wait(
         &self,
-        token: &str,
+        _token: &str,
         _execution: &str,
         _state: &str,
         _timeout: Option<Duration>,
     ) -> Result<Value, Failure> {
-        if let Some(record) = &self.record {
-            let answer = TaskDecision::Success {
-                output: self.output.clone(),
-            };
-            // A redrive waits on the same token: the answer recorded the first time stands.
-            if record.read(token).is_none() {
-                record
-                    .decide(token, &answer)
-                    .map_err(|e| Failure::new("States.Runtime", e.to_string()))?;
-            }
-        }
         Ok(self.output.clone())
     }
 }

@@ -2,7 +2,7 @@
 //! state that failed, decide its approval. The CLI's `start`, `redrive`, `approve` and `reject`
 //! and the demo all run through here.
 
-use crate::adapters::callbacks::{AutoAnswer, FileCallbacks};
+use crate::adapters::callbacks::FileCallbacks;
 use crate::adapters::lake_items::LakeItems;
 use crate::adapters::paths::LocalPaths;
 use crate::adapters::state::FileStateStore;
@@ -208,7 +208,10 @@ pub async fn start_daily_report(
     let waiter: Arc<dyn CallbackWaiter> = if options.manual_approval {
         Arc::new(FileCallbacks::new(&paths.callbacks()))
     } else {
-        Arc::new(AutoAnswer::new(auto_answer(true)).recorded_in(&paths.callbacks()))
+        Arc::new(AutoApproval {
+            root: options.root.clone(),
+            job_id: options.job_id.clone(),
+        })
     };
     run_daily_report(
         &options.root,
@@ -259,16 +262,63 @@ pub async fn decide(
     .map_err(|e| format!("{e} (local root {})", root.display()))
 }
 
+/// The approval of a run that approves itself (`daybook start` without manual approval, the
+/// demo): the decision a person's would be, through the same path, so the approval record says
+/// who decided and when, `daybook approvals` no longer lists the run, and a later `approve` or
+/// `reject` says it was already decided.
+struct AutoApproval {
+    root: PathBuf,
+    job_id: String,
+}
+
+#[async_trait::async_trait]
+impl CallbackWaiter for AutoApproval {
+    async fn issue(&self, token: &str) -> Result<(), Failure> {
+        FileCallbacks::new(&LocalPaths::new(&self.root).callbacks())
+            .issue(token)
+            .await
+    }
+
+    async fn wait(
+        &self,
+        token: &str,
+        execution: &str,
+        state: &str,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Value, Failure> {
+        let paths = LocalPaths::new(&self.root);
+        let callbacks = FileCallbacks::new(&paths.callbacks());
+        let now = chrono::Utc::now();
+        let decision = Decision::new(true, AUTO_DECIDER, None, "demo", now)
+            .expect("the automatic decider's name is a valid one");
+        let decided = decide_job(
+            &FileStateStore::new(&paths.state()),
+            &callbacks,
+            &self.job_id,
+            decision,
+            now,
+        )
+        .await;
+        // A redrive finds the first attempt's answer and resumes with it.
+        if let Err(e) = decided
+            && !callbacks.answered(token)
+        {
+            return Err(Failure::new(
+                "States.Runtime",
+                format!("approving job {} automatically: {e}", self.job_id),
+            ));
+        }
+        callbacks.wait(token, execution, state, timeout).await
+    }
+}
+
+/// Who decides a run that approves itself.
+const AUTO_DECIDER: &str = "demo (auto-approved)";
+
 /// The answer a run gets when nobody is asked (the demo without `--manual-approval`, a
 /// history day).
 pub fn auto_answer(approved: bool) -> Value {
-    let decision = Decision::new(
-        approved,
-        "demo (auto-approved)",
-        None,
-        "demo",
-        chrono::Utc::now(),
-    )
-    .expect("the demo's own name is a valid decider");
+    let decision = Decision::new(approved, AUTO_DECIDER, None, "demo", chrono::Utc::now())
+        .expect("the demo's own name is a valid decider");
     serde_json::to_value(decision).expect("decisions serialise")
 }
