@@ -76,6 +76,31 @@ pub async fn build_report(
         } else {
             None
         };
+        // Personal data never leaves the warehouse: masked before anything renders it (rows of
+        // the earlier days too, so a compared section matches masked with masked).
+        let private: Vec<&str> = section.private_columns().collect();
+        let hide = |mut result: QueryResult| {
+            for at in result
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| private.iter().any(|p| p.eq_ignore_ascii_case(c)))
+                .map(|(at, _)| at)
+                .collect::<Vec<_>>()
+            {
+                for row in &mut result.rows {
+                    if let Some(value) = row.get_mut(at) {
+                        *value = daybook_core::config::masked(value);
+                    }
+                }
+            }
+            result
+        };
+        let (result, previous_day, previous_week) = (
+            hide(result),
+            previous_day.map(&hide),
+            previous_week.map(&hide),
+        );
         sections.push(SectionData {
             mismatch,
             description: section.description.clone(),

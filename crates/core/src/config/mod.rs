@@ -2,6 +2,10 @@
 
 pub use crate::fan_out::FanOut;
 use crate::flatten::FlattenConfig;
+pub use report::{
+    ChartKind, ChartSpec, ColumnDisplay, Locale, OnProblem, ReportDefinition, ReportSection,
+    ValueFormat, masked,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +111,9 @@ impl PipelineConfig {
                     .check()
                     .map_err(|e| format!("report section {:?}: {e}", section.title))?;
             }
+            section
+                .check_private()
+                .map_err(|e| format!("report section {:?}: {e}", section.title))?;
         }
         if !(1..=168).contains(&self.email.link_expiry_hours) {
             return Err(format!(
@@ -181,240 +188,6 @@ impl DynamoDbSource {
                 fan_out: Some(fan_out),
             } => Some((export_prefix, *fan_out)),
             _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReportDefinition {
-    /// Short name used in paths: `reports/<name>/dt=…/`.
-    pub name: String,
-    pub title: String,
-    /// ISO 4217 code of the money columns (`USD`, `EUR`, `KRW`, …): its symbol and decimals.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    /// How dates read: `en-US` (Nov 21, 2026), `en-GB` (21 Nov 2026), `de-DE` (21.11.2026),
-    /// `fr-FR` (21/11/2026), `ko-KR` (2026. 11. 21.), `ja-JP` (2026/11/21); none for ISO.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locale: Option<Locale>,
-    pub sections: Vec<ReportSection>,
-    /// What a report with problems (a failed query, an empty or flat chart, a failed or
-    /// warning data-quality check) does: `warn` (the default) shows them at the top and goes
-    /// to approval; `stop` fails the build step, so nothing is sent.
-    #[serde(default, skip_serializing_if = "OnProblem::is_warn")]
-    pub on_problem: OnProblem,
-}
-
-/// How a report's dates read. ISO (`2026-11-21`) unless the report names a locale.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Locale {
-    #[default]
-    #[serde(rename = "iso")]
-    Iso,
-    #[serde(rename = "en-US")]
-    EnUs,
-    #[serde(rename = "en-GB")]
-    EnGb,
-    #[serde(rename = "de-DE")]
-    DeDe,
-    #[serde(rename = "fr-FR")]
-    FrFr,
-    #[serde(rename = "ko-KR")]
-    KoKr,
-    #[serde(rename = "ja-JP")]
-    JaJp,
-}
-
-impl Locale {
-    /// A date as people of the locale write it.
-    pub fn date(self, date: chrono::NaiveDate) -> String {
-        let pattern = match self {
-            Locale::Iso => "%Y-%m-%d",
-            Locale::EnUs => "%b %-d, %Y",
-            Locale::EnGb => "%-d %b %Y",
-            Locale::DeDe => "%d.%m.%Y",
-            Locale::FrFr => "%d/%m/%Y",
-            Locale::KoKr => "%Y. %-m. %-d.",
-            Locale::JaJp => "%Y/%m/%d",
-        };
-        date.format(pattern).to_string()
-    }
-
-    /// The same, as an Excel number format.
-    pub fn excel_date(self) -> &'static str {
-        match self {
-            Locale::Iso => "yyyy-mm-dd",
-            Locale::EnUs => "mmm d, yyyy",
-            Locale::EnGb => "d mmm yyyy",
-            Locale::DeDe => "dd.mm.yyyy",
-            Locale::FrFr => "dd/mm/yyyy",
-            Locale::KoKr => "yyyy. m. d.",
-            Locale::JaJp => "yyyy/mm/dd",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnProblem {
-    #[default]
-    Warn,
-    Stop,
-}
-
-impl OnProblem {
-    fn is_warn(&self) -> bool {
-        *self == OnProblem::Warn
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReportSection {
-    pub title: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// A query over marts; `{run_date}` becomes the date literal.
-    pub sql: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chart: Option<ChartSpec>,
-    /// How the query's columns are shown, by column name: a label and a format. A column not
-    /// listed gets its name in words (`zero_result_rate` → "Zero result rate") and a format
-    /// from its values.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub columns: std::collections::BTreeMap<String, ColumnDisplay>,
-    /// Run the query for the day before and the same day a week before too, and show how each
-    /// number moved (rows are matched by their text columns).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub compare: bool,
-    /// Show the section's first row as headline numbers at the top of the email.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub headline: bool,
-}
-
-/// A column's label and format in the email, the text part and the workbook.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ColumnDisplay {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<ValueFormat>,
-    /// Whether a rise is good news (the default) or bad (a zero-result rate, a late-delivery
-    /// rate): a move is green when it is good and red when it is bad, whichever way it goes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub higher_is_better: Option<bool>,
-}
-
-/// How a value reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ValueFormat {
-    /// As it is.
-    Text,
-    /// A whole number with separators: 12,345.
-    Count,
-    /// Two decimal places with separators: 1,234.50.
-    Decimal,
-    /// A share (0.002) as a percentage with one decimal: 0.2%.
-    Percent,
-    /// The report's currency, with its decimals: $1,234.50, ₩12,345.
-    Money,
-    /// A date, as the query gives it (`2026-11-21`).
-    Date,
-}
-
-/// A section's chart. Bar and stacked bar charts are drawn with table cells, so they show where
-/// images are blocked; line, scatter and quadrant charts are pictures (PNG) with alt text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChartSpec {
-    #[serde(default, skip_serializing_if = "ChartKind::is_bar")]
-    pub kind: ChartKind,
-    /// The column naming each bar, each point of a line (a date) or each dot.
-    pub category: String,
-    /// The column of the numbers drawn: bar lengths, the line's height, the dots' height.
-    pub value: String,
-    /// Scatter and quadrant: the column of the dots' horizontal position.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub x: Option<String>,
-    /// Stacked bar: the column naming each part of a bar. Line: one line per value of it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub series: Option<String>,
-    /// Line: the trend's length in days, ending on the run date. The section's SQL reads
-    /// `{first_date}` as the first of those days.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub days: Option<u32>,
-    /// Quadrant: the names of the four parts, in the order top right (high x, high value),
-    /// top left, bottom right, bottom left. The lines between them are the medians.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quadrants: Option<[String; 4]>,
-}
-
-impl ChartSpec {
-    /// A bar chart of `value` per `category`.
-    pub fn bar(category: &str, value: &str) -> Self {
-        Self {
-            kind: ChartKind::Bar,
-            category: category.into(),
-            value: value.into(),
-            x: None,
-            series: None,
-            days: None,
-            quadrants: None,
-        }
-    }
-
-    /// What the chart needs that the definition does not give, in words.
-    pub fn check(&self) -> Result<(), String> {
-        let needs = |what: &str| Err(format!("a {} chart needs {what}", self.kind.name()));
-        match self.kind {
-            ChartKind::StackedBar if self.series.is_none() => {
-                needs("`series`: the column naming each part of a bar")
-            }
-            ChartKind::Scatter | ChartKind::Quadrant if self.x.is_none() => {
-                needs("`x`: the column of each dot's horizontal position")
-            }
-            ChartKind::Line if self.days.is_some_and(|d| !(2..=366).contains(&d)) => {
-                needs("`days` between 2 and 366")
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChartKind {
-    #[default]
-    Bar,
-    StackedBar,
-    Line,
-    Scatter,
-    Quadrant,
-}
-
-impl ChartKind {
-    fn is_bar(&self) -> bool {
-        *self == ChartKind::Bar
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ChartKind::Bar => "bar",
-            ChartKind::StackedBar => "stacked bar",
-            ChartKind::Line => "line",
-            ChartKind::Scatter => "scatter",
-            ChartKind::Quadrant => "quadrant",
-        }
-    }
-
-    /// Whether the chart is a picture (PNG) rather than table cells.
-    pub fn is_picture(self) -> bool {
-        match self {
-            ChartKind::Line | ChartKind::Scatter | ChartKind::Quadrant => true,
-            ChartKind::Bar | ChartKind::StackedBar => false,
         }
     }
 }
@@ -578,5 +351,6 @@ pub fn is_plain_address(address: &str) -> bool {
             .any(|c| c.is_whitespace() || c.is_control() || "<>,;:\"()[]\\".contains(c))
 }
 
+mod report;
 #[cfg(test)]
 mod tests;

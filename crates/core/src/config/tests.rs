@@ -87,3 +87,24 @@ fn approvers_see_every_recipient_with_bcc_marked() {
         ]
     );
 }
+
+#[test]
+fn a_private_column_may_not_be_drawn_by_a_chart() {
+    let section: ReportSection = serde_json::from_value(serde_json::json!({
+        "title": "Top customers",
+        "sql": "SELECT email, orders FROM marts.customers",
+        "chart": { "category": "email", "value": "orders" },
+        "columns": { "email": { "private": true } }
+    }))
+    .unwrap();
+    let refused = section.check_private().unwrap_err();
+    assert!(refused.contains("\"email\" is private"), "{refused}");
+    let mut table_only = section.clone();
+    table_only.chart = None;
+    assert!(table_only.check_private().is_ok());
+    assert_eq!(
+        masked(&serde_json::json!("kim@example.com")),
+        serde_json::json!("k•••")
+    );
+    assert_eq!(masked(&serde_json::json!(42)), serde_json::json!("•••"));
+}

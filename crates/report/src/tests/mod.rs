@@ -59,6 +59,7 @@ fn headline() -> SectionData {
             label: Some("Revenue".into()),
             format: Some(ValueFormat::Money),
             higher_is_better: None,
+            private: false,
         },
     );
     section
@@ -258,6 +259,7 @@ fn compared_sections_show_moves_in_headline_tiles_cells_and_text() {
             label: None,
             format: Some(ValueFormat::Money),
             higher_is_better: None,
+            private: false,
         },
     );
     // Rows match by category, whatever their order the day before.

@@ -78,6 +78,7 @@ fn a_move_is_coloured_by_whether_it_is_good_news_and_small_or_unmoved_numbers_ar
             label: None,
             format: None,
             higher_is_better: Some(false),
+            private: false,
         },
     );
     let before = result(
