@@ -306,6 +306,31 @@ async fn the_approval_link_is_clicked_through_in_a_browser_and_the_run_sends() {
             "document.querySelector('#comment').value = 'Checked the top keywords <b>twice</b>'",
         );
         let shot = browser.screenshot();
+        // The full report is served by the site, pictures and all: an http:// page cannot open
+        // a file:// link.
+        let full = browser
+            .eval("[...document.links].find(a => a.textContent === 'Open the full report').href");
+        let full = full
+            .as_str()
+            .expect("the page links the full report")
+            .to_string();
+        assert!(full.starts_with("http://"), "{full}");
+        let approval_page = browser.eval("location.href").as_str().unwrap().to_string();
+        browser.open(&full);
+        browser.wait_for(
+            "[...document.images].length > 0 && [...document.images].every(i => i.complete)",
+        );
+        let report = browser.text();
+        assert!(report.contains("Daily search report"), "{report:.500}");
+        let pictures = browser.eval("[...document.images].filter(i => i.naturalWidth > 0).length");
+        assert!(
+            pictures.as_u64().unwrap() >= 1,
+            "the report's pictures are served"
+        );
+        browser.open(&approval_page);
+        browser.eval(
+            "document.querySelector('#comment').value = 'Checked the top keywords <b>twice</b>'",
+        );
         browser.eval("document.querySelector('button[value=approve]').click()");
         browser.wait_for("document.body.innerText.includes('The report goes to')");
         let done = browser.text();
@@ -339,6 +364,15 @@ async fn the_approval_link_is_clicked_through_in_a_browser_and_the_run_sends() {
         html.contains("&lt;b&gt;twice&lt;"),
         "the comment is escaped"
     );
+    // /files shows the reports and nothing else of the root: not its config, state or keys.
+    for other in [
+        "/files/config/daybook.json",
+        "/files/.daybook/link-key.json",
+        "/files/reports/../config/daybook.json",
+    ] {
+        let (status, _) = daybook_tests::http_request(&url, "GET", other, &[], "");
+        assert_eq!(status, 404, "{other}");
+    }
     let _ = stop.send(());
     serving.await.unwrap().unwrap();
 }

@@ -6,11 +6,23 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct FsStore {
     root: PathBuf,
+    /// Where a server shows the store's files (`daybook serve`'s `/files`): links people open
+    /// from its pages, which a browser would not follow to `file://`.
+    links_at: Option<String>,
 }
 
 impl FsStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            links_at: None,
+        }
+    }
+
+    /// Links to `<base>/<key>` instead of `file://` paths.
+    pub fn with_links_at(mut self, base: impl Into<String>) -> Self {
+        self.links_at = Some(base.into());
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -95,6 +107,9 @@ impl ObjectStore for FsStore {
         _expires_in: std::time::Duration,
     ) -> Result<String, StoreError> {
         let path = self.file(key)?;
+        if let Some(base) = &self.links_at {
+            return Ok(format!("{base}/{key}"));
+        }
         let path = std::path::absolute(&path).map_err(|e| self.failed("finding", key, e))?;
         Ok(file_url(&path))
     }

@@ -115,7 +115,7 @@ impl ApprovalServer {
             header_timeout: HEADER_TIMEOUT,
             served: Arc::new(Served {
                 root: root.to_path_buf(),
-                store: FsStore::new(root),
+                store: FsStore::new(root).with_links_at(format!("http://{bound}{FILES}")),
                 state: FileStateStore::new(&paths.state()),
                 callbacks: FileCallbacks::new(&paths.callbacks()),
                 mailer: OutboxMailer::new(&paths.outbox()),
@@ -189,6 +189,48 @@ impl ApprovalServer {
     }
 }
 
+/// Where the site shows built reports: an approval page links the full report there, since a
+/// browser does not open a `file://` link from an `http://` page.
+const FILES: &str = "/files";
+/// What `/files` serves: the reports' files, nothing else of the root.
+const SERVED_FILES: &str = "reports/";
+
+/// A report's file, with the type its name says; anything else is not found.
+async fn report_file(served: &Served, key: &str) -> axum::response::Response {
+    let kind = match key.rsplit_once('.').map(|(_, extension)| extension) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("png") => "image/png",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => "",
+    };
+    let found = match (kind, key.starts_with(SERVED_FILES)) {
+        ("", _) | (_, false) => None,
+        _ => daybook_core::store::ObjectStore::get(&served.store, key)
+            .await
+            .ok(),
+    };
+    let Some(bytes) = found else {
+        return site_response(
+            404,
+            "<!DOCTYPE html><title>Not found</title><p>No such report file.</p>".into(),
+        );
+    };
+    axum::http::Response::builder()
+        .status(200)
+        .header("content-type", kind)
+        .header("x-content-type-options", "nosniff")
+        .header("cache-control", "no-store")
+        .header("referrer-policy", "no-referrer")
+        // The report is our own HTML: inline styles and its pictures beside it, nothing else.
+        .header(
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'",
+        )
+        .body(axum::body::Body::from(bytes))
+        .expect("static headers are valid")
+}
+
 /// Connections served at once; past it a new one is closed at once.
 const MAX_CONNECTIONS: usize = 256;
 /// How long a request's head may take to arrive, and then its body.
@@ -234,6 +276,14 @@ async fn page(
     body: axum::body::Body,
 ) -> axum::response::Response {
     use daybook_report::approval::MAX_FORM_BYTES;
+    if method == axum::http::Method::GET
+        && let Some(key) = uri
+            .path()
+            .strip_prefix(FILES)
+            .and_then(|p| p.strip_prefix('/'))
+    {
+        return report_file(&served, key).await;
+    }
     let too_large = || {
         site_response(
             413,
