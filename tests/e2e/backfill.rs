@@ -237,3 +237,38 @@ async fn a_backwards_range_is_refused_before_any_day_runs() {
     );
     assert!(error.contains("Daybook.InvalidInput"), "{error}");
 }
+
+/// A backfill in the demo's root generates the days it is asked for, as the demo generates its
+/// own, instead of failing each day for want of an export; elsewhere a day's sources are the
+/// root's own.
+#[tokio::test]
+async fn a_backfill_in_the_demos_root_generates_its_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let options = sources(&root, "2026-11-21");
+    prepare_shop(&options).unwrap();
+    let prepare_root = root.clone();
+    let prepare: daybook_local::backfill::DayPreparer = Arc::new(move |date| {
+        daybook_local::demo::prepare_day(&prepare_root, date)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    daybook_local::backfill::run_backfill_preparing(
+        &root,
+        "backfill-demo",
+        &request("2026-11-19", "2026-11-20"),
+        Arc::new(|_: &DayEvent| {}),
+        Some(prepare),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("every day of a demo root backfills: {e}"));
+    for date in ["2026-11-19", "2026-11-20"] {
+        assert!(root.join(format!("exports/search_queries/{date}")).exists());
+        assert!(daily_sales_rows(&root, date).await > 0, "{date}");
+    }
+    let elsewhere = tempfile::tempdir().unwrap();
+    assert!(
+        !daybook_local::demo::prepare_day(elsewhere.path(), day("2026-11-19")).unwrap(),
+        "a root the demo did not make is left alone"
+    );
+}

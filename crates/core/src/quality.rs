@@ -290,14 +290,25 @@ async fn table_checks(
                 let newest = chrono::DateTime::from_timestamp(epoch as i64, 0)
                     .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
                     .unwrap_or_else(|| epoch.to_string());
-                (
-                    "freshness",
-                    age_hours <= freshness.max_age_hours,
-                    format!(
-                        "newest {} is {newest}, {age_hours:.1} h before the end of the day (at most {} h allowed)",
-                        freshness.column, freshness.max_age_hours
-                    ),
-                )
+                if age_hours < -FUTURE_TOLERANCE_HOURS {
+                    (
+                        "freshness",
+                        false,
+                        format!(
+                            "newest {} is {newest}, {:.1} h after the end of the day: rows from the future, so a clock or a time zone is wrong",
+                            freshness.column, -age_hours
+                        ),
+                    )
+                } else {
+                    (
+                        "freshness",
+                        age_hours <= freshness.max_age_hours,
+                        format!(
+                            "newest {} is {newest}, {age_hours:.1} h before the end of the day (at most {} h allowed)",
+                            freshness.column, freshness.max_age_hours
+                        ),
+                    )
+                }
             }
         });
     }
@@ -362,6 +373,10 @@ fn number(value: &Value) -> Option<f64> {
         _ => None,
     }
 }
+
+/// How far past the end of a day (UTC) a day's newest row may be: a day cut in a time zone west
+/// of UTC ends up to 12 hours later, and no zone is more than 14 hours from UTC.
+const FUTURE_TOLERANCE_HOURS: f64 = 14.0;
 
 /// A one-line summary for emails: "12 passed, 1 warning".
 pub fn summary(results: &[CheckResult]) -> String {
@@ -513,5 +528,70 @@ mod volume_tests {
             "nothing to compare with"
         );
         assert_eq!(stopping(&results).len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod freshness_tests {
+    use super::*;
+    use crate::ports::{MartRun, QueryResult};
+
+    /// Answers a table's statistics with 10 rows, the newest at `epoch`.
+    struct Newest(f64);
+
+    #[async_trait::async_trait]
+    impl Warehouse for Newest {
+        async fn materialize(
+            &self,
+            _: &str,
+            _: &crate::variables::BoundSql,
+            _: NaiveDate,
+            _: &str,
+        ) -> Result<MartRun, PortError> {
+            Err(PortError::new("no marts here"))
+        }
+        async fn query_with(
+            &self,
+            _: &crate::variables::BoundSql,
+        ) -> Result<QueryResult, PortError> {
+            Ok(QueryResult {
+                columns: vec!["row_count".into(), "newest_epoch".into()],
+                rows: vec![vec![Value::from(10), Value::from(self.0)]],
+            })
+        }
+    }
+
+    async fn freshness_at(hours_after_midnight_utc: f64) -> (bool, String) {
+        let dt = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let end_of_day = dt.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let epoch = end_of_day.and_utc().timestamp() as f64 + hours_after_midnight_utc * 3600.0;
+        let checks = TableChecks {
+            table: "segment_pages".into(),
+            min_rows: None,
+            not_null: vec![],
+            unique: vec![],
+            freshness: Some(Freshness {
+                column: "timestamp".into(),
+                max_age_hours: 6.0,
+            }),
+            on_failure: None,
+        };
+        let out = table_checks(&Newest(epoch), &checks, dt).await.unwrap();
+        let (_, passed, detail) = out.into_iter().find(|(c, _, _)| *c == "freshness").unwrap();
+        (passed, detail)
+    }
+
+    #[tokio::test]
+    async fn rows_from_the_future_fail_freshness_as_stale_rows_do() {
+        assert!(freshness_at(-2.0).await.0, "two hours before midnight");
+        assert!(!freshness_at(-7.0).await.0, "older than six hours");
+        // A day cut in a zone west of UTC ends hours after midnight UTC.
+        assert!(freshness_at(8.0).await.0, "Pacific time's day");
+        let (passed, detail) = freshness_at(71.9).await;
+        assert!(!passed, "three days ahead: {detail}");
+        assert!(
+            detail.contains("71.9 h after the end of the day"),
+            "{detail}"
+        );
     }
 }

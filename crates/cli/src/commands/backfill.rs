@@ -1,6 +1,6 @@
 use clap::Args;
 use daybook_core::steps::backfill::{BackfillRequest, DEFAULT_CONCURRENCY};
-use daybook_local::backfill::{DayEvent, DayObserver, run_backfill};
+use daybook_local::backfill::{DayEvent, DayObserver, DayPreparer, run_backfill_preparing};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -113,7 +113,14 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
     let board = DayBoard::new(count as u64);
     let on_day = board.observer();
     let started = std::time::Instant::now();
-    let result = run_backfill(&args.root, &name, &request, on_day).await;
+    // In a demo's root, the days asked for are generated as the demo generates its own.
+    let root_of_days = args.root.clone();
+    let prepare: DayPreparer = Arc::new(move |date| {
+        daybook_local::demo::prepare_day(&root_of_days, date)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    let result = run_backfill_preparing(&args.root, &name, &request, on_day, Some(prepare)).await;
     let root = args.root.display().to_string();
     board.summarize(
         count,

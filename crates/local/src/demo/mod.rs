@@ -82,7 +82,44 @@ pub fn prepare(options: &DemoOptions) -> Result<(), RunError> {
     let mut segment = SegmentSpec::new(items, options.date);
     segment.seed = seed;
     write_segment_logs(&options.root, &segment).map_err(|e| setup(&options.root, &e))?;
+    let marker = options.root.join(DEMO_MARKER);
+    let generated =
+        serde_json::json!({ "items": options.items, "files": options.files, "seed": options.seed });
+    std::fs::create_dir_all(marker.parent().expect("the marker has a folder"))
+        .and_then(|()| std::fs::write(&marker, generated.to_string()))
+        .map_err(|e| setup(&marker, &e))?;
     Ok(())
+}
+
+/// Where a demo root keeps how its days are generated, so that a backfill there generates the
+/// days it is asked for as the demo does.
+const DEMO_MARKER: &str = ".daybook/demo.json";
+
+/// Generates `date`'s sources in a demo root that does not have them yet (a backfill of days the
+/// demo never made); `false` when the root is not a demo's, which then reads its own sources.
+pub fn prepare_day(root: &Path, date: NaiveDate) -> Result<bool, RunError> {
+    let Ok(text) = std::fs::read_to_string(root.join(DEMO_MARKER)) else {
+        return Ok(false);
+    };
+    if root.join(format!("exports/search_queries/{date}")).exists() {
+        return Ok(true);
+    }
+    let generated: Value = serde_json::from_str(&text).map_err(|e| RunError::Setup {
+        path: root.join(DEMO_MARKER).display().to_string(),
+        message: format!("not the demo's settings: {e}"),
+    })?;
+    let number = |name: &str| generated[name].as_u64().unwrap_or_default();
+    prepare(&DemoOptions {
+        root: root.to_path_buf(),
+        date,
+        items: number("items"),
+        files: number("files").max(1) as usize,
+        seed: number("seed"),
+        manual_approval: false,
+        job_id: String::new(),
+        variables: BTreeMap::new(),
+    })?;
+    Ok(true)
 }
 
 /// The items generated for `date`: `items` on a weekday, fewer at the weekend, and a few

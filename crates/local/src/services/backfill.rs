@@ -44,6 +44,10 @@ pub enum DayEvent {
 
 pub type DayObserver = Arc<dyn Fn(&DayEvent) + Send + Sync>;
 
+/// Makes a day's sources ready before its run starts (the demo's generated days); an error
+/// fails that day with it.
+pub type DayPreparer = Arc<dyn Fn(NaiveDate) -> Result<(), String> + Send + Sync>;
+
 /// A Task invoker that runs `startExecution.sync:2` of the daily-report state machine as a
 /// recorded local execution, and every other Task with `functions`.
 pub struct ChildExecutions {
@@ -51,6 +55,7 @@ pub struct ChildExecutions {
     functions: Arc<dyn TaskInvoker>,
     waiter: Arc<dyn CallbackWaiter>,
     on_day: DayObserver,
+    prepare: Option<DayPreparer>,
 }
 
 impl ChildExecutions {
@@ -65,7 +70,14 @@ impl ChildExecutions {
             functions,
             waiter,
             on_day,
+            prepare: None,
         }
+    }
+
+    /// Runs `prepare` for each day before its execution starts.
+    pub fn preparing_days_with(mut self, prepare: Option<DayPreparer>) -> Self {
+        self.prepare = prepare;
+        self
     }
 
     async fn start_sync(&self, parameters: Value) -> Result<Value, Failure> {
@@ -97,6 +109,19 @@ impl ChildExecutions {
                 "StepFunctions.ExecutionAlreadyExistsException",
                 format!("Execution Already Exists: '{name}'"),
             ));
+        }
+        if let (Some(prepare), Some(date)) = (
+            &self.prepare,
+            input["date"]
+                .as_str()
+                .and_then(|d| d.parse::<NaiveDate>().ok()),
+        ) {
+            prepare(date).map_err(|e| {
+                Failure::new(
+                    "Daybook.Failed",
+                    format!("preparing the sources of {date}: {e}"),
+                )
+            })?;
         }
         let on_day = self.on_day.clone();
         let job_id = name.clone();
@@ -199,15 +224,23 @@ pub async fn run_backfill(
     request: &BackfillRequest,
     on_day: DayObserver,
 ) -> Result<Value, RunError> {
+    run_backfill_preparing(root, name, request, on_day, None).await
+}
+
+/// `run_backfill`, with each day's sources made ready by `prepare` before its run.
+pub async fn run_backfill_preparing(
+    root: &Path,
+    name: &str,
+    request: &BackfillRequest,
+    on_day: DayObserver,
+    prepare: Option<DayPreparer>,
+) -> Result<Value, RunError> {
     let paths = LocalPaths::new(root);
     let functions: Arc<dyn TaskInvoker> = Arc::new(LocalFunctions::new(&paths));
     let waiter: Arc<dyn CallbackWaiter> = Arc::new(FileCallbacks::new(&paths.callbacks()));
-    let invoker = Arc::new(ChildExecutions::new(
-        root,
-        functions,
-        waiter.clone(),
-        on_day,
-    ));
+    let invoker = Arc::new(
+        ChildExecutions::new(root, functions, waiter.clone(), on_day).preparing_days_with(prepare),
+    );
     let definition = backfill_definition()?;
     let recorded = definition.to_value();
     let runner = Runner::new(definition, invoker, waiter, Arc::new(SystemClock));
