@@ -30,6 +30,8 @@ enum Command {
     Load(commands::warehouse::LoadArgs),
     /// Run SQL on the local warehouse; print a table or write an Excel file.
     Query(commands::warehouse::QueryArgs),
+    /// List the local warehouse's tables and marts, with their columns and days.
+    Tables(commands::warehouse::TablesArgs),
     /// Generate a day of data and run the daily-report state machine locally, end to end.
     Demo(commands::demo::DemoArgs),
     /// Run the daily report for a date on the sources the local config names, with variables.
@@ -83,6 +85,7 @@ async fn main() -> ExitCode {
         Command::Export(command) => commands::export::run(command).await,
         Command::Load(args) => commands::warehouse::load(args).await,
         Command::Query(args) => commands::warehouse::query(args).await,
+        Command::Tables(args) => commands::warehouse::tables(args),
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Start(args) => commands::start::run(args).await,
         Command::Approve(args) => commands::approve::approve(args).await,

@@ -336,3 +336,32 @@ async fn an_empty_day_warns_and_a_stopping_check_builds_no_mart() {
         .len();
     assert_eq!(runs, 1, "the stopped run did not touch the mart");
 }
+
+/// `daybook query` answers questions about the tables themselves: SHOW TABLES and
+/// information_schema list every lake table and mart the catalog holds, with their columns.
+#[tokio::test]
+async fn the_warehouse_lists_its_tables_and_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(dir.path());
+    let warehouse = DataFusionWarehouse::new(dir.path());
+    let listed = warehouse
+        .query("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = 'lake' ORDER BY table_name")
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed.rows.iter().map(|r| r[1].as_str().unwrap()).collect();
+    assert!(names.contains(&"shop_orders"), "{names:?}");
+    let catalog = LocalCatalog::new(dir.path()).load().unwrap();
+    assert_eq!(names.len(), catalog.tables.len(), "{names:?}");
+    let shown = warehouse.query("SHOW TABLES").await.unwrap();
+    assert!(shown.rows.len() >= catalog.tables.len(), "{shown:?}");
+    let columns = warehouse
+        .query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'shop_orders'",
+        )
+        .await
+        .unwrap();
+    assert!(
+        columns.rows.iter().any(|r| r[0] == "dt"),
+        "the day is a column: {columns:?}"
+    );
+}

@@ -38,6 +38,61 @@ pub struct QueryArgs {
     xlsx: Option<PathBuf>,
 }
 
+#[derive(Args)]
+pub struct TablesArgs {
+    /// The local folder (the demo's --out).
+    #[arg(long, default_value = "daybook-demo")]
+    root: PathBuf,
+}
+
+/// `daybook tables`: what `daybook query` can read, from the local catalog: each lake table
+/// and mart, its columns and the days it holds.
+pub fn tables(args: TablesArgs) -> anyhow::Result<()> {
+    let catalog = daybook_local::catalog::LocalCatalog::new(&args.root)
+        .load()
+        .map_err(anyhow::Error::msg)?;
+    let listed: Vec<(String, &daybook_local::catalog::CatalogTable)> = catalog
+        .tables
+        .iter()
+        .map(|(name, table)| (format!("lake.{name}"), table))
+        .chain(
+            catalog
+                .marts
+                .iter()
+                .map(|(name, table)| (format!("marts.{name}"), table)),
+        )
+        .collect();
+    if listed.is_empty() {
+        println!(
+            "no tables in {}: run `daybook demo --out {0}` or `daybook load --date D --root {0}` first",
+            args.root.display()
+        );
+        return Ok(());
+    }
+    let width = listed.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, table) in &listed {
+        let days = match (
+            table.partitions.keys().next(),
+            table.partitions.keys().last(),
+        ) {
+            (Some(first), Some(last)) if first == last => format!("1 day, {first}"),
+            (Some(first), Some(last)) => {
+                format!("{} days, {first} to {last}", table.partitions.len())
+            }
+            _ => "no days".into(),
+        };
+        println!(
+            "{name:<width$}  {:>3} columns  {days}",
+            table.schema.len() + 1
+        );
+    }
+    println!(
+        "{} tables; `daybook query \"SELECT * FROM <table> WHERE dt = {{run_date}} LIMIT 10\"` reads one",
+        listed.len()
+    );
+    Ok(())
+}
+
 pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
     let job_id =
         daybook_core::steps::job::new_job_id(args.date, chrono::Utc::now(), rand::random());

@@ -43,7 +43,10 @@ impl DataFusionWarehouse {
     /// partition costs a read of its Parquet footers, and a lake of many days has thousands.
     /// SQL that does not parse gets every table, and DataFusion's own message.
     async fn session(&self, sql: &str) -> Result<SessionContext, PortError> {
-        let ctx = SessionContext::new();
+        // information_schema (and SHOW TABLES, SHOW COLUMNS) list what is registered.
+        let ctx = SessionContext::new_with_config(
+            datafusion::prelude::SessionConfig::new().with_information_schema(true),
+        );
         let wanted: Option<std::collections::HashSet<String>> = {
             let state = ctx.state();
             let dialect = state.config().options().sql_parser.dialect;
@@ -59,6 +62,12 @@ impl DataFusionWarehouse {
                             None => r.table().to_string(),
                         })
                         .collect()
+                })
+                // A question about the tables themselves needs them all.
+                .filter(|wanted: &std::collections::HashSet<String>| {
+                    !wanted
+                        .iter()
+                        .any(|name| name.starts_with("information_schema."))
                 })
         };
         let catalog = self.catalog.load()?;
