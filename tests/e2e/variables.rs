@@ -37,6 +37,7 @@ fn config() -> PipelineConfig {
         columns: Default::default(),
         compare: false,
         headline: false,
+        history: None,
     });
     config
 }

@@ -101,7 +101,12 @@ pub async fn build_report(
             previous_day.map(&hide),
             previous_week.map(&hide),
         );
+        let short_history = match (&section.history, &error) {
+            (Some(history), None) => short_history(warehouse, history, input.job.date).await?,
+            _ => None,
+        };
         sections.push(SectionData {
+            short_history,
             mismatch,
             description: section.description.clone(),
             chart: section.chart.clone(),
@@ -246,6 +251,41 @@ async fn earlier(
         Err(e) if e.kind() == daybook_core::ErrorKind::Transient => Err(e.into()),
         Err(_) => Ok(None),
     }
+}
+
+/// How many of the days a section reads the warehouse lacks, in words; none when it has them
+/// all, or when its table cannot be counted (the section's own query says what is wrong then).
+async fn short_history(
+    warehouse: &dyn Warehouse,
+    history: &daybook_core::config::SectionHistory,
+    date: chrono::NaiveDate,
+) -> Result<Option<String>> {
+    let Ok(table) = history.check() else {
+        return Ok(None);
+    };
+    let first = date - chrono::Days::new(u64::from(history.days) - 1);
+    let counted = warehouse
+        .query(&format!(
+            "SELECT count(DISTINCT dt) AS days FROM {table} WHERE dt BETWEEN DATE '{first}' AND DATE '{date}'"
+        ))
+        .await;
+    let held = match counted {
+        Ok(result) => result
+            .rows
+            .first()
+            .and_then(|row| row.first())
+            .and_then(serde_json::Value::as_u64),
+        Err(e) if e.kind() == ErrorKind::Transient => return Err(e.into()),
+        Err(_) => None,
+    };
+    Ok(held
+        .filter(|&held| held < u64::from(history.days))
+        .map(|held| {
+            format!(
+                "Not enough history yet: the warehouse holds {held} of the {} days these figures read ({first} to {date}), so they count fewer days than they say.",
+                history.days
+            )
+        }))
 }
 
 /// The title of the section that lists the data-quality checks (its kind, not its title, is

@@ -18,6 +18,7 @@ pub(crate) fn section(title: &str, sql: &str) -> ReportSection {
         columns: Default::default(),
         compare: false,
         headline: false,
+        history: None,
     }
 }
 

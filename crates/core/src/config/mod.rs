@@ -4,7 +4,7 @@ pub use crate::fan_out::FanOut;
 use crate::flatten::FlattenConfig;
 pub use report::{
     ChartKind, ChartSpec, ColumnDisplay, Locale, OnProblem, ReportDefinition, ReportSection,
-    ValueFormat, masked,
+    SectionHistory, ValueFormat, masked,
 };
 use serde::{Deserialize, Serialize};
 
@@ -112,7 +112,7 @@ impl PipelineConfig {
                     .map_err(|e| format!("report section {:?}: {e}", section.title))?;
             }
             section
-                .check_private()
+                .check()
                 .map_err(|e| format!("report section {:?}: {e}", section.title))?;
         }
         if !(1..=168).contains(&self.email.link_expiry_hours) {

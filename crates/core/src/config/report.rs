@@ -108,6 +108,41 @@ pub struct ReportSection {
     /// Show the section's first row as headline numbers at the top of the email.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub headline: bool,
+    /// The days the section's figures read (a 30-day active-user count): while the warehouse
+    /// holds fewer of them, the section says so instead of passing a short count for a real one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<SectionHistory>,
+}
+
+/// How many days of which table a section's figures need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionHistory {
+    /// `lake.<table>` or `marts.<mart>`, counted by its `dt`.
+    pub table: String,
+    /// The days up to the run date it reads (2 to 366).
+    pub days: u32,
+}
+
+impl SectionHistory {
+    /// The table as SQL, checked: a schema the warehouse has and a plain name.
+    pub fn check(&self) -> Result<&str, String> {
+        let plain = |name: &str| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        match self.table.split_once('.') {
+            Some(("lake" | "marts", name)) if plain(name) && (2..=366).contains(&self.days) => {
+                Ok(&self.table)
+            }
+            _ => Err(format!(
+                "history {{ \"table\": {:?}, \"days\": {} }}: the table is lake.<table> or marts.<mart> (lower-case letters, digits, _) and the days 2 to 366",
+                self.table, self.days
+            )),
+        }
+    }
 }
 
 /// A column's label and format in the email, the text part and the workbook.
@@ -148,6 +183,15 @@ impl ReportSection {
             .iter()
             .filter(|(_, display)| display.private)
             .map(|(name, _)| name.as_str())
+    }
+
+    /// What a section asks that the config cannot give: a private column drawn, a history that
+    /// is no table.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(history) = &self.history {
+            history.check()?;
+        }
+        self.check_private()
     }
 
     /// A chart draws its columns' values for every reader: a private one cannot be among them.

@@ -108,3 +108,22 @@ fn a_private_column_may_not_be_drawn_by_a_chart() {
     );
     assert_eq!(masked(&serde_json::json!(42)), serde_json::json!("•••"));
 }
+
+#[test]
+fn a_sections_history_names_a_table_of_the_warehouse_and_a_span_of_days() {
+    let history = |table: &str, days: u32| SectionHistory {
+        table: table.into(),
+        days,
+    };
+    assert!(history("lake.segment_pages", 30).check().is_ok());
+    assert!(history("marts.active_users", 7).check().is_ok());
+    for (table, days) in [
+        ("segment_pages", 30),
+        ("lake.pages; DROP TABLE x", 30),
+        ("other.pages", 30),
+        ("lake.segment_pages", 1),
+        ("lake.segment_pages", 400),
+    ] {
+        assert!(history(table, days).check().is_err(), "{table} {days}");
+    }
+}

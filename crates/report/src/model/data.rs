@@ -70,6 +70,9 @@ pub struct SectionData {
     /// How the section disagrees with the marts the run built (no rows where its mart has).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mismatch: Option<String>,
+    /// The days its figures read that the warehouse does not hold yet, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_history: Option<String>,
 }
 
 impl SectionData {
@@ -87,6 +90,7 @@ impl SectionData {
             previous_week: None,
             headline: false,
             mismatch: None,
+            short_history: None,
         }
     }
 

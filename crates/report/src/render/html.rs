@@ -118,6 +118,7 @@ const PART_COLOURS: [&str; 6] = [
 struct Section {
     title: String,
     description: Option<String>,
+    short_history: Option<String>,
     problem: Option<String>,
     columns: Vec<Column>,
     rows: Vec<Row>,
@@ -296,6 +297,7 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
             Section {
                 title: section.title.clone(),
                 description: section.description.clone(),
+                short_history: section.short_history.clone(),
                 problem,
                 columns: views
                     .iter()

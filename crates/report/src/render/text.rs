@@ -58,6 +58,9 @@ pub fn render_text(report: &ReportData, workbook_attached: bool) -> String {
         if let Some(problem) = section.problem(report.date) {
             out.push_str(&format!("Problem: {problem}\n"));
         }
+        if let Some(short) = &section.short_history {
+            out.push_str(&format!("{short}\n"));
+        }
         let views = display::columns(section, currency);
         let labels: Vec<String> = views.iter().map(|v| v.label.clone()).collect();
         let order = display::reading_order(section);
