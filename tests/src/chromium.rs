@@ -178,3 +178,33 @@ impl Drop for Chromium {
         let _ = self.child.wait();
     }
 }
+
+/// The JSON a page's own script left in its body's `attribute` once loaded, read from the DOM
+/// headless Chromium dumps of `page` in a window `width`×`height`: how a test has a page
+/// measure its own layout (widths, broken words, pictures) as a browser lays it out.
+pub fn measured_by_page(page: &std::path::Path, attribute: &str, width: u32, height: u32) -> Value {
+    let output = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            // CI containers give /dev/shm a few MB, which Chromium's renderer can outgrow.
+            "--disable-dev-shm-usage",
+            // A frame's page reads its own file beside it.
+            "--allow-file-access-from-files",
+            &format!("--window-size={width},{height}"),
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium (scripts/test installs it from Debian)");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let marker = format!("{attribute}=\"");
+    let start = dom
+        .rfind(&marker)
+        .unwrap_or_else(|| panic!("the page did not report {attribute}: {dom:.2000}"))
+        + marker.len();
+    let end = start + dom[start..].find('"').unwrap();
+    serde_json::from_str(&dom[start..end].replace("&quot;", "\"")).unwrap()
+}

@@ -196,43 +196,43 @@ impl GlueCatalog {
         // Only a change is written, and without archiving the old version: every UpdateTable
         // otherwise keeps a table version, and a stream's micro-batch a minute would reach
         // Glue's limit of versions per table within months.
-        if let Some(existing) = existing {
-            if !same_definition(&existing, &table_input) {
-                self.client
-                    .update_table()
-                    .database_name(&self.database)
-                    .skip_archive(true)
-                    .table_input(table_input)
-                    .send()
+        let update = |input: TableInput| {
+            self.client
+                .update_table()
+                .database_name(&self.database)
+                .skip_archive(true)
+                .table_input(input)
+                .send()
+        };
+        match existing {
+            Some(existing) if same_definition(&existing, &table_input) => {}
+            Some(_) => {
+                update(table_input)
                     .await
                     .map_err(|e| classified(fail("updating table", describe(&e)), &e))?;
             }
-        } else {
-            let created = self
-                .client
-                .create_table()
-                .database_name(&self.database)
-                .table_input(table_input.clone())
-                .send()
-                .await;
-            match created {
-                Ok(_) => {}
-                // Another load created it since the look above (parallel stream batches, two
-                // runs of a backfill): make it say what this one needs.
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_already_exists_exception()) =>
-                {
-                    self.client
-                        .update_table()
-                        .database_name(&self.database)
-                        .skip_archive(true)
-                        .table_input(table_input)
-                        .send()
-                        .await
-                        .map_err(|e| classified(fail("updating table", describe(&e)), &e))?;
+            None => {
+                let created = self
+                    .client
+                    .create_table()
+                    .database_name(&self.database)
+                    .table_input(table_input.clone())
+                    .send()
+                    .await;
+                match created {
+                    Ok(_) => {}
+                    // Another load created it since the look above (parallel stream batches,
+                    // two runs of a backfill): make it say what this one needs.
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_already_exists_exception()) =>
+                    {
+                        update(table_input)
+                            .await
+                            .map_err(|e| classified(fail("updating table", describe(&e)), &e))?;
+                    }
+                    Err(e) => return Err(classified(fail("creating table", describe(&e)), &e)),
                 }
-                Err(e) => return Err(classified(fail("creating table", describe(&e)), &e)),
             }
         }
         let input = |p: &PartitionRef| {

@@ -298,28 +298,7 @@ window.addEventListener('load', () => {
 </script>"#;
     let page = dir.path().join("email.html");
     std::fs::write(&page, html.replace("</body>", &format!("{check}</body>"))).unwrap();
-    let output = std::process::Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            // CI containers give /dev/shm a few MB, which Chromium's renderer can outgrow.
-            "--disable-dev-shm-usage",
-            "--window-size=700,2000",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-        ])
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("run chromium (scripts/test installs it from Debian)");
-    let dom = String::from_utf8_lossy(&output.stdout);
-    let start = dom
-        .find("data-check=\"")
-        .unwrap_or_else(|| panic!("the page did not report its layout: {dom:.2000}"))
-        + "data-check=\"".len();
-    let end = start + dom[start..].find('"').unwrap();
-    let result: serde_json::Value =
-        serde_json::from_str(&dom[start..end].replace("&quot;", "\"")).unwrap();
+    let result = daybook_tests::chromium::measured_by_page(&page, "data-check", 700, 2000);
     assert_eq!(result["width"], 640, "{result}");
     assert_eq!(result["over"], 0, "elements past 640 px: {result}");
     assert_eq!(result["broken"], 0, "{result}");

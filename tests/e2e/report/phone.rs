@@ -61,28 +61,7 @@ fn layout(page: &Path, width: u32) -> Value {
         ),
     )
     .unwrap();
-    let output = std::process::Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--allow-file-access-from-files",
-            "--window-size=1100,2000",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-        ])
-        .arg(format!("file://{}", frame.display()))
-        .output()
-        .expect("run chromium (scripts/test installs it from Debian)");
-    let dom = String::from_utf8_lossy(&output.stdout);
-    let marker = "data-layout=\"";
-    let start = dom
-        .rfind(marker)
-        .unwrap_or_else(|| panic!("the page did not report its layout: {dom:.2000}"))
-        + marker.len();
-    let end = start + dom[start..].find('"').unwrap();
-    serde_json::from_str(&dom[start..end].replace("&quot;", "\"")).unwrap()
+    daybook_tests::chromium::measured_by_page(&frame, "data-layout", 1100, 2000)
 }
 
 #[tokio::test]
