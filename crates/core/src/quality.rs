@@ -452,11 +452,15 @@ mod volume_tests {
     use super::*;
     use crate::ports::{MartRun, QueryResult};
 
-    /// Answers the row-count statement with fixed (today, day before) counts per table.
-    struct Counts(Vec<(u64, u64)>);
+    /// A warehouse that answers every query with `result`, after checking the statement holds
+    /// `sql_holds`.
+    pub(super) struct Answers {
+        pub(super) result: QueryResult,
+        pub(super) sql_holds: &'static str,
+    }
 
     #[async_trait::async_trait]
-    impl Warehouse for Counts {
+    impl Warehouse for Answers {
         async fn materialize(
             &self,
             _: &str,
@@ -471,20 +475,27 @@ mod volume_tests {
             sql: &crate::variables::BoundSql,
         ) -> Result<QueryResult, PortError> {
             let sql = sql.render(crate::variables::Placeholders::Colon);
-            assert!(sql.contains("DATE '2026-11-20'"), "{sql}");
-            Ok(QueryResult {
+            assert!(sql.contains(self.sql_holds), "{sql}");
+            Ok(self.result.clone())
+        }
+    }
+
+    /// Answers the row-count statement with fixed (today, day before) counts per table.
+    fn counts(counts: Vec<(u64, u64)>) -> Answers {
+        Answers {
+            result: QueryResult {
                 columns: vec![
                     "position".into(),
                     "row_count".into(),
                     "previous_count".into(),
                 ],
-                rows: self
-                    .0
+                rows: counts
                     .iter()
                     .enumerate()
                     .map(|(i, (today, before))| vec![json(i as u64), json(*today), json(*before)])
                     .collect(),
-            })
+            },
+            sql_holds: "DATE '2026-11-20'",
         }
     }
 
@@ -502,7 +513,7 @@ mod volume_tests {
                 manifest_rows: rows,
             })
             .collect();
-        let warehouse = Counts(vec![(5, 1000), (900, 1000), (100, 0)]);
+        let warehouse = counts(vec![(5, 1000), (900, 1000), (100, 0)]);
         let config = ChecksConfig {
             on_failure: OnFailure::Stop,
             ..ChecksConfig::default()
@@ -534,30 +545,16 @@ mod volume_tests {
 #[cfg(test)]
 mod freshness_tests {
     use super::*;
-    use crate::ports::{MartRun, QueryResult};
+    use crate::ports::QueryResult;
 
     /// Answers a table's statistics with 10 rows, the newest at `epoch`.
-    struct Newest(f64);
-
-    #[async_trait::async_trait]
-    impl Warehouse for Newest {
-        async fn materialize(
-            &self,
-            _: &str,
-            _: &crate::variables::BoundSql,
-            _: NaiveDate,
-            _: &str,
-        ) -> Result<MartRun, PortError> {
-            Err(PortError::new("no marts here"))
-        }
-        async fn query_with(
-            &self,
-            _: &crate::variables::BoundSql,
-        ) -> Result<QueryResult, PortError> {
-            Ok(QueryResult {
+    fn newest(epoch: f64) -> super::volume_tests::Answers {
+        super::volume_tests::Answers {
+            result: QueryResult {
                 columns: vec!["row_count".into(), "newest_epoch".into()],
-                rows: vec![vec![Value::from(10), Value::from(self.0)]],
-            })
+                rows: vec![vec![Value::from(10), Value::from(epoch)]],
+            },
+            sql_holds: "max(\"timestamp\")",
         }
     }
 
@@ -576,7 +573,7 @@ mod freshness_tests {
             }),
             on_failure: None,
         };
-        let out = table_checks(&Newest(epoch), &checks, dt).await.unwrap();
+        let out = table_checks(&newest(epoch), &checks, dt).await.unwrap();
         let (_, passed, detail) = out.into_iter().find(|(c, _, _)| *c == "freshness").unwrap();
         (passed, detail)
     }

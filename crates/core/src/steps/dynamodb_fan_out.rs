@@ -14,8 +14,8 @@
 
 use super::JobContext;
 use super::fan_out_protocol::{
-    FanOutFolder, FanOutPlan, MapItem, Pass, SourcePlan as PlannedSource, default_map_concurrency,
-    files_per_iteration, merged_quarantine,
+    self, FanOutFolder, FanOutPlan, MapItem, Pass, SourcePlan as PlannedSource,
+    default_map_concurrency, files_per_iteration, merged_quarantine,
 };
 use super::flatten::{ListedFile, list_export};
 use super::publish::{
@@ -146,16 +146,16 @@ pub async fn run(
 }
 
 fn check_sources(sources: &[DynamoDbSource]) -> Result<()> {
-    for source in sources {
-        crate::naming::check_plain(&source.flatten.source, "source").map_err(Error::Invalid)?;
-        if source.fan_out().is_none() {
-            return Err(Error::Invalid(format!(
-                "source {:?} is not read from an export with \"fan_out\": only an export's files can be spread over a Distributed Map",
-                source.flatten.source
-            )));
-        }
-    }
-    Ok(())
+    fan_out_protocol::check_sources(
+        sources
+            .iter()
+            .map(|s| (s.flatten.source.as_str(), s.fan_out().is_some())),
+        |name| {
+            format!(
+                "source {name:?} is not read from an export with \"fan_out\": only an export's files can be spread over a Distributed Map"
+            )
+        },
+    )
 }
 
 /// Plans every source's fan-out and writes the file list the Map reads.

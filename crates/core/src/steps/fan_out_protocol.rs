@@ -250,6 +250,21 @@ impl<'a> FanOutFolder<'a> {
     }
 }
 
+/// Each source a fan-out step is given: a plain name (it names keys) and configured to fan out
+/// (`fans_out`), else `refused` says why it cannot be.
+pub(crate) fn check_sources<'s>(
+    sources: impl Iterator<Item = (&'s str, bool)>,
+    refused: impl Fn(&str) -> String,
+) -> Result<()> {
+    for (name, fans_out) in sources {
+        crate::naming::check_plain(name, "source").map_err(Error::Invalid)?;
+        if !fans_out {
+            return Err(Error::Invalid(refused(name)));
+        }
+    }
+    Ok(())
+}
+
 /// The largest batch the Map hands a child: the smallest any source asks for, at least 1.
 pub(crate) fn files_per_iteration(asked: impl Iterator<Item = u32>) -> u32 {
     asked.map(|n| n.max(1)).min().unwrap_or(1)

@@ -18,8 +18,8 @@
 
 use super::JobContext;
 use super::fan_out_protocol::{
-    FanOutFolder, FanOutPlan, MapItem, Pass, SourcePlan as PlannedSource, default_map_concurrency,
-    files_per_iteration, merged_quarantine, read_json,
+    self, FanOutFolder, FanOutPlan, MapItem, Pass, SourcePlan as PlannedSource,
+    default_map_concurrency, files_per_iteration, merged_quarantine, read_json,
 };
 use super::publish::write_step_output;
 use super::publish::{ExportReport, ExportSummary, StagedFile, Staging, publish, to_json};
@@ -184,16 +184,16 @@ pub async fn run(
 }
 
 fn check_sources(sources: &[SegmentConfig]) -> Result<()> {
-    for source in sources {
-        crate::naming::check_plain(&source.source, "source").map_err(Error::Invalid)?;
-        if source.fan_out.is_none() {
-            return Err(Error::Invalid(format!(
-                "Segment source {:?} has no \"fan_out\": only a source configured to fan out is spread over the Distributed Maps",
-                source.source
-            )));
-        }
-    }
-    Ok(())
+    fan_out_protocol::check_sources(
+        sources
+            .iter()
+            .map(|s| (s.source.as_str(), s.fan_out.is_some())),
+        |name| {
+            format!(
+                "Segment source {name:?} has no \"fan_out\": only a source configured to fan out is spread over the Distributed Maps"
+            )
+        },
+    )
 }
 
 /// Lists every source's files in the day's window and writes the file list both Maps read.
