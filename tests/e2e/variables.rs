@@ -38,6 +38,7 @@ fn config() -> PipelineConfig {
         compare: false,
         headline: false,
         history: None,
+        unusual: None,
     });
     config
 }

@@ -56,6 +56,7 @@ pub fn report(data: &Path) -> anyhow::Result<()> {
         .collect();
     let big = ReportData {
         variables: Vec::new(),
+        summary: Vec::new(),
         sections: vec![SectionData::new(
             "100,000 rows",
             QueryResult {

@@ -29,6 +29,14 @@ pub struct ReportArtifacts {
     /// False when the workbook is too large for the message and goes as a link.
     pub workbook_attached: bool,
     pub workbook_bytes: u64,
+    /// The report in one line (`Revenue $25,108.93 ▲ 3.2% · 1 needs a look`): the subject's
+    /// `{summary}`.
+    #[serde(default)]
+    pub summary: String,
+    /// The report's date with its weekday, as its locale writes it (`Sun 2026-12-06`): the
+    /// subject's `{date}`.
+    #[serde(default)]
+    pub date_shown: String,
     pub sections: Vec<SectionSummary>,
 }
 
@@ -56,6 +64,18 @@ impl ReportArtifacts {
 pub struct SectionSummary {
     pub title: String,
     pub rows: usize,
+}
+
+impl ReportArtifacts {
+    /// The subject of the report's email from `template` (`{title}`, `{date}`, `{summary}`).
+    pub fn subject(&self, template: &str, date: chrono::NaiveDate) -> String {
+        let shown = if self.date_shown.is_empty() {
+            date.to_string()
+        } else {
+            self.date_shown.clone()
+        };
+        crate::model::summary::subject(template, &self.title, &shown, &self.summary)
+    }
 }
 
 /// The envelope of a report's messages: from, the configuration set, and tags naming the

@@ -63,10 +63,21 @@ pub async fn build_report(
             }
             Err(e) => (QueryResult::default(), Some(e.to_string())),
         };
+        let same_weekdays = match (&section.unusual, &error) {
+            (Some(rule), None) => {
+                same_weekdays(warehouse, &section.sql, &input.job, days, rule.weeks).await?
+            }
+            _ => Vec::new(),
+        };
         let (previous_day, previous_week) = if section.compare && error.is_none() {
+            let week = match same_weekdays.first() {
+                Some((1, result)) => Some(result.clone()),
+                _ if section.unusual.is_some() => None,
+                _ => earlier(warehouse, &section.sql, &input.job, days, 7).await?,
+            };
             (
                 earlier(warehouse, &section.sql, &input.job, days, 1).await?,
-                earlier(warehouse, &section.sql, &input.job, days, 7).await?,
+                week,
             )
         } else {
             (None, None)
@@ -101,6 +112,7 @@ pub async fn build_report(
             previous_day.map(&hide),
             previous_week.map(&hide),
         );
+        let same_weekdays = same_weekdays.into_iter().map(|(_, r)| hide(r)).collect();
         let short_history = match (&section.history, &error) {
             (Some(history), None) => short_history(warehouse, history, input.job.date).await?,
             _ => None,
@@ -115,6 +127,8 @@ pub async fn build_report(
             previous_day,
             previous_week,
             headline: section.headline,
+            unusual: section.unusual,
+            same_weekdays,
             ..SectionData::new(section.title.clone(), result)
         });
     }
@@ -130,6 +144,7 @@ pub async fn build_report(
         currency: input.report.currency.clone(),
         locale: input.report.locale,
         sections,
+        summary: input.report.summary.clone(),
         variables: daybook_core::variables::shown(&input.job.variables),
     };
     let prefix = format!("reports/{}/dt={}/{}/", data.name, data.date, data.job_id);
@@ -168,6 +183,8 @@ pub async fn build_report(
         workbook_bytes: workbook.len() as u64,
         pictures,
         prefix,
+        summary: data.summary_line(),
+        date_shown: data.conventions().locale.weekday_date(data.date),
         sections: data
             .sections
             .iter()
@@ -251,6 +268,24 @@ async fn earlier(
         Err(e) if e.kind() == daybook_core::ErrorKind::Transient => Err(e.into()),
         Err(_) => Ok(None),
     }
+}
+
+/// A section's query for the same weekday in each of the `weeks` weeks before the report's
+/// date, run at once, as (weeks back, result) for those that have rows.
+async fn same_weekdays(
+    warehouse: &dyn Warehouse,
+    sql: &str,
+    job: &JobContext,
+    window: Option<u32>,
+    weeks: u32,
+) -> Result<Vec<(u32, QueryResult)>> {
+    let queries = (1..=weeks).map(|week| async move {
+        earlier(warehouse, sql, job, window, u64::from(week) * 7)
+            .await
+            .map(|found| found.map(|result| (week, result)))
+    });
+    let found = futures::future::try_join_all(queries).await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// How many of the days a section reads the warehouse lacks, in words; none when it has them

@@ -75,6 +75,7 @@ pub async fn run_search(
     let rows = result.rows.len();
     let data = ReportData {
         variables: Vec::new(),
+        summary: Vec::new(),
         name: request.id.clone(),
         title: title.clone(),
         date,

@@ -197,11 +197,7 @@ async fn report_message(store: &dyn ObjectStore, input: &SendInput) -> Result<Ve
         }
         _ => (String::new(), String::new()),
     };
-    let subject = input
-        .email
-        .subject
-        .replace("{title}", &input.report.title)
-        .replace("{date}", &input.job.date.to_string());
+    let subject = input.report.subject(&input.email.subject, input.job.date);
     // An address that is not one plain address is refused by the send loop and named in no
     // header, where a line break in it would start a header of its own.
     let plain = |list: &[String]| -> Vec<String> {

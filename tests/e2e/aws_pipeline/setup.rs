@@ -27,6 +27,8 @@ fn config(shop: &std::path::Path) -> Value {
         "sql": "SELECT item_rank AS place, item AS keyword, share FROM marts.search_top WHERE dt = {run_date}",
         "chart": { "category": "keyword", "value": "share" }
     }]);
+    // The demo's summary names headline numbers this one section does not have.
+    config["report"]["summary"] = json!([]);
     config
 }
 

@@ -27,7 +27,7 @@ type DemoRun = tokio::task::JoinHandle<
 >;
 
 /// Starts a demo run that waits for approval; the receiver fires when it starts waiting.
-fn start_waiting_run(
+pub(crate) fn start_waiting_run(
     root: &Path,
     job_id: &str,
 ) -> (DemoRun, tokio::sync::mpsc::UnboundedReceiver<()>) {
@@ -140,7 +140,8 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
     ))
     .unwrap();
     let sections = report["sections"].as_array().unwrap();
-    let headline = &sections[0]["result"];
+    let titled = |title: &str| &sections.iter().find(|s| s["title"] == title).unwrap()["result"];
+    let headline = titled("Search");
     assert_eq!(headline["columns"][0], "queries");
     assert_eq!(
         headline["rows"][0][0],
@@ -151,7 +152,7 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
         ),
         "every generated item is a query"
     );
-    let keywords = &sections[1]["result"]["rows"];
+    let keywords = &titled("Top search keywords")["rows"];
     assert_eq!(keywords[0][0], 1, "rows are ranked");
     assert_eq!(keywords.as_array().unwrap().len(), 20, "top 20");
     let top_hits = keywords[0][2].as_i64().unwrap();

@@ -180,7 +180,7 @@ async fn history_days_build_marts_without_mail_and_give_the_report_a_day_before(
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["title"] == "Headline figures")
+        .find(|s| s["title"] == "Search")
         .unwrap();
     assert!(
         headline["previous_day"]["rows"][0][0].as_i64().is_some(),
@@ -213,6 +213,7 @@ async fn a_second_report_is_a_config_of_its_own_with_its_own_recipients() {
         .report
         .sections
         .retain(|s| s.title.starts_with("Sales"));
+    weekly.report.summary.clear();
     weekly.email = daybook_core::config::EmailConfig::new(
         "reports@daybook.example",
         &["sales@daybook.example"],
@@ -375,4 +376,70 @@ async fn the_approval_link_is_clicked_through_in_a_browser_and_the_run_sends() {
     }
     let _ = stop.send(());
     serving.await.unwrap().unwrap();
+}
+
+/// A run whose process stops while it waits for its approval (a closed terminal, Ctrl-C on
+/// `daybook demo --manual-approval`) is not lost: once decided, `daybook approve` (or `daybook
+/// serve`, or `daybook redrive`) takes it up from the approval, with the answer given, without
+/// asking the approvers again; while its own process lives, nobody else takes it.
+#[tokio::test]
+async fn a_run_left_waiting_by_its_process_goes_on_once_approved_elsewhere() {
+    use daybook_local::executions::{ExecutionStatus, ExecutionStore};
+    use daybook_local::runs::resume_waiting_run;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let (run, mut waiting) = start_waiting_run(&root, "job-left");
+    waiting
+        .recv()
+        .await
+        .expect("the run reaches the approval step");
+    let quiet = || -> daybook_asl::Observer { Arc::new(|_: &RunEvent| {}) };
+    assert!(
+        resume_waiting_run(&root, "job-left", quiet())
+            .await
+            .unwrap()
+            .is_none(),
+        "its own process still runs it"
+    );
+    // The process stops: the run's future is dropped with everything it held.
+    run.abort();
+    assert!(run.await.unwrap_err().is_cancelled());
+    let executions =
+        ExecutionStore::new(&daybook_local::paths::LocalPaths::new(&root).executions());
+    let left = executions.load("job-left").unwrap();
+    assert_eq!(left.status, ExecutionStatus::Running);
+    assert_eq!(left.waiting.as_ref().unwrap().state, "Request approval");
+    let asked = sent_emails(&root).len();
+    decide(&root, "job-left", true, "ana", None).await.unwrap();
+    // Asking again would wait for an answer to a new token: bounded, so that it fails.
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        resume_waiting_run(&root, "job-left", quiet()),
+    )
+    .await
+    .expect("the run goes on with the answer given, not a new request")
+    .unwrap()
+    .expect("taken up after its process stopped");
+    assert_eq!(output["already_sent"], false, "{output}");
+    let record = executions.load("job-left").unwrap();
+    assert_eq!(record.status, ExecutionStatus::Succeeded);
+    assert!(record.waiting.is_none());
+    let sent = sent_emails(&root);
+    assert_eq!(
+        sent.len(),
+        asked + 1,
+        "the report once, and no second approval request"
+    );
+    let report = std::fs::read_to_string(sent.last().unwrap()).unwrap();
+    assert!(
+        report.contains("Approved by ana"),
+        "the report says who approved it"
+    );
+    assert!(
+        resume_waiting_run(&root, "job-left", quiet())
+            .await
+            .unwrap()
+            .is_none(),
+        "an ended run is not taken up again"
+    );
 }

@@ -19,6 +19,7 @@ pub(crate) fn section(title: &str, sql: &str) -> ReportSection {
         compare: false,
         headline: false,
         history: None,
+        unusual: None,
     }
 }
 
@@ -37,6 +38,7 @@ pub(crate) fn build_input(sections: Vec<ReportSection>) -> BuildInput {
             on_problem: Default::default(),
             locale: None,
             sections,
+            summary: vec![],
         },
         email: daybook_core::config::EmailConfig::new("reports@example.com", &[], &[]),
         checks: vec![],
@@ -259,6 +261,7 @@ fn the_email_keeps_to_640_px_in_a_browser_whatever_the_data() {
     portfolio.chart = Some(quadrant);
     let data = ReportData {
         variables: Vec::new(),
+        summary: Vec::new(),
         name: "daily".into(),
         title: "Daily".into(),
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
@@ -411,7 +414,7 @@ async fn the_sent_report_parses_as_a_mail_client_reads_it_and_ses_gets_it_byte_f
     let message = MessageParser::default()
         .parse(&eml)
         .expect("a MIME message");
-    assert_eq!(message.subject(), Some("일일 보고서 — 2026-11-21"));
+    assert_eq!(message.subject(), Some("일일 보고서 — Sat 2026-11-21"));
     let raw = String::from_utf8_lossy(&eml);
     assert!(
         raw.contains("Cc: <cy@example.com>") && !raw.contains("secret@example.com"),

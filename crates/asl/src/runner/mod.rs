@@ -19,6 +19,7 @@ use std::time::Duration;
 
 mod map;
 mod parallel;
+mod resume;
 mod task;
 mod wait;
 
@@ -96,9 +97,12 @@ pub enum RunEvent {
         error: String,
         next: String,
     },
+    /// A `.waitForTaskToken` task handed out its token and waits: `input` is the state's
+    /// input, from which [`Runner::resume_waiting`] takes the wait up again in another process.
     WaitingForCallback {
         state: String,
         token: String,
+        input: Value,
     },
     Failed {
         state: String,
@@ -115,6 +119,9 @@ pub struct Runner {
     clock: Arc<dyn Clock>,
     observer: Observer,
     items: Option<Arc<dyn ItemSource>>,
+    /// A task that already handed out its token (state name, token): entered again, it waits
+    /// on that token without invoking its function again. Taken by the first entry.
+    waiting: std::sync::Mutex<Option<(String, String)>>,
 }
 
 /// The parts of the context object (`$$`) that stay the same through an execution.
@@ -173,6 +180,7 @@ impl Runner {
             clock,
             observer: Arc::new(|_| {}),
             items: None,
+            waiting: std::sync::Mutex::new(None),
         }
     }
 
@@ -208,23 +216,7 @@ impl Runner {
         self.run_execution(name, input, started, 0, None).await
     }
 
-    /// Redrives a failed execution as Step Functions does: the same name, input and start
-    /// time; it resumes in the state that failed, with the input that state had, and reruns
-    /// only the Parallel branches and Map iterations that did not succeed. `redrive_count` is
-    /// this redrive's number (1 for the first), seen as `$$.Execution.RedriveCount`.
-    pub async fn redrive(
-        &self,
-        name: &str,
-        input: Value,
-        start_time: String,
-        redrive_count: u32,
-        from: ResumePoint,
-    ) -> Result<Value, Interrupted> {
-        self.run_execution(name, input, start_time, redrive_count, Some(from))
-            .await
-    }
-
-    async fn run_execution(
+    pub(super) async fn run_execution(
         &self,
         name: &str,
         input: Value,
@@ -444,8 +436,15 @@ impl Runner {
             "Pass" => state.get("Result").cloned().unwrap_or(effective),
             "Task" => {
                 let timeout = task_timeout(name, state, &input, context)?;
-                self.run_task(name, state, effective, context, execution, timeout)
-                    .await?
+                self.run_task(
+                    name,
+                    state,
+                    (effective, raw_input),
+                    context,
+                    execution,
+                    timeout,
+                )
+                .await?
             }
             "Parallel" => {
                 self.run_parallel(state, effective, execution, prior)

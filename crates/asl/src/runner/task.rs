@@ -8,7 +8,7 @@ impl Runner {
         &self,
         name: &str,
         state: &Value,
-        effective: Value,
+        (effective, raw_input): (Value, &Value),
         context: &Value,
         execution: &Execution,
         timeout: Option<Duration>,
@@ -29,15 +29,32 @@ impl Runner {
                 .cloned()
                 .unwrap_or_else(|| effective.clone());
             if service == WAIT_FOR_TASK_TOKEN {
-                let token = context["Task"]["Token"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                self.callbacks.issue(&token).await?;
-                self.invoker.invoke(&function, payload).await?;
+                let resumed = {
+                    let mut waiting = self.waiting.lock().expect("the waiting task's lock");
+                    match waiting.take() {
+                        Some((state, token)) if state == name => Some(token),
+                        other => {
+                            *waiting = other;
+                            None
+                        }
+                    }
+                };
+                let token = match resumed {
+                    Some(token) => token,
+                    None => {
+                        let token = context["Task"]["Token"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string();
+                        self.callbacks.issue(&token).await?;
+                        self.invoker.invoke(&function, payload).await?;
+                        token
+                    }
+                };
                 (self.observer)(&RunEvent::WaitingForCallback {
                     state: name.to_string(),
                     token: token.clone(),
+                    input: raw_input.clone(),
                 });
                 return self
                     .callbacks

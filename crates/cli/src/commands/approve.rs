@@ -70,16 +70,41 @@ pub async fn approve(args: ApproveArgs) -> anyhow::Result<()> {
         "approved {} ({} for {}); the run will send it now",
         args.target.job_id, record.report.name, record.job.date
     );
-    Ok(())
+    take_up(&args.target).await
 }
 
 pub async fn reject(args: RejectArgs) -> anyhow::Result<()> {
+    if args.reason.trim().is_empty() {
+        anyhow::bail!(
+            "nothing was decided: a rejection needs a reason its run and its approvers are told (--reason \"the revenue is off by a day\")"
+        );
+    }
     let (record, _) = decide(&args.target, false, Some(&args.reason)).await?;
     println!(
         "rejected {} ({} for {}); nothing will be sent",
         args.target.job_id, record.report.name, record.job.date
     );
-    Ok(())
+    take_up(&args.target).await
+}
+
+/// A local run whose process stopped while it waited goes on here, to its end; one whose
+/// process still runs hears the decision there.
+async fn take_up(target: &Target) -> anyhow::Result<()> {
+    if target.place.table().await?.is_some() {
+        return Ok(());
+    }
+    let root = &target.place.root;
+    let printer = super::progress::printer(&target.job_id, root, super::progress::Approval::Person);
+    match daybook_local::runs::resume_waiting_run(root, &target.job_id, printer).await {
+        Ok(None) => Ok(()),
+        Ok(Some(output)) => {
+            println!("{}", super::progress::summary(root, &output));
+            Ok(())
+        }
+        // A rejection ends the run as the approver chose: said above, not an error.
+        Err(daybook_local::runs::RunError::Rejected { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `daybook approvals`: every open request, oldest first, with its age and each approver's link.

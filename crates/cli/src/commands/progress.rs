@@ -36,7 +36,7 @@ pub fn printer(job_id: &str, root: &Path, approval: Approval) -> Observer {
             eprintln!("  … {state}: approved automatically (--manual-approval asks a person)")
         }
         RunEvent::WaitingForCallback { state, .. } => eprintln!(
-            "  … {state}: waiting. Open the Approve link in the approval email ({root}/outbox/) with `daybook serve --root {root}` running, or `daybook approve {job_id} --root {root}` (or `daybook reject`); `daybook approvals --root {root}` lists the links"
+            "  … {state}: waiting. Open the Approve link in the approval email ({root}/outbox/) with `daybook serve --root {root}` running, or `daybook approve {job_id} --root {root}` (or `daybook reject`); `daybook approvals --root {root}` lists the links. You may stop this process (Ctrl-C): the run waits on disk, and the approval takes it up wherever it is given"
         ),
         RunEvent::Failed { state, failure } => eprintln!(
             "  ✗ {state}: {}",

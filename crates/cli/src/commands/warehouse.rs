@@ -143,6 +143,7 @@ pub async fn query(args: QueryArgs) -> anyhow::Result<()> {
     let rows = result.rows.len();
     let data = ReportData {
         variables: Vec::new(),
+        summary: Vec::new(),
         name: "query".into(),
         title: "Query".into(),
         date,

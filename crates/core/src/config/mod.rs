@@ -4,7 +4,7 @@ pub use crate::fan_out::FanOut;
 use crate::flatten::FlattenConfig;
 pub use report::{
     ChartKind, ChartSpec, ColumnDisplay, Locale, OnProblem, ReportDefinition, ReportSection,
-    SectionHistory, ValueFormat, masked,
+    SectionHistory, UnusualRule, ValueFormat, masked,
 };
 use serde::{Deserialize, Serialize};
 
@@ -115,6 +115,7 @@ impl PipelineConfig {
                 .check()
                 .map_err(|e| format!("report section {:?}: {e}", section.title))?;
         }
+        self.report.check_summary()?;
         if !(1..=168).contains(&self.email.link_expiry_hours) {
             return Err(format!(
                 "email link_expiry_hours is {}: the email's links last 1 to 168 hours (7 days)",
@@ -205,7 +206,9 @@ pub struct EmailConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bcc: Vec<String>,
     pub approvers: Vec<String>,
-    /// `{title}` and `{date}` are filled in.
+    /// `{title}`, `{date}` (with its weekday: `Sun 2026-12-06`) and `{summary}` (the report in
+    /// one line: its summary numbers and their moves, and how many things need a look) are
+    /// filled in.
     #[serde(default = "default_subject")]
     pub subject: String,
     /// The SES configuration set that receives delivery, bounce and complaint events.
@@ -298,7 +301,7 @@ fn default_max_message_bytes() -> u64 {
 }
 
 fn default_subject() -> String {
-    "{title} — {date}".into()
+    "{title} — {date}: {summary}".into()
 }
 
 /// Fills `{run_date}` with a SQL date literal every engine accepts.

@@ -21,6 +21,37 @@ pub struct ReportDefinition {
     /// to approval; `stop` fails the build step, so nothing is sent.
     #[serde(default, skip_serializing_if = "OnProblem::is_warn")]
     pub on_problem: OnProblem,
+    /// The headline columns (of `headline` sections) that make the report's one-line summary,
+    /// in the email's subject (`{summary}`) and at its top: each with its move against the same
+    /// weekday a week before. None: the first two headline numbers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summary: Vec<String>,
+}
+
+impl ReportDefinition {
+    /// Each name in `summary` is a column of a headline section: a word of its query (the
+    /// build checks it against the columns the query returns).
+    pub fn check_summary(&self) -> Result<(), String> {
+        let headline: Vec<String> = self
+            .sections
+            .iter()
+            .filter(|s| s.headline)
+            .map(|s| s.sql.to_ascii_lowercase())
+            .collect();
+        for name in &self.summary {
+            let wanted = name.to_ascii_lowercase();
+            let named = headline.iter().any(|sql| {
+                sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|word| word == wanted)
+            });
+            if !named {
+                return Err(format!(
+                    "report summary names {name:?}, which no headline section's query returns: name a column of a section with \"headline\": true"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How a report's dates read. ISO (`2026-11-21`) unless the report names a locale.
@@ -56,6 +87,45 @@ impl Locale {
             Locale::JaJp => "%Y/%m/%d",
         };
         date.format(pattern).to_string()
+    }
+
+    /// A date with its weekday, as people of the locale write it: `Sun 2026-12-06`,
+    /// `Sun, Dec 6, 2026`, `2026. 12. 6. (일)`.
+    pub fn weekday_date(self, date: chrono::NaiveDate) -> String {
+        use chrono::Datelike;
+        let day = date.weekday().num_days_from_monday() as usize;
+        let written = self.date(date);
+        match self {
+            Locale::KoKr => format!(
+                "{written} ({})",
+                ["월", "화", "수", "목", "금", "토", "일"][day]
+            ),
+            Locale::JaJp => format!(
+                "{written} ({})",
+                ["月", "火", "水", "木", "金", "土", "日"][day]
+            ),
+            Locale::DeDe => format!(
+                "{}, {written}",
+                ["Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So."][day]
+            ),
+            Locale::FrFr => format!(
+                "{} {written}",
+                ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."][day]
+            ),
+            Locale::EnUs => format!("{}, {written}", date.format("%a")),
+            Locale::Iso | Locale::EnGb => format!("{} {written}", date.format("%a")),
+        }
+    }
+
+    /// The weekday's name, as a sentence names it: "Sunday", "일요일".
+    pub fn weekday(self, date: chrono::NaiveDate) -> String {
+        use chrono::Datelike;
+        let day = date.weekday().num_days_from_monday() as usize;
+        match self {
+            Locale::KoKr => format!("{}요일", ["월", "화", "수", "목", "금", "토", "일"][day]),
+            Locale::JaJp => format!("{}曜日", ["月", "火", "水", "木", "金", "土", "日"][day]),
+            _ => date.format("%A").to_string(),
+        }
     }
 
     /// The same, as an Excel number format.
@@ -112,6 +182,64 @@ pub struct ReportSection {
     /// holds fewer of them, the section says so instead of passing a short count for a real one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<SectionHistory>,
+    /// Flag a number that is far from the same weekday's usual: the query runs for that
+    /// weekday in each of the last `weeks` weeks too (see [`UnusualRule`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unusual: Option<UnusualRule>,
+}
+
+/// When a number is unusual: outside median ± k × spread of the same weekday in the last
+/// `weeks` weeks, where the spread is the median absolute deviation scaled to a standard
+/// deviation (× 1.4826), and never less than 5% of the median, so a series that never moved
+/// does not flag a cent. A number needs `min_weeks` of those weeks to be judged, and counts
+/// under 100 (now and usually) are never flagged: they move by large shares on chance alone.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnusualRule {
+    #[serde(default = "UnusualRule::default_weeks")]
+    pub weeks: u32,
+    #[serde(default = "UnusualRule::default_k")]
+    pub k: f64,
+    #[serde(default = "UnusualRule::default_min_weeks")]
+    pub min_weeks: u32,
+}
+
+impl Default for UnusualRule {
+    fn default() -> Self {
+        Self {
+            weeks: Self::default_weeks(),
+            k: Self::default_k(),
+            min_weeks: Self::default_min_weeks(),
+        }
+    }
+}
+
+impl UnusualRule {
+    fn default_weeks() -> u32 {
+        8
+    }
+    fn default_k() -> f64 {
+        3.0
+    }
+    fn default_min_weeks() -> u32 {
+        4
+    }
+
+    /// What the rule asks that cannot be: weeks 2 to 52, at least 2 of them needed and no more
+    /// than it reads, a k above 0.
+    pub fn check(&self) -> Result<(), String> {
+        let sound = (2..=52).contains(&self.weeks)
+            && (2..=self.weeks).contains(&self.min_weeks)
+            && self.k.is_finite()
+            && self.k > 0.0;
+        if !sound {
+            return Err(format!(
+                "unusual {{ \"weeks\": {}, \"min_weeks\": {}, \"k\": {} }}: weeks is 2 to 52, min_weeks 2 to weeks, and k a number above 0",
+                self.weeks, self.min_weeks, self.k
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// How many days of which table a section's figures need.
@@ -190,6 +318,9 @@ impl ReportSection {
     pub fn check(&self) -> Result<(), String> {
         if let Some(history) = &self.history {
             history.check()?;
+        }
+        if let Some(rule) = &self.unusual {
+            rule.check()?;
         }
         self.check_private()
     }

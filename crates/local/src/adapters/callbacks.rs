@@ -223,16 +223,21 @@ impl CallbackWaiter for FileCallbacks {
         state: &str,
         timeout: Option<Duration>,
     ) -> Result<Value, Failure> {
-        let started = std::time::Instant::now();
         // A redrive waits on its token again, after a timeout took its mark away.
         if self.read(token).is_none() && !self.waiting_path(token).exists() {
             self.issue(token).await?;
         }
+        // The wait runs from the token's issue, so a process that takes up the wait of one
+        // that stopped does not give the task a fresh timeout.
+        let issued = std::fs::metadata(self.waiting_path(token))
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|_| std::time::SystemTime::now());
+        let waited = || issued.elapsed().unwrap_or_default();
         loop {
             if let Some(decision) = self.read(token) {
                 return answered_with(decision);
             }
-            if timeout.is_some_and(|t| started.elapsed() >= t) {
+            if timeout.is_some_and(|t| waited() >= t) {
                 // A timed-out task takes no answer; one that came first still counts.
                 let closed = self.locked(|| {
                     let _ = std::fs::rename(self.waiting_path(token), self.timed_out_path(token));

@@ -48,6 +48,19 @@ pub struct ExecutionRecord {
     /// status` shows, as the console's execution history does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<StateVisit>,
+    /// The top-level task waiting for its callback, while it waits: what another process
+    /// takes the execution up from when the one that ran it has stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<WaitingTask>,
+}
+
+/// A `.waitForTaskToken` task that handed out its token and waits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitingTask {
+    pub state: String,
+    pub token: String,
+    /// The state's input.
+    pub input: Value,
 }
 
 /// Folds one runner event into `history`: a state entered opens a visit, and the latest
@@ -106,11 +119,13 @@ impl ExecutionRecord {
             resume: None,
             output: None,
             history: Vec::new(),
+            waiting: None,
         }
     }
 
     /// Records how a run (or redrive) ended.
     pub fn finish(&mut self, result: &Result<Value, Interrupted>) {
+        self.waiting = None;
         match result {
             Ok(output) => {
                 self.status = ExecutionStatus::Succeeded;
@@ -145,7 +160,7 @@ impl ExecutionRecord {
             }
             ExecutionStatus::Running => {
                 return Err(format!(
-                    "execution {} is still running, or its process was stopped before it could record an end; a running execution cannot be redriven: start a new run for the date",
+                    "execution {} is still running in another process, or its process was stopped before it could record an end outside an approval wait; a running execution cannot be redriven: start a new run for the date",
                     self.name
                 ));
             }
@@ -232,6 +247,26 @@ impl ExecutionStore {
         self.dir.join(format!("{name}.json"))
     }
 
+    /// Holds execution `name` for this process (an OS file lock, released when the returned
+    /// file is dropped, or the process ends however it ends); none when another process holds
+    /// it, that is, runs it now.
+    pub fn hold(&self, name: &str) -> Result<Option<std::fs::File>, String> {
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| format!("creating {}: {e}", self.dir.display()))?;
+        let path = self.dir.join(format!("{name}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("opening {}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(format!("locking {}: {e}", path.display())),
+        }
+    }
+
     pub fn save(&self, record: &ExecutionRecord) -> Result<(), String> {
         let path = self.path(&record.name);
         std::fs::create_dir_all(&self.dir)
@@ -297,6 +332,9 @@ pub async fn start_recorded(
     name: &str,
     input: Value,
 ) -> Result<Result<Value, Interrupted>, String> {
+    let _held = store
+        .hold(name)?
+        .ok_or_else(|| format!("execution {name} is already running in another process"))?;
     let record = ExecutionRecord::started(name, definition, input.clone(), Utc::now());
     store.save(&record)?;
     let record = Arc::new(Mutex::new(record));
@@ -319,6 +357,30 @@ fn history_keeper(
     Arc::new(move |event: &RunEvent| {
         let mut record = record.lock().expect("the record's lock");
         record_event(&mut record.history, event, Utc::now());
+        match event {
+            // Saved at once: from now on another process may take the execution up.
+            RunEvent::WaitingForCallback {
+                state,
+                token,
+                input,
+            } if record.definition["States"].get(state).is_some() => {
+                record.waiting = Some(WaitingTask {
+                    state: state.clone(),
+                    token: token.clone(),
+                    input: input.clone(),
+                });
+                let _ = store.save(&record);
+                return;
+            }
+            RunEvent::Exited { state, .. }
+            | RunEvent::Failed { state, .. }
+            | RunEvent::Caught { state, .. }
+                if record.waiting.as_ref().is_some_and(|w| &w.state == state) =>
+            {
+                record.waiting = None;
+            }
+            _ => {}
+        }
         let mut saved = saved.lock().expect("the save time's lock");
         if matches!(event, RunEvent::Exited { .. } | RunEvent::Failed { .. })
             && saved.elapsed() >= std::time::Duration::from_secs(1)
@@ -347,6 +409,9 @@ pub async fn redrive_recorded(
     name: &str,
     make_runner: impl FnOnce(Definition) -> Runner,
 ) -> Result<Result<Value, Interrupted>, String> {
+    let _held = store.hold(name)?.ok_or_else(|| {
+        format!("execution {name} is running in another process: let it end, then redrive it")
+    })?;
     let mut record = store.load(name)?;
     let from = record.redrive_point(Utc::now())?.clone();
     let definition = Definition::from_value(&record.definition)
@@ -366,6 +431,46 @@ pub async fn redrive_recorded(
         .await;
     finish(store, &record, &result)?;
     Ok(result)
+}
+
+/// Takes up execution `name` when the process that ran it stopped while a task waited for its
+/// callback: from that task, on the token it handed out, without invoking it again. None when
+/// the execution does not wait that way, or another process runs it (that one hears the answer).
+pub async fn resume_waiting_recorded(
+    store: &ExecutionStore,
+    name: &str,
+    make_runner: impl FnOnce(Definition) -> Runner,
+) -> Result<Option<Result<Value, Interrupted>>, String> {
+    let Some(_held) = store.hold(name)? else {
+        return Ok(None);
+    };
+    let record = store.load(name)?;
+    let Some(waiting) = record
+        .waiting
+        .clone()
+        .filter(|_| record.status == ExecutionStatus::Running)
+    else {
+        return Ok(None);
+    };
+    let definition = Definition::from_value(&record.definition)
+        .map_err(|e| format!("the recorded definition of {name}: {e}"))?;
+    let (input, start_time, redrive_count) = (
+        record.input.clone(),
+        record.start_time.to_rfc3339(),
+        record.redrive_count,
+    );
+    let record = Arc::new(Mutex::new(record));
+    let runner = make_runner(definition).also_observed_by(history_keeper(store, &record));
+    let at = ResumePoint {
+        state: waiting.state,
+        input: waiting.input,
+        branches: None,
+    };
+    let result = runner
+        .resume_waiting(name, input, start_time, redrive_count, at, waiting.token)
+        .await;
+    finish(store, &record, &result)?;
+    Ok(Some(result))
 }
 
 #[cfg(test)]
@@ -397,6 +502,7 @@ mod tests {
                 error: Some("Daybook.Failed".into()),
                 retries: 0,
             }],
+            waiting: None,
         };
         (record, now)
     }

@@ -6,7 +6,9 @@ use crate::adapters::callbacks::FileCallbacks;
 use crate::adapters::lake_items::LakeItems;
 use crate::adapters::paths::LocalPaths;
 use crate::adapters::state::FileStateStore;
-use crate::services::executions::{ExecutionStore, redrive_recorded, start_recorded};
+use crate::services::executions::{
+    ExecutionStatus, ExecutionStore, redrive_recorded, resume_waiting_recorded, start_recorded,
+};
 use crate::services::pipeline::{LocalFunctions, local_substitutions};
 use chrono::NaiveDate;
 use daybook_asl::{
@@ -158,6 +160,29 @@ pub async fn redrive_daily_report(
         ));
     }
     let input = recorded.input;
+    // A run whose process stopped while it waited for its approval is taken up, not redriven:
+    // it has not failed, and its approvers may have answered already.
+    if recorded.status == ExecutionStatus::Running && recorded.waiting.is_some() {
+        let resumed = resume_waiting_recorded(&store, job_id, |definition| {
+            Runner::new(
+                definition,
+                functions.clone(),
+                waiter.clone(),
+                Arc::new(SystemClock),
+            )
+            .with_observer(observer.clone())
+            .with_item_source(Arc::new(LakeItems::new(root)))
+        })
+        .await
+        .map_err(|e| RunError::Execution(format!("{e} (local root {})", root.display())))?;
+        if let Some(result) = resumed {
+            return result.map_err(|interrupted| RunError::run(root, job_id, &input, interrupted));
+        }
+        return Err(RunError::Execution(format!(
+            "run {job_id} is waiting for its approval in another process, which goes on by itself once it is decided (`daybook approve {job_id} --root {}`)",
+            root.display()
+        )));
+    }
     redrive_recorded(&store, job_id, |definition| {
         Runner::new(definition, functions, waiter, Arc::new(SystemClock))
             .with_observer(observer)
@@ -166,6 +191,70 @@ pub async fn redrive_daily_report(
     .await
     .map_err(|e| RunError::Execution(format!("{e} (local root {})", root.display())))?
     .map_err(|interrupted| RunError::run(root, job_id, &input, interrupted))
+}
+
+/// Takes up run `job_id` in this process when it waits for its approval and the process that
+/// ran it has stopped (a closed terminal, a stopped `daybook demo --manual-approval`): it goes
+/// on from its approval, with the answer given since, to the end. None when it does not wait
+/// so, or its own process still runs it.
+pub async fn resume_waiting_run(
+    root: &Path,
+    job_id: &str,
+    observer: Observer,
+) -> Result<Option<Value>, RunError> {
+    let paths = LocalPaths::new(root);
+    let functions: Arc<dyn TaskInvoker> = Arc::new(LocalFunctions::new(&paths));
+    let waiter: Arc<dyn CallbackWaiter> = Arc::new(FileCallbacks::new(&paths.callbacks()));
+    let store = ExecutionStore::new(&paths.executions());
+    let input = store
+        .load(job_id)
+        .map_err(|e| RunError::Execution(format!("{e} (local root {})", root.display())))?
+        .input;
+    let resumed = resume_waiting_recorded(&store, job_id, |definition| {
+        Runner::new(definition, functions, waiter, Arc::new(SystemClock))
+            .with_observer(observer)
+            .with_item_source(Arc::new(LakeItems::new(root)))
+    })
+    .await
+    .map_err(|e| RunError::Execution(format!("{e} (local root {})", root.display())))?;
+    match resumed {
+        None => Ok(None),
+        Some(result) => result
+            .map(Some)
+            .map_err(|interrupted| RunError::run(root, job_id, &input, interrupted)),
+    }
+}
+
+/// Takes up, one after another, every run of the root whose process stopped while it waited
+/// for an approval that has been answered since: what `daybook serve` does after each decision
+/// made on its pages, and on each sweep. The job ids taken up and how each ended.
+pub async fn take_up_answered_runs(
+    root: &Path,
+    observer: Observer,
+) -> Result<Vec<(String, Result<Value, RunError>)>, RunError> {
+    let paths = LocalPaths::new(root);
+    let callbacks = FileCallbacks::new(&paths.callbacks());
+    let waiting: Vec<String> = ExecutionStore::new(&paths.executions())
+        .list()
+        .map_err(RunError::Execution)?
+        .into_iter()
+        .filter(|r| r.status == ExecutionStatus::Running)
+        .filter(|r| {
+            r.waiting
+                .as_ref()
+                .is_some_and(|w| callbacks.answered(&w.token))
+        })
+        .map(|r| r.name)
+        .collect();
+    let mut taken = Vec::new();
+    for job_id in waiting {
+        match resume_waiting_run(root, &job_id, observer.clone()).await {
+            Ok(None) => {}
+            Ok(Some(output)) => taken.push((job_id, Ok(output))),
+            Err(e) => taken.push((job_id, Err(e))),
+        }
+    }
+    Ok(taken)
 }
 
 /// Checks `given` against the variables the root's config declares, before anything runs: a

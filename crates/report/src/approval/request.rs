@@ -321,14 +321,15 @@ async fn preview_message(
         variables: daybook_core::variables::shown(&record.job.variables),
     };
     let subject = format!(
-        "{}Approve: {} — {}",
+        "{}Approve: {}",
         if kind == Preview::Reminder {
             "Reminder: "
         } else {
             ""
         },
-        record.report.title,
-        record.job.date
+        record
+            .report
+            .subject("{title} — {date}: {summary}", record.job.date)
     );
     let to = [approver.to_string()];
     build_message(

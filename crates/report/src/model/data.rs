@@ -19,6 +19,9 @@ pub struct ReportData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<daybook_core::config::Locale>,
     pub sections: Vec<SectionData>,
+    /// The headline columns that make the one-line summary (none: the first two).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summary: Vec<String>,
     /// The run's variables as `name = value`, shown under the report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variables: Vec<String>,
@@ -73,6 +76,12 @@ pub struct SectionData {
     /// The days its figures read that the warehouse does not hold yet, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub short_history: Option<String>,
+    /// When its numbers are unusual, and the same query for the same weekday in each of the
+    /// rule's weeks before (the nearest first; a week with no rows is left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unusual: Option<daybook_core::config::UnusualRule>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub same_weekdays: Vec<QueryResult>,
 }
 
 impl SectionData {
@@ -91,6 +100,8 @@ impl SectionData {
             headline: false,
             mismatch: None,
             short_history: None,
+            unusual: None,
+            same_weekdays: Vec::new(),
         }
     }
 

@@ -92,22 +92,7 @@ pub fn delta(
     earlier: &QueryResult,
 ) -> Option<Delta> {
     let now = section.result.rows.get(row)?.get(column)?.as_f64()?;
-    let keys: Vec<usize> = (0..views.len()).filter(|&i| !views[i].numeric()).collect();
-    let position = |name: &str| earlier.columns.iter().position(|c| c == name);
-    let matched = if keys.is_empty() {
-        earlier.rows.get(row)
-    } else {
-        let wanted: Vec<(Option<usize>, &Value)> = keys
-            .iter()
-            .map(|&k| (position(&views[k].name), &section.result.rows[row][k]))
-            .collect();
-        earlier.rows.iter().find(|candidate| {
-            wanted
-                .iter()
-                .all(|(at, value)| at.is_some_and(|at| candidate.get(at) == Some(*value)))
-        })
-    }?;
-    let before = matched.get(position(&views[column].name)?)?.as_f64()?;
+    let before = earlier_value(section, views, row, column, earlier)?;
     // The change as the text shows it, in points or percent to one decimal: what rounds to
     // 0.0 did not move.
     let shown = if views[column].format == ValueFormat::Percent {
@@ -150,9 +135,39 @@ pub fn delta(
     })
 }
 
+/// The value that row `row`, column `column` of `section` had in `earlier` (the same query
+/// for an earlier day): rows are matched by the values of their text columns (by position
+/// when the section has none).
+pub fn earlier_value(
+    section: &SectionData,
+    views: &[ColumnView],
+    row: usize,
+    column: usize,
+    earlier: &QueryResult,
+) -> Option<f64> {
+    let keys: Vec<usize> = (0..views.len()).filter(|&i| !views[i].numeric()).collect();
+    let position = |name: &str| earlier.columns.iter().position(|c| c == name);
+    let matched = if keys.is_empty() {
+        earlier.rows.get(row)
+    } else {
+        let wanted: Vec<(Option<usize>, &Value)> = keys
+            .iter()
+            .map(|&k| (position(&views[k].name), &section.result.rows[row][k]))
+            .collect();
+        earlier.rows.iter().find(|candidate| {
+            wanted
+                .iter()
+                .all(|(at, value)| at.is_some_and(|at| candidate.get(at) == Some(*value)))
+        })
+    }?;
+    matched.get(position(&views[column].name)?)?.as_f64()
+}
+
 /// One value as shown, with its moves against the day before and a week before.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Shown {
+    /// The column's name in the query.
+    pub name: String,
     pub label: String,
     pub text: String,
     pub day: Option<Delta>,
@@ -176,6 +191,7 @@ pub fn shown(
             .and_then(|e| delta(section, views, row, column, e))
     };
     Shown {
+        name: view.name.clone(),
         label: view.label.clone(),
         text: format_value(value, view.format, currency),
         day: moved(&section.previous_day),
@@ -183,21 +199,43 @@ pub fn shown(
     }
 }
 
-/// The headline numbers: every number of the first row of each headline section.
+/// The headline numbers: every number of the first row of each headline section, those the
+/// report's summary names first, in its order.
 pub fn headline(report: &crate::model::data::ReportData) -> Vec<Shown> {
+    headline_at(report)
+        .into_iter()
+        .map(|(_, shown)| shown)
+        .collect()
+}
+
+/// The same, each with the index of its section.
+pub fn headline_at(report: &crate::model::data::ReportData) -> Vec<(usize, Shown)> {
     let currency = report.conventions();
     let mut numbers = Vec::new();
-    for section in report
+    for (index, section) in report
         .sections
         .iter()
-        .filter(|s| s.headline && s.error.is_none() && !s.result.rows.is_empty())
+        .enumerate()
+        .filter(|(_, s)| s.headline && s.error.is_none() && !s.result.rows.is_empty())
     {
         let views = columns(section, currency);
         for column in (0..views.len()).filter(|&c| views[c].numeric()) {
-            numbers.push(shown(section, &views, 0, column, currency));
+            numbers.push((index, shown(section, &views, 0, column, currency)));
         }
     }
-    numbers
+    // The first number of each name the summary gives, in its order, then the rest in their
+    // sections' order.
+    let mut first = Vec::new();
+    for name in &report.summary {
+        if let Some(at) = numbers
+            .iter()
+            .position(|(_, shown)| shown.name.eq_ignore_ascii_case(name))
+        {
+            first.push(numbers.remove(at));
+        }
+    }
+    first.append(&mut numbers);
+    first
 }
 
 /// The rows of `section` in the order a reader is shown them, before any cut to a few: a trend

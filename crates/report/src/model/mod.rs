@@ -1,8 +1,11 @@
 //! The report as data: what it shows (`data`), how values read (`display`) and its charts as
-//! points and lines (`chart`), with its problems (`problems`). Every renderer reads it; it
+//! points and lines (`chart`), with its problems (`problems`), its numbers that are unusual for the weekday (`unusual`) and
+//! its one-line summary (`summary`). Every renderer reads it; it
 //! knows none of them.
 
 pub mod chart;
 pub mod data;
 pub mod display;
 pub mod problems;
+pub mod summary;
+pub mod unusual;

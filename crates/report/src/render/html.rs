@@ -334,7 +334,13 @@ fn render_rows(report: &ReportData, pictures: &[Picture], layout: &Layout<'_>) -
                 full_report => layout.full_report,
                 workbook_link => layout.workbook_link,
                 problems => report.problems(),
-                tiles => display::headline(report),
+                tiles => report.tiles(),
+                date_shown => report.conventions().locale.weekday_date(report.date),
+                weekday => report.conventions().locale.weekday(report.date),
+                weekday_short => report.date.format("%a").to_string(),
+                summary => report.summary_line(),
+                summary_against => report.summary_against(),
+                unusual => report.unusual(),
                 sections => sections,
             })
         })

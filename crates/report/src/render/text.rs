@@ -5,7 +5,13 @@ use crate::model::display;
 /// the links of the HTML part (`workbook_attached` false: the workbook is a link).
 pub fn render_text(report: &ReportData, workbook_attached: bool) -> String {
     let currency = report.conventions();
-    let mut out = format!("{} — {}\n\n", report.title, report.date);
+    let mut out = format!(
+        "{} — {}\n{} ({})\n\n",
+        report.title,
+        report.conventions().locale.weekday_date(report.date),
+        report.summary_line(),
+        report.summary_against()
+    );
     out.push_str(&format!(
         "Full report with charts: {}\n",
         crate::render::html::FULL_REPORT_LINK
@@ -17,6 +23,17 @@ pub fn render_text(report: &ReportData, workbook_attached: bool) -> String {
         ));
     }
     out.push('\n');
+    let unusual = report.unusual();
+    if !unusual.is_empty() {
+        out.push_str(&format!(
+            "Unusual for a {}:\n",
+            report.conventions().locale.weekday(report.date)
+        ));
+        for item in &unusual {
+            out.push_str(&format!("  * {}\n", item.text));
+        }
+        out.push('\n');
+    }
     let problems = report.problems();
     if !problems.is_empty() {
         out.push_str(&format!(

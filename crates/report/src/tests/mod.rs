@@ -17,6 +17,7 @@ fn result(columns: &[&str], rows: Vec<Vec<Value>>) -> QueryResult {
 fn report(sections: Vec<SectionData>) -> ReportData {
     ReportData {
         variables: Vec::new(),
+        summary: Vec::new(),
         name: "daily".into(),
         title: "Daily".into(),
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
@@ -274,9 +275,9 @@ fn compared_sections_show_moves_in_headline_tiles_cells_and_text() {
     let html = crate::render::html::render_email(&data, &[], true).unwrap();
     for expected in [
         "▲ 23.4% vs day before",  // queries 10,000 → 12,345
-        "▼ 5.0% vs last week",    // queries 13,000 → 12,345
+        "▼ 5.0% vs last Sat",     // queries 13,000 → 12,345
         "▼ 0.4 pt vs day before", // zero results 0.6% → 0.2%: points, not percent
-        "= 0.0 pt vs last week",
+        "= 0.0 pt vs last Sat",
         "▲ 10.0%", // Comics 100 → 110
         "▼ 50.0%", // Travel 100 → 50
     ] {

@@ -98,3 +98,94 @@ fn a_move_is_coloured_by_whether_it_is_good_news_and_small_or_unmoved_numbers_ar
     assert_eq!(moved(3).text, "= 0.0%");
     assert_eq!(moved(3).tone, 0);
 }
+
+/// Revenue 2,000 where the last five Saturdays made 4,800 to 5,200: unusual, and bad news.
+fn sales_with_history(revenue: f64) -> SectionData {
+    let row = |revenue: f64, orders: i64| vec![json!(revenue), json!(orders)];
+    let mut sales = SectionData::new(
+        "Yesterday's sales",
+        result(&["revenue", "orders"], vec![row(revenue, 412)]),
+    );
+    sales.headline = true;
+    sales.unusual = Some(daybook_core::config::UnusualRule::default());
+    sales.same_weekdays = [5000.0, 4800.0, 5200.0, 5100.0, 4900.0]
+        .iter()
+        .map(|&r| result(&["revenue", "orders"], vec![row(r, 400)]))
+        .collect();
+    sales.previous_week = sales.same_weekdays.first().cloned();
+    sales.columns.insert(
+        "revenue".into(),
+        ColumnDisplay {
+            format: Some(ValueFormat::Money),
+            ..Default::default()
+        },
+    );
+    sales
+}
+
+#[test]
+fn the_first_lines_say_what_happened_and_an_unusual_number_is_listed_before_the_problems() {
+    let mut failed = SectionData::new("Broken", result(&["x"], vec![]));
+    failed.error = Some("no such table".into());
+    let mut search = headline();
+    search.headline = true;
+    let mut data = report(vec![sales_with_history(2000.0), search, failed]);
+    data.summary = vec!["revenue".into(), "orders".into()];
+    // The summary's revenue is the first headline section's, not the other one's; its move is
+    // against the Saturday before (5,000).
+    assert_eq!(
+        data.summary_line(),
+        "Revenue $2,000.00 ▼ 60.0% · Orders 412 ▲ 3.0% · 2 need a look"
+    );
+    let unusual = data.unusual();
+    assert_eq!(unusual.len(), 1, "{unusual:?}");
+    assert_eq!(
+        unusual[0].text,
+        "Revenue is unusually low for a Saturday: $2,000.00, where the last 5 Saturdays ran $4,800.00 to $5,200.00 (median $5,000.00)."
+    );
+    assert_eq!(unusual[0].tone, -1);
+    let html = crate::render::html::render_email(&data, &[], true).unwrap();
+    let at = |needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("the email lacks {needle}"))
+    };
+    assert!(at("daybook · Sat 2026-11-21") < at("need a look"));
+    assert!(at("Unusual for a Saturday") < at("This report has 1 problem"));
+    assert!(at("unusually low") < at("Broken"));
+    // The tiles open with the summary's numbers, in its order.
+    let tiles = data.tiles();
+    assert_eq!(tiles[0].shown.name, "revenue");
+    assert_eq!(tiles[1].shown.name, "orders");
+    assert_eq!(tiles[2].shown.name, "queries");
+    assert_eq!((tiles[0].unusual, tiles[1].unusual), (-1, 0));
+    let text = crate::render::text::render_text(&data, true);
+    assert!(text.starts_with(
+        "Daily — Sat 2026-11-21\nRevenue $2,000.00 ▼ 60.0% · Orders 412 ▲ 3.0% · 2 need a look (moves vs last Saturday)\n"
+    ), "{text}");
+    assert!(text.contains("Unusual for a Saturday:\n  * Revenue is unusually low"));
+}
+
+#[test]
+fn a_usual_day_says_nothing_is_unusual_and_a_subject_without_a_summary_ends_cleanly() {
+    let mut data = report(vec![sales_with_history(5050.0)]);
+    data.summary = vec!["revenue".into()];
+    assert!(data.unusual().is_empty());
+    assert_eq!(
+        data.summary_line(),
+        "Revenue $5,050.00 ▲ 1.0% · nothing unusual"
+    );
+    use crate::model::summary::subject;
+    assert_eq!(
+        subject(
+            "{title} — {date}: {summary}",
+            "Daily",
+            "Sat 2026-11-21",
+            "Revenue $5,050.00 ▲ 1.0% · nothing unusual"
+        ),
+        "Daily — Sat 2026-11-21: Revenue $5,050.00 ▲ 1.0% · nothing unusual"
+    );
+    assert_eq!(
+        subject("{title} — {date}: {summary}", "Daily", "Sat 2026-11-21", ""),
+        "Daily — Sat 2026-11-21"
+    );
+}
