@@ -7,6 +7,7 @@ pub mod callbacks;
 pub mod catalog;
 pub mod fs_store;
 pub mod lake_items;
+pub mod lake_table;
 pub mod outbox;
 pub mod paths;
 pub mod state;

@@ -2,6 +2,7 @@
 //! local catalog, marts written back to the lake as Parquet.
 
 use crate::adapters::catalog::LocalCatalog;
+use crate::adapters::lake_table::LakeTable;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{
     DataType, Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
@@ -88,6 +89,16 @@ impl DataFusionWarehouse {
             .iter()
             .map(|(n, t)| (format!("{MARTS_SCHEMA}.{n}"), t));
         for (name, table) in tables.chain(marts) {
+            let folders = table
+                .partitions
+                .iter()
+                .map(|(dt, prefix)| (*dt, self.root.join(prefix)))
+                .collect();
+            if let Some(provider) = LakeTable::new(&name, &table.schema, folders) {
+                ctx.register_table(name.as_str(), Arc::new(provider))
+                    .map_err(|e| PortError::new(format!("registering table {name}: {e}")))?;
+                continue;
+            }
             if wanted.as_ref().is_some_and(|w| !w.contains(&name)) {
                 continue;
             }
@@ -370,5 +381,78 @@ mod tests {
             assert!(error.to_string().contains("only reads"), "{sql}: {error}");
         }
         assert!(!target.exists(), "COPY wrote nothing");
+    }
+
+    /// Writes day `day` of `lake.visits` (pages and views, and visitors when `wide`), and points
+    /// the catalog at it with the table's columns as that load had them.
+    fn visits_day(root: &std::path::Path, day: u32, wide: bool) -> std::path::PathBuf {
+        use arrow::array::{ArrayRef, Int64Array, StringArray};
+        use arrow::datatypes::{DataType, Field, Schema};
+        let mut fields = vec![
+            Field::new("page", DataType::Utf8, true),
+            Field::new("views", DataType::Int64, true),
+        ];
+        let mut columns: Vec<ArrayRef> = vec![
+            std::sync::Arc::new(StringArray::from(vec!["/", "/books"])),
+            std::sync::Arc::new(Int64Array::from(vec![10 * i64::from(day), 1])),
+        ];
+        if wide {
+            fields.push(Field::new("visitors", DataType::Int64, true));
+            columns.push(std::sync::Arc::new(Int64Array::from(vec![3, 1])));
+        }
+        let schema = std::sync::Arc::new(Schema::new(fields));
+        let batch = arrow::array::RecordBatch::try_new(schema.clone(), columns).unwrap();
+        let dt = chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+        let run_prefix = format!("lake/web/visits/dt={dt}/run=r{day}/");
+        let file = root.join(&run_prefix).join("part-0.parquet");
+        let mut sink =
+            daybook_core::parquet_sink::ParquetSink::create(&file, schema.clone(), 1024, &[])
+                .unwrap();
+        sink.write(&batch).unwrap();
+        sink.finish().unwrap();
+        crate::adapters::catalog::LocalCatalog::new(root)
+            .set_partitions(
+                "visits",
+                false,
+                &daybook_core::lake::SchemaColumn::from_arrow(&schema),
+                &[daybook_core::ports::PartitionRef { dt, run_prefix }],
+            )
+            .unwrap();
+        file
+    }
+
+    /// A day's query reads that day's partition and no other: a lake of a year costs a day's
+    /// query what a lake of a week does. A broken file on another day proves it is not read.
+    #[tokio::test]
+    async fn a_query_reads_only_the_partitions_its_dt_conditions_leave() {
+        use daybook_core::ports::Warehouse;
+        let root = tempfile::tempdir().unwrap();
+        visits_day(root.path(), 1, false);
+        let broken = visits_day(root.path(), 2, false);
+        visits_day(root.path(), 3, true);
+        std::fs::write(&broken, b"not parquet").unwrap();
+        let warehouse = DataFusionWarehouse::new(root.path());
+        let day = |sql: &str| {
+            let warehouse = &warehouse;
+            let sql = sql.to_string();
+            async move { warehouse.query(&sql).await }
+        };
+        let first = day("SELECT sum(views) AS views, max(visitors) AS visitors FROM lake.visits WHERE dt = DATE '2026-11-01'")
+            .await
+            .unwrap();
+        // Day 1 was loaded before the table had visitors: NULL, as Spectrum reads it.
+        assert_eq!(
+            first.rows,
+            vec![vec![serde_json::json!(11), serde_json::Value::Null]]
+        );
+        let later =
+            day("SELECT sum(views) AS views FROM lake.visits WHERE dt >= DATE '2026-11-03'")
+                .await
+                .unwrap();
+        assert_eq!(later.rows, vec![vec![serde_json::json!(31)]]);
+        let all = day("SELECT sum(views) AS views FROM lake.visits")
+            .await
+            .unwrap_err();
+        assert!(all.to_string().contains("dt=2026-11-02"), "{all}");
     }
 }
