@@ -1,7 +1,7 @@
 //! The demo's email as its readers get it every morning, laid out by headless Chromium (from
 //! Debian) at a phone's 390 px and a desktop's 1,000 px: nothing wider than the screen, no
 //! number, date or word broken across two lines, every picture shown and no wider than the
-//! screen; and no customer's email address anywhere in it, the workbook included (the demo marks
+//! screen, its text no smaller than 11 CSS px; and no customer's email address anywhere in it, the workbook included (the demo marks
 //! that column private).
 
 use mail_parser::{MessageParser, MimeHeaders};
@@ -130,6 +130,14 @@ async fn the_demo_email_reads_whole_on_a_phone_and_on_a_desktop() {
         for image in images {
             let shown = image.as_u64().unwrap();
             assert!(shown > 200 && shown <= screen, "{width} px: {measured}");
+            // The picture is drawn for SHOWN_WIDTH px with its smallest text at SMALLEST_TEXT
+            // px; Chromium shows it `shown` px wide.
+            let text = shown as f64 / f64::from(daybook_report::render::picture::SHOWN_WIDTH)
+                * f64::from(daybook_report::render::picture::SMALLEST_TEXT);
+            assert!(
+                text >= 11.0,
+                "{width} px: a chart's text reads {text:.1} CSS px, under 11: {measured}"
+            );
         }
     }
 }

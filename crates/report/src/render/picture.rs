@@ -12,8 +12,11 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 const FONT: &[u8] = include_bytes!("../../../../fonts/DaybookChartGothic.ttf");
 
 /// The picture's size as shown in the email (CSS pixels); it is drawn at twice this.
-pub const SHOWN_WIDTH: u32 = 592;
-pub const SHOWN_HEIGHT: u32 = 320;
+pub const SHOWN_WIDTH: u32 = 400;
+pub const SHOWN_HEIGHT: u32 = 260;
+/// The smallest text in a picture, in the picture's CSS pixels: a phone's column of about 366
+/// px shows a picture at 0.9 of its size, and its text at no less than 11 px.
+pub const SMALLEST_TEXT: u32 = 13;
 const SCALE: u32 = 2;
 const WIDTH: u32 = SHOWN_WIDTH * SCALE;
 const HEIGHT: u32 = SHOWN_HEIGHT * SCALE;
@@ -127,8 +130,8 @@ type Mesh<'m, 'a, 'b, 'c> = &'m mut plotters::chart::MeshStyle<
 /// The grid, labels and axes every picture shares: five value steps, light lines, grey axes.
 fn house_style<'m, 'a, 'b, 'c>(mesh: Mesh<'m, 'a, 'b, 'c>) -> Mesh<'m, 'a, 'b, 'c> {
     mesh.y_labels(5)
-        .label_style(font(11))
-        .axis_desc_style(font(11))
+        .label_style(font(SMALLEST_TEXT))
+        .axis_desc_style(font(SMALLEST_TEXT))
         .light_line_style(RGBColor(0xf3, 0xf4, 0xf6))
         .bold_line_style(RGBColor(0xe5, 0xe7, 0xeb))
         .axis_style(FAINT)
@@ -145,9 +148,9 @@ fn draw_lines(
     let (lo, hi) = span(lines.iter().flat_map(|(_, v)| v.iter().flatten().copied()));
     let last = days.len().saturating_sub(1).max(1) as f64;
     let mut chart = ChartBuilder::on(root)
-        .margin(14 * SCALE)
-        .x_label_area_size(28 * SCALE)
-        .y_label_area_size(64 * SCALE)
+        .margin(10 * SCALE)
+        .x_label_area_size(32 * SCALE)
+        .y_label_area_size(76 * SCALE)
         .build_cartesian_2d(0.0..last, lo..hi)
         .map_err(|e| err(&e))?;
     let day_label = |x: &f64| {
@@ -221,7 +224,7 @@ fn draw_lines(
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
-            .label_font(font(11))
+            .label_font(font(SMALLEST_TEXT))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(0xe5, 0xe7, 0xeb))
             .draw()
@@ -245,9 +248,9 @@ fn draw_dots(
     let (x0, x1) = span(dots.iter().map(|d| d.x));
     let (y0, y1) = span(dots.iter().map(|d| d.y));
     let mut chart = ChartBuilder::on(root)
-        .margin(14 * SCALE)
-        .x_label_area_size(36 * SCALE)
-        .y_label_area_size(64 * SCALE)
+        .margin(10 * SCALE)
+        .x_label_area_size(42 * SCALE)
+        .y_label_area_size(76 * SCALE)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| err(&e))?;
     house_style(&mut chart.configure_mesh())
@@ -280,7 +283,7 @@ fn draw_dots(
             ((x0, y0), (inset, -inset), HPos::Left, VPos::Bottom),
         ];
         for (name, (at, offset, h, v)) in names.iter().zip(corners) {
-            let style = font(12).color(&FAINT).pos(Pos::new(h, v));
+            let style = font(SMALLEST_TEXT).color(&FAINT).pos(Pos::new(h, v));
             chart
                 .draw_series(std::iter::once(
                     EmptyElement::at(at) + Text::new(name.clone(), offset, style),
@@ -299,27 +302,129 @@ fn draw_dots(
         }
         None => PALETTE[0],
     };
-    let labelled = dots.len() <= LABELLED_DOTS;
-    // Labels go right of their dot, or left of it in the right quarter, to stay in the picture.
-    let right_quarter = x1 - (x1 - x0) / 4.0;
     chart
         .draw_series(dots.iter().map(|d| {
-            let label = if labelled {
-                clip(&d.label, 24)
-            } else {
-                String::new()
-            };
-            let (dx, h) = if d.x > right_quarter {
-                (-(8 * SCALE as i32), HPos::Right)
-            } else {
-                (8 * SCALE as i32, HPos::Left)
-            };
-            EmptyElement::at((d.x, d.y))
-                + Circle::new((0, 0), 5 * SCALE, color_of(d).filled())
-                + Text::new(label, (dx, 0), font(10).pos(Pos::new(h, VPos::Center)))
+            EmptyElement::at((d.x, d.y)) + Circle::new((0, 0), 5 * SCALE, color_of(d).filled())
         }))
         .map_err(|e| err(&e))?;
+    if dots.len() > LABELLED_DOTS {
+        return Ok(());
+    }
+    // Each label goes where it overlaps no dot, no corner name and no label placed before it:
+    // right of its dot, else left, above or below; a label with no free place is left out
+    // (the table beside the chart names every dot).
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    let mut taken: Vec<Rect> = dots
+        .iter()
+        .map(|d| {
+            let (px, py) = chart.backend_coord(&(d.x, d.y));
+            let r = (5 * SCALE) as i32;
+            Rect::new(px - r, py - r, px + r, py + r)
+        })
+        .collect();
+    let text_px = (SMALLEST_TEXT * SCALE) as i32;
+    let text_width =
+        |text: &str| (text.chars().count() as f64 * f64::from(text_px) * 0.56).ceil() as i32;
+    if let Some(names) = &quadrants {
+        // The names as drawn above: inset from the corners in the order top right, top left,
+        // bottom right, bottom left.
+        let inset = (8 * SCALE) as i32;
+        for (name, (right, top)) in
+            names
+                .iter()
+                .zip([(true, true), (false, true), (true, false), (false, false)])
+        {
+            let width = text_width(name);
+            let (left, right) = if right {
+                (xs.end - inset - width, xs.end - inset)
+            } else {
+                (xs.start + inset, xs.start + inset + width)
+            };
+            let (top, bottom) = if top {
+                (ys.start + inset, ys.start + inset + text_px)
+            } else {
+                (ys.end - inset - text_px, ys.end - inset)
+            };
+            taken.push(Rect::new(left, top, right, bottom));
+        }
+    }
+
+    let gap = (8 * SCALE) as i32;
+    let corner_end = taken.len();
+    for (index, d) in dots.iter().enumerate() {
+        let label = clip(&d.label, 24);
+        let width = text_width(&label);
+        let (px, py) = chart.backend_coord(&(d.x, d.y));
+        let half = text_px * 6 / 10;
+        let half_gap = gap / 2;
+        let places = [
+            (gap, 0, HPos::Left, VPos::Center),
+            (-gap, 0, HPos::Right, VPos::Center),
+            (0, -gap, HPos::Center, VPos::Bottom),
+            (0, gap, HPos::Center, VPos::Top),
+            (half_gap, -half_gap, HPos::Left, VPos::Bottom),
+            (-half_gap, -half_gap, HPos::Right, VPos::Bottom),
+            (half_gap, half_gap, HPos::Left, VPos::Top),
+            (-half_gap, half_gap, HPos::Right, VPos::Top),
+        ]
+        .map(|(dx, dy, h, v)| {
+            let (x, y) = (px + dx, py + dy);
+            let (left, right) = match h {
+                HPos::Left => (x, x + width),
+                HPos::Right => (x - width, x),
+                HPos::Center => (x - width / 2, x + width / 2),
+            };
+            let (top, bottom) = match v {
+                VPos::Top => (y, y + 2 * half),
+                VPos::Bottom => (y - 2 * half, y),
+                VPos::Center => (y - half, y + half),
+            };
+            (Rect::new(left, top, right, bottom), (dx, dy), h, v)
+        });
+        // Its own dot is no obstacle; the corner names are, unless nothing else is free (a dot
+        // in a corner may name itself over its corner's name, which its colour repeats).
+        let blocked = |rect: &Rect, names_too: bool| {
+            taken.iter().enumerate().any(|(at, t)| {
+                at != index
+                    && (names_too || !(dots.len()..corner_end).contains(&at))
+                    && t.overlaps(rect)
+            })
+        };
+        let free = [true, false].into_iter().find_map(|names_too| {
+            places
+                .iter()
+                .find(|(rect, ..)| rect.inside(&xs, &ys) && !blocked(rect, names_too))
+                .cloned()
+        });
+        if let Some((rect, offset, h, v)) = free {
+            taken.push(rect);
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((d.x, d.y))
+                        + Text::new(label, offset, font(SMALLEST_TEXT).pos(Pos::new(h, v))),
+                ))
+                .map_err(|e| err(&e))?;
+        }
+    }
     Ok(())
+}
+
+/// A box in the picture's pixels: left, top, right, bottom.
+#[derive(Debug, Clone, Copy)]
+struct Rect(i32, i32, i32, i32);
+
+impl Rect {
+    fn new(left: i32, top: i32, right: i32, bottom: i32) -> Self {
+        Self(left, top, right, bottom)
+    }
+
+    fn overlaps(&self, other: &Rect) -> bool {
+        self.0 < other.2 && other.0 < self.2 && self.1 < other.3 && other.1 < self.3
+    }
+
+    fn inside(&self, xs: &std::ops::Range<i32>, ys: &std::ops::Range<i32>) -> bool {
+        self.0 >= xs.start && self.2 <= xs.end && self.1 >= ys.start && self.3 <= ys.end
+    }
 }
 
 fn encode(pixels: &[u8]) -> Result<Vec<u8>, String> {
