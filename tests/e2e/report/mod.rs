@@ -471,7 +471,10 @@ async fn the_sent_report_parses_as_a_mail_client_reads_it_and_ses_gets_it_byte_f
         let frame = reader.next_frame(&mut pixels).unwrap();
         assert_eq!(
             (frame.width, frame.height),
-            (1184, 640),
+            (
+                2 * daybook_report::render::picture::SHOWN_WIDTH,
+                2 * daybook_report::render::picture::SHOWN_HEIGHT
+            ),
             "twice its shown size"
         );
     }

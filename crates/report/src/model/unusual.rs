@@ -72,17 +72,8 @@ pub struct Judged {
     pub weeks: usize,
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n == 0 {
-        return 0.0;
-    }
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
+fn median(values: Vec<f64>) -> f64 {
+    crate::model::chart::median(&values).unwrap_or_default()
 }
 
 fn median_of(values: impl Iterator<Item = f64>) -> f64 {

@@ -7,3 +7,4 @@ pub mod picture;
 pub mod pictures;
 pub mod text;
 pub mod xlsx;
+pub mod xlsx_chart;

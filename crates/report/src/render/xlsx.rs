@@ -1,9 +1,9 @@
-use crate::model::chart::Plot;
 use crate::model::data::ReportData;
 use crate::model::display;
+use crate::render::xlsx_chart::{cell_text, moved_columns, native_chart};
 use crate::{ReportError, Result};
-use daybook_core::config::{ChartKind, ValueFormat};
-use rust_xlsxwriter::{Chart, ChartType, ExcelDateTime, Format, Workbook};
+use daybook_core::config::ValueFormat;
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 
 /// The workbook: a summary sheet first (the report, its problems and the data-quality
 /// result), then one sheet per section with typed cells in the section's formats (counts,
@@ -81,6 +81,36 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
                 widths[c] = widths[c].max(shown.chars().count().min(60) + 2);
             }
         }
+        // Each number's move since the day before, coloured as in the email, beside the table.
+        let moved = moved_columns(section, &views);
+        let good = Format::new().set_font_color("#15803D");
+        let bad = Format::new().set_font_color("#B91C1C");
+        let grey = Format::new().set_font_color("#6B7280");
+        for (k, &c) in moved.iter().enumerate() {
+            let col = (views.len() + k) as u16;
+            let title = format!("{} vs day before", views[c].label);
+            sheet
+                .write_string_with_format(0, col, &title, &header)
+                .map_err(|e| fail(&name, e))?;
+            sheet
+                .set_column_width(col, title.chars().count() as f64 + 2.0)
+                .map_err(|e| fail(&name, e))?;
+            for r in 0..section.result.rows.len() {
+                let Some(earlier) = &section.previous_day else {
+                    continue;
+                };
+                if let Some(delta) = display::delta(section, &views, r, c, earlier) {
+                    let tone = match delta.tone {
+                        t if t > 0 => &good,
+                        t if t < 0 => &bad,
+                        _ => &grey,
+                    };
+                    sheet
+                        .write_string_with_format(r as u32 + 1, col, &delta.text, tone)
+                        .map_err(|e| fail(&name, e))?;
+                }
+            }
+        }
         for (c, width) in widths.iter().enumerate() {
             sheet
                 .set_column_width(c as u16, *width as f64 + 1.0)
@@ -99,145 +129,21 @@ pub fn render_workbook(report: &ReportData) -> Result<Vec<u8>> {
         if section.problem(report.date).is_none()
             && let (Some(spec), Some(plot)) = (&section.chart, section.plot(report.date))
         {
-            let chart = native_chart(sheet, &name, section, spec, &plot, &views, &header)
-                .map_err(|e| fail(&name, e))?;
+            let chart = native_chart(
+                sheet,
+                &name,
+                section,
+                (spec, &plot),
+                (&views, currency),
+                &header,
+            )
+            .map_err(|e| fail(&name, e))?;
             sheet
-                .insert_chart(1, views.len() as u16 + 1, &chart)
+                .insert_chart(1, (views.len() + moved.len()) as u16 + 1, &chart)
                 .map_err(|e| fail(&name, e))?;
         }
     }
     workbook.save_to_buffer().map_err(|e| fail("saving", e))
-}
-
-/// Rows drawn in a bar chart: more would be unreadable (the sheet has them all).
-const CHART_ROWS: u32 = 30;
-
-/// The section's chart as a native Excel chart over the sheet's cells. Bar and scatter charts
-/// read the table; line and stacked bar charts read a pivot of it written to the right of the
-/// chart (days or categories down, one column per line or part).
-fn native_chart(
-    sheet: &mut rust_xlsxwriter::Worksheet,
-    name: &str,
-    section: &crate::model::data::SectionData,
-    spec: &daybook_core::config::ChartSpec,
-    plot: &Plot,
-    views: &[display::ColumnView],
-    header: &Format,
-) -> std::result::Result<Chart, rust_xlsxwriter::XlsxError> {
-    let column = |n: &str| section.column_index(n).unwrap_or(0) as u16;
-    let label = |n: &str| {
-        views
-            .iter()
-            .find(|v| v.name.eq_ignore_ascii_case(n))
-            .map(|v| v.label.clone())
-            .unwrap_or_default()
-    };
-    let rows = section.result.rows.len() as u32;
-    // Pivots start past the chart (about eight columns wide).
-    let pivot = views.len() as u16 + 10;
-    let mut chart = match (spec.kind, plot) {
-        (ChartKind::Scatter | ChartKind::Quadrant, _) => {
-            let mut chart = Chart::new(ChartType::Scatter);
-            let (x, y) = (
-                column(spec.x.as_deref().unwrap_or_default()),
-                column(&spec.value),
-            );
-            chart
-                .add_series()
-                .set_categories((name, 1, x, rows, x))
-                .set_values((name, 1, y, rows, y))
-                .set_name(label(&spec.value).as_str());
-            chart
-                .x_axis()
-                .set_name(label(spec.x.as_deref().unwrap_or_default()).as_str());
-            chart.y_axis().set_name(label(&spec.value).as_str());
-            chart.legend().set_hidden();
-            chart
-        }
-        (ChartKind::Line, Plot::Lines { days, lines }) => {
-            sheet.write_string_with_format(0, pivot, label(&spec.category), header)?;
-            sheet.set_column_width(pivot, 12)?;
-            for (d, day) in days.iter().enumerate() {
-                sheet.write_string(d as u32 + 1, pivot, cell_text(day).as_ref())?;
-            }
-            let mut chart = Chart::new(ChartType::Line);
-            for (l, (line, values)) in lines.iter().enumerate() {
-                let col = pivot + 1 + l as u16;
-                // One unnamed line is named by its column.
-                let title = if *line == spec.value {
-                    label(&spec.value)
-                } else {
-                    line.clone()
-                };
-                sheet.write_string_with_format(0, col, title, header)?;
-                sheet.set_column_width(col, 14)?;
-                for (d, value) in values.iter().enumerate() {
-                    if let Some(v) = value {
-                        sheet.write_number(d as u32 + 1, col, *v)?;
-                    }
-                }
-                let last = days.len() as u32;
-                chart
-                    .add_series()
-                    .set_categories((name, 1, pivot, last, pivot))
-                    .set_values((name, 1, col, last, col))
-                    .set_name((name, 0, col));
-            }
-            if lines.len() < 2 {
-                chart.legend().set_hidden();
-            }
-            chart.y_axis().set_name(label(&spec.value).as_str());
-            chart
-        }
-        (
-            ChartKind::StackedBar,
-            Plot::Stacked {
-                categories,
-                series,
-                values,
-            },
-        ) => {
-            sheet.write_string_with_format(0, pivot, label(&spec.category), header)?;
-            let shown = categories.len().min(CHART_ROWS as usize);
-            sheet.set_column_width(pivot, 16)?;
-            for (c, category) in categories.iter().take(shown).enumerate() {
-                sheet.write_string(c as u32 + 1, pivot, cell_text(category).as_ref())?;
-            }
-            let mut chart = Chart::new(ChartType::BarStacked);
-            for (s, part) in series.iter().enumerate() {
-                let col = pivot + 1 + s as u16;
-                sheet.write_string_with_format(0, col, part, header)?;
-                sheet.set_column_width(col, 12)?;
-                for (c, row) in values.iter().take(shown).enumerate() {
-                    sheet.write_number(c as u32 + 1, col, row[s])?;
-                }
-                chart
-                    .add_series()
-                    .set_categories((name, 1, pivot, shown as u32, pivot))
-                    .set_values((name, 1, col, shown as u32, col))
-                    .set_name((name, 0, col));
-            }
-            chart.y_axis().set_reverse();
-            chart
-        }
-        // Bars, and a line or stacked chart whose points did not come out as such. Every kind
-        // is named, so a new one does not compile until its workbook chart is chosen.
-        (ChartKind::Bar | ChartKind::Line | ChartKind::StackedBar, _) => {
-            let mut chart = Chart::new(ChartType::Bar);
-            let (category, value) = (column(&spec.category), column(&spec.value));
-            let last = rows.min(CHART_ROWS);
-            chart
-                .add_series()
-                .set_categories((name, 1, category, last, category))
-                .set_values((name, 1, value, last, value))
-                .set_name(label(&spec.value).as_str());
-            chart.legend().set_hidden();
-            chart.y_axis().set_reverse();
-            chart
-        }
-    };
-    chart.title().set_name(&section.title);
-    Ok(chart)
 }
 
 /// The first sheet: what the report is, what is wrong with it, and each section's size.
@@ -255,19 +161,43 @@ fn write_summary(
         0,
         format!(
             "Date {} · job {} · generated {}",
-            report.date,
+            report.conventions().locale.weekday_date(report.date),
             report.job_id,
             report.generated_at.format("%Y-%m-%d %H:%M UTC")
         ),
     )?;
-    let mut row = 3;
+    sheet.write_string_with_format(
+        2,
+        0,
+        format!("{} ({})", report.summary_line(), report.summary_against()),
+        &bold,
+    )?;
+    let mut row = 4;
     if !report.variables.is_empty() {
         sheet.write_string(
-            2,
+            3,
             0,
             cell_text(&format!("Run with {}", report.variables.join(", "))).as_ref(),
         )?;
-        row = 4;
+        row = 5;
+    }
+    let unusual = report.unusual();
+    if !unusual.is_empty() {
+        let amber = Format::new().set_font_color("#92400E");
+        sheet.write_string_with_format(
+            row,
+            0,
+            format!(
+                "Unusual for a {}:",
+                report.conventions().locale.weekday(report.date)
+            ),
+            &bold,
+        )?;
+        for item in &unusual {
+            row += 1;
+            sheet.write_string_with_format(row, 0, &item.text, &amber)?;
+        }
+        row += 2;
     }
     let headline = display::headline(report);
     if !headline.is_empty() {
@@ -349,25 +279,6 @@ fn write_summary(
     Ok(())
 }
 
-/// Excel sheet names: at most 31 characters, none of `[]:*?/\`, unique in the workbook.
-/// Excel's limit on a cell's text.
-const CELL_CHARACTERS: usize = 32_767;
-
-/// A cell's text, cut to Excel's limit with a mark that says so: one long search keyword must
-/// not stop the day's report.
-fn cell_text(text: &str) -> std::borrow::Cow<'_, str> {
-    let length = text.chars().count();
-    if length <= CELL_CHARACTERS {
-        return text.into();
-    }
-    let mark = format!(" … [cut: {length} characters, Excel keeps {CELL_CHARACTERS}]");
-    let kept: String = text
-        .chars()
-        .take(CELL_CHARACTERS - mark.chars().count())
-        .collect();
-    format!("{kept}{mark}").into()
-}
-
 /// A sheet name Excel accepts, unique in the workbook as Excel compares names (ignoring case
 /// in every script): at most 31 characters, none of `[]:*?/\` or a control character, not
 /// starting or ending with an apostrophe, and not the reserved `History`.
@@ -428,7 +339,10 @@ mod limits {
     fn a_cell_over_excels_limit_is_cut_with_a_mark() {
         let long = "ß".repeat(40_000);
         let cut = cell_text(&long);
-        assert_eq!(cut.chars().count(), CELL_CHARACTERS);
+        assert_eq!(
+            cut.chars().count(),
+            crate::render::xlsx_chart::CELL_CHARACTERS
+        );
         assert!(
             cut.ends_with("[cut: 40000 characters, Excel keeps 32767]"),
             "{}",

@@ -189,3 +189,76 @@ fn a_usual_day_says_nothing_is_unusual_and_a_subject_without_a_summary_ends_clea
         "Daily — Sat 2026-11-21"
     );
 }
+
+/// The workbook's charts read as the email's: a rate axis in percent, every bar named, and a
+/// quadrant chart whose dots are named and coloured by quadrant, with the median lines.
+#[test]
+fn the_workbook_charts_use_the_columns_formats_and_name_every_bar_and_dot() {
+    use daybook_core::config::ChartKind;
+    let mut late = SectionData::new(
+        "Late deliveries",
+        result(
+            &["carrier", "late_rate"],
+            (0..20)
+                .map(|i| vec![json!(format!("carrier {i}")), json!(0.02 * f64::from(i))])
+                .collect(),
+        ),
+    );
+    late.chart = chart("carrier", "late_rate");
+    let mut portfolio = SectionData::new(
+        "Product portfolio",
+        result(
+            &["category", "units", "avg_unit_price"],
+            ["Children", "Comics", "Travel", "Poetry"]
+                .iter()
+                .zip([(2127, 23.17), (1175, 20.30), (1338, 17.85), (1058, 19.53)])
+                .map(|(c, (u, p))| vec![json!(c), json!(u), json!(p)])
+                .collect(),
+        ),
+    );
+    let mut quadrant = ChartSpec::bar("category", "avg_unit_price");
+    quadrant.kind = ChartKind::Quadrant;
+    quadrant.x = Some("units".into());
+    portfolio.chart = Some(quadrant);
+    let data = report(vec![late, portfolio]);
+    let parts = workbook_parts(&crate::render::xlsx::render_workbook(&data).unwrap());
+    let chart = |n: usize| {
+        parts
+            .iter()
+            .find(|(name, _)| name == &format!("xl/charts/chart{n}.xml"))
+            .map(|(_, xml)| xml.clone())
+            .unwrap()
+    };
+    let bars = chart(1);
+    assert!(
+        bars.contains(r#"formatCode="0.0%""#),
+        "the rate axis reads in percent"
+    );
+    // Every bar is named when each has a line of the axis: Excel's 288 px hold about ten.
+    let drawing = parts
+        .iter()
+        .find(|(name, _)| name == "xl/drawings/drawing1.xml")
+        .map(|(_, xml)| xml.clone())
+        .unwrap();
+    // The chart spans rows of 20 px from its first to its last (a two-cell anchor).
+    let rows: Vec<u32> = drawing
+        .split("<xdr:row>")
+        .skip(1)
+        .filter_map(|rest| rest.split('<').next()?.parse().ok())
+        .collect();
+    let height = (rows[1] - rows[0]) * 20;
+    assert!(height >= 20 * 22, "20 bars get {height} px");
+    let dots = chart(2);
+    assert_eq!(
+        dots.matches("<c:ser>").count(),
+        4 + 2,
+        "a series per dot, two median lines"
+    );
+    assert!(
+        dots.contains(r#"<c:showSerName val="1"/>"#),
+        "each dot named"
+    );
+    for colour in ["2563EB", "9333EA", "16A34A", "EA580C"] {
+        assert!(dots.contains(colour), "quadrant colour {colour}");
+    }
+}
