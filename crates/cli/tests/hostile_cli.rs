@@ -269,3 +269,91 @@ fn dates_and_counts_out_of_range_are_refused_with_what_to_give() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+/// The CLI's recipe makes one lake: `flatten`, `export segment` and `export rds` with `--out
+/// <root>/lake` write `lake/<source>/<table>/…` as the pipeline does, so `load` registers them
+/// and `query` finds `lake.<source>_<table>` (a flat folder of tables left `query` with nothing).
+#[test]
+fn the_recipe_exports_one_lake_that_load_and_query_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |p: &str| dir.path().join(p).display().to_string();
+    std::fs::create_dir_all(dir.path().join("root/config")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/daybook.json"),
+        dir.path().join("root/config/daybook.json"),
+    )
+    .unwrap();
+    let (lake, root) = (at("root/lake"), at("root"));
+    let rds_url = format!("sqlite://{}", at("shop.sqlite"));
+    let mut rds = vec!["export", "rds", "--url", &rds_url, "--out", &lake];
+    for table in [
+        "categories",
+        "customers",
+        "products",
+        "orders",
+        "order_items",
+        "deliveries",
+    ] {
+        rds.extend(["--table", table]);
+    }
+    let (export, segment, shop) = (at("export"), at("segment"), at("shop.sqlite"));
+    let steps: Vec<Vec<&str>> = vec![
+        vec![
+            "generate",
+            "dynamodb-export",
+            "--items",
+            "500",
+            "--files",
+            "1",
+            "--out",
+            &export,
+        ],
+        vec![
+            "flatten", "--export", &export, "--key", "query_id", "--out", &lake,
+        ],
+        vec!["generate", "segment", "--events", "500", "--out", &segment],
+        vec!["export", "segment", "--input", &segment, "--out", &lake],
+        vec![
+            "generate",
+            "rds",
+            "--days",
+            "3",
+            "--orders-per-day",
+            "20",
+            "--out",
+            &shop,
+        ],
+        rds,
+        vec!["load", "--root", &root],
+    ];
+    for step in steps {
+        let mut args = step.clone();
+        args.extend(["--date", "2026-11-21"]);
+        let run = daybook(&args);
+        assert!(run.status.success(), "{step:?}: {}", text(&run.stderr));
+    }
+    assert!(dir.path().join("root/lake/search_queries/_items").is_dir());
+    for (sql, expected) in [
+        (
+            "SELECT count(*) AS n FROM lake.search_queries_items WHERE dt = {run_date}",
+            "500",
+        ),
+        (
+            "SELECT count(*) > 0 AS some FROM lake.segment_pages WHERE dt = {run_date}",
+            "true",
+        ),
+        (
+            "SELECT count(*) > 0 AS some FROM lake.shop_orders WHERE dt = {run_date}",
+            "true",
+        ),
+        (
+            "SELECT count(*) > 0 AS some FROM marts.search_top WHERE dt = {run_date}",
+            "true",
+        ),
+    ] {
+        let run = daybook(&["query", "--root", &root, sql, "--date", "2026-11-21"]);
+        let out = text(&run.stdout);
+        assert!(run.status.success(), "{sql}: {}", text(&run.stderr));
+        assert!(out.contains(&format!("| {expected}")), "{sql}: {out}");
+    }
+}

@@ -27,6 +27,20 @@ impl PartitionLayout {
         }
     }
 
+    /// The layout of a lake folder named `lake_folder` (`lake` for `<root>/lake`), written through
+    /// a store at its parent: `<lake_folder>/<source>/<table>/dt=…/run=…/`, every key as the lake
+    /// proper has it when the folder is `lake`, so that `daybook load` reads what the CLI's
+    /// exports wrote; rejected records in `<lake_folder>/_quarantine/<source>/`, so that nothing
+    /// is written outside the folder given.
+    pub fn in_folder(lake_folder: &str, source: &str, date: NaiveDate, job_id: &str) -> Self {
+        Self {
+            root: format!("{lake_folder}/{source}/"),
+            date,
+            job_id: job_id.to_string(),
+            quarantine_root: format!("{lake_folder}/_quarantine/{source}/"),
+        }
+    }
+
     /// A bare output folder: tables at the top, rejected records in `_quarantine/`.
     pub fn folder(date: NaiveDate, job_id: &str) -> Self {
         Self {

@@ -29,9 +29,13 @@ pub struct RdsArgs {
     /// A SELECT to export instead of the whole table (only with a single --table, which names the output).
     #[arg(long)]
     query: Option<String>,
-    /// Output folder: one folder per table, `dt=` and `run=` folders below; the watermarks are kept in <out>/.daybook/state.
+    /// The lake folder (`<root>/lake`, which `daybook load` and `query` read): the tables go to
+    /// `<out>/<source>/<table>/dt=…/run=…/`; the watermarks are kept in <out>/.daybook/state.
     #[arg(long)]
     out: PathBuf,
+    /// The source's name, the first part of its tables' names (`lake.shop_orders`).
+    #[arg(long, default_value = "shop")]
+    source: String,
     /// A PEM file to verify the server's certificate and host name against (the RDS global bundle).
     #[arg(long)]
     ssl_root_cert: Option<String>,
@@ -51,9 +55,13 @@ pub struct SegmentArgs {
     /// A folder of Segment files: every *.gz below it, batch time from its `<epoch-ms>/` folder.
     #[arg(long)]
     input: PathBuf,
-    /// Output folder: one folder per table, `dt=` and `run=` folders below.
+    /// The lake folder (`<root>/lake`, which `daybook load` and `query` read): the tables go to
+    /// `<out>/<source>/<table>/dt=…/run=…/`.
     #[arg(long)]
     out: PathBuf,
+    /// The source's name, the first part of its tables' names (`lake.segment_pages`).
+    #[arg(long, default_value = "segment")]
+    source: String,
     /// Only this day's events (the daily run); without it every day found is written.
     #[arg(long, value_parser = super::run_date)]
     date: Option<chrono::NaiveDate>,
@@ -97,7 +105,7 @@ async fn rds(args: RdsArgs) -> anyhow::Result<()> {
         })
         .collect();
     let source = daybook_core::relational::RdsSource {
-        source: "rds".into(),
+        source: args.source.clone(),
         url: Some(args.url.clone()),
         secret_arn: None,
         ssl_root_cert: args.ssl_root_cert.clone(),
@@ -115,18 +123,11 @@ async fn rds(args: RdsArgs) -> anyhow::Result<()> {
             })?),
             None => None,
         };
+    let (output, layout) = lake_output(&args.out, &args.source, date, &job_id)?;
     let db = daybook_rds::Database::connect(&args.url, ca.as_deref()).await?;
-    let output = FsStore::new(&args.out);
     let state = daybook_local::state::FileStateStore::new(&args.out.join(".daybook/state"));
     let started = std::time::Instant::now();
-    let report = daybook_rds::export_tables(
-        &db,
-        &output,
-        &state,
-        &source,
-        &PartitionLayout::folder(date, &job_id),
-    )
-    .await?;
+    let report = daybook_rds::export_tables(&db, &output, &state, &source, &layout).await?;
     db.close().await;
     print_report(
         &report,
@@ -159,7 +160,7 @@ async fn segment(args: SegmentArgs) -> anyhow::Result<()> {
     let date = args.date.unwrap_or_else(super::yesterday);
     let days = args.date.map_or(DaySelection::All, DaySelection::Only);
     let job_id = job_id(args.job_id.clone(), date);
-    let output = FsStore::new(&args.out);
+    let (output, layout) = lake_output(&args.out, &args.source, date, &job_id)?;
     let started = std::time::Instant::now();
     let report = daybook_core::steps::segment::export_keys(
         &input,
@@ -167,7 +168,7 @@ async fn segment(args: SegmentArgs) -> anyhow::Result<()> {
         &config,
         &keys,
         days,
-        &PartitionLayout::folder(date, &job_id),
+        &layout,
         workers(args.workers),
     )
     .await?;
@@ -178,6 +179,41 @@ async fn segment(args: SegmentArgs) -> anyhow::Result<()> {
         args.json,
         "events",
     )
+}
+
+/// Where an export writes for `--out <folder>`: a store at the folder's parent and the layout
+/// `<folder>/<source>/<table>/dt=…/run=…/`, so `--out <root>/lake` gives keys as the pipeline's
+/// (`lake/<source>/…`), which `daybook load --root <root>` registers.
+pub fn lake_output(
+    out: &Path,
+    source: &str,
+    date: chrono::NaiveDate,
+    job_id: &str,
+) -> anyhow::Result<(FsStore, PartitionLayout)> {
+    let folder = out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--out {} names no folder: give the lake folder, such as daybook-demo/lake",
+                out.display()
+            )
+        })?;
+    daybook_core::store::check_key(source, false)
+        .ok()
+        .filter(|_| !source.contains('/'))
+        .ok_or_else(|| {
+            anyhow::anyhow!("--source {source:?} is not a plain name: use letters, digits and _")
+        })?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    Ok((
+        FsStore::new(&parent).with_scratch_in(folder),
+        PartitionLayout::in_folder(folder, source, date, job_id),
+    ))
 }
 
 pub fn job_id(given: Option<String>, date: chrono::NaiveDate) -> String {
@@ -229,7 +265,15 @@ pub fn print_report(
             report
                 .quarantine_key
                 .as_deref()
-                .map(|k| out.join(k).display().to_string())
+                // Keys are the lake folder's parent's, as the layout has them.
+                .map(|k| {
+                    let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
+                    parent
+                        .unwrap_or(Path::new("."))
+                        .join(k)
+                        .display()
+                        .to_string()
+                })
                 .unwrap_or_default()
         );
     }

@@ -1,7 +1,6 @@
 use anyhow::Context;
 use clap::Args;
 use daybook_core::flatten::{FlattenConfig, MapMode};
-use daybook_core::lake::PartitionLayout;
 use daybook_core::steps::flatten::flatten_export;
 use daybook_local::FsStore;
 use std::path::PathBuf;
@@ -14,9 +13,14 @@ pub struct FlattenArgs {
     /// Key attribute(s), repeated on every row; give --key once per attribute.
     #[arg(long = "key", required_unless_present = "config")]
     keys: Vec<String>,
-    /// Output folder: one folder per table (`_items` for the scalars), partition folders below.
+    /// The lake folder (`<root>/lake`, which `daybook load` and `query` read): the tables go to
+    /// `<out>/<source>/<table>/dt=…/run=…/` (`_items` for the scalars).
     #[arg(long)]
     out: PathBuf,
+    /// The source's name, the first part of its tables' names (`lake.search_queries_items`);
+    /// default: the config's `source`, else `search_queries`, as the demo's marts read it.
+    #[arg(long)]
+    source: Option<String>,
     /// A flatten config (JSON) declaring keys, column and array types; overrides --key.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -41,6 +45,9 @@ pub struct FlattenArgs {
     json: bool,
 }
 
+/// The source a flatten without a config writes: what `daybook generate dynamodb-export` makes.
+const DEFAULT_SOURCE: &str = "search_queries";
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum MapsArg {
     Json,
@@ -55,8 +62,11 @@ pub async fn run(args: FlattenArgs) -> anyhow::Result<()> {
             serde_json::from_str::<FlattenConfig>(&text)
                 .with_context(|| format!("parsing the flatten config {}", path.display()))?
         }
-        None => FlattenConfig::new("dynamodb", args.keys.clone()),
+        None => FlattenConfig::new(DEFAULT_SOURCE, args.keys.clone()),
     };
+    if let Some(source) = &args.source {
+        config.source = source.clone();
+    }
     if args.config.is_none() {
         config.maps = match args.maps {
             MapsArg::Json => MapMode::Json,
@@ -70,8 +80,7 @@ pub async fn run(args: FlattenArgs) -> anyhow::Result<()> {
     let job_id = super::export::job_id(args.job_id.clone(), date);
     let workers = super::export::workers(args.workers);
     let input = FsStore::new(&args.export);
-    let output = FsStore::new(&args.out);
-    let layout = PartitionLayout::folder(date, &job_id);
+    let (output, layout) = super::export::lake_output(&args.out, &config.source, date, &job_id)?;
     let started = std::time::Instant::now();
     let report = flatten_export(&input, &output, &config, "", &layout, workers).await?;
     let seconds = started.elapsed().as_secs_f64();

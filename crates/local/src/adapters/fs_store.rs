@@ -9,6 +9,9 @@ pub struct FsStore {
     /// Where a server shows the store's files (`daybook serve`'s `/files`): links people open
     /// from its pages, which a browser would not follow to `file://`.
     links_at: Option<String>,
+    /// The folder below the root that holds staged files (`.staging` in it); the root itself
+    /// when none.
+    scratch_in: Option<String>,
 }
 
 impl FsStore {
@@ -16,7 +19,15 @@ impl FsStore {
         Self {
             root: root.into(),
             links_at: None,
+            scratch_in: None,
         }
+    }
+
+    /// Stages files in `<root>/<folder>/.staging` rather than `<root>/.staging`: a command
+    /// told to write in one folder of the root writes nothing beside it.
+    pub fn with_scratch_in(mut self, folder: &str) -> Self {
+        self.scratch_in = Some(folder.to_string());
+        self
     }
 
     /// Links to `<base>/<key>` instead of `file://` paths.
@@ -134,7 +145,10 @@ impl ObjectStore for FsStore {
     }
 
     fn scratch_root(&self) -> PathBuf {
-        self.root.join(".staging")
+        match &self.scratch_in {
+            Some(folder) => self.root.join(folder).join(".staging"),
+            None => self.root.join(".staging"),
+        }
     }
 }
 
