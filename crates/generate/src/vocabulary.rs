@@ -1,12 +1,18 @@
 use rand::Rng;
 
-/// Search terms people type into a library catalogue, most popular first.
+/// Search terms people type into a Korean public library's catalogue, most popular first: a
+/// share in Hangul, as its readers type them, the rest in English.
 pub const KEYWORDS: &[&str] = &[
     "harry potter",
+    "채식주의자",
     "python programming",
+    "한국사",
     "korean history",
+    "소년이 온다",
     "cookbook",
+    "그림책",
     "kids picture books",
+    "파친코",
     "machine learning",
     "murakami",
     "travel guide japan",
@@ -39,22 +45,22 @@ pub const KEYWORDS: &[&str] = &[
     "hiking",
 ];
 
-/// Library branch codes.
+/// Library branches, by the names their readers know them by.
 pub const LIBRARIES: &[&str] = &[
-    "SEOUL-CENTRAL",
-    "GANGNAM",
-    "MAPO",
-    "JONGNO",
-    "SONGPA",
-    "BUSAN-MAIN",
-    "INCHEON",
-    "DAEGU",
-    "GWANGJU",
-    "DAEJEON",
-    "SUWON",
-    "ULSAN",
-    "JEONJU",
-    "CHEONGJU",
+    "서울도서관",
+    "강남",
+    "마포",
+    "노원",
+    "종로",
+    "남산",
+    "송파",
+    "부산중앙",
+    "인천",
+    "대구",
+    "광주",
+    "대전",
+    "수원",
+    "전주",
 ];
 
 pub const DEVICES: &[&str] = &["mobile", "desktop", "tablet", "kiosk"];
