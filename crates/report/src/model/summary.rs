@@ -14,7 +14,16 @@ pub struct Tile {
     pub shown: Shown,
     pub unusual: i8,
     pub unusual_tone: i8,
+    /// The number on the same weekday of the weeks before and today, oldest first, as bar
+    /// heights in pixels (a sparkline drawn with table cells, so it shows where images are
+    /// blocked); empty with fewer than three such days.
+    pub spark: Vec<u32>,
+    /// What the sparkline shows, in words.
+    pub spark_text: String,
 }
+
+/// The tallest and the shortest bar of a sparkline, in CSS pixels.
+const SPARK_PIXELS: (u32, u32) = (24, 3);
 
 /// How many summary numbers a report without a `summary` shows: the first headline numbers.
 const DEFAULT_NUMBERS: usize = 2;
@@ -29,13 +38,67 @@ impl ReportData {
                 let flagged = unusual.iter().find(|u| {
                     u.section == section && u.row == 0 && u.column.eq_ignore_ascii_case(&shown.name)
                 });
+                let (spark, spark_text) = self.spark(section, &shown.name);
                 Tile {
                     unusual: flagged.map_or(0, |u| u.direction),
                     unusual_tone: flagged.map_or(0, |u| u.tone),
                     shown,
+                    spark,
+                    spark_text,
                 }
             })
             .collect()
+    }
+
+    /// The sparkline of column `name` of section `section`'s first row: its value on the same
+    /// weekday of the weeks the section read (`unusual`), then today's.
+    fn spark(&self, section: usize, name: &str) -> (Vec<u32>, String) {
+        let data = &self.sections[section];
+        let views = display::columns(data, self.conventions());
+        let Some(column) = views.iter().position(|v| v.name.eq_ignore_ascii_case(name)) else {
+            return (vec![], String::new());
+        };
+        let mut values: Vec<f64> = data
+            .same_weekdays
+            .iter()
+            .rev()
+            .filter_map(|week| display::earlier_value(data, &views, 0, column, week))
+            .collect();
+        let Some(today) = data.result.rows[0][column].as_f64() else {
+            return (vec![], String::new());
+        };
+        values.push(today);
+        if values.len() < 3 {
+            return (vec![], String::new());
+        }
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let (tall, short) = SPARK_PIXELS;
+        let heights = values
+            .iter()
+            .map(|v| {
+                if hi > lo {
+                    short + ((v - lo) / (hi - lo) * f64::from(tall - short)).round() as u32
+                } else {
+                    (tall + short) / 2
+                }
+            })
+            .collect();
+        let shown = |v: f64| {
+            display::format_value(
+                &serde_json::json!(v),
+                views[column].format,
+                self.conventions(),
+            )
+        };
+        let text = format!(
+            "The last {} {}s and today: {} to {}",
+            values.len() - 1,
+            self.conventions().locale.weekday(self.date),
+            shown(lo),
+            shown(hi)
+        );
+        (heights, text)
     }
 
     /// The numbers the summary line names: those of `summary` found among the headline

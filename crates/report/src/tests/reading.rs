@@ -157,6 +157,10 @@ fn the_first_lines_say_what_happened_and_an_unusual_number_is_listed_before_the_
     assert_eq!(tiles[0].shown.name, "revenue");
     assert_eq!(tiles[1].shown.name, "orders");
     assert_eq!(tiles[2].shown.name, "queries");
+    // The revenue's sparkline: the five Saturdays before, oldest first (4,900, 5,100, 5,200,
+    // 4,800, 5,000), then today's 2,000, each 3 px + 21 px × its share of 2,000 to 5,200.
+    assert_eq!(tiles[0].spark, vec![22, 23, 24, 21, 23, 3]);
+    assert!(html.contains("The last 5 Saturdays and today: $2,000.00 to $5,200.00"));
     assert_eq!((tiles[0].unusual, tiles[1].unusual), (-1, 0));
     let text = crate::render::text::render_text(&data, true);
     assert!(text.starts_with(
