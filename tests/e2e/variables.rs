@@ -39,6 +39,7 @@ fn config() -> PipelineConfig {
         headline: false,
         history: None,
         unusual: None,
+        pivot: None,
     });
     config
 }

@@ -4,6 +4,10 @@ moto's Step Functions interpreter calls Lambda and the other services through bo
 http://localhost:$MOTO_PORT. `moto_server -p 0` sets MOTO_PORT to 0 before it binds, so the
 interpreter cannot reach its own server; binding first and then serving the socket can.
 Prints "Running on http://127.0.0.1:<port>" to stderr, as moto_server does.
+
+With MOTO_SERIAL=1 it answers one request at a time: DynamoDB applies conditional writes to an
+item one after another, and moto's threaded server checks and writes in separate steps, so two
+concurrent conditional deletes could both succeed there and never on AWS.
 """
 
 import os
@@ -24,7 +28,12 @@ os.environ["MOTO_PORT"] = str(port)
 
 app = DomainDispatcherApplication(create_backend_app)
 server = make_server(
-    "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno()
+    "127.0.0.1",
+    port,
+    app,
+    threaded=os.environ.get("MOTO_SERIAL") != "1",
+    request_handler=MotoRequestHandler,
+    fd=listener.fileno(),
 )
 print(f"Running on http://127.0.0.1:{port}", file=sys.stderr, flush=True)
 server.serve_forever()

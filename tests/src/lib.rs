@@ -40,6 +40,16 @@ impl MotoServer {
         Self::start_with(command)
     }
 
+    /// A server that answers one request at a time, as DynamoDB applies conditional writes to
+    /// an item (moto's threaded server can let two conditional writes of one item both pass).
+    pub fn start_serial() -> Self {
+        let mut command = Command::new("python3");
+        command
+            .arg(workspace_root().join("tests/moto/serve.py"))
+            .env("MOTO_SERIAL", "1");
+        Self::start_with(command)
+    }
+
     /// A server whose Step Functions interpreter can call back into it (`tests/moto/serve.py`
     /// says why `moto_server -p 0` cannot), with the interpreter switched on.
     pub fn start_interpreting() -> Self {

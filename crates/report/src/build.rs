@@ -37,6 +37,10 @@ pub async fn build_report(
     now: DateTime<Utc>,
 ) -> Result<ReportArtifacts> {
     let mut sections = Vec::new();
+    let conventions = crate::model::display::Conventions {
+        currency: input.report.currency.as_deref(),
+        locale: input.report.locale.unwrap_or_default(),
+    };
     for section in &input.report.sections {
         // A query that may pass by itself (throttling, a timeout) fails the step, to be
         // retried; any other failure is shown as the section's problem and the rest is built.
@@ -117,7 +121,7 @@ pub async fn build_report(
             (Some(history), None) => short_history(warehouse, history, input.job.date).await?,
             _ => None,
         };
-        sections.push(SectionData {
+        let data = SectionData {
             short_history,
             mismatch,
             description: section.description.clone(),
@@ -130,7 +134,12 @@ pub async fn build_report(
             unusual: section.unusual,
             same_weekdays,
             ..SectionData::new(section.title.clone(), result)
-        });
+        };
+        let data = match &section.pivot {
+            Some(spec) => crate::model::pivot::pivoted(data, spec, conventions),
+            None => data,
+        };
+        sections.push(data);
     }
     if !input.checks.is_empty() {
         sections.push(checks_section(&input.checks));

@@ -154,7 +154,8 @@ async fn the_local_state_store_keeps_the_state_store_contract() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_dynamodb_state_store_keeps_the_state_store_contract() {
-    let moto = MotoServer::start();
+    // One request at a time, as DynamoDB applies an item's conditional writes.
+    let moto = MotoServer::start_serial();
     let config = sdk_config(&moto).await;
     prepare_state_table(&config).await;
     let open = || -> Arc<dyn StateStore> {

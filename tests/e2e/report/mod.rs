@@ -20,6 +20,7 @@ pub(crate) fn section(title: &str, sql: &str) -> ReportSection {
         headline: false,
         history: None,
         unusual: None,
+        pivot: None,
     }
 }
 

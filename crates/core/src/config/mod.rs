@@ -3,8 +3,8 @@
 pub use crate::fan_out::FanOut;
 use crate::flatten::FlattenConfig;
 pub use report::{
-    ChartKind, ChartSpec, ColumnDisplay, Locale, OnProblem, ReportDefinition, ReportSection,
-    SectionHistory, UnusualRule, ValueFormat, masked,
+    ChartKind, ChartSpec, ColumnDisplay, Locale, OnProblem, PivotSpec, ReportDefinition,
+    ReportSection, SectionHistory, UnusualRule, ValueFormat, masked,
 };
 use serde::{Deserialize, Serialize};
 

@@ -186,6 +186,20 @@ pub struct ReportSection {
     /// weekday in each of the last `weeks` weeks too (see [`UnusualRule`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unusual: Option<UnusualRule>,
+    /// Show the rows as a grid: one line per value of `rows`, one column per value of
+    /// `columns`, `value` in the cells (a retention table: cohorts down, weeks across).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pivot: Option<PivotSpec>,
+}
+
+/// A grid of a long result: its `rows` down, its `columns` across, its `value` in the cells;
+/// the result's other columns are kept beside `rows`, from each line's first row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PivotSpec {
+    pub rows: String,
+    pub columns: String,
+    pub value: String,
 }
 
 /// When a number is unusual: outside median ± k × spread of the same weekday in the last

@@ -6,6 +6,7 @@
 pub mod chart;
 pub mod data;
 pub mod display;
+pub mod pivot;
 pub mod problems;
 pub mod summary;
 pub mod unusual;
