@@ -54,6 +54,10 @@ impl ReportDefinition {
     }
 }
 
+/// The days of the week from Monday, as a Korean and a Japanese date name them.
+const KOREAN_DAYS: [&str; 7] = ["월", "화", "수", "목", "금", "토", "일"];
+const JAPANESE_DAYS: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
+
 /// How a report's dates read. ISO (`2026-11-21`) unless the report names a locale.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Locale {
@@ -96,14 +100,8 @@ impl Locale {
         let day = date.weekday().num_days_from_monday() as usize;
         let written = self.date(date);
         match self {
-            Locale::KoKr => format!(
-                "{written} ({})",
-                ["월", "화", "수", "목", "금", "토", "일"][day]
-            ),
-            Locale::JaJp => format!(
-                "{written} ({})",
-                ["月", "火", "水", "木", "金", "土", "日"][day]
-            ),
+            Locale::KoKr => format!("{written} ({})", KOREAN_DAYS[day]),
+            Locale::JaJp => format!("{written} ({})", JAPANESE_DAYS[day]),
             Locale::DeDe => format!(
                 "{}, {written}",
                 ["Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So."][day]
@@ -122,8 +120,8 @@ impl Locale {
         use chrono::Datelike;
         let day = date.weekday().num_days_from_monday() as usize;
         match self {
-            Locale::KoKr => format!("{}요일", ["월", "화", "수", "목", "금", "토", "일"][day]),
-            Locale::JaJp => format!("{}曜日", ["月", "火", "水", "木", "金", "土", "日"][day]),
+            Locale::KoKr => format!("{}요일", KOREAN_DAYS[day]),
+            Locale::JaJp => format!("{}曜日", JAPANESE_DAYS[day]),
             _ => date.format("%A").to_string(),
         }
     }

@@ -127,3 +127,15 @@ fn a_sections_history_names_a_table_of_the_warehouse_and_a_span_of_days() {
         assert!(history(table, days).check().is_err(), "{table} {days}");
     }
 }
+
+#[test]
+fn a_date_reads_with_its_weekday_as_its_locale_writes_it() {
+    use super::Locale;
+    let sunday = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+    assert_eq!(Locale::Iso.weekday_date(sunday), "Sun 2026-12-06");
+    assert_eq!(Locale::EnUs.weekday_date(sunday), "Sun, Dec 6, 2026");
+    assert_eq!(Locale::KoKr.weekday_date(sunday), "2026. 12. 6. (일)");
+    assert_eq!(Locale::DeDe.weekday_date(sunday), "So., 06.12.2026");
+    assert_eq!(Locale::KoKr.weekday(sunday), "일요일");
+    assert_eq!(Locale::Iso.weekday(sunday), "Sunday");
+}

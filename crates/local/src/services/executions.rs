@@ -414,23 +414,57 @@ pub async fn redrive_recorded(
     })?;
     let mut record = store.load(name)?;
     let from = record.redrive_point(Utc::now())?.clone();
-    let definition = Definition::from_value(&record.definition)
-        .map_err(|e| format!("the recorded definition of {name}: {e}"))?;
     record.redrive_count += 1;
     record.status = ExecutionStatus::Running;
     store.save(&record)?;
-    let (input, start_time, redrive_count) = (
-        record.input.clone(),
-        record.start_time.to_rfc3339(),
-        record.redrive_count,
-    );
-    let record = Arc::new(Mutex::new(record));
-    let runner = make_runner(definition).also_observed_by(history_keeper(store, &record));
-    let result = runner
-        .redrive(name, input, start_time, redrive_count, from)
+    let taken = TakenUp::new(store, record, make_runner)?;
+    let result = taken
+        .runner
+        .redrive(
+            name,
+            taken.input.clone(),
+            taken.start_time.clone(),
+            taken.redrive_count,
+            from,
+        )
         .await;
-    finish(store, &record, &result)?;
+    finish(store, &taken.record, &result)?;
     Ok(result)
+}
+
+/// A recorded execution run again by this process: its runner on the recorded definition,
+/// keeping the record's history, and what the runner needs to continue it.
+struct TakenUp {
+    runner: Runner,
+    record: Arc<Mutex<ExecutionRecord>>,
+    input: Value,
+    start_time: String,
+    redrive_count: u32,
+}
+
+impl TakenUp {
+    fn new(
+        store: &ExecutionStore,
+        record: ExecutionRecord,
+        make_runner: impl FnOnce(Definition) -> Runner,
+    ) -> Result<Self, String> {
+        let definition = Definition::from_value(&record.definition)
+            .map_err(|e| format!("the recorded definition of {}: {e}", record.name))?;
+        let (input, start_time, redrive_count) = (
+            record.input.clone(),
+            record.start_time.to_rfc3339(),
+            record.redrive_count,
+        );
+        let record = Arc::new(Mutex::new(record));
+        let runner = make_runner(definition).also_observed_by(history_keeper(store, &record));
+        Ok(Self {
+            runner,
+            record,
+            input,
+            start_time,
+            redrive_count,
+        })
+    }
 }
 
 /// Takes up execution `name` when the process that ran it stopped while a task waited for its
@@ -452,24 +486,24 @@ pub async fn resume_waiting_recorded(
     else {
         return Ok(None);
     };
-    let definition = Definition::from_value(&record.definition)
-        .map_err(|e| format!("the recorded definition of {name}: {e}"))?;
-    let (input, start_time, redrive_count) = (
-        record.input.clone(),
-        record.start_time.to_rfc3339(),
-        record.redrive_count,
-    );
-    let record = Arc::new(Mutex::new(record));
-    let runner = make_runner(definition).also_observed_by(history_keeper(store, &record));
     let at = ResumePoint {
         state: waiting.state,
         input: waiting.input,
         branches: None,
     };
-    let result = runner
-        .resume_waiting(name, input, start_time, redrive_count, at, waiting.token)
+    let taken = TakenUp::new(store, record, make_runner)?;
+    let result = taken
+        .runner
+        .resume_waiting(
+            name,
+            taken.input.clone(),
+            taken.start_time.clone(),
+            taken.redrive_count,
+            at,
+            waiting.token,
+        )
         .await;
-    finish(store, &record, &result)?;
+    finish(store, &taken.record, &result)?;
     Ok(Some(result))
 }
 
