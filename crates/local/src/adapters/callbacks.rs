@@ -366,4 +366,40 @@ mod tests {
         let output = runner.execute("early-answer", json!({})).await.unwrap();
         assert_eq!(output, json!({ "decision": "approved" }));
     }
+
+    /// A run left waiting for a week and taken up by another process does not get a fresh
+    /// wait: its task timed out when its deadline passed, however long after that it is heard.
+    #[tokio::test]
+    async fn a_wait_taken_up_later_runs_from_the_token_s_issue_not_from_now() {
+        use daybook_asl::CallbackWaiter;
+        let dir = tempfile::tempdir().unwrap();
+        let callbacks = FileCallbacks::new(dir.path());
+        callbacks.issue_token("left-a-week").unwrap();
+        let week_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7 * 24 * 3600);
+        std::fs::File::options()
+            .write(true)
+            .open(callbacks.waiting_path("left-a-week"))
+            .unwrap()
+            .set_modified(week_ago)
+            .unwrap();
+        let waited = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            callbacks.wait(
+                "left-a-week",
+                "job",
+                "Request approval",
+                Some(std::time::Duration::from_secs(25 * 3600)),
+            ),
+        )
+        .await
+        .expect("the deadline passed days ago: no new wait");
+        assert_eq!(waited.unwrap_err().error, "States.Timeout");
+        let late = TaskDecision::Success {
+            output: json!({ "decision": "approved" }),
+        };
+        assert!(
+            callbacks.decide("left-a-week", &late).is_err(),
+            "a timed-out task takes no answer"
+        );
+    }
 }
