@@ -238,8 +238,8 @@ fn quadrant_chart(
         sheet.write_string_with_format(0, pivot + c as u16, *title, header)?;
         sheet.set_column_width(pivot + c as u16, 16)?;
     }
-    // One series per dot, named by its category and labelled with that name (LibreOffice, like
-    // Excel, shows a series name as a label; it ignores labels taken from other cells), in its
+    // One series per dot, named by its category and labelled with that name as text (LibreOffice
+    // ignores labels taken from other cells, and adds the value to a series-name label), in its
     // quadrant's colour.
     let mut chart = Chart::new(ChartType::Scatter);
     let mut row = 1u32;
@@ -262,11 +262,10 @@ fn quadrant_chart(
                         ChartSolidFill::new().set_color(QUADRANT_COLOURS[quadrant]),
                     )),
             )
-            .set_data_label(
-                ChartDataLabel::new()
-                    .show_series_name()
-                    .set_position(ChartDataLabelPosition::Right),
-            );
+            .set_custom_data_labels(&[ChartDataLabel::new()
+                .set_value(label_text(&d.label).as_str())
+                .set_position(ChartDataLabelPosition::Right)
+                .to_custom()]);
         row += 1;
     }
     // The median lines, as two-point series with no marker.
@@ -341,6 +340,14 @@ fn round_steps(lo: f64, hi: f64) -> (f64, f64, f64) {
         .find(|s| *s >= rough)
         .unwrap_or(10.0 * power);
     ((lo / step).floor() * step, (hi / step).ceil() * step, step)
+}
+
+/// A dot's label as literal text: one that starts with `=` would be read as a formula.
+fn label_text(label: &str) -> String {
+    match label.strip_prefix('=') {
+        Some(rest) => format!("＝{rest}"),
+        None => label.to_string(),
+    }
 }
 
 /// The values' range with a little room around it.

@@ -258,10 +258,12 @@ fn the_workbook_charts_use_the_columns_formats_and_name_every_bar_and_dot() {
         4 + 2,
         "a series per dot, two median lines"
     );
-    assert!(
-        dots.contains(r#"<c:showSerName val="1"/>"#),
-        "each dot named"
-    );
+    for name in ["Children", "Comics", "Travel", "Poetry"] {
+        assert!(
+            dots.contains(&format!("<a:t>{name}</a:t>")),
+            "{name} labelled"
+        );
+    }
     for colour in ["2563EB", "9333EA", "16A34A", "EA580C"] {
         assert!(dots.contains(colour), "quadrant colour {colour}");
     }
