@@ -286,14 +286,7 @@ fn the_recipe_exports_one_lake_that_load_and_query_read() {
     let (lake, root) = (at("root/lake"), at("root"));
     let rds_url = format!("sqlite://{}", at("shop.sqlite"));
     let mut rds = vec!["export", "rds", "--url", &rds_url, "--out", &lake];
-    for table in [
-        "categories",
-        "customers",
-        "products",
-        "orders",
-        "order_items",
-        "deliveries",
-    ] {
+    for table in daybook_rds::shop::TABLES {
         rds.extend(["--table", table]);
     }
     let (export, segment, shop) = (at("export"), at("segment"), at("shop.sqlite"));

@@ -417,19 +417,9 @@ pub async fn redrive_recorded(
     record.redrive_count += 1;
     record.status = ExecutionStatus::Running;
     store.save(&record)?;
-    let taken = TakenUp::new(store, record, make_runner)?;
-    let result = taken
-        .runner
-        .redrive(
-            name,
-            taken.input.clone(),
-            taken.start_time.clone(),
-            taken.redrive_count,
-            from,
-        )
-        .await;
-    finish(store, &taken.record, &result)?;
-    Ok(result)
+    TakenUp::new(store, record, make_runner)?
+        .run_from(store, from, None)
+        .await
 }
 
 /// A recorded execution run again by this process: its runner on the recorded definition,
@@ -465,6 +455,32 @@ impl TakenUp {
             redrive_count,
         })
     }
+
+    /// Runs the execution on from `at`: a redrive of the state that failed, or, with the token
+    /// a waiting task handed out, that task's wait; and records how it ended.
+    async fn run_from(
+        self,
+        store: &ExecutionStore,
+        at: ResumePoint,
+        waiting_token: Option<String>,
+    ) -> Result<Result<Value, Interrupted>, String> {
+        let name = self.record.lock().expect("the record's lock").name.clone();
+        let (input, start_time, count) = (self.input, self.start_time, self.redrive_count);
+        let result = match waiting_token {
+            Some(token) => {
+                self.runner
+                    .resume_waiting(&name, input, start_time, count, at, token)
+                    .await
+            }
+            None => {
+                self.runner
+                    .redrive(&name, input, start_time, count, at)
+                    .await
+            }
+        };
+        finish(store, &self.record, &result)?;
+        Ok(result)
+    }
 }
 
 /// Takes up execution `name` when the process that ran it stopped while a task waited for its
@@ -491,20 +507,10 @@ pub async fn resume_waiting_recorded(
         input: waiting.input,
         branches: None,
     };
-    let taken = TakenUp::new(store, record, make_runner)?;
-    let result = taken
-        .runner
-        .resume_waiting(
-            name,
-            taken.input.clone(),
-            taken.start_time.clone(),
-            taken.redrive_count,
-            at,
-            waiting.token,
-        )
-        .await;
-    finish(store, &taken.record, &result)?;
-    Ok(Some(result))
+    TakenUp::new(store, record, make_runner)?
+        .run_from(store, at, Some(waiting.token))
+        .await
+        .map(Some)
 }
 
 #[cfg(test)]
