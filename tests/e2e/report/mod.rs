@@ -40,6 +40,7 @@ pub(crate) fn build_input(sections: Vec<ReportSection>) -> BuildInput {
             locale: None,
             sections,
             summary: vec![],
+            send_when: Default::default(),
         },
         email: daybook_core::config::EmailConfig::new("reports@example.com", &[], &[]),
         checks: vec![],

@@ -2,10 +2,15 @@
 
 pub use crate::fan_out::FanOut;
 use crate::flatten::FlattenConfig;
+pub use deliver::{
+    ApprovalConfig, Destination, SlackApproval, SlackDestination, TeamsDestination,
+    WebhookDestination,
+};
 pub use report::{
     ChartKind, ChartSpec, ColumnDisplay, Locale, OnProblem, PivotSpec, ReportDefinition,
     ReportSection, SectionHistory, UnusualRule, ValueFormat, masked,
 };
+pub use send_when::{Condition, Measure, SendWhen, Verdict};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +32,13 @@ pub struct PipelineConfig {
     pub checks: crate::quality::ChecksConfig,
     pub report: ReportDefinition,
     pub email: EmailConfig,
+    /// Where the report goes: `"email"` (the default) and any of Slack, Teams and webhooks.
+    /// Always written out, as the send step reads it from the run's snapshot.
+    #[serde(default = "email_only")]
+    pub deliver: Vec<Destination>,
+    /// Approval from Slack, or none for an alert (see [`ApprovalConfig`]).
+    #[serde(default)]
+    pub approval: ApprovalConfig,
     /// Variables a run may be started with (`--var name=value`), each with its type and
     /// default, usable as `{var.name}` in mart and section SQL.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -116,6 +128,12 @@ impl PipelineConfig {
                 .map_err(|e| format!("report section {:?}: {e}", section.title))?;
         }
         self.report.check_summary()?;
+        self.report.check_send_when()?;
+        deliver::check_destinations(&self.deliver)?;
+        self.approval.check(&self.email.approvers)?;
+        if self.approval.skip && self.report.send_when.is_always() {
+            return Err("approval skip is set, but the report's send_when is always: only an alert (a report sent when a condition holds) may go without approval; set report.send_when, or remove skip".into());
+        }
         if !(1..=168).contains(&self.email.link_expiry_hours) {
             return Err(format!(
                 "email link_expiry_hours is {}: the email's links last 1 to 168 hours (7 days)",
@@ -284,6 +302,10 @@ impl EmailConfig {
     }
 }
 
+fn email_only() -> Vec<Destination> {
+    vec![Destination::Email]
+}
+
 fn default_link_hours() -> u32 {
     72
 }
@@ -354,6 +376,8 @@ pub fn is_plain_address(address: &str) -> bool {
             .any(|c| c.is_whitespace() || c.is_control() || "<>,;:\"()[]\\".contains(c))
 }
 
+pub mod deliver;
 mod report;
+pub mod send_when;
 #[cfg(test)]
 mod tests;

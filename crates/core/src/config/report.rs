@@ -26,31 +26,55 @@ pub struct ReportDefinition {
     /// weekday a week before. None: the first two headline numbers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub summary: Vec<String>,
+    /// When the report is sent: `always` (the default), `problems`, or a condition on the
+    /// headline numbers (`revenue.vs_week < -20% or orders < 100`). A run whose condition does
+    /// not hold still builds and keeps the report, and records why nothing was sent.
+    #[serde(default, skip_serializing_if = "super::SendWhen::is_always")]
+    pub send_when: super::SendWhen,
 }
 
 impl ReportDefinition {
     /// Each name in `summary` is a column of a headline section: a word of its query (the
     /// build checks it against the columns the query returns).
     pub fn check_summary(&self) -> Result<(), String> {
-        let headline: Vec<String> = self
-            .sections
-            .iter()
-            .filter(|s| s.headline)
-            .map(|s| s.sql.to_ascii_lowercase())
-            .collect();
         for name in &self.summary {
-            let wanted = name.to_ascii_lowercase();
-            let named = headline.iter().any(|sql| {
-                sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .any(|word| word == wanted)
-            });
-            if !named {
+            if !self.headline_returns(name) {
                 return Err(format!(
                     "report summary names {name:?}, which no headline section's query returns: name a column of a section with \"headline\": true"
                 ));
             }
         }
         Ok(())
+    }
+
+    /// Each metric of `send_when` is a headline column or one of the report's counts.
+    pub fn check_send_when(&self) -> Result<(), String> {
+        let super::SendWhen::Condition(condition) = &self.send_when else {
+            return Ok(());
+        };
+        for name in condition.metrics() {
+            if !super::send_when::REPORT_COUNTS.contains(&name.as_str())
+                && !self.headline_returns(&name)
+            {
+                return Err(format!(
+                    "report send_when {:?} reads {name:?}, which no headline section's query returns: name a column of a section with \"headline\": true, or problems or unusual",
+                    condition.text()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a headline section's query has `name` as a word (the build checks it against
+    /// the columns the query returns).
+    fn headline_returns(&self, name: &str) -> bool {
+        let wanted = name.to_ascii_lowercase();
+        self.sections.iter().filter(|s| s.headline).any(|s| {
+            s.sql
+                .to_ascii_lowercase()
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .any(|word| word == wanted)
+        })
     }
 }
 
