@@ -27,6 +27,8 @@ pub mod rds_secret;
 pub mod redshift_warehouse;
 pub mod s3_store;
 pub mod sdk;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 #[cfg(feature = "ses")]
 pub mod ses_mailer;
 #[cfg(feature = "sfn")]

@@ -25,6 +25,8 @@ pub mod staged;
 pub mod steps;
 pub mod store;
 pub mod variables;
+#[cfg(feature = "web")]
+pub mod web;
 
 pub use error::{Error, Result};
 pub use failure::{Classify, ErrorKind};

@@ -182,3 +182,60 @@ pub trait TaskCallbacks: Send + Sync {
     /// SendTaskFailure: the task fails with `error` (a name its Catch can match) and `cause`.
     async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<(), PortError>;
 }
+
+/// A POST to a service outside AWS (Slack's Web API, a Teams workflow, a webhook).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Its answer, whatever the status: the caller reads the service's own error words.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WebResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl WebResponse {
+    /// The first header of `name`, any case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text, cut for an error message.
+    pub fn body_text(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        text.chars().take(300).collect()
+    }
+}
+
+/// Posts to the web: the same HTTPS client on AWS and on a laptop. A connection that fails or
+/// times out is transient; any answer, even 4xx or 5xx, is returned for the caller to read.
+#[async_trait]
+pub trait Web: Send + Sync {
+    async fn post(&self, request: WebRequest) -> Result<WebResponse, PortError>;
+}
+
+/// Credentials by name (`daybook/slack-bot`): Secrets Manager on AWS, files locally.
+#[async_trait]
+pub trait Secrets: Send + Sync {
+    async fn read(&self, name: &str) -> Result<String, PortError>;
+}
+
+/// A URL as an error shows it: its scheme, host and first path part, never the rest (a
+/// Teams workflow's URL is its credential, a response URL a capability).
+pub fn shown_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let mut parts = rest.splitn(3, '/');
+    let host = parts.next().unwrap_or_default();
+    match parts.next() {
+        Some(first) if !first.is_empty() => format!("{scheme}://{host}/{first}/…"),
+        _ => format!("{scheme}://{host}/"),
+    }
+}

@@ -38,6 +38,10 @@ pub struct ReportArtifacts {
     #[serde(default)]
     pub date_shown: String,
     pub sections: Vec<SectionSummary>,
+    /// Whether the report is sent (its `send_when`), and why: the state machine reads
+    /// `send.wanted`.
+    #[serde(default)]
+    pub send: crate::model::send_when::SendDecision,
 }
 
 impl ReportArtifacts {

@@ -194,6 +194,7 @@ pub async fn build_report(
         prefix,
         summary: data.summary_line(),
         date_shown: data.conventions().locale.weekday_date(data.date),
+        send: data.send_decision(&input.report.send_when),
         sections: data
             .sections
             .iter()
@@ -215,6 +216,22 @@ pub async fn build_report(
     store.put(&artifacts.text_key, text.into_bytes()).await?;
     store.put(&artifacts.xlsx_key, workbook).await?;
     store.put(&artifacts.data_key, to_json(&data)?).await?;
+    if !artifacts.send.wanted {
+        // Why this run sent nothing, beside the run's other records.
+        let record = serde_json::json!({
+            "report": artifacts.name,
+            "sent": false,
+            "why": artifacts.send.why,
+            "report_html": store.location(&artifacts.html_key),
+            "at": now,
+        });
+        store
+            .put(
+                &daybook_core::lake::job_key(&input.job.job_id, "not-sent.json"),
+                to_json(&record)?,
+            )
+            .await?;
+    }
     let problems = data.problem_details();
     if input.report.on_problem == OnProblem::Stop && !problems.is_empty() {
         return Err(ReportError::Problems(format!(

@@ -5,6 +5,7 @@
 pub mod approval;
 pub mod artifacts;
 pub mod build;
+pub mod deliver;
 pub mod file_links;
 pub mod model;
 pub mod render;

@@ -10,6 +10,9 @@ pub struct Adapters {
     pub store: daybook_aws::S3Store,
     pub mailer: daybook_aws::SesMailer,
     pub state: daybook_aws::DynamoDbStateStore,
+    /// Slack, Teams and webhooks: their tokens and keys from Secrets Manager.
+    pub web: daybook_core::web::HyperWeb,
+    pub secrets: daybook_aws::secrets::SecretsManagerSecrets,
     /// With `APPROVAL_URL` and `LINK_KEY_SECRET_ARN` (as the stack sets them), the email's
     /// links are the approval API's and live as long as `link_expiry_hours`; without, they are
     /// presigned S3 URLs, which end with this function's session.
@@ -43,6 +46,10 @@ impl Adapters {
             store,
             mailer,
             state,
+            web: daybook_core::web::HyperWeb::new(),
+            secrets: daybook_aws::secrets::SecretsManagerSecrets {
+                client: aws_sdk_secretsmanager::Client::new(&config),
+            },
             links,
         })
     }
@@ -75,8 +82,18 @@ pub async fn handle(
         }
         None => &adapters.store,
     };
-    let output =
-        daybook_report::send::send_report(store, &adapters.mailer, &adapters.state, &event, now)
-            .await?;
+    let posting = daybook_report::send::Posting {
+        web: &adapters.web,
+        secrets: &adapters.secrets,
+    };
+    let output = daybook_report::send::send_report(
+        store,
+        &adapters.mailer,
+        &posting,
+        &adapters.state,
+        &event,
+        now,
+    )
+    .await?;
     Ok(serde_json::to_value(output).expect("step outputs serialise"))
 }

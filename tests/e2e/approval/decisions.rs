@@ -152,19 +152,39 @@ async fn the_send_ledger_sends_each_recipient_once_at_once_and_never_when_in_dou
         job: record.job.clone(),
         report: record.report.clone(),
         email,
+        deliver: vec![daybook_core::config::Destination::Email],
         approval: None,
     };
     let adapters = || send_report::Adapters {
         store: deployment.clients.store("send-report"),
         mailer: daybook_aws::SesMailer::new(aws_sdk_sesv2::Client::new(&deployment.config)),
         state: deployment.clients.state("send-report"),
+        web: daybook_core::web::HyperWeb::new(),
+        secrets: daybook_aws::secrets::SecretsManagerSecrets {
+            client: aws_sdk_secretsmanager::Client::new(&deployment.config),
+        },
         links: None,
     };
     let (first, second) = (adapters(), adapters());
     let now = chrono::Utc::now();
+    let posting = crate::report::email_only_posting();
     let (one, two) = tokio::join!(
-        send_report(&first.store, &first.mailer, &first.state, &input, now),
-        send_report(&second.store, &second.mailer, &second.state, &input, now),
+        send_report(
+            &first.store,
+            &first.mailer,
+            &posting,
+            &first.state,
+            &input,
+            now
+        ),
+        send_report(
+            &second.store,
+            &second.mailer,
+            &posting,
+            &second.state,
+            &input,
+            now
+        ),
     );
     let sent = deployment.destinations()[previews..].to_vec();
     for recipient in [
@@ -192,10 +212,17 @@ async fn the_send_ledger_sends_each_recipient_once_at_once_and_never_when_in_dou
     let mut again = input.clone();
     again.email.to.push(doubtful.into());
     let before = deployment.sent().len();
-    let error = send_report(&first.store, &first.mailer, &first.state, &again, now)
-        .await
-        .unwrap_err()
-        .to_string();
+    let error = send_report(
+        &first.store,
+        &first.mailer,
+        &crate::report::email_only_posting(),
+        &first.state,
+        &again,
+        now,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert_eq!(deployment.sent().len(), before, "nobody was sent to again");
     assert!(
         error.contains("may or may not have gone out") && error.contains(&key),

@@ -321,17 +321,23 @@ async fn a_link_shows_on_get_decides_once_on_post_and_refuses_every_bad_link() {
             store: deployment.clients.store("send-report"),
             mailer: daybook_aws::SesMailer::new(aws_sdk_sesv2::Client::new(&deployment.config)),
             state: deployment.clients.state("send-report"),
+            web: daybook_core::web::HyperWeb::new(),
+            secrets: daybook_aws::secrets::SecretsManagerSecrets {
+                client: aws_sdk_secretsmanager::Client::new(&deployment.config),
+            },
             links: None,
         };
         let input = SendInput {
             job: record.job.clone(),
             report: record.report.clone(),
             email: record.email.clone(),
+            deliver: vec![daybook_core::config::Destination::Email],
             approval: Some(decision.clone()),
         };
         send_report(
             &send.store,
             &send.mailer,
+            &crate::report::email_only_posting(),
             &send.state,
             &input,
             chrono::Utc::now(),
@@ -359,6 +365,7 @@ async fn a_link_shows_on_get_decides_once_on_post_and_refuses_every_bad_link() {
         let refused = send_report(
             &send.store,
             &send.mailer,
+            &crate::report::email_only_posting(),
             &send.state,
             &input,
             chrono::Utc::now(),

@@ -246,6 +246,10 @@ impl AwsFunctions {
                 store: clients.store("send-report"),
                 mailer: SesMailer::new(clients.ses("send-report")),
                 state: clients.state("send-report"),
+                web: daybook_core::web::HyperWeb::new(),
+                secrets: daybook_aws::secrets::SecretsManagerSecrets {
+                    client: clients.secrets("send-report"),
+                },
                 links: Some(send_report::LinkSigning {
                     secrets: clients.secrets("send-report"),
                     link_key_secret: clients.link_key.clone(),

@@ -24,6 +24,21 @@ pub(crate) fn section(title: &str, sql: &str) -> ReportSection {
     }
 }
 
+/// What posts to chats and webhooks, for a send whose destinations are email alone: no
+/// secret is there to read.
+pub(crate) fn email_only_posting() -> daybook_report::send::Posting<'static> {
+    static WEB: std::sync::LazyLock<daybook_core::web::HyperWeb> =
+        std::sync::LazyLock::new(daybook_core::web::HyperWeb::new);
+    static SECRETS: std::sync::LazyLock<daybook_local::adapters::secrets::FileSecrets> =
+        std::sync::LazyLock::new(|| daybook_local::adapters::secrets::FileSecrets {
+            dir: std::path::PathBuf::from("/nonexistent/daybook-secrets"),
+        });
+    daybook_report::send::Posting {
+        web: &*WEB,
+        secrets: &*SECRETS,
+    }
+}
+
 /// The build input of a report `daily` of `sections` for job-1 on 2026-11-21.
 pub(crate) fn build_input(sections: Vec<ReportSection>) -> BuildInput {
     BuildInput {
@@ -143,6 +158,7 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
     let mut input = SendInput {
         job,
         report: artifacts,
+        deliver: vec![daybook_core::config::Destination::Email],
         email: EmailConfig::new(
             "reports@example.com",
             &[
@@ -158,15 +174,29 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
     };
     let now = chrono::Utc::now();
     // Throttled on slow@: the step fails to be retried; ana@ is already in the ledger.
-    let first = send_report(&store, &mailer, &state, &input, now)
-        .await
-        .unwrap_err();
+    let first = send_report(
+        &store,
+        &mailer,
+        &crate::report::email_only_posting(),
+        &state,
+        &input,
+        now,
+    )
+    .await
+    .unwrap_err();
     assert!(first.to_string().contains("Throttling"), "{first}");
     // The retry sends to slow@ only, and names the two addresses that cannot be sent to.
-    let second = send_report(&store, &mailer, &state, &input, now)
-        .await
-        .unwrap_err()
-        .to_string();
+    let second = send_report(
+        &store,
+        &mailer,
+        &crate::report::email_only_posting(),
+        &state,
+        &input,
+        now,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(
         second.contains("went to 2 of 4 recipients")
             && second.contains("refused@example.com (MessageRejected")
@@ -182,18 +212,32 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
     input.email.to = ["ana@example.com", "slow@example.com", "cy@example.com"]
         .map(String::from)
         .to_vec();
-    let delivery = send_report(&store, &mailer, &state, &input, now)
-        .await
-        .unwrap();
+    let delivery = send_report(
+        &store,
+        &mailer,
+        &crate::report::email_only_posting(),
+        &state,
+        &input,
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(delivery.messages.len(), 3);
     assert!(!delivery.already_sent);
     assert_eq!(
         *mailer.sent.lock().unwrap(),
         ["ana@example.com", "slow@example.com", "cy@example.com"]
     );
-    let again = send_report(&store, &mailer, &state, &input, now)
-        .await
-        .unwrap();
+    let again = send_report(
+        &store,
+        &mailer,
+        &crate::report::email_only_posting(),
+        &state,
+        &input,
+        now,
+    )
+    .await
+    .unwrap();
     assert!(again.already_sent);
     assert_eq!(mailer.sent.lock().unwrap().len(), 3);
 }
@@ -366,11 +410,19 @@ async fn build_and_send(
         job,
         report: artifacts.clone(),
         email,
+        deliver: vec![daybook_core::config::Destination::Email],
         approval: None,
     };
-    let delivery = send_report(&store, &outbox, &state, &input, chrono::Utc::now())
-        .await
-        .unwrap();
+    let delivery = send_report(
+        &store,
+        &outbox,
+        &crate::report::email_only_posting(),
+        &state,
+        &input,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     let eml = std::fs::read(dir.path().join("outbox").join(&delivery.message_id)).unwrap();
     (artifacts, delivery, eml)
 }

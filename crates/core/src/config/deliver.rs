@@ -52,8 +52,9 @@ pub struct ApprovalConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<SlackApproval>,
     /// Send without asking anyone: only for a report that is sent when a condition holds
-    /// (`report.send_when`), an alert whose point is to arrive at once.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// (`report.send_when`), an alert whose point is to arrive at once. Always written out:
+    /// the state machine reads it.
+    #[serde(default)]
     pub skip: bool,
 }
 

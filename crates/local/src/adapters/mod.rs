@@ -10,5 +10,6 @@ pub mod lake_items;
 pub mod lake_table;
 pub mod outbox;
 pub mod paths;
+pub mod secrets;
 pub mod state;
 pub mod warehouse;

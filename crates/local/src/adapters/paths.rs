@@ -23,6 +23,10 @@ impl LocalPaths {
     pub fn callbacks(&self) -> PathBuf {
         self.root.join(".daybook/callbacks")
     }
+    /// The secrets destinations name, one file each (`secrets/daybook/slack-bot`).
+    pub fn secrets(&self) -> PathBuf {
+        self.root.join("secrets")
+    }
     pub fn executions(&self) -> PathBuf {
         self.root.join(".daybook/executions")
     }

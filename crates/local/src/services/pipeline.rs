@@ -59,6 +59,8 @@ pub struct LocalFunctions {
     mailer: OutboxMailer,
     state: FileStateStore,
     callbacks: crate::adapters::callbacks::FileCallbacks,
+    web: daybook_core::web::HyperWeb,
+    secrets: crate::adapters::secrets::FileSecrets,
     workers: usize,
 }
 
@@ -72,6 +74,10 @@ impl LocalFunctions {
             mailer: OutboxMailer::new(&paths.outbox()),
             state: FileStateStore::new(&paths.state()),
             callbacks: crate::adapters::callbacks::FileCallbacks::new(&paths.callbacks()),
+            web: daybook_core::web::HyperWeb::new(),
+            secrets: crate::adapters::secrets::FileSecrets {
+                dir: paths.secrets(),
+            },
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
@@ -140,7 +146,14 @@ impl LocalFunctions {
             }
             "send-report" => {
                 let task: send::SendInput = parse(name, input)?;
-                output(send::send_report(&self.store, &self.mailer, &self.state, &task, now).await)
+                let posting = send::Posting {
+                    web: &self.web,
+                    secrets: &self.secrets,
+                };
+                output(
+                    send::send_report(&self.store, &self.mailer, &posting, &self.state, &task, now)
+                        .await,
+                )
             }
             other => Err(Failure::new(
                 "Lambda.ResourceNotFoundException",
