@@ -276,6 +276,7 @@ fn the_report_crate_imports_downward_through_its_layers() {
         &["model"],
         &["render"],
         &["artifacts", "file_links"],
+        &["deliver"],
         &["approval", "search"],
         &["build", "send"],
     ];

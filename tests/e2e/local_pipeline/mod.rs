@@ -126,6 +126,7 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
         [
             "Report wanted?",
             "Build report",
+            "Send wanted?",
             "Request approval",
             "Approved?",
             "Send report",

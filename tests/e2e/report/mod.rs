@@ -198,7 +198,7 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
     .unwrap_err()
     .to_string();
     assert!(
-        second.contains("went to 2 of 4 recipients")
+        second.contains("went to 2 of 4 email recipients")
             && second.contains("refused@example.com (MessageRejected")
             && second.contains("not one plain email address"),
         "{second}"

@@ -1,6 +1,8 @@
 //! `daybook demo`: a generated day (and, with `--history-days`, the days before it) through the
 //! real state machine on embedded adapters, on the demo's config (`examples/daybook.json`).
 
+pub mod chat_standin;
+
 use crate::adapters::callbacks::AutoAnswer;
 use crate::adapters::paths::LocalPaths;
 use crate::services::runs::{
