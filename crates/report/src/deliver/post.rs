@@ -132,6 +132,17 @@ pub async fn post_of(
 }
 
 impl Post {
+    /// The line under the title: the date, then who approved (or what the moves compare
+    /// with, when a number moved).
+    pub fn byline(&self) -> String {
+        let moved = self.numbers.iter().any(|n| n.moved.is_some());
+        match (&self.approved, moved) {
+            (Some(approved), _) => format!("{} · {approved}", self.date_shown),
+            (None, true) => format!("{} · {}", self.date_shown, self.against),
+            (None, false) => self.date_shown.clone(),
+        }
+    }
+
     /// One line for a notification or a card's summary: `Daily — Sun 2026-12-06: Revenue …`.
     pub fn headline(&self) -> String {
         crate::model::summary::subject(

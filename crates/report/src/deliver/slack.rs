@@ -66,13 +66,7 @@ fn context(mrkdwn: &str) -> Value {
 fn report_body(post: &Post) -> Vec<Value> {
     let mut blocks = vec![
         header(&post.title),
-        context(&escaped(&format!(
-            "{} · {}",
-            post.date_shown,
-            post.approved
-                .clone()
-                .unwrap_or_else(|| post.against.clone())
-        ))),
+        context(&escaped(&post.byline())),
         section(&format!("*{}*", escaped(&post.summary))),
     ];
     if !post.numbers.is_empty() {
@@ -86,11 +80,11 @@ fn report_body(post: &Post) -> Vec<Value> {
                     _ => "",
                 };
                 let moved = n.moved.as_deref().unwrap_or("");
+                let line = format!("{}  {}", escaped(&n.text), escaped(moved));
                 json!({"type": "mrkdwn", "text": cut(&format!(
-                    "*{}*\n{}  {}{flag}",
+                    "*{}*\n{}{flag}",
                     escaped(&n.label),
-                    escaped(&n.text),
-                    escaped(moved)
+                    line.trim_end()
                 ), FIELD_CHARS)})
             })
             .collect();
