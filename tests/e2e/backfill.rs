@@ -18,6 +18,7 @@ fn day(text: &str) -> chrono::NaiveDate {
 
 fn sources(root: &Path, date: &str) -> DemoOptions {
     let options = DemoOptions {
+        deliver: vec![],
         variables: Default::default(),
         root: root.to_path_buf(),
         date: day(date),

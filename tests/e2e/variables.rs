@@ -46,6 +46,7 @@ fn config() -> PipelineConfig {
 
 fn prepared(root: &Path) -> DemoOptions {
     let options = DemoOptions {
+        deliver: vec![],
         root: root.to_path_buf(),
         date: DATE.parse().unwrap(),
         items: 2000,

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 pub(crate) fn options(root: &Path, job_id: &str, manual: bool) -> DemoOptions {
     DemoOptions {
+        deliver: vec![],
         variables: Default::default(),
         root: root.to_path_buf(),
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
@@ -272,8 +273,8 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
         )),
         "{html}"
     );
-    let email = read(&outcome.email);
-    assert_eq!(outcome.email, emails[1]);
+    let email = read(outcome.email.as_ref().unwrap());
+    assert_eq!(outcome.email.as_ref(), Some(&emails[1]));
     assert!(
         email.contains("To: <data-team@daybook.example>"),
         "{email:.400}"
@@ -289,7 +290,7 @@ async fn the_demo_runs_every_state_and_sends_one_email_with_the_report() {
     assert!(email.contains("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"));
     assert!(email.contains("daily-search-2026-11-21.xlsx"));
     assert!(outcome.report_xlsx.exists() && outcome.report_html.exists());
-    assert!(!outcome.delivery.already_sent);
+    assert!(!outcome.delivery.as_ref().unwrap().already_sent);
 }
 
 #[tokio::test]
@@ -359,7 +360,7 @@ async fn manual_approval_waits_until_approved_and_a_rerun_does_not_send_twice() 
     );
     decide(&root, "job-wait", true, "ana", None).await.unwrap();
     let outcome = run.await.unwrap().unwrap();
-    assert!(outcome.email.exists());
+    assert!(outcome.email.as_ref().unwrap().exists());
     assert!(
         decide(&root, "job-wait", true, "ana", None)
             .await
@@ -498,4 +499,5 @@ pub(crate) fn sent_emails(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     emails
 }
 
+mod alerts;
 mod operations;

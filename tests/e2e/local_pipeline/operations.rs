@@ -352,7 +352,7 @@ async fn the_approval_link_is_clicked_through_in_a_browser_and_the_run_sends() {
     std::fs::write(preview.join("approval-page.png"), &screenshot).unwrap();
 
     let outcome = run.await.unwrap().unwrap();
-    let eml = read(&outcome.email);
+    let eml = read(outcome.email.as_ref().unwrap());
     let sent = mail_parser::MessageParser::default()
         .parse(eml.as_bytes())
         .unwrap();

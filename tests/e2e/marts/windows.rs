@@ -35,6 +35,7 @@ async fn every_mart_gives_the_same_rows_on_datafusion_and_postgresql_over_genera
         (last, "20261121-060000-bbbbbb", 6),
     ] {
         let options = daybook_local::demo::DemoOptions {
+            deliver: vec![],
             variables: Default::default(),
             root: dir.path().to_path_buf(),
             date,

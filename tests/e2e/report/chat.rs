@@ -7,9 +7,9 @@ use super::{build_input, section};
 use daybook_core::config::{
     ChartSpec, Destination, EmailConfig, SlackDestination, TeamsDestination, WebhookDestination,
 };
+use daybook_local::FsStore;
 use daybook_local::adapters::secrets::FileSecrets;
 use daybook_local::demo::chat_standin::{Channel, ChatStandIn};
-use daybook_local::FsStore;
 use daybook_local::warehouse::DataFusionWarehouse;
 use daybook_report::build::build_report;
 use daybook_report::deliver::webhook;
@@ -210,10 +210,19 @@ async fn each_chat_and_webhook_gets_the_report_once_and_a_refusal_blocks_nobody(
         .unwrap();
     assert!(again.already_sent);
 
-    let (messages, calls, cards, hooks) =
-        standin.with(|s| (s.messages.clone(), s.calls.clone(), s.cards.clone(), s.webhooks.clone()));
+    let (messages, calls, cards, hooks) = standin.with(|s| {
+        (
+            s.messages.clone(),
+            s.calls.clone(),
+            s.cards.clone(),
+            s.webhooks.clone(),
+        )
+    });
     assert_eq!(
-        messages.iter().map(|m| m.channel.as_str()).collect::<Vec<_>>(),
+        messages
+            .iter()
+            .map(|m| m.channel.as_str())
+            .collect::<Vec<_>>(),
         [CHANNEL, OUTSIDE]
     );
     // The chart went through the external upload flow, the blocks riding on its message.
@@ -223,7 +232,9 @@ async fn each_chat_and_webhook_gets_the_report_once_and_a_refusal_blocks_nobody(
     assert_eq!(messages[0].method, "files.completeUploadExternal");
     let text = messages[0].blocks.to_string();
     assert!(
-        text.contains("*Revenue*\\n9,823.17\"") && text.contains("Daily") && !text.contains("moves vs"),
+        text.contains("*Revenue*\\n9,823.17\"")
+            && text.contains("Daily")
+            && !text.contains("moves vs"),
         "{text}"
     );
     let blocks: Vec<Value> = messages.iter().map(|m| m.blocks.clone()).collect();
@@ -268,8 +279,7 @@ print(json.dumps(results))
         // Each key alone verifies (a receiver on either side of the rotation), a third does not.
         "secrets": [old_key, new_key, webhook::new_key()],
     });
-    let results: Vec<String> =
-        serde_json::from_str(&python(script, &case.to_string())).unwrap();
+    let results: Vec<String> = serde_json::from_str(&python(script, &case.to_string())).unwrap();
     assert_eq!(results[..2], ["ok", "ok"]);
     assert_ne!(results[2], "ok");
 }

@@ -585,6 +585,6 @@ async fn the_sent_report_parses_as_a_mail_client_reads_it_and_ses_gets_it_byte_f
     );
 }
 
-mod chat;
+pub(crate) mod chat;
 mod delivery;
 mod phone;

@@ -74,7 +74,7 @@ async fn the_demo_email_reads_whole_on_a_phone_and_on_a_desktop() {
     .await
     .unwrap();
     let shown = tempfile::tempdir().unwrap();
-    let eml = std::fs::read(&outcome.email).unwrap();
+    let eml = std::fs::read(outcome.email.as_ref().unwrap()).unwrap();
     let page = email_page(&eml, shown.path());
     // The shop's customers are u000001@example.com, …: in the lake, never in the email.
     let message = MessageParser::default().parse(&eml).unwrap();

@@ -30,6 +30,10 @@ pub struct DemoArgs {
     /// declares top_n, how many rows its top lists show.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     variables: Vec<String>,
+    /// Also deliver to chats on stand-ins on this machine: slack, teams, webhook (comma
+    /// separated). What each received is saved under <out>/deliveries/.
+    #[arg(long, value_delimiter = ',', value_name = "slack,teams,webhook")]
+    deliver: Vec<daybook_local::demo::deliver::DemoChat>,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -45,6 +49,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         job_id: job_id.clone(),
         variables: daybook_core::variables::parse_assignments(&args.variables)
             .map_err(anyhow::Error::msg)?,
+        deliver: args.deliver.clone(),
     };
     eprintln!(
         "daybook demo: job {job_id}, date {date}, {} items a weekday, in {}",
@@ -75,6 +80,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
     println!("report (browser copy): {}", outcome.report_html.display());
     println!("report (Excel):        {}", outcome.report_xlsx.display());
-    println!("email sent:            {}", outcome.email.display());
+    match (&outcome.email, &outcome.not_sent) {
+        (Some(email), _) => println!("email sent:            {}", email.display()),
+        (None, Some(why)) => println!("nothing sent:          {why}"),
+        (None, None) => {}
+    }
+    for posted in &outcome.posted {
+        println!("delivered (stand-in):  {}", posted.display());
+    }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! real state machine on embedded adapters, on the demo's config (`examples/daybook.json`).
 
 pub mod chat_standin;
+pub mod deliver;
 
 use crate::adapters::callbacks::AutoAnswer;
 use crate::adapters::paths::LocalPaths;
@@ -43,16 +44,23 @@ pub struct DemoOptions {
     pub job_id: String,
     /// Values for the config's variables (`--var name=value`).
     pub variables: BTreeMap<String, Value>,
+    /// Chats the report also goes to, on stand-ins on this machine (`--deliver`).
+    pub deliver: Vec<deliver::DemoChat>,
 }
 
 #[derive(Debug)]
 pub struct DemoOutcome {
     pub job_id: String,
     pub output: Value,
-    pub delivery: Delivery,
+    /// What was sent; none when the report's `send_when` did not hold (`not_sent` says why).
+    pub delivery: Option<Delivery>,
+    pub not_sent: Option<String>,
     pub report_html: PathBuf,
     pub report_xlsx: PathBuf,
-    pub email: PathBuf,
+    /// The email in the outbox, when one was sent.
+    pub email: Option<PathBuf>,
+    /// What the chat stand-ins received (`--deliver`), under `deliveries/`.
+    pub posted: Vec<PathBuf>,
 }
 
 /// Writes the demo config (unless one is there) and a generated export for the date.
@@ -120,6 +128,7 @@ pub fn prepare_day(root: &Path, date: NaiveDate) -> Result<bool, RunError> {
         manual_approval: false,
         job_id: String::new(),
         variables: BTreeMap::new(),
+        deliver: vec![],
     })?;
     Ok(true)
 }
@@ -211,6 +220,11 @@ pub async fn run_history(
 pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoOutcome, RunError> {
     prepare(options)?;
     prepare_shop(options)?;
+    let chats = if options.deliver.is_empty() {
+        None
+    } else {
+        Some(deliver::set_up(&options.root, &options.deliver).await?)
+    };
     let paths = LocalPaths::new(&options.root);
     let start = StartOptions {
         root: options.root.clone(),
@@ -221,11 +235,20 @@ pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoO
         manual_approval: options.manual_approval,
     };
     let output = start_daily_report(&start, observer).await?;
-    let delivery: Delivery =
-        serde_json::from_value(output.clone()).map_err(|e| RunError::Setup {
-            path: options.root.display().to_string(),
-            message: format!("unexpected run output: {e}"),
-        })?;
+    let (delivery, not_sent) = if output["wanted"] == Value::Bool(false) {
+        (None, output["why"].as_str().map(str::to_string))
+    } else {
+        let delivery: Delivery =
+            serde_json::from_value(output.clone()).map_err(|e| RunError::Setup {
+                path: options.root.display().to_string(),
+                message: format!("unexpected run output: {e}"),
+            })?;
+        (Some(delivery), None)
+    };
+    let posted = match &chats {
+        Some(chats) => chats.save()?,
+        None => vec![],
+    };
     let prefix = options.root.join(format!(
         "reports/daily-search/dt={}/{}",
         options.date, options.job_id
@@ -234,8 +257,13 @@ pub async fn run_demo(options: &DemoOptions, observer: Observer) -> Result<DemoO
         job_id: options.job_id.clone(),
         report_html: prefix.join("report.html"),
         report_xlsx: prefix.join("report.xlsx"),
-        email: paths.outbox().join(&delivery.message_id),
+        email: delivery
+            .as_ref()
+            .filter(|d| !d.message_id.is_empty())
+            .map(|d| paths.outbox().join(&d.message_id)),
         delivery,
+        not_sent,
+        posted,
         output,
     })
 }

@@ -114,18 +114,27 @@ pub async fn send_report(
         vec![]
     };
     if !refused.is_empty() {
+        let others = input
+            .deliver
+            .iter()
+            .filter(|d| **d != Destination::Email)
+            .count();
+        let mut went = Vec::new();
+        if input.deliver.contains(&Destination::Email) {
+            went.push(format!(
+                "{} of {} email recipients",
+                messages.len(),
+                recipients.len()
+            ));
+        }
+        if others > 0 {
+            went.push(format!("{} of {others} other destinations", posts.len()));
+        }
         return Err(ReportError::Port(PortError::new(format!(
-            "report {} of job {} went to {} of {} email recipients and {} of {} other destinations; refused: {}. Fix those in the config (or the secret or channel named), then redrive: only they are sent to",
+            "report {} of job {} went to {}; refused: {}. Fix those in the config (or the secret or channel named), then redrive: only they are sent to",
             input.report.name,
             input.job.job_id,
-            messages.len(),
-            recipients.len(),
-            posts.len(),
-            input
-                .deliver
-                .iter()
-                .filter(|d| **d != Destination::Email)
-                .count(),
+            went.join(" and "),
             refused.join("; ")
         ))));
     }
