@@ -299,6 +299,9 @@ pub struct ApprovalAdapters {
     pub state: crate::DynamoDbStateStore,
     pub callbacks: crate::SfnCallbacks,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// Slack: the approval message and the answers to button presses.
+    pub web: daybook_core::web::HyperWeb,
+    pub chat_secrets: crate::secrets::SecretsManagerSecrets,
     /// `LINK_KEY_SECRET_ARN`: the secret holding the keyring.
     pub link_key_secret: String,
     /// `APPROVAL_URL`: where the approval pages are served (the HTTP API's URL). The API's
@@ -327,6 +330,10 @@ impl ApprovalAdapters {
             state,
             callbacks: crate::SfnCallbacks::new(crate::sdk::sfn_client(&config)),
             secrets: aws_sdk_secretsmanager::Client::new(&config),
+            web: daybook_core::web::HyperWeb::new(),
+            chat_secrets: crate::secrets::SecretsManagerSecrets {
+                client: aws_sdk_secretsmanager::Client::new(&config),
+            },
             link_key_secret: required("LINK_KEY_SECRET_ARN")?,
             approval_url: optional("APPROVAL_URL"),
         })

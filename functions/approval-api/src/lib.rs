@@ -11,7 +11,8 @@ use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use daybook_aws::lambda::HandlerError;
 use daybook_report::approval::{
-    ApprovalSite, Approvals, Decision, LinkMaker, SiteRequest, SiteResponse, decide_job, sweep,
+    ApprovalSite, Approvals, Decision, LinkMaker, SLACK_ROUTE, SiteRequest, SiteResponse,
+    SlackPress, decide_job, sweep,
 };
 use daybook_report::file_links::{self, Opened};
 use daybook_report::signed_link::Keyring;
@@ -63,6 +64,8 @@ pub async fn handle(adapters: &Adapters, event: Value) -> Result<Value, HandlerE
             state: &adapters.state,
             callbacks: &adapters.callbacks,
             links: &links,
+            // Reminders are emails; the Slack message was posted once, with the request.
+            posting: None,
         };
         let done = sweep(&approvals, now).await?;
         return Ok(serde_json::to_value(done).expect("sweeps serialise"));
@@ -137,6 +140,10 @@ async fn page(
             body.to_string()
         }
     });
+    let path = request.raw_path.clone().unwrap_or_default();
+    if path == SLACK_ROUTE && request.request_context.http.method == "POST" {
+        return slack_press(adapters, request, now).await;
+    }
     let site_request = SiteRequest {
         method: request.request_context.http.method.to_string(),
         path: request.raw_path.clone().unwrap_or_default(),
@@ -178,6 +185,53 @@ async fn page(
         }
     };
     http_response(response)
+}
+
+/// A Slack button press (the app's Interactivity Request URL): its signature is checked on
+/// the body exactly as sent.
+async fn slack_press(
+    adapters: &Adapters,
+    request: &ApiGatewayV2httpRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiGatewayV2httpResponse {
+    let body: Vec<u8> = match request.body.as_deref() {
+        Some(body) if request.is_base64_encoded => base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap_or_default(),
+        Some(body) => body.as_bytes().to_vec(),
+        None => Vec::new(),
+    };
+    let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
+    let posting = daybook_report::deliver::Posting {
+        web: &adapters.web,
+        secrets: &adapters.chat_secrets,
+    };
+    let press = SlackPress {
+        store: &adapters.store,
+        state: &adapters.state,
+        callbacks: &adapters.callbacks,
+        posting: &posting,
+    };
+    let answer = press
+        .answer(
+            header("x-slack-request-timestamp"),
+            header("x-slack-signature"),
+            &body,
+            now,
+        )
+        .await;
+    let mut headers = aws_lambda_events::http::HeaderMap::new();
+    headers.insert(
+        "content-type",
+        "text/plain; charset=utf-8"
+            .parse()
+            .expect("static header values are valid"),
+    );
+    let mut http = ApiGatewayV2httpResponse::default();
+    http.status_code = i64::from(answer.status);
+    http.headers = headers;
+    http.body = Some(Body::Text(answer.text));
+    http
 }
 
 /// A `302` to the presigned URL a file link opens: not cached, and the URL (which carries a

@@ -37,12 +37,17 @@ pub async fn handle(
         base_url: links.base_url.clone(),
         now,
     };
+    let posting = daybook_report::deliver::Posting {
+        web: &adapters.web,
+        secrets: &adapters.chat_secrets,
+    };
     let approvals = Approvals {
         store: &store,
         mailer: &adapters.mailer,
         state: &adapters.state,
         callbacks: &adapters.callbacks,
         links: &links,
+        posting: Some(&posting),
     };
     let output = request_approval(&approvals, &event, now).await?;
     Ok(serde_json::to_value(output).expect("step outputs serialise"))

@@ -91,6 +91,7 @@ impl Deployment {
             },
             report: self.report.clone(),
             email: self.email(),
+            approval: Default::default(),
         };
         request_approval::handle(&adapters, request).await.unwrap();
         request_of_job(&self.clients.state("test"), job)
@@ -416,6 +417,7 @@ async fn a_newer_request_supersedes_the_sweep_reminds_and_expires_and_the_consol
         state: &api.state,
         callbacks: &api.callbacks,
         links: &links,
+        posting: None,
     };
     let before = deployment.sent().len();
     let later = newer.requested_at + chrono::Duration::hours(5);

@@ -75,6 +75,10 @@ pub(crate) fn approval_adapters(
         state: clients.state(function),
         callbacks: SfnCallbacks::new(clients.sfn(function)),
         secrets: clients.secrets(function),
+        web: daybook_core::web::HyperWeb::new(),
+        chat_secrets: daybook_aws::secrets::SecretsManagerSecrets {
+            client: clients.secrets(function),
+        },
         link_key_secret: clients.link_key.clone(),
         approval_url: approval_url.map(str::to_string),
     }

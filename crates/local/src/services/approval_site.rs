@@ -84,6 +84,9 @@ struct Served {
     state: FileStateStore,
     callbacks: FileCallbacks,
     mailer: OutboxMailer,
+    /// Slack: answers to button presses, and the secrets that sign them.
+    web: daybook_core::web::HyperWeb,
+    secrets: crate::adapters::secrets::FileSecrets,
 }
 
 /// A bound server, before it runs: its address is known (port 0 picks a free one).
@@ -119,6 +122,10 @@ impl ApprovalServer {
                 state: FileStateStore::new(&paths.state()),
                 callbacks: FileCallbacks::new(&paths.callbacks()),
                 mailer: OutboxMailer::new(&paths.outbox()),
+                web: daybook_core::web::HyperWeb::new(),
+                secrets: crate::adapters::secrets::FileSecrets {
+                    dir: paths.secrets(),
+                },
             }),
         })
     }
@@ -189,6 +196,9 @@ impl ApprovalServer {
     }
 }
 
+/// Largest Slack interaction read: its payload repeats the message the button is in.
+const MAX_SLACK_BYTES: usize = 256 * 1024;
+
 /// Where the site shows built reports: an approval page links the full report there, since a
 /// browser does not open a `file://` link from an `http://` page.
 const FILES: &str = "/files";
@@ -255,6 +265,7 @@ async fn sweep(served: &Served) -> Result<(), String> {
         state: &served.state,
         callbacks: &served.callbacks,
         links: &links,
+        posting: None,
     };
     let done = daybook_report::approval::sweep(&approvals, chrono::Utc::now())
         .await
@@ -275,7 +286,10 @@ async fn page(
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> axum::response::Response {
-    use daybook_report::approval::MAX_FORM_BYTES;
+    use daybook_report::approval::{MAX_FORM_BYTES, SLACK_ROUTE};
+    // A Slack button press carries the whole message it was pressed in.
+    let slack = method == axum::http::Method::POST && uri.path() == SLACK_ROUTE;
+    let most = if slack { MAX_SLACK_BYTES } else { MAX_FORM_BYTES };
     if method == axum::http::Method::GET
         && let Some(key) = uri
             .path()
@@ -296,10 +310,10 @@ async fn page(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_FORM_BYTES as u64) {
+    if declared.is_some_and(|length| length > most as u64) {
         return too_large();
     }
-    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_FORM_BYTES))
+    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, most))
         .await
     {
         Ok(Ok(body)) => body,
@@ -311,6 +325,32 @@ async fn page(
             );
         }
     };
+    if slack {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let posting = daybook_report::deliver::Posting {
+            web: &served.web,
+            secrets: &served.secrets,
+        };
+        let press = daybook_report::approval::SlackPress {
+            store: &served.store,
+            state: &served.state,
+            callbacks: &served.callbacks,
+            posting: &posting,
+        };
+        let answer = press
+            .answer(
+                header("x-slack-request-timestamp"),
+                header("x-slack-signature"),
+                &body,
+                chrono::Utc::now(),
+            )
+            .await;
+        return axum::http::Response::builder()
+            .status(answer.status)
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(axum::body::Body::from(answer.text))
+            .expect("a plain response builds");
+    }
     let request = SiteRequest {
         method: method.to_string(),
         path: uri.path().to_string(),

@@ -135,12 +135,17 @@ impl LocalFunctions {
                 let task: daybook_report::approval::ApprovalRequest = parse(name, input)?;
                 let links = crate::services::approval_site::local_links(&self.root)
                     .map_err(|e| Failure::new("Daybook.Failed", e))?;
+                let posting = daybook_report::deliver::Posting {
+                    web: &self.web,
+                    secrets: &self.secrets,
+                };
                 let approvals = daybook_report::approval::Approvals {
                     store: &self.store,
                     mailer: &self.mailer,
                     state: &self.state,
                     callbacks: &self.callbacks,
                     links: &links,
+                    posting: Some(&posting),
                 };
                 output(daybook_report::approval::request_approval(&approvals, &task, now).await)
             }

@@ -7,6 +7,7 @@ mod pending;
 mod record;
 mod request;
 mod site;
+mod slack;
 
 pub use decide::{Outcome, answer_of, decide, decide_job, request_of_job};
 pub use fingerprint::report_sha256;
@@ -17,6 +18,7 @@ pub use record::{
 };
 pub use request::{ApprovalRequest, Approvals, LinkMaker, Requested, request_approval};
 pub use site::{ApprovalSite, MAX_FORM_BYTES, SiteRequest, SiteResponse};
+pub use slack::{PressAnswer, SLACK_ROUTE, SlackPress};
 
 /// One sentence on how a request ended, for pages and the CLI.
 pub fn describe_answer(answer: &Answer) -> String {

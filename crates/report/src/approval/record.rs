@@ -16,6 +16,9 @@ pub struct ApprovalRecord {
     pub job: JobContext,
     pub report: ReportArtifacts,
     pub email: EmailConfig,
+    /// Who may decide in Slack, as the config said when the request was made.
+    #[serde(default)]
+    pub approval: daybook_core::config::ApprovalConfig,
     pub requested_at: DateTime<Utc>,
     /// When the run stops waiting (the state machine's timeout) and the links expire.
     pub deadline: DateTime<Utc>,

@@ -10,7 +10,7 @@ use crate::artifacts::{Framing, ReportArtifacts, build_message, envelope};
 use crate::signed_link::{Keyring, LinkClaims};
 use crate::{ReportError, Result};
 use chrono::{DateTime, Utc};
-use daybook_core::config::EmailConfig;
+use daybook_core::config::{ApprovalConfig, EmailConfig};
 use daybook_core::ports::{Envelope, Mailer, StateStore, TaskCallbacks};
 use daybook_core::steps::JobContext;
 use daybook_core::store::ObjectStore;
@@ -24,6 +24,9 @@ pub struct ApprovalRequest {
     pub job: JobContext,
     pub report: ReportArtifacts,
     pub email: EmailConfig,
+    /// Approval in Slack besides the email (the config's `approval`).
+    #[serde(default)]
+    pub approval: ApprovalConfig,
 }
 
 /// Makes approvers' links: the approval site's address and the key that signs them.
@@ -52,6 +55,8 @@ pub struct Approvals<'a> {
     pub state: &'a dyn StateStore,
     pub callbacks: &'a dyn TaskCallbacks,
     pub links: &'a LinkMaker,
+    /// Slack, for a config with `approval.slack`; none where no request is made (reminders).
+    pub posting: Option<&'a crate::deliver::Posting<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,6 +133,7 @@ pub async fn request_approval(
                 job: request.job.clone(),
                 report: request.report.clone(),
                 email: request.email.clone(),
+                approval: request.approval.clone(),
                 requested_at: now,
                 deadline,
                 links,
@@ -149,6 +155,9 @@ pub async fn request_approval(
     };
     let superseded = supersede_earlier(approvals, &record, now).await?;
     send_previews(approvals, &record, Preview::First).await?;
+    if record.approval.slack.is_some() {
+        post_slack_request(approvals, &record).await?;
+    }
     Ok(Requested {
         requested: true,
         approval_id: record.approval_id,
@@ -347,3 +356,70 @@ async fn preview_message(
     )
     .await
 }
+
+fn refused(refusal: crate::deliver::Refusal, what: &str) -> ReportError {
+    let message = format!("{what}: {}", refusal.message);
+    if refusal.transient {
+        ReportError::Port(daybook_core::ports::PortError::transient(message))
+    } else {
+        ReportError::Approval(message)
+    }
+}
+
+/// Posts the approval message to the configured channel, once per request.
+async fn post_slack_request(approvals: &Approvals<'_>, record: &ApprovalRecord) -> Result<()> {
+    let Some(config) = &record.approval.slack else {
+        return Ok(());
+    };
+    let posting = approvals.posting.ok_or_else(|| {
+        ReportError::Approval(
+            "the config asks for approval in Slack (approval.slack), but this approval step has no web client".into(),
+        )
+    })?;
+    let state = approvals.state;
+    let ledger = format!("approval-sent/{}/slack", record.approval_id);
+    let claim = serde_json::json!({ "status": "sending" });
+    if state.put_if_absent(&ledger, claim.clone()).await?.is_some() {
+        return Ok(());
+    }
+    let posted = async {
+        let token = posting
+            .secrets
+            .read(&config.token_secret)
+            .await
+            .map_err(|e| refused(e.into(), "the Slack approval message"))?;
+        let post = crate::deliver::post_of(
+            approvals.store,
+            &record.report,
+            &record.job.job_id,
+            record.email.link_expiry_hours,
+            &record.report_sha256,
+            None,
+        )
+        .await?;
+        let target = crate::deliver::slack::SlackTarget {
+            api_url: &config.api_url,
+            token: &token,
+            channel: &config.channel,
+            token_secret: &config.token_secret,
+        };
+        let deadline = record.deadline.format("%Y-%m-%d %H:%M UTC").to_string();
+        crate::deliver::slack::post_approval(posting.web, &target, &post, &record.approval_id, &deadline)
+            .await
+            .map_err(|e| refused(e, "the Slack approval message"))
+    }
+    .await;
+    match posted {
+        Ok(ts) => {
+            state
+                .put(&ledger, serde_json::json!({ "status": "sent", "ts": ts }))
+                .await?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = state.remove_if(&ledger, &claim).await;
+            Err(e)
+        }
+    }
+}
+

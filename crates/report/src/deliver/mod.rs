@@ -10,6 +10,12 @@ pub mod webhook;
 
 pub use post::{Post, PostNumber, post_of};
 
+/// Where posts go out from: the web client and the secrets' store.
+pub struct Posting<'a> {
+    pub web: &'a dyn daybook_core::ports::Web,
+    pub secrets: &'a dyn daybook_core::ports::Secrets,
+}
+
 /// Why a service refused or could not take a post, and whether trying again may help.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {

@@ -17,7 +17,8 @@ use daybook_core::store::ObjectStore;
 use serde::{Deserialize, Serialize};
 
 pub use email::send_key;
-pub use posts::{PostRecord, Posting, post_key};
+pub use crate::deliver::Posting;
+pub use posts::{PostRecord, post_key};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SendInput {

@@ -7,7 +7,8 @@ use crate::deliver::{Post, Refusal, slack, teams, webhook};
 use crate::{ReportError, Result};
 use chrono::{DateTime, Utc};
 use daybook_core::config::Destination;
-use daybook_core::ports::{PortError, Secrets, StateStore, Web};
+use crate::deliver::Posting;
+use daybook_core::ports::{PortError, StateStore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -31,12 +32,6 @@ pub fn post_key(job_id: &str, report: &str, destination: &Destination) -> String
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("sends/{job_id}/{report}/{kind}-{hash}")
-}
-
-/// Where the report is posted from: the web client and the secrets' store.
-pub struct Posting<'a> {
-    pub web: &'a dyn Web,
-    pub secrets: &'a dyn Secrets,
 }
 
 /// What became of one destination.
