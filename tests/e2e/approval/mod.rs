@@ -560,3 +560,4 @@ async fn a_retried_approval_task_with_a_new_token_emails_nobody_again() {
 }
 
 mod decisions;
+mod slack;

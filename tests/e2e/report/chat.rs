@@ -21,7 +21,7 @@ pub(crate) const GOOD_TOKEN: &str = "xoxb-1-good";
 pub(crate) const CHANNEL: &str = "C0DAYBOOK1";
 const OUTSIDE: &str = "C0OUTSIDE2";
 
-fn write_secret(dir: &Path, name: &str, value: &str) {
+pub(crate) fn write_secret(dir: &Path, name: &str, value: &str) {
     let path = dir.join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, value).unwrap();
@@ -36,7 +36,7 @@ fn slack(api: &str, channel: &str) -> Destination {
 }
 
 /// A built report with two headline numbers and a line chart (a picture), in `dir`.
-async fn built(dir: &Path) -> (FsStore, SendInput) {
+pub(crate) async fn built(dir: &Path) -> (FsStore, SendInput) {
     let store = FsStore::new(dir);
     let warehouse = DataFusionWarehouse::new(dir);
     let mut headline = section(

@@ -289,7 +289,11 @@ async fn page(
     use daybook_report::approval::{MAX_FORM_BYTES, SLACK_ROUTE};
     // A Slack button press carries the whole message it was pressed in.
     let slack = method == axum::http::Method::POST && uri.path() == SLACK_ROUTE;
-    let most = if slack { MAX_SLACK_BYTES } else { MAX_FORM_BYTES };
+    let most = if slack {
+        MAX_SLACK_BYTES
+    } else {
+        MAX_FORM_BYTES
+    };
     if method == axum::http::Method::GET
         && let Some(key) = uri
             .path()
@@ -313,9 +317,7 @@ async fn page(
     if declared.is_some_and(|length| length > most as u64) {
         return too_large();
     }
-    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, most))
-        .await
-    {
+    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, most)).await {
         Ok(Ok(body)) => body,
         Ok(Err(_)) => return too_large(),
         Err(_) => {

@@ -404,9 +404,15 @@ async fn post_slack_request(approvals: &Approvals<'_>, record: &ApprovalRecord) 
             token_secret: &config.token_secret,
         };
         let deadline = record.deadline.format("%Y-%m-%d %H:%M UTC").to_string();
-        crate::deliver::slack::post_approval(posting.web, &target, &post, &record.approval_id, &deadline)
-            .await
-            .map_err(|e| refused(e, "the Slack approval message"))
+        crate::deliver::slack::post_approval(
+            posting.web,
+            &target,
+            &post,
+            &record.approval_id,
+            &deadline,
+        )
+        .await
+        .map_err(|e| refused(e, "the Slack approval message"))
     }
     .await;
     match posted {
@@ -422,4 +428,3 @@ async fn post_slack_request(approvals: &Approvals<'_>, record: &ApprovalRecord) 
         }
     }
 }
-

@@ -7,8 +7,8 @@
 use super::decide::{Outcome, decide};
 use super::record::{ApprovalRecord, Decision};
 use super::request::load;
-use crate::deliver::{Posting, Refusal, post_of, slack};
 use crate::Result;
+use crate::deliver::{Posting, Refusal, post_of, slack};
 use chrono::{DateTime, Utc};
 use daybook_core::ports::{StateStore, TaskCallbacks};
 use daybook_core::store::ObjectStore;
@@ -91,12 +91,19 @@ impl SlackPress<'_> {
             Ok(None) => {}
             Ok(Some(_)) => {
                 return self
-                    .tell(&press.response_url, "This button press was already received; it decides nothing again.")
+                    .tell(
+                        &press.response_url,
+                        "This button press was already received; it decides nothing again.",
+                    )
                     .await;
             }
             Err(e) => return answer(503, format!("nothing was decided: {e}")),
         }
-        let Some(approver) = config.approvers.get(&press.user_id).filter(|a| record.is_approver(a)) else {
+        let Some(approver) = config
+            .approvers
+            .get(&press.user_id)
+            .filter(|a| record.is_approver(a))
+        else {
             return self
                 .tell(
                     &press.response_url,

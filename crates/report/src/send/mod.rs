@@ -16,8 +16,8 @@ use daybook_core::steps::JobContext;
 use daybook_core::store::ObjectStore;
 use serde::{Deserialize, Serialize};
 
-pub use email::send_key;
 pub use crate::deliver::Posting;
+pub use email::send_key;
 pub use posts::{PostRecord, post_key};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,11 +3,11 @@
 //! so a retry or redrive posts only where it has not been.
 
 use super::SendInput;
+use crate::deliver::Posting;
 use crate::deliver::{Post, Refusal, slack, teams, webhook};
 use crate::{ReportError, Result};
 use chrono::{DateTime, Utc};
 use daybook_core::config::Destination;
-use crate::deliver::Posting;
 use daybook_core::ports::{PortError, StateStore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
