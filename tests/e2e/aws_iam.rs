@@ -23,6 +23,7 @@ const STREAM: &str =
 /// Statements no call of the IAM test's run needs, each with why no run of it reaches them.
 const UNREACHED: &[(&str, &str)] = &[
     ("ApprovalApiFunction:ListLake", LIST_FOR_404),
+    ("ApprovalApiFunction:ReadChatSecrets", CHAT),
     (
         "ApprovalApiFunction:SendReminders",
         "the sweep here finds no reminder due; approval.rs sends reminders, on moto without roles",
@@ -65,13 +66,19 @@ const UNREACHED: &[(&str, &str)] = &[
         "one run asks for approval here; approval.rs supersedes an earlier run, without roles",
     ),
     ("RequestApprovalFunction:ListLake", LIST_FOR_404),
+    ("RequestApprovalFunction:ReadChatSecrets", CHAT),
     (
         "RunQueryFunction:UseOwnSessions",
         "the RedshiftDataAccess policy all three SQL functions share; only load-warehouse stages rows in sessions",
     ),
     ("SendReportFunction:ListLake", LIST_FOR_404),
+    ("SendReportFunction:ReadChatSecrets", CHAT),
     ("StartJobFunction:ListLake", LIST_FOR_404),
 ];
+
+/// The run here delivers by email and is approved by link; the chat secrets' statements are
+/// checked below against a chat secret's ARN (`the_chat_secrets_are_readable_and_no_others`).
+const CHAT: &str = "this run delivers by email; report/chat.rs and approval/slack.rs post to Slack with local secrets, and the statement is checked against a secret's ARN below";
 
 /// Without s3:ListBucket, S3 answers a GetObject of a missing key with 403 AccessDenied instead
 /// of 404 NoSuchKey (S3 API reference, GetObject, "Permissions"): these functions read keys
@@ -316,6 +323,8 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
         "statements no call of this run needed, against UNREACHED (each with why)"
     );
 
+    the_chat_secrets_are_readable_and_no_others(&roles);
+
     // The evaluator fails a role that lacks a statement its function needs...
     let glue_less: Vec<Value> = roles.roles["LoadWarehouseFunction"]
         .1
@@ -444,4 +453,33 @@ fn each_state_machine_role_allows_what_its_definition_makes_step_functions_do() 
             }
         }
     }
+}
+
+/// The three functions that post to chats read their tokens and keys (secrets under
+/// `daybook/chat/`, as Secrets Manager names them with its six-character suffix), and no
+/// other secret; the build may record why a report is not sent.
+fn the_chat_secrets_are_readable_and_no_others(roles: &daybook_tests::iam::Roles) {
+    use daybook_tests::iam::allows;
+    let chat = "arn:aws:secretsmanager:us-east-1:123456789012:secret:daybook/chat/slack-bot-Ab12Cd";
+    let database = "arn:aws:secretsmanager:us-east-1:123456789012:secret:daybook/rds/shop-Ab12Cd";
+    for logical in [
+        "SendReportFunction",
+        "RequestApprovalFunction",
+        "ApprovalApiFunction",
+    ] {
+        let statements = &roles.roles[logical].1;
+        assert!(
+            allows(statements, "secretsmanager:GetSecretValue", chat),
+            "{logical} cannot read the Slack token"
+        );
+        assert!(
+            !allows(statements, "secretsmanager:GetSecretValue", database),
+            "{logical} may read a database's credentials"
+        );
+    }
+    assert!(allows(
+        &roles.roles["BuildReportFunction"].1,
+        "s3:PutObject",
+        &format!("arn:aws:s3:::{BUCKET}/jobs/20261121-060000-iam001/not-sent.json")
+    ));
 }

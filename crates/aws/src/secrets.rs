@@ -20,7 +20,7 @@ impl Secrets for SecretsManagerSecrets {
             .map_err(|e| {
                 classified(
                     PortError::new(format!(
-                        "reading the secret {name}: {}; create it (aws secretsmanager create-secret --name {name} --secret-string …) in the stack's account and region; the stack's roles read secrets under daybook/",
+                        "reading the secret {name}: {}; create it (aws secretsmanager create-secret --name {name} --secret-string …) in the stack's account and region; the stack's roles read secrets under daybook/chat/",
                         describe(&e)
                     )),
                     &e,

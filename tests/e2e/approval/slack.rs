@@ -96,15 +96,15 @@ async fn a_slack_press_decides_once_for_an_approver_and_nothing_for_anyone_else(
         );
     });
     let secrets_dir = daybook_local::paths::LocalPaths::new(root).secrets();
-    write_secret(&secrets_dir, "daybook/slack-bot", GOOD_TOKEN);
-    write_secret(&secrets_dir, "daybook/slack-signing", SIGNING_SECRET);
+    write_secret(&secrets_dir, "daybook/chat/slack-bot", GOOD_TOKEN);
+    write_secret(&secrets_dir, "daybook/chat/slack-signing", SIGNING_SECRET);
     let mut email = send.email.clone();
     email.approvers = vec!["ana@example.com".into()];
     let approval = ApprovalConfig {
         slack: Some(SlackApproval {
             channel: CHANNEL.into(),
-            token_secret: "daybook/slack-bot".into(),
-            signing_secret: "daybook/slack-signing".into(),
+            token_secret: "daybook/chat/slack-bot".into(),
+            signing_secret: "daybook/chat/slack-signing".into(),
             approvers: [(ANA.to_string(), "ana@example.com".to_string())].into(),
             api_url: standin.slack_api(),
         }),

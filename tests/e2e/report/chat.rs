@@ -30,7 +30,7 @@ pub(crate) fn write_secret(dir: &Path, name: &str, value: &str) {
 fn slack(api: &str, channel: &str) -> Destination {
     Destination::Slack(SlackDestination {
         channel: channel.into(),
-        token_secret: "daybook/slack-bot".into(),
+        token_secret: "daybook/chat/slack-bot".into(),
         api_url: api.into(),
     })
 }
@@ -136,26 +136,26 @@ async fn each_chat_and_webhook_gets_the_report_once_and_a_refusal_blocks_nobody(
     let secrets = FileSecrets {
         dir: dir.path().join("secrets"),
     };
-    write_secret(&secrets.dir, "daybook/slack-bot", GOOD_TOKEN);
+    write_secret(&secrets.dir, "daybook/chat/slack-bot", GOOD_TOKEN);
     write_secret(
         &secrets.dir,
-        "daybook/teams-url",
+        "daybook/chat/teams-url",
         &format!("{}/teams/flow-1", standin.url),
     );
     write_secret(
         &secrets.dir,
-        "daybook/hook",
+        "daybook/chat/hook",
         &format!("{old_key}\n{new_key}\n"),
     );
     input.deliver = vec![
         slack(&standin.slack_api(), CHANNEL),
         slack(&standin.slack_api(), OUTSIDE),
         Destination::Teams(TeamsDestination {
-            url_secret: "daybook/teams-url".into(),
+            url_secret: "daybook/chat/teams-url".into(),
         }),
         Destination::Webhook(WebhookDestination {
             url: format!("{}/hook", standin.url),
-            secret: "daybook/hook".into(),
+            secret: "daybook/chat/hook".into(),
         }),
     ];
     let web = daybook_core::web::HyperWeb::new();
@@ -302,20 +302,20 @@ async fn a_bad_token_a_missing_secret_and_a_dead_workflow_are_named_and_nothing_
     let secrets = FileSecrets {
         dir: dir.path().join("secrets"),
     };
-    write_secret(&secrets.dir, "daybook/slack-bot", "xoxb-revoked");
+    write_secret(&secrets.dir, "daybook/chat/slack-bot", "xoxb-revoked");
     write_secret(
         &secrets.dir,
-        "daybook/teams-url",
+        "daybook/chat/teams-url",
         &format!("{}/teams/deleted-flow", standin.url),
     );
     input.deliver = vec![
         slack(&standin.slack_api(), CHANNEL),
         Destination::Teams(TeamsDestination {
-            url_secret: "daybook/teams-url".into(),
+            url_secret: "daybook/chat/teams-url".into(),
         }),
         Destination::Webhook(WebhookDestination {
             url: format!("{}/hook", standin.url),
-            secret: "daybook/missing".into(),
+            secret: "daybook/chat/missing".into(),
         }),
     ];
     let web = daybook_core::web::HyperWeb::new();
@@ -339,10 +339,10 @@ async fn a_bad_token_a_missing_secret_and_a_dead_workflow_are_named_and_nothing_
     for words in [
         "token_revoked",
         "put the app's current Bot User OAuth Token",
-        "daybook/slack-bot",
+        "daybook/chat/slack-bot",
         "404",
         "copy it again from the flow's trigger",
-        "reading the secret daybook/missing",
+        "reading the secret daybook/chat/missing",
     ] {
         assert!(error.contains(words), "{words}: {error}");
     }

@@ -76,7 +76,7 @@ pub struct SlackApproval {
 }
 
 /// The prefix of every secret a destination names: the stack's roles read only those.
-pub const SECRET_PREFIX: &str = "daybook/";
+pub const SECRET_PREFIX: &str = "daybook/chat/";
 
 fn slack_api() -> String {
     "https://slack.com/api".into()
@@ -222,13 +222,13 @@ mod tests {
     fn destinations_read_as_the_docs_write_them() {
         let parsed: Vec<Destination> = serde_json::from_str(
             r#"["email",
-                {"slack": {"channel": "C0123456789", "token_secret": "daybook/slack-bot"}},
-                {"teams": {"url_secret": "daybook/teams-url"}},
-                {"webhook": {"url": "https://hooks.example.com/daybook", "secret": "daybook/hook"}}]"#,
+                {"slack": {"channel": "C0123456789", "token_secret": "daybook/chat/slack-bot"}},
+                {"teams": {"url_secret": "daybook/chat/teams-url"}},
+                {"webhook": {"url": "https://hooks.example.com/daybook", "secret": "daybook/chat/hook"}}]"#,
         )
         .unwrap();
         assert_eq!(parsed[0], Destination::Email);
-        assert_eq!(parsed[1], slack("C0123456789", "daybook/slack-bot"));
+        assert_eq!(parsed[1], slack("C0123456789", "daybook/chat/slack-bot"));
         check_destinations(&parsed).unwrap();
     }
 
@@ -236,14 +236,14 @@ mod tests {
     fn bad_destinations_are_named() {
         let http = Destination::Webhook(WebhookDestination {
             url: "http://hooks.example.com/x".into(),
-            secret: "daybook/hook".into(),
+            secret: "daybook/chat/hook".into(),
         });
         assert!(
             check_destinations(&[http])
                 .unwrap_err()
                 .contains("https://")
         );
-        let by_name = slack("#general", "daybook/slack-bot");
+        let by_name = slack("#general", "daybook/chat/slack-bot");
         assert!(
             check_destinations(&[by_name])
                 .unwrap_err()
@@ -267,8 +267,8 @@ mod tests {
         let approval = ApprovalConfig {
             slack: Some(SlackApproval {
                 channel: "C0123456789".into(),
-                token_secret: "daybook/slack-bot".into(),
-                signing_secret: "daybook/slack-signing".into(),
+                token_secret: "daybook/chat/slack-bot".into(),
+                signing_secret: "daybook/chat/slack-signing".into(),
                 approvers: [("U0AAAAAAAA".to_string(), "eve@example.com".to_string())].into(),
                 api_url: slack_api(),
             }),

@@ -80,24 +80,27 @@ pub async fn set_up(root: &Path, chats: &[DemoChat]) -> Result<ChatDemo, RunErro
     for chat in chats {
         match chat {
             DemoChat::Slack => {
-                write("daybook/slack-bot", DEMO_TOKEN)?;
+                write("daybook/chat/slack-bot", DEMO_TOKEN)?;
                 deliver.push(Destination::Slack(SlackDestination {
                     channel: DEMO_CHANNEL.into(),
-                    token_secret: "daybook/slack-bot".into(),
+                    token_secret: "daybook/chat/slack-bot".into(),
                     api_url: standin.slack_api(),
                 }));
             }
             DemoChat::Teams => {
-                write("daybook/teams-url", &format!("{}/teams/daily", standin.url))?;
+                write(
+                    "daybook/chat/teams-url",
+                    &format!("{}/teams/daily", standin.url),
+                )?;
                 deliver.push(Destination::Teams(TeamsDestination {
-                    url_secret: "daybook/teams-url".into(),
+                    url_secret: "daybook/chat/teams-url".into(),
                 }));
             }
             DemoChat::Webhook => {
-                write("daybook/webhook-key", &key)?;
+                write("daybook/chat/webhook-key", &key)?;
                 deliver.push(Destination::Webhook(WebhookDestination {
                     url: format!("{}/hook", standin.url),
-                    secret: "daybook/webhook-key".into(),
+                    secret: "daybook/chat/webhook-key".into(),
                 }));
             }
         }
