@@ -88,6 +88,27 @@ fn the_email_example_is_one_daybook_takes() {
 /// The README's test command on a machine without cargo, python3 and npm: it names each with
 /// how to get it, before installing or building anything.
 #[test]
+fn the_chat_example_is_destinations_and_approval_daybook_takes() {
+    #[derive(serde::Deserialize)]
+    struct Chat {
+        deliver: Vec<daybook_core::config::Destination>,
+        approval: daybook_core::config::ApprovalConfig,
+    }
+    let text = json_after("## Destinations");
+    let chat: Chat = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(chat.deliver.len(), 4);
+    daybook_core::config::deliver::check_destinations(&chat.deliver).unwrap();
+    chat.approval
+        .check(&["ana@example.com".to_string()])
+        .unwrap();
+    let condition = json_after("## Send only when it matters");
+    let when: serde_json::Value = serde_json::from_str(&condition).unwrap();
+    let parsed: daybook_core::config::SendWhen =
+        serde_json::from_value(when["send_when"].clone()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!parsed.is_always());
+}
+
+#[test]
 fn the_test_command_names_every_missing_tool_before_doing_anything() {
     let bare = tempfile::tempdir().unwrap();
     for tool in ["bash", "dirname", "ls", "id", "printf"] {

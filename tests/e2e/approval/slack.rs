@@ -98,6 +98,12 @@ async fn a_slack_press_decides_once_for_an_approver_and_nothing_for_anyone_else(
     let secrets_dir = daybook_local::paths::LocalPaths::new(root).secrets();
     write_secret(&secrets_dir, "daybook/chat/slack-bot", GOOD_TOKEN);
     write_secret(&secrets_dir, "daybook/chat/slack-signing", SIGNING_SECRET);
+    write_secret(
+        &secrets_dir,
+        "daybook/chat/teams-approvals",
+        &format!("{}/teams/approvals", standin.url),
+    );
+    standin.with(|s| s.teams_flows.insert("approvals".into()));
     let mut email = send.email.clone();
     email.approvers = vec!["ana@example.com".into()];
     let approval = ApprovalConfig {
@@ -107,6 +113,9 @@ async fn a_slack_press_decides_once_for_an_approver_and_nothing_for_anyone_else(
             signing_secret: "daybook/chat/slack-signing".into(),
             approvers: [(ANA.to_string(), "ana@example.com".to_string())].into(),
             api_url: standin.slack_api(),
+        }),
+        teams: Some(daybook_core::config::TeamsDestination {
+            url_secret: "daybook/chat/teams-approvals".into(),
         }),
         skip: false,
     };
@@ -151,6 +160,20 @@ async fn a_slack_press_decides_once_for_an_approver_and_nothing_for_anyone_else(
     assert_eq!(
         slack_sdk_errors(&[messages[0].blocks.clone()]),
         Vec::<String>::new()
+    );
+    // Teams gets the approval as a card whose button opens the approver's page (GET shows,
+    // only the page's form decides), once.
+    let cards = standin.with(|s| s.cards.clone());
+    assert_eq!(cards.len(), 1);
+    let decide = cards[0]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "Decide as ana@example.com")
+        .expect("a button for the approver");
+    assert!(
+        decide["url"].as_str().unwrap().contains("/approvals/"),
+        "{decide}"
     );
 
     let server =

@@ -51,6 +51,10 @@ pub struct WebhookDestination {
 pub struct ApprovalConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<SlackApproval>,
+    /// A Teams channel gets the approval as a card whose buttons open each approver's
+    /// approval page (GET shows the report, only the page's POST decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams: Option<TeamsDestination>,
     /// Send without asking anyone: only for a report that is sent when a condition holds
     /// (`report.send_when`), an alert whose point is to arrive at once. Always written out:
     /// the state machine reads it.
@@ -135,6 +139,9 @@ pub fn check_destinations(deliver: &[Destination]) -> Result<(), String> {
 
 impl ApprovalConfig {
     pub fn check(&self, approvers: &[String]) -> Result<(), String> {
+        if let Some(teams) = &self.teams {
+            check_secret_name(&teams.url_secret, "approval teams url_secret")?;
+        }
         let Some(slack) = &self.slack else {
             return Ok(());
         };
@@ -272,6 +279,7 @@ mod tests {
                 approvers: [("U0AAAAAAAA".to_string(), "eve@example.com".to_string())].into(),
                 api_url: slack_api(),
             }),
+            teams: None,
             skip: false,
         };
         let error = approval.check(&["ana@example.com".into()]).unwrap_err();

@@ -158,6 +158,9 @@ pub async fn request_approval(
     if record.approval.slack.is_some() {
         post_slack_request(approvals, &record).await?;
     }
+    if record.approval.teams.is_some() {
+        post_teams_request(approvals, &record).await?;
+    }
     Ok(Requested {
         requested: true,
         approval_id: record.approval_id,
@@ -419,6 +422,75 @@ async fn post_slack_request(approvals: &Approvals<'_>, record: &ApprovalRecord) 
         Ok(ts) => {
             state
                 .put(&ledger, serde_json::json!({ "status": "sent", "ts": ts }))
+                .await?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = state.remove_if(&ledger, &claim).await;
+            Err(e)
+        }
+    }
+}
+
+/// Posts the approval card to the configured Teams channel, once per request: a button per
+/// approver opens their approval page, where only the page's form decides.
+async fn post_teams_request(approvals: &Approvals<'_>, record: &ApprovalRecord) -> Result<()> {
+    let Some(teams) = &record.approval.teams else {
+        return Ok(());
+    };
+    let posting = approvals.posting.ok_or_else(|| {
+        ReportError::Approval(
+            "the config asks for approval in Teams (approval.teams), but this approval step has no web client".into(),
+        )
+    })?;
+    let state = approvals.state;
+    let ledger = format!("approval-sent/{}/teams", record.approval_id);
+    let claim = serde_json::json!({ "status": "sending" });
+    if state.put_if_absent(&ledger, claim.clone()).await?.is_some() {
+        return Ok(());
+    }
+    let posted = async {
+        let url = posting
+            .secrets
+            .read(&teams.url_secret)
+            .await
+            .map_err(|e| refused(e.into(), "the Teams approval card"))?;
+        let post = crate::deliver::post_of(
+            approvals.store,
+            &record.report,
+            &record.job.job_id,
+            record.email.link_expiry_hours,
+            &record.report_sha256,
+            None,
+        )
+        .await?;
+        let links: Vec<(String, String)> = record
+            .email
+            .approvers
+            .iter()
+            .map(|a| {
+                let link = record.links.get(a).cloned().unwrap_or_else(|| {
+                    approvals
+                        .links
+                        .link(&record.approval_id, a, record.deadline)
+                });
+                (a.clone(), link)
+            })
+            .collect();
+        crate::deliver::teams::post_card(
+            posting.web,
+            &url,
+            &teams.url_secret,
+            crate::deliver::teams::card(&post, &links),
+        )
+        .await
+        .map_err(|e| refused(e, "the Teams approval card"))
+    }
+    .await;
+    match posted {
+        Ok(()) => {
+            state
+                .put(&ledger, serde_json::json!({ "status": "sent" }))
                 .await?;
             Ok(())
         }
