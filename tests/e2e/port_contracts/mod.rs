@@ -8,6 +8,7 @@
 mod callbacks;
 mod catalog;
 mod mailer;
+mod secrets;
 mod warehouse;
 
 use crate::aws_moto::{BUCKET, sdk_config, with_bucket};

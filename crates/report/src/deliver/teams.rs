@@ -78,8 +78,16 @@ pub fn card(post: &Post, approval_links: &[(String, String)]) -> Value {
     for (label, url) in std::iter::once(("Full report", Some(&post.report_url)))
         .chain(std::iter::once(("Workbook", post.workbook_url.as_ref())))
     {
-        if let Some(url) = url.filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
-            actions.push(json!({"type": "Action.OpenUrl", "title": label, "url": url}));
+        match url {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                actions.push(json!({"type": "Action.OpenUrl", "title": label, "url": url}));
+            }
+            // A file on this machine (a local run): shown, as a card opens only web links.
+            Some(url) => body.push(text(
+                &plain(&format!("{label}: {url}")),
+                json!({"isSubtle": true, "spacing": "None"}),
+            )),
+            None => {}
         }
     }
     for (approver, url) in approval_links {
