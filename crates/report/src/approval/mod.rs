@@ -1,6 +1,7 @@
 //! Human approval of a report before it is sent: the request and its signed links, the
 //! answer (from a link, the CLI or the Lambda console), the approval pages, and reminders.
 
+mod announce;
 mod decide;
 mod fingerprint;
 mod pending;
