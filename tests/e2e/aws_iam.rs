@@ -66,19 +66,17 @@ const UNREACHED: &[(&str, &str)] = &[
         "one run asks for approval here; approval.rs supersedes an earlier run, without roles",
     ),
     ("RequestApprovalFunction:ListLake", LIST_FOR_404),
-    ("RequestApprovalFunction:ReadChatSecrets", CHAT),
     (
         "RunQueryFunction:UseOwnSessions",
         "the RedshiftDataAccess policy all three SQL functions share; only load-warehouse stages rows in sessions",
     ),
     ("SendReportFunction:ListLake", LIST_FOR_404),
-    ("SendReportFunction:ReadChatSecrets", CHAT),
     ("StartJobFunction:ListLake", LIST_FOR_404),
 ];
 
-/// The run here delivers by email and is approved by link; the chat secrets' statements are
-/// checked below against a chat secret's ARN (`the_chat_secrets_are_readable_and_no_others`).
-const CHAT: &str = "this run delivers by email; report/chat.rs and approval/slack.rs post to Slack with local secrets, and the statement is checked against a secret's ARN below";
+/// The run here is approved by link; a Slack button press (the only reader of the signing
+/// secret) is checked against a secret's ARN below (`the_chat_secrets_are_readable_and_no_others`).
+const CHAT: &str = "this run is approved by link; approval/slack.rs answers Slack presses with local secrets, and the statement is checked against a secret's ARN below";
 
 /// Without s3:ListBucket, S3 answers a GetObject of a missing key with 403 AccessDenied instead
 /// of 404 NoSuchKey (S3 API reference, GetObject, "Permissions"): these functions read keys
@@ -178,6 +176,50 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
         link_key,
         tasks: Arc::new(daybook_tests::FakeTaskTokens::start()),
     };
+    // The report also goes to a signed webhook and the approval to a Teams channel, on
+    // stand-ins, their keys in Secrets Manager under daybook/chat/: read on the functions' roles.
+    let chats = daybook_local::demo::chat_standin::ChatStandIn::start()
+        .await
+        .unwrap();
+    let key = daybook_report::deliver::webhook::new_key();
+    chats.with(|s| {
+        s.webhook_keys = daybook_report::deliver::webhook::keys(&key, "test").unwrap();
+        s.teams_flows.insert("approvals".into());
+    });
+    let secrets = aws_sdk_secretsmanager::Client::new(&admin);
+    for (name, value) in [
+        ("daybook/chat/webhook-key", key.clone()),
+        (
+            "daybook/chat/teams-approvals",
+            format!("{}/teams/approvals", chats.url),
+        ),
+    ] {
+        secrets
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap();
+    }
+    let lake = S3Store::new(sdk::s3_client(&admin), BUCKET);
+    let mut config: Value = serde_json::from_slice(
+        &daybook_core::store::ObjectStore::get(&lake, "config/daybook.json")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    config["deliver"] = json!(["email", {"webhook": {
+        "url": format!("{}/hook", chats.url), "secret": "daybook/chat/webhook-key"}}]);
+    config["approval"] = json!({"teams": {"url_secret": "daybook/chat/teams-approvals"}});
+    daybook_core::store::ObjectStore::put(
+        &lake,
+        "config/daybook.json",
+        serde_json::to_vec(&config).unwrap(),
+    )
+    .await
+    .unwrap();
+
     let delivery = pipeline_runner(&clients)
         .execute(
             "20261121-060000-iam001",
@@ -186,6 +228,12 @@ async fn every_function_runs_the_pipeline_with_only_the_permissions_the_template
         .await
         .unwrap_or_else(|failure| panic!("a function was refused or failed: {failure}"));
     assert_eq!(delivery["recipients"], json!(["data-team@daybook.example"]));
+    let (cards, hooks) = chats.with(|s| (s.cards.len(), s.webhooks.len()));
+    assert_eq!(
+        (cards, hooks),
+        (1, 1),
+        "the approval card and the signed webhook"
+    );
     let sent = S3Store::new(sdk::s3_client(&admin), BUCKET);
     daybook_core::store::ObjectStore::get(&sent, "jobs/20261121-060000-iam001/send.json")
         .await

