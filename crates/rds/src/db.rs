@@ -442,7 +442,7 @@ pub struct TableWriter {
     pub columns: Vec<PlannedColumn>,
     builders: Vec<ColumnBuilder>,
     schema: Arc<Schema>,
-    sink: ParquetSink,
+    sink: EncodingThread,
     pending: usize,
     row_group_rows: usize,
     pub rows: u64,
@@ -469,8 +469,10 @@ impl TableWriter {
                 format!("the watermark column {name} is not among the columns exported")
             })?),
         };
-        let sink = ParquetSink::create(path, schema.clone(), row_group_rows, &[])
-            .map_err(|e| format!("creating {}: {e}", path.display()))?;
+        let sink = EncodingThread::start(
+            ParquetSink::create(path, schema.clone(), row_group_rows, &[])
+                .map_err(|e| format!("creating {}: {e}", path.display()))?,
+        );
         Ok(Self {
             builders: columns
                 .iter()
@@ -516,9 +518,7 @@ impl TableWriter {
         }
         let arrays = self.builders.iter_mut().map(|b| b.finish()).collect();
         let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| e.to_string())?;
-        self.sink
-            .write_row_group(&batch)
-            .map_err(|e| e.to_string())?;
+        self.sink.write_row_group(batch)?;
         self.rows += self.pending as u64;
         self.pending = 0;
         Ok(())
@@ -528,7 +528,62 @@ impl TableWriter {
         self.flush()?;
         let schema = self.schema.clone();
         let literal = self.watermark_literal.take();
-        let file = self.sink.finish().map_err(|e| e.to_string())?;
+        let file = self.sink.finish()?;
         Ok((file, schema, literal))
+    }
+}
+
+/// The Parquet file written on a thread of its own: a row group is encoded and compressed
+/// while the next one is read from the database (the export was one core's work while the
+/// database's side of the wire used the other). One row group waits at most, so memory stays
+/// about two row groups.
+struct EncodingThread {
+    batches: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
+    thread: Option<std::thread::JoinHandle<Result<WrittenFile, String>>>,
+}
+
+impl EncodingThread {
+    fn start(mut sink: ParquetSink) -> Self {
+        let (batches, receiver) = std::sync::mpsc::sync_channel::<RecordBatch>(1);
+        let thread = std::thread::spawn(move || {
+            for batch in receiver {
+                sink.write_row_group(&batch).map_err(|e| e.to_string())?;
+            }
+            sink.finish().map_err(|e| e.to_string())
+        });
+        Self {
+            batches: Some(batches),
+            thread: Some(thread),
+        }
+    }
+
+    fn write_row_group(&mut self, batch: RecordBatch) -> Result<(), String> {
+        let sent = self
+            .batches
+            .as_ref()
+            .map(|batches| batches.send(batch).is_ok())
+            .unwrap_or(false);
+        if sent {
+            return Ok(());
+        }
+        // The thread stopped: its error says why.
+        Err(self
+            .join()
+            .err()
+            .unwrap_or_else(|| "the Parquet writer stopped early".into()))
+    }
+
+    fn finish(mut self) -> Result<WrittenFile, String> {
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<WrittenFile, String> {
+        self.batches = None;
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .map_err(|_| "the Parquet writer's thread panicked".to_string())?,
+            None => Err("the Parquet writer already stopped".into()),
+        }
     }
 }
