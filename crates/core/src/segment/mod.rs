@@ -6,6 +6,11 @@
 //! the day's final schema, in bounded memory, without a row group ever being rewritten.
 
 mod config;
+
+/// The maps looked up once per event or more: foldhash, seeded per process (a property name
+/// comes from the events, so the seed stays random).
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 mod event;
 mod rows;
 mod run;

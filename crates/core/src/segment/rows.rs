@@ -11,7 +11,6 @@ use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// One cell of a row before it is appended to its column.
@@ -87,7 +86,7 @@ const ROW_GROUP_BYTES: usize = 8 << 20;
 /// One table's rows from one worker: a Parquet part file, created on the first row.
 pub struct TableRows {
     columns: TableColumns,
-    index: HashMap<String, usize>,
+    index: super::FastMap<String, usize>,
     builders: Vec<ColumnBuilder>,
     pending: usize,
     pending_bytes: usize,
@@ -215,7 +214,7 @@ impl TableRows {
 
 fn common_cells<'e>(
     event: &'e SegmentEvent<'e>,
-    index: &HashMap<String, usize>,
+    index: &super::FastMap<String, usize>,
     row: &mut [Option<Cell<'e>>],
 ) {
     let context = &event.context;

@@ -10,7 +10,7 @@ use crate::parquet_sink::ParquetSink;
 use crate::quarantine::{QuarantineRecord, QuarantineWriter, excerpt, merge_files};
 use crate::staged::{StagedExport, StagedFile, StagedTable};
 use chrono::NaiveDate;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -57,7 +57,7 @@ pub struct WrittenPart {
 /// the same rows are kept on every rerun.
 #[derive(Default)]
 pub struct FirstOccurrence {
-    seen: HashSet<u128>,
+    seen: super::FastSet<u128>,
 }
 
 impl FirstOccurrence {
@@ -378,7 +378,7 @@ fn write_files(
     layout: &PartitionLayout,
     staging: &Path,
 ) -> Result<WrittenPart> {
-    let mut tables: HashMap<(NaiveDate, String), TableRows> = HashMap::new();
+    let mut tables: super::FastMap<(NaiveDate, String), TableRows> = Default::default();
     let mut events = 0;
     loop {
         let index = next.fetch_add(1, Ordering::Relaxed);
