@@ -3,10 +3,11 @@
 //! a forged or old signature, a user who is no approver and a replay decide nothing; of two
 //! presses at once, one decides and the other is told so; the message is updated in place.
 
-use crate::report::chat::{CHANNEL, GOOD_TOKEN, built, python, slack_sdk_errors, write_secret};
+use crate::report::chat::{
+    CHANNEL, GOOD_TOKEN, built, python, slack_sdk_errors, standin_with_bot, write_secret,
+};
 use daybook_core::config::{ApprovalConfig, SlackApproval};
 use daybook_core::ports::{Web, WebRequest};
-use daybook_local::demo::chat_standin::{Channel, ChatStandIn};
 use daybook_report::approval::{ApprovalRequest, Approvals, SLACK_ROUTE, request_approval};
 use serde_json::{Value, json};
 
@@ -84,17 +85,7 @@ async fn a_slack_press_decides_once_for_an_approver_and_nothing_for_anyone_else(
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let (store, send) = built(root).await;
-    let standin = ChatStandIn::start().await.unwrap();
-    standin.with(|s| {
-        s.tokens.insert(GOOD_TOKEN.into(), true);
-        s.channels.insert(
-            CHANNEL.into(),
-            Channel {
-                member: true,
-                archived: false,
-            },
-        );
-    });
+    let standin = standin_with_bot(GOOD_TOKEN, true).await;
     let secrets_dir = daybook_local::paths::LocalPaths::new(root).secrets();
     write_secret(&secrets_dir, "daybook/chat/slack-bot", GOOD_TOKEN);
     write_secret(&secrets_dir, "daybook/chat/slack-signing", SIGNING_SECRET);

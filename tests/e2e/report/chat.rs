@@ -68,6 +68,35 @@ pub(crate) async fn built(dir: &Path) -> (FsStore, SendInput) {
     (store, send)
 }
 
+/// The stand-ins, with the bot's `token` (valid or revoked) and `CHANNEL`, the bot in it.
+pub(crate) async fn standin_with_bot(token: &str, valid: bool) -> ChatStandIn {
+    let standin = ChatStandIn::start().await.unwrap();
+    standin.with(|s| {
+        s.tokens.insert(token.into(), valid);
+        s.channels.insert(
+            CHANNEL.into(),
+            Channel {
+                member: true,
+                archived: false,
+            },
+        );
+    });
+    standin
+}
+
+/// The state store and the outbox of a send, below `dir`.
+fn sending(
+    dir: &Path,
+) -> (
+    daybook_local::state::FileStateStore,
+    daybook_local::outbox::OutboxMailer,
+) {
+    (
+        daybook_local::state::FileStateStore::new(&dir.join("state")),
+        daybook_local::outbox::OutboxMailer::new(&dir.join("outbox")),
+    )
+}
+
 /// Runs Python from the test command's venv (Slack's SDK, the Standard Webhooks library) on
 /// `input`; its stdout.
 pub(crate) fn python(script: &str, input: &str) -> String {
@@ -116,17 +145,9 @@ print(json.dumps(errors))
 async fn each_chat_and_webhook_gets_the_report_once_and_a_refusal_blocks_nobody() {
     let dir = tempfile::tempdir().unwrap();
     let (store, mut input) = built(dir.path()).await;
-    let standin = ChatStandIn::start().await.unwrap();
+    let standin = standin_with_bot(GOOD_TOKEN, true).await;
     let (old_key, new_key) = (webhook::new_key(), webhook::new_key());
     standin.with(|s| {
-        s.tokens.insert(GOOD_TOKEN.into(), true);
-        s.channels.insert(
-            CHANNEL.into(),
-            Channel {
-                member: true,
-                archived: false,
-            },
-        );
         s.channels.insert(OUTSIDE.into(), Channel::default());
         s.teams_flows.insert("flow-1".into());
         // The receiver has moved to the new key; the sender still holds both while rotating.
@@ -163,8 +184,7 @@ async fn each_chat_and_webhook_gets_the_report_once_and_a_refusal_blocks_nobody(
         web: &web,
         secrets: &secrets,
     };
-    let state = daybook_local::state::FileStateStore::new(&dir.path().join("state"));
-    let mailer = daybook_local::outbox::OutboxMailer::new(&dir.path().join("outbox"));
+    let (state, mailer) = sending(dir.path());
     let now = chrono::Utc::now();
 
     // Rate limited: the step fails to be retried, and nothing is in the ledger.
@@ -288,17 +308,7 @@ print(json.dumps(results))
 async fn a_bad_token_a_missing_secret_and_a_dead_workflow_are_named_and_nothing_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let (store, mut input) = built(dir.path()).await;
-    let standin = ChatStandIn::start().await.unwrap();
-    standin.with(|s| {
-        s.tokens.insert("xoxb-revoked".into(), false);
-        s.channels.insert(
-            CHANNEL.into(),
-            Channel {
-                member: true,
-                archived: false,
-            },
-        );
-    });
+    let standin = standin_with_bot("xoxb-revoked", false).await;
     let secrets = FileSecrets {
         dir: dir.path().join("secrets"),
     };
@@ -323,8 +333,7 @@ async fn a_bad_token_a_missing_secret_and_a_dead_workflow_are_named_and_nothing_
         web: &web,
         secrets: &secrets,
     };
-    let state = daybook_local::state::FileStateStore::new(&dir.path().join("state"));
-    let mailer = daybook_local::outbox::OutboxMailer::new(&dir.path().join("outbox"));
+    let (state, mailer) = sending(dir.path());
     let error = send_report(
         &store,
         &mailer,

@@ -173,30 +173,14 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
         approval: None,
     };
     let now = chrono::Utc::now();
+    let posting = crate::report::email_only_posting();
+    let send =
+        async |input: &SendInput| send_report(&store, &mailer, &posting, &state, input, now).await;
     // Throttled on slow@: the step fails to be retried; ana@ is already in the ledger.
-    let first = send_report(
-        &store,
-        &mailer,
-        &crate::report::email_only_posting(),
-        &state,
-        &input,
-        now,
-    )
-    .await
-    .unwrap_err();
+    let first = send(&input).await.unwrap_err();
     assert!(first.to_string().contains("Throttling"), "{first}");
     // The retry sends to slow@ only, and names the two addresses that cannot be sent to.
-    let second = send_report(
-        &store,
-        &mailer,
-        &crate::report::email_only_posting(),
-        &state,
-        &input,
-        now,
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let second = send(&input).await.unwrap_err().to_string();
     assert!(
         second.contains("went to 2 of 4 email recipients")
             && second.contains("refused@example.com (MessageRejected")
@@ -212,32 +196,14 @@ async fn each_recipient_gets_the_report_once_and_a_refused_address_blocks_nobody
     input.email.to = ["ana@example.com", "slow@example.com", "cy@example.com"]
         .map(String::from)
         .to_vec();
-    let delivery = send_report(
-        &store,
-        &mailer,
-        &crate::report::email_only_posting(),
-        &state,
-        &input,
-        now,
-    )
-    .await
-    .unwrap();
+    let delivery = send(&input).await.unwrap();
     assert_eq!(delivery.messages.len(), 3);
     assert!(!delivery.already_sent);
     assert_eq!(
         *mailer.sent.lock().unwrap(),
         ["ana@example.com", "slow@example.com", "cy@example.com"]
     );
-    let again = send_report(
-        &store,
-        &mailer,
-        &crate::report::email_only_posting(),
-        &state,
-        &input,
-        now,
-    )
-    .await
-    .unwrap();
+    let again = send(&input).await.unwrap();
     assert!(again.already_sent);
     assert_eq!(mailer.sent.lock().unwrap().len(), 3);
 }

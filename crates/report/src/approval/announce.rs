@@ -4,7 +4,7 @@
 //! ledger, as the previews are emailed.
 
 use super::record::ApprovalRecord;
-use crate::deliver::{Post, Posting, Refusal, post_of, slack, teams};
+use crate::deliver::{Post, Posting, Refusal, slack, teams};
 use crate::{ReportError, Result};
 use daybook_core::ports::{PortError, StateStore};
 use daybook_core::store::ObjectStore;
@@ -25,15 +25,7 @@ pub(crate) async fn announce(
             "the config asks for approval in Slack or Teams, but this approval step has no web client".into(),
         )
     })?;
-    let post = post_of(
-        store,
-        &record.report,
-        &record.job.job_id,
-        record.email.link_expiry_hours,
-        &record.report_sha256,
-        None,
-    )
-    .await?;
+    let post = record.post(store).await?;
     if let Some(config) = &approval.slack {
         once(state, record, "slack", async {
             let token = posting.secrets.read(&config.token_secret).await?;

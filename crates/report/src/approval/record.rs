@@ -36,6 +36,22 @@ impl ApprovalRecord {
         })
     }
 
+    /// The report in short, as the Slack message and the Teams card of this request show it.
+    pub async fn post(
+        &self,
+        store: &dyn daybook_core::store::ObjectStore,
+    ) -> crate::Result<crate::deliver::Post> {
+        crate::deliver::post_of(
+            store,
+            &self.report,
+            &self.job.job_id,
+            self.email.link_expiry_hours,
+            &self.report_sha256,
+            None,
+        )
+        .await
+    }
+
     pub fn is_approver(&self, who: &str) -> bool {
         self.email
             .approvers

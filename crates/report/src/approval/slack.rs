@@ -8,7 +8,7 @@ use super::decide::{Outcome, decide};
 use super::record::{ApprovalRecord, Decision};
 use super::request::load;
 use crate::Result;
-use crate::deliver::{Posting, Refusal, post_of, slack};
+use crate::deliver::{Posting, Refusal, slack};
 use chrono::{DateTime, Utc};
 use daybook_core::ports::{StateStore, TaskCallbacks};
 use daybook_core::store::ObjectStore;
@@ -172,15 +172,7 @@ impl SlackPress<'_> {
         record: &ApprovalRecord,
         words: &str,
     ) -> Result<Vec<serde_json::Value>> {
-        let post = post_of(
-            self.store,
-            &record.report,
-            &record.job.job_id,
-            record.email.link_expiry_hours,
-            &record.report_sha256,
-            None,
-        )
-        .await?;
+        let post = record.post(self.store).await?;
         Ok(slack::decided_blocks(&post, words))
     }
 }
