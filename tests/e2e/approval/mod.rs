@@ -560,4 +560,33 @@ async fn a_retried_approval_task_with_a_new_token_emails_nobody_again() {
 }
 
 mod decisions;
+
+/// `daybook serve` on a free port of its own for the root, until [`Serving::stop`].
+pub(crate) struct Serving {
+    pub url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+impl Serving {
+    pub(crate) async fn start(root: &std::path::Path) -> Self {
+        let server = daybook_local::approval_site::ApprovalServer::bind(
+            root,
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let url = server.url.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(std::time::Duration::from_secs(3600), async {
+            let _ = stopped.await;
+        }));
+        Self { url, stop, task }
+    }
+
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
 mod slack;

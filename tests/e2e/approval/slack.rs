@@ -167,15 +167,8 @@ async fn a_slack_press_decides_once_for_an_approver_and_nothing_for_anyone_else(
         "{decide}"
     );
 
-    let server =
-        daybook_local::approval_site::ApprovalServer::bind(root, "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
-    let url = server.url.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server.run(std::time::Duration::from_secs(3600), async {
-        let _ = stopped.await;
-    }));
+    let serving = super::Serving::start(root).await;
+    let url = serving.url.clone();
     let respond = format!("{}/respond/1", standin.url);
     let id = &requested.approval_id;
     let approve = press_body(ANA, "daybook_approve", id, &respond);
@@ -287,8 +280,7 @@ async fn a_slack_press_decides_once_for_an_approver_and_nothing_for_anyone_else(
                 .as_str()
         )
     );
-    let _ = stop.send(());
-    serving.await.unwrap().unwrap();
+    serving.stop().await;
 }
 
 #[test]

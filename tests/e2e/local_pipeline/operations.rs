@@ -267,17 +267,10 @@ async fn a_second_report_is_a_config_of_its_own_with_its_own_recipients() {
 /// to `target/preview/approval-page.png` (the README's picture).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_approval_link_is_clicked_through_in_a_browser_and_the_run_sends() {
-    use daybook_local::approval_site::ApprovalServer;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
-    let server = ApprovalServer::bind(&root, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let url = server.url.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server.run(std::time::Duration::from_secs(3600), async {
-        let _ = stopped.await;
-    }));
+    let serving = crate::approval::Serving::start(&root).await;
+    let url = serving.url.clone();
     let (run, mut waiting) = start_waiting_run(&root, "job-click");
     waiting.recv().await.expect("the run waits for approval");
 
@@ -374,8 +367,7 @@ async fn the_approval_link_is_clicked_through_in_a_browser_and_the_run_sends() {
         let (status, _) = daybook_tests::http_request(&url, "GET", other, &[], "");
         assert_eq!(status, 404, "{other}");
     }
-    let _ = stop.send(());
-    serving.await.unwrap().unwrap();
+    serving.stop().await;
 }
 
 /// A run whose process stops while it waits for its approval (a closed terminal, Ctrl-C on
